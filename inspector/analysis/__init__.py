@@ -1,0 +1,2 @@
+"""Pure functions over the node tree: statistics, histograms, summaries, the security
+verdict. No Qt."""

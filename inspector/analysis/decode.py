@@ -1,0 +1,99 @@
+"""Stored elements -> numbers, one bounded chunk at a time.
+
+bf16 is the top half of a float32, fp8 formats decode through a 256-entry table, ints
+and bools widen; everything becomes float32 (float64 for 64-bit and complex sources,
+whose magnitudes are used). Chunks are at most 2**22 elements, so memory stays bounded
+by a few chunks whatever the tensor's size, and float32 counting never saturates.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Iterator
+
+import numpy as np
+
+from ..formats.dtypes import DType
+
+CHUNK = 1 << 22
+
+
+@lru_cache(maxsize=None)
+def fp8_table(name: str) -> np.ndarray:
+    """float32 value of each of the 256 bit patterns of an 8-bit float format."""
+    exp_bits, man_bits, bias, fn, uz = {
+        "float8_e4m3fn": (4, 3, 7, True, False),
+        "float8_e5m2": (5, 2, 15, False, False),
+        "float8_e4m3fnuz": (4, 3, 8, True, True),
+        "float8_e5m2fnuz": (5, 2, 16, True, True),
+    }[name]
+    out = np.empty(256, dtype=np.float32)
+    for b in range(256):
+        sign = -1.0 if b & 0x80 else 1.0
+        e = (b >> man_bits) & ((1 << exp_bits) - 1)
+        m = b & ((1 << man_bits) - 1)
+        if uz and b == 0x80:
+            out[b] = np.nan
+            continue
+        if not fn and e == (1 << exp_bits) - 1:
+            out[b] = sign * np.inf if m == 0 else np.nan
+            continue
+        if fn and not uz and e == (1 << exp_bits) - 1 and m == (1 << man_bits) - 1:
+            out[b] = np.nan
+            continue
+        if e == 0:
+            out[b] = sign * (m / (1 << man_bits)) * 2.0 ** (1 - bias)
+        else:
+            out[b] = sign * (1 + m / (1 << man_bits)) * 2.0 ** (e - bias)
+    return out
+
+
+def work_dtype(dtype: DType) -> np.dtype:
+    if dtype.name in ("float64", "int64", "uint64", "int32", "uint32", "complex128", "complex64", "qint32"):
+        return np.dtype(np.float64)
+    return np.dtype(np.float32)
+
+
+def decode(raw: np.ndarray, dtype: DType) -> np.ndarray:
+    """A 1-D chunk of stored elements as float32/float64 numbers."""
+    if dtype.kind == "bfloat16":
+        return (raw.astype(np.uint32) << 16).view(np.float32)
+    if dtype.kind == "float8":
+        return fp8_table(dtype.name)[raw]
+    if dtype.kind == "complex":
+        return np.abs(raw).astype(np.float64)
+    return raw.astype(work_dtype(dtype), copy=False)
+
+
+def iter_raw_chunks(arr: np.ndarray, chunk: int = CHUNK) -> Iterator[np.ndarray]:
+    """1-D chunks covering every element once (memory order; order does not matter here)."""
+    if arr.size == 0:
+        return
+    if arr.flags.c_contiguous or arr.flags.f_contiguous:
+        flat = arr.ravel(order="K")
+        for i in range(0, flat.size, chunk):
+            yield flat[i:i + chunk]
+        return
+    it = np.nditer(arr, flags=["external_loop", "buffered", "zerosize_ok"],
+                   op_flags=[["readonly"]], buffersize=chunk, order="K")
+    for block in it:
+        yield block
+
+
+def iter_chunks(arr: np.ndarray, dtype: DType, chunk: int = CHUNK) -> Iterator[np.ndarray]:
+    for raw in iter_raw_chunks(arr, chunk):
+        yield decode(raw, dtype)
+
+
+def sample(arr: np.ndarray, dtype: DType, size: int = 1 << 20, seed: int = 0) -> np.ndarray:
+    """A fixed-size uniform random sample (all elements when the tensor is smaller)."""
+    n = arr.size
+    if n <= size:
+        return np.concatenate(list(iter_chunks(arr, dtype))) if n else np.empty(0, np.float32)
+    rng = np.random.default_rng(seed)
+    flat_idx = np.sort(rng.integers(0, n, size=size, dtype=np.int64))
+    if arr.flags.c_contiguous:
+        picked = arr.reshape(-1)[flat_idx]
+    else:
+        picked = arr[np.unravel_index(flat_idx, arr.shape)]
+    return decode(np.ascontiguousarray(picked), dtype)

@@ -1,0 +1,221 @@
+"""Static scan of one pickle stream: which globals it names, which it calls, and how.
+
+The scan never executes anything: it walks the opcodes with `pickletools.genops` and
+simulates the stack symbolically (strings, memo slots, globals, call results), which is
+what lets it resolve STACK_GLOBAL operands fed through the memo, tell a global that is
+only referenced from one that is called, and see structural tricks: a global computed
+at load time, a call on the result of a call (resolver chains such as
+`getattr(__import__('os'), 'system')`), BUILD on a global, EXT opcodes, more than one
+stream or bytes after STOP.
+"""
+
+from __future__ import annotations
+
+import io
+import pickletools
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ..formats.unpickler import normalize_global
+
+MAX_OPS = 20_000_000
+
+
+@dataclass(frozen=True)
+class Global:
+    module: str
+    name: str
+
+
+class _Call:  # result of calling something
+    __slots__ = ("callee",)
+
+    def __init__(self, callee):
+        self.callee = callee
+
+
+_MARK = object()
+_ANY = object()
+
+
+@dataclass
+class GlobalUse:
+    module: str
+    name: str
+    opcode: str
+    stream: str
+    count: int = 1
+    called: bool = False
+
+
+@dataclass
+class StreamScan:
+    stream: str
+    globals: dict[tuple[str, str, str], GlobalUse] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+    end: int = 0  # offset just after STOP (or where parsing stopped)
+    error: str | None = None
+    opcodes: Counter = field(default_factory=Counter)
+
+
+def scan_stream(data: bytes, stream: str, start: int = 0) -> StreamScan:
+    """Scan the pickle starting at `start`; `end` tells where it stopped."""
+    out = StreamScan(stream)
+    stack: list = []
+    marks: list[int] = []
+    memo: dict = {}
+    f = io.BytesIO(data)
+    f.seek(start)
+    last_pos = start
+
+    def use(g: Global, opcode: str, called: bool = False):
+        key = (g.module, g.name, opcode)
+        u = out.globals.get(key)
+        if u is None:
+            out.globals[key] = u = GlobalUse(g.module, g.name, opcode, stream, 0)
+        u.count += 1
+        u.called = u.called or called
+
+    def pop_mark() -> list:
+        if not marks:
+            raise ValueError("MARK missing")
+        at = marks.pop()
+        items = stack[at:]
+        del stack[at:]
+        return items
+
+    def pop():
+        if not stack:
+            raise ValueError("stack underflow")
+        return stack.pop()
+
+    def on_call(callee, opcode):
+        if isinstance(callee, Global):
+            key = (callee.module, callee.name)
+            for (m, n, _), u in out.globals.items():
+                if (m, n) == key:
+                    u.called = True
+        elif isinstance(callee, _Call):
+            out.flags.append(f"{opcode} calls the result of another call (a resolver chain)")
+        return _Call(callee)
+
+    try:
+        for n, (op, arg, pos) in enumerate(pickletools.genops(f)):
+            if n > MAX_OPS:
+                raise ValueError("too many opcodes")
+            last_pos = pos
+            name = op.name
+            out.opcodes[name] += 1
+            if name in ("GLOBAL", "INST"):
+                module, _, gname = str(arg).partition(" ")
+                module, gname = normalize_global(module, gname)
+                g = Global(module, gname)
+                use(g, name, called=(name == "INST"))
+                if name == "INST":
+                    pop_mark()
+                    stack.append(_Call(g))
+                else:
+                    stack.append(g)
+            elif name == "STACK_GLOBAL":
+                gname, module = pop(), pop()
+                if isinstance(module, str) and isinstance(gname, str):
+                    module, gname = normalize_global(module, gname)
+                    g = Global(module, gname)
+                    use(g, name)
+                    stack.append(g)
+                else:
+                    out.flags.append("STACK_GLOBAL with a module or name computed at load time")
+                    stack.append(Global("<computed>", "<computed>"))
+                    use(stack[-1], name)
+            elif name in ("REDUCE",):
+                args, callee = pop(), pop()
+                stack.append(on_call(callee, name))
+            elif name in ("NEWOBJ",):
+                args, cls = pop(), pop()
+                stack.append(on_call(cls, name))
+            elif name == "NEWOBJ_EX":
+                kwargs, args, cls = pop(), pop(), pop()
+                stack.append(on_call(cls, name))
+            elif name == "OBJ":
+                items = pop_mark()
+                stack.append(on_call(items[0] if items else None, name))
+            elif name == "BUILD":
+                state = pop()
+                target = stack[-1] if stack else None
+                if isinstance(target, Global):
+                    out.flags.append(f"BUILD on the global {target.module}.{target.name} "
+                                     "(overwrites a module or class attribute)")
+            elif name.startswith("EXT"):
+                out.flags.append(f"{name} opcode (extension registry lookup)")
+                stack.append(Global("<extension>", str(arg)))
+                use(stack[-1], name)
+            elif name == "MARK":
+                marks.append(len(stack))
+            elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+                memo[arg] = stack[-1] if stack else _ANY
+            elif name == "MEMOIZE":
+                memo[len(memo)] = stack[-1] if stack else _ANY
+            elif name in ("GET", "BINGET", "LONG_BINGET"):
+                if arg not in memo:
+                    raise ValueError(f"memo key {arg} missing")
+                stack.append(memo[arg])
+            elif name == "STOP":
+                out.end = f.tell()
+                break
+            elif name in ("PROTO", "FRAME"):
+                pass
+            else:
+                _generic(op, arg, stack, marks, pop, pop_mark)
+        else:
+            out.error = "the pickle has no STOP opcode"
+            out.end = f.tell()
+    except Exception as exc:  # malformed: report, keep what was found before the error
+        out.error = f"malformed at byte {last_pos}: {' '.join(str(exc).split())[:120]}"
+        out.end = len(data)
+    return out
+
+
+_STRING_OPS = {"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE",
+               "SHORT_BINUNICODE", "BINUNICODE8"}
+
+
+def _generic(op, arg, stack, marks, pop, pop_mark):
+    """Stack effect of every other opcode, from pickletools' own descriptions."""
+    before = op.stack_before
+    if pickletools.markobject in before:
+        pop_mark()
+        rest = [b for b in before if b is not pickletools.markobject and b is not pickletools.stackslice]
+        for _ in rest:
+            pop()
+    else:
+        for _ in before:
+            pop()
+    for _ in op.stack_after:
+        if op.name in _STRING_OPS:
+            value = arg
+            if isinstance(value, bytes):
+                value = value.decode("latin1")
+            stack.append(value)
+        else:
+            stack.append(_ANY)
+
+
+def scan_streams(data: bytes, stream: str, expect_single: bool = True) -> list[StreamScan]:
+    """All pickles in `data` back to back. More than one, or bytes after STOP, is flagged
+    when a single stream is expected."""
+    scans = [scan_stream(data, stream)]
+    pos = scans[0].end
+    while pos < len(data) and scans[-1].error is None and len(scans) < 64:
+        rest = data[pos:]
+        if not rest.strip(b"\x00\n\r "):
+            break
+        nxt = scan_stream(data, f"{stream} (stream {len(scans) + 1})", pos)
+        if expect_single:
+            scans[0].flags.append(
+                f"{len(data) - pos} bytes after STOP"
+                + (" hold another pickle stream" if nxt.globals or nxt.error is None else ""))
+        scans.append(nxt)
+        if nxt.end <= pos:
+            break
+        pos = nxt.end
+    return scans

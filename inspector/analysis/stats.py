@@ -1,0 +1,109 @@
+"""Per-tensor statistics in one bounded-memory pass.
+
+min/max/mean/std/L2 norm are over the finite values (NaN and Inf are counted apart, so a
+single NaN does not hide the rest); std is the population standard deviation. Chunks are
+combined with Chan's parallel update, so precision does not depend on the tensor's size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..formats.dtypes import DType
+from .decode import CHUNK, iter_chunks
+
+
+@dataclass
+class TensorStats:
+    numel: int = 0
+    finite: int = 0
+    min: float | None = None
+    max: float | None = None
+    mean: float | None = None
+    std: float | None = None
+    l2: float | None = None
+    zeros: int = 0
+    nan: int = 0
+    posinf: int = 0
+    neginf: int = 0
+
+    @property
+    def inf(self) -> int:
+        return self.posinf + self.neginf
+
+    def to_json(self) -> dict:
+        return {"numel": self.numel, "min": self.min, "max": self.max, "mean": self.mean,
+                "std": self.std, "l2_norm": self.l2, "zeros": self.zeros, "nan": self.nan,
+                "inf": self.inf, "posinf": self.posinf, "neginf": self.neginf}
+
+
+class StatsAccumulator:
+    def __init__(self):
+        self.n = 0
+        self.mean = 0.0
+        self.m2 = 0.0
+        self.lo = math.inf
+        self.hi = -math.inf
+        self.zeros = self.nan = self.posinf = self.neginf = self.numel = 0
+
+    def add(self, x: np.ndarray) -> None:
+        self.numel += x.size
+        if x.size == 0:
+            return
+        lo, hi = x.min(), x.max()
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            nan = np.isnan(x)
+            self.nan += int(np.count_nonzero(nan))
+            self.posinf += int(np.count_nonzero(x == np.inf))
+            self.neginf += int(np.count_nonzero(x == -np.inf))
+            x = x[np.isfinite(x)]
+            if x.size == 0:
+                return
+            lo, hi = x.min(), x.max()
+        n = x.size
+        self.zeros += n - int(np.count_nonzero(x))
+        self.lo = min(self.lo, float(lo))
+        self.hi = max(self.hi, float(hi))
+        m = float(x.sum(dtype=np.float64)) / n
+        d = x - x.dtype.type(m)
+        m2 = float(np.dot(d, d))
+        if not math.isfinite(m2):  # float32 overflow for huge magnitudes
+            d64 = x.astype(np.float64) - m
+            m2 = float(np.dot(d64, d64))
+        total = self.n + n
+        delta = m - self.mean
+        self.mean += delta * n / total
+        self.m2 += m2 + delta * delta * self.n * n / total
+        self.n = total
+
+    def result(self) -> TensorStats:
+        s = TensorStats(numel=self.numel, finite=self.n, zeros=self.zeros, nan=self.nan,
+                        posinf=self.posinf, neginf=self.neginf)
+        if self.n:
+            s.min, s.max, s.mean = self.lo, self.hi, self.mean
+            s.std = math.sqrt(max(self.m2, 0.0) / self.n)
+            s.l2 = math.sqrt(max(self.m2 + self.n * self.mean * self.mean, 0.0))
+        return s
+
+
+def tensor_stats(arr: np.ndarray, dtype: DType, chunk: int = CHUNK) -> TensorStats:
+    acc = StatsAccumulator()
+    for x in iter_chunks(arr, dtype, chunk):
+        acc.add(x)
+    return acc.result()
+
+
+def finite_range(arr: np.ndarray, dtype: DType, chunk: int = CHUNK) -> tuple[float, float] | None:
+    lo, hi = math.inf, -math.inf
+    for x in iter_chunks(arr, dtype, chunk):
+        a, b = x.min(), x.max()
+        if not (np.isfinite(a) and np.isfinite(b)):
+            x = x[np.isfinite(x)]
+            if x.size == 0:
+                continue
+            a, b = x.min(), x.max()
+        lo, hi = min(lo, float(a)), max(hi, float(b))
+    return (lo, hi) if lo <= hi else None

@@ -1,0 +1,222 @@
+"""`ckpt`: the command line over formats/analysis/ops.
+
+Exit codes: 0 success, 1 the command's negative finding (dangerous content for `scan`),
+2 unreadable or invalid input - with one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import __version__
+from .formats import CheckpointError, open_checkpoint
+from .present import human_bytes, human_count, node_json, node_row, shape_text
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse exits 2 too, but with usage; keep it to one line
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="ckpt", description="Inspect PyTorch checkpoints without running them.")
+    p.add_argument("--version", action="version", version=f"ckpt {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("info", help="format, sizes, tensor counts, dtypes, devices, verdict")
+    s.add_argument("file")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("tree", help="the node tree")
+    s.add_argument("file")
+    s.add_argument("--depth", type=int, default=None)
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("stats", help="statistics and exact histogram of one tensor")
+    s.add_argument("file")
+    s.add_argument("key", help="tree path of the tensor, e.g. model_state_dict/fc1.weight")
+    s.add_argument("--bins", type=int, default=64)
+    s.add_argument("--range", type=float, nargs=2, metavar=("LO", "HI"))
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("scan", help="security verdict and referenced imports")
+    s.add_argument("files", nargs="+")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("view", help="open the desktop application")
+    s.add_argument("files", nargs="*")
+
+    s = sub.add_parser("demo", help="write a demo training checkpoint")
+    s.add_argument("-o", "--output", default="demo_checkpoint.pt")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except CheckpointError as exc:
+        print(f"ckpt: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ckpt: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug of ours: still one line, still exit 2
+        print(f"ckpt: internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}",
+              file=sys.stderr)
+        return 2
+
+
+def _open(path: str):
+    try:
+        return open_checkpoint(path)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+
+
+def cmd_info(args) -> int:
+    from .analysis.summary import summarize
+    from .analysis.verdict import scan_file
+
+    ck = _open(args.file)
+    info = summarize(ck)
+    verdict = scan_file(args.file)
+    info["verdict"] = verdict.verdict
+    info["security"] = verdict.to_json()
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return 0
+    print(f"file        {info['path']} ({human_bytes(info['file_size'])})")
+    print(f"format      {info['format']} (byte order {info['byteorder']})")
+    print(f"tensors     {info['tensor_count']:,} in {info['storage_count']:,} storages, "
+          f"{human_count(info['numel_total'])} elements, {human_bytes(info['bytes_total'])}")
+    if info["shared_storage_tensors"]:
+        print(f"shared      {info['shared_storage_tensors']} tensors share a storage with another")
+    print("dtypes      " + ", ".join(f"{k} {human_count(v)}" for k, v in info["dtypes"].items()))
+    print("devices     " + ", ".join(f"{k} ({v})" for k, v in info["devices"].items()))
+    top = info["top_level"]
+    print("top level   " + (", ".join(top[:12]) + (f", … {len(top) - 12} more" if len(top) > 12 else "")
+                            if isinstance(top, list) else str(top)))
+    for src in info["module_sources"]:
+        print(f"class src   {src} (embedded source code, not executed)")
+    print(f"verdict     {verdict.summary}")
+    for w in info["warnings"]:
+        print(f"warning     {w}")
+    return 0
+
+
+def cmd_tree(args) -> int:
+    ck = _open(args.file)
+    if args.json:
+        print(json.dumps(node_json(ck.root, args.depth), indent=1, default=str))
+        return 0
+    stack = [(c, 0) for c in reversed(ck.root.children)]
+    if not ck.root.children:
+        print(f"(the file holds a {ck.root.type_name}: {node_row(ck.root)['value']})")
+    while stack:
+        node, depth = stack.pop()
+        row = node_row(node)
+        cols = [row["type"]]
+        if node.kind == "tensor":
+            cols += [row["shape"], row["dtype"], row["device"]]
+        elif row["value"]:
+            cols.append(row["value"])
+        elif row["elements"]:
+            cols.append(row["elements"])
+        print("  " * depth + f"{node.name}  " + "  ".join(c for c in cols if c))
+        if args.depth is None or depth + 1 < args.depth:
+            stack.extend((c, depth + 1) for c in reversed(node.children))
+    return 0
+
+
+def cmd_stats(args) -> int:
+    from .analysis.histogram import histogram
+    from .analysis.stats import tensor_stats
+
+    ck = _open(args.file)
+    node = ck.tensor_node(args.key)
+    t = node.value
+    if args.bins < 1 or args.bins > 1_000_000:
+        raise UsageError("ckpt stats: --bins must be between 1 and 1000000")
+    try:
+        arr = ck.array(t)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{args.key}: {exc}") from None
+    st = tensor_stats(arr, t.dtype)
+    rng = tuple(args.range) if args.range else ((st.min, st.max) if st.min is not None else None)
+    hist = histogram(arr, t.dtype, bins=args.bins, range=rng)
+    out = {"key": node.path, "dtype": t.dtype.name, "shape": list(t.shape), "device": t.device,
+           **st.to_json(), "histogram": hist.to_json()}
+    if t.dtype.kind == "complex":
+        out["note"] = "statistics of the magnitudes of complex values"
+    if t.quantization:
+        out["note"] = "statistics of the stored integer values (not dequantized)"
+    if args.json:
+        print(json.dumps(out, indent=2, default=str))
+        return 0
+    print(f"{node.path}  {t.type_name} {shape_text(t.shape)} {t.dtype.name} on {t.device}")
+    for k in ("numel", "min", "max", "mean", "std", "l2_norm", "zeros", "nan", "inf"):
+        v = out[k]
+        print(f"  {k:8} {v:.6g}" if isinstance(v, float) else f"  {k:8} {v}")
+    counts = hist.counts
+    peak = max(int(counts.max()), 1) if counts.size else 1
+    for i, c in enumerate(counts):
+        bar = "#" * int(round(40 * int(c) / peak))
+        print(f"  [{hist.edges[i]: .4g}, {hist.edges[i + 1]: .4g}{']' if i == len(counts) - 1 else ')'}"
+              f" {int(c):>12}  {bar}")
+    return 0
+
+
+def cmd_scan(args) -> int:
+    from .analysis.verdict import scan_file
+
+    results = [{"file": path, **scan_file(path).to_json()} for path in args.files]
+    code = 0
+    if any(r["verdict"] == "unreadable" for r in results):
+        code = 2
+    elif any(r["verdict"] == "dangerous" for r in results):
+        code = 1
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return code
+    for r in results:
+        print(f"{r['file']}: {r['verdict']}" + (f" ({r['error']})" if r["error"] else ""))
+        for g in r["globals"]:
+            print(f"  {g['category']:15} {g['module']}.{g['name']}  [{g['opcode']} x{g['count']}"
+                  f"{', called' if g['called'] else ''}] {g['stream']}")
+        for f in r["flags"]:
+            print(f"  red flag        {f}")
+    return code
+
+
+def cmd_view(args) -> int:
+    from .gui.app import main as gui_main
+
+    return gui_main(args.files)
+
+
+def cmd_demo(args) -> int:
+    from .demo import write_demo
+
+    path = write_demo(args.output)
+    print(path)
+    return 0
+
+
+COMMANDS = {"info": cmd_info, "tree": cmd_tree, "stats": cmd_stats, "scan": cmd_scan,
+            "view": cmd_view, "demo": cmd_demo}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

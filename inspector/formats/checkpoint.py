@@ -1,0 +1,81 @@
+"""An opened checkpoint: the node tree plus access to tensor bytes on demand."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import CheckpointError, TensorDataError
+from .limits import DEFAULT_LIMITS, Limits
+from .stubs import ModuleSource, StorageRef, TensorInfo
+from .tensor_data import tensor_array
+from .tree import Node, TreeBuilder
+
+
+@dataclass(eq=False)
+class Checkpoint:
+    path: str
+    format: str
+    file_size: int
+    root: Node
+    obj: Any
+    tensors: list[Node]
+    storages: dict[str, StorageRef]
+    container: Any = None
+    byteorder: str = "little"
+    warnings: list[str] = field(default_factory=list)
+    module_sources: list[ModuleSource] = field(default_factory=list)
+    extension_note: str | None = None
+
+    def find(self, path: str) -> Node | None:
+        return self.root.find(path.strip("/"))
+
+    def tensor_node(self, path: str) -> Node:
+        node = self.find(path)
+        if node is None:
+            raise CheckpointError(f"no entry named {path!r} in the file")
+        if node.kind == "ref" and node.ref is not None:
+            node = node.ref
+        if node.kind != "tensor":
+            raise CheckpointError(f"{path!r} is a {node.type_name}, not a tensor")
+        return node
+
+    def array(self, tensor: TensorInfo | Node) -> np.ndarray:
+        """A validated read-only view of one tensor's stored elements."""
+        t = tensor.value if isinstance(tensor, Node) else tensor
+        if self.container is None:
+            raise TensorDataError("this file has no tensor data to read")
+        return tensor_array(self.container, self.path, t, self.byteorder)
+
+    def pickles(self) -> list[tuple[str, bytes]]:
+        return self.container.pickles() if self.container is not None else []
+
+    def close(self) -> None:
+        if self.container is not None:
+            self.container.close()
+            fh = getattr(self.container, "fh", None)
+            if fh is not None:
+                fh.close()
+            self.container = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def assemble(path: str, fmt: str, obj: Any, container, storages: dict[str, StorageRef],
+             limits: Limits = DEFAULT_LIMITS, **extra) -> Checkpoint:
+    builder = TreeBuilder(limits)
+    root = builder.build(obj)
+    ck = Checkpoint(path=path, format=fmt, file_size=os.path.getsize(path), root=root,
+                    obj=obj, tensors=builder.tensors, storages=storages, container=container,
+                    **extra)
+    if builder.truncated:
+        ck.warnings.append(f"the tree was cut at {limits.max_nodes:,} nodes or "
+                           f"{limits.max_depth} levels; deeper or further entries are not shown")
+    return ck

@@ -1,0 +1,246 @@
+"""The node tree every reader yields, built from the unpickled object graph.
+
+Leaves are tensors (TensorInfo), storages, class references and plain values; inner nodes
+are dicts, lists, tuples, sets, module stubs and object stubs. The graph may share
+objects or contain cycles (a pickle memo can reference anything): each container is
+expanded once, where a depth-first walk first meets it, and every other occurrence is a
+`ref` node pointing there. The walk is iterative and bounded by node count and depth.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any, Iterator
+
+import numpy as np
+
+from .limits import Limits
+from .stubs import (
+    DeviceValue,
+    DTypeValue,
+    ModuleSource,
+    NamedConstant,
+    NumpyArray,
+    ObjectStub,
+    SizeValue,
+    StorageRef,
+    TensorInfo,
+)
+
+# Module attributes that are torch internals; shown only when they hold something.
+MODULE_INTERNALS = frozenset({
+    "_modules", "_parameters", "_buffers", "_non_persistent_buffers_set",
+    "_backward_hooks", "_backward_pre_hooks", "_forward_hooks", "_forward_hooks_with_kwargs",
+    "_forward_hooks_always_called", "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs",
+    "_state_dict_hooks", "_state_dict_pre_hooks", "_load_state_dict_pre_hooks",
+    "_load_state_dict_post_hooks", "_is_full_backward_hook",
+})
+
+PRIMITIVES = (str, bytes, bytearray, int, float, complex, bool, type(None))
+
+
+class Node:
+    """One entry of the tree. `children` is a list (empty for leaves)."""
+
+    __slots__ = ("name", "kind", "type_name", "value", "parent", "children", "ref", "_index")
+
+    def __init__(self, name: str, kind: str, type_name: str, value: Any, parent: "Node | None"):
+        self.name = name
+        self.kind = kind  # dict list tuple set module object tensor storage class value ref truncated
+        self.type_name = type_name
+        self.value = value
+        self.parent = parent
+        self.children: list[Node] = []
+        self.ref: Node | None = None
+        self._index: dict[str, Node] | None = None
+
+    @property
+    def path(self) -> str:
+        parts = []
+        node = self
+        while node.parent is not None:
+            parts.append(node.name)
+            node = node.parent
+        return "/".join(reversed(parts))
+
+    @property
+    def depth(self) -> int:
+        d, node = 0, self
+        while node.parent is not None:
+            d, node = d + 1, node.parent
+        return d
+
+    def child(self, name: str) -> "Node | None":
+        if self._index is None:
+            self._index = {}
+            for c in self.children:
+                self._index.setdefault(c.name, c)
+        return self._index.get(name)
+
+    def find(self, path: str) -> "Node | None":
+        """Resolve a `/`-joined path; a key that itself contains `/` is still found."""
+        if path in ("", "/"):
+            return self
+        direct = self.child(path)
+        if direct is not None:
+            return direct
+        cut = path.find("/")
+        while cut != -1:
+            head = self.child(path[:cut])
+            if head is not None:
+                found = head.find(path[cut + 1:])
+                if found is not None:
+                    return found
+            cut = path.find("/", cut + 1)
+        return None
+
+    def walk(self) -> Iterator["Node"]:
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children))
+
+    def __repr__(self):
+        return f"<Node {self.path or '/'} {self.kind} {self.type_name}>"
+
+
+def describe_value(value: Any) -> tuple[str, str]:
+    """(kind, type name) of a leaf or container value."""
+    if isinstance(value, TensorInfo):
+        return "tensor", value.type_name
+    if isinstance(value, StorageRef):
+        return "storage", "Storage"
+    if isinstance(value, type) and issubclass(value, ObjectStub):
+        return "class", "global"
+    if isinstance(value, ObjectStub):
+        return ("module" if value.is_module() else "object"), type(value).class_path()
+    if isinstance(value, SizeValue):
+        return "value", "torch.Size"
+    if isinstance(value, (DeviceValue, DTypeValue, NamedConstant, ModuleSource)):
+        return "value", type(value).__name__.replace("Value", "").lower()
+    if isinstance(value, NumpyArray):
+        return "value", "ndarray"
+    if isinstance(value, collections.OrderedDict):
+        return "dict", "OrderedDict"
+    if isinstance(value, dict):
+        return "dict", "dict" if type(value) is dict else type(value).__name__
+    if isinstance(value, list):
+        return "list", "list"
+    if isinstance(value, tuple):
+        return "tuple", "tuple"
+    if isinstance(value, (set, frozenset)):
+        return "set", type(value).__name__
+    if isinstance(value, np.generic):
+        return "value", type(value).__name__
+    return "value", type(value).__name__
+
+
+def _key_name(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, (int, float, bool)) or key is None:
+        return str(key)
+    if isinstance(key, bytes):
+        return key.decode("latin1")
+    return repr(key)
+
+
+def children_of(value: Any, kind: str) -> list[tuple[str, Any]]:
+    """The (name, value) pairs below a container, in file order."""
+    if kind == "dict":
+        return [(_key_name(k), v) for k, v in value.items()]
+    if kind in ("list", "tuple"):
+        return [(str(i), v) for i, v in enumerate(value)]
+    if kind == "set":
+        return [(str(i), v) for i, v in enumerate(value)]
+    if kind == "module":
+        return _module_children(value)
+    if kind == "object":
+        return _object_children(value)
+    return []
+
+
+def _module_children(stub: ObjectStub) -> list[tuple[str, Any]]:
+    state = stub.state_dict() or {}
+    out: list[tuple[str, Any]] = []
+    for group in ("_parameters", "_buffers", "_modules"):
+        entries = state.get(group)
+        if isinstance(entries, dict):
+            out.extend((_key_name(k), v) for k, v in entries.items())
+    for k, v in state.items():
+        if k in MODULE_INTERNALS:
+            if k in ("_parameters", "_buffers", "_modules") or not v:
+                continue
+        out.append((_key_name(k), v))
+    return out
+
+
+def _object_children(stub: ObjectStub) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    if stub.stub_args:
+        out.append(("__args__", stub.stub_args))
+    if stub.stub_kwargs:
+        out.append(("__kwargs__", stub.stub_kwargs))
+    state = stub.state_dict()
+    if state is not None:
+        out.extend((_key_name(k), v) for k, v in state.items())
+    elif stub.stub_state is not None:
+        out.append(("__state__", stub.stub_state))
+    if stub.stub_items:
+        out.append(("__items__", stub.stub_items))
+    if stub.stub_dictitems:
+        out.extend((_key_name(k), v) for k, v in stub.stub_dictitems.items())
+    return out
+
+
+def _only_primitives(value) -> bool:
+    return isinstance(value, (tuple, frozenset)) and all(isinstance(v, PRIMITIVES) for v in value)
+
+
+class TreeBuilder:
+    """Iterative depth-first construction with sharing, cycle, depth and count bounds."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.count = 0
+        self.truncated = False
+        self.tensors: list[Node] = []
+        self.refs = 0
+
+    def build(self, obj: Any, root_name: str = "") -> Node:
+        kind, tname = describe_value(obj)
+        root = Node(root_name, kind, tname, obj, None)
+        seen: dict[int, Node] = {}
+        stack: list[tuple[Node, int]] = [(root, 0)]
+        limit, max_depth = self.limits.max_nodes, self.limits.max_depth
+        while stack:
+            node, depth = stack.pop()
+            if node.kind == "tensor":
+                self.tensors.append(node)
+                continue
+            if node.kind not in ("dict", "list", "tuple", "set", "module", "object"):
+                continue
+            value = node.value
+            if not _only_primitives(value):
+                first = seen.get(id(value))
+                if first is not None:
+                    node.kind, node.ref = "ref", first
+                    self.refs += 1
+                    continue
+                seen[id(value)] = node
+            if depth >= max_depth:
+                node.kind = "truncated"
+                node.type_name = f"{node.type_name} (deeper than {max_depth} levels)"
+                self.truncated = True
+                continue
+            kids = children_of(value, node.kind)
+            if self.count + len(kids) > limit:
+                kids = kids[: max(0, limit - self.count)]
+                self.truncated = True
+            for name, v in kids:
+                ckind, ctype = describe_value(v)
+                node.children.append(Node(name, ckind, ctype, v, node))
+            self.count += len(kids)
+            stack.extend((c, depth + 1) for c in reversed(node.children))
+        return root
