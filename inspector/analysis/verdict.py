@@ -179,7 +179,14 @@ def _scan_zip(path: str) -> tuple[list[StreamScan], list[str]]:
                 flags.append(f"local header name {local!r:.40} differs from the directory name {n!r:.40}")
             is_pkl = n.endswith(".pkl") or n.endswith(".debug_pkl")
             rel = n.split("/", 1)[1] if "/" in n else n
-            if not is_pkl and (rel in _TORCH_RECORDS or n in storage_keys):
+            if not is_pkl and rel in _TORCH_RECORDS:
+                continue
+            if not is_pkl and n in storage_keys:
+                if info.compress_type == zipfile.ZIP_STORED and _record_head(fh, info) in _PICKLE_HEAD:
+                    probe = scan_stream(_raw_member(fh, info) or b"", n)
+                    if probe.error is None and probe.globals:
+                        flags.append(f"pickle bytes hidden in storage record {n}")
+                        scans.append(probe)
                 continue
             if info.file_size > MAX_SCAN_BYTES:
                 continue
@@ -294,6 +301,16 @@ def _local_name(fh, info: zipfile.ZipInfo) -> bytes | None:
         return None
     n = struct.unpack("<H", head[26:28])[0]
     return fh.read(n)
+
+
+def _record_head(fh, info: zipfile.ZipInfo) -> bytes:
+    fh.seek(info.header_offset)
+    head = fh.read(30)
+    if len(head) < 30:
+        return b""
+    n, e = struct.unpack("<HH", head[26:30])
+    fh.seek(info.header_offset + 30 + n + e)
+    return fh.read(2)
 
 
 def _raw_member(fh, info: zipfile.ZipInfo) -> bytes | None:

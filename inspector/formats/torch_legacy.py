@@ -9,9 +9,11 @@ they are not UTF-8. Whole modules carry their class source in a persistent id
 
 from __future__ import annotations
 
+import re
 import struct
 from typing import BinaryIO
 
+from . import dtypes
 from .errors import CheckpointError, LimitExceeded, TensorDataError
 from .limits import Limits
 from .stubs import ModuleSource, ObjectStub, StorageRef, StubCounter
@@ -26,6 +28,22 @@ _MAGIC_TEXT = str(MAGIC_NUMBER).encode()
 def starts_with_magic(head: bytes) -> bool:
     """The first pickle of a legacy file is the magic number (binary or text protocols)."""
     return _MAGIC_BINARY in head[:40] or _MAGIC_TEXT in head[:40]
+
+
+_TEXT_PID = re.compile(
+    r"^\('storage', <class 'torch\.(?:cuda\.)?(\w+)'>, '(\w+)', '([\w:.-]+)', (\d+), None\)$")
+
+
+def parse_text_pid(text: str):
+    """Protocol 0 writes persistent ids as the tuple's repr; read it without eval."""
+    m = _TEXT_PID.match(text.strip())
+    if not m:
+        raise CheckpointError(f"unknown persistent id {text!r:.80}")
+    name, key, location, numel = m.groups()
+    if name not in dtypes.STORAGE_CLASSES:
+        raise CheckpointError(f"unknown storage type {name!r:.40}")
+    return ("storage", StorageType(name, dtypes.DTYPES[dtypes.STORAGE_CLASSES[name]]), key,
+            location, int(numel), None)
 
 
 class LegacyContainer:
@@ -66,6 +84,8 @@ class LegacyContainer:
         return result
 
     def persistent_load(self, pid):
+        if isinstance(pid, str):
+            pid = parse_text_pid(pid)
         if not isinstance(pid, tuple) or not pid:
             raise CheckpointError(f"unknown persistent id {pid!r:.80}")
         typename = pid[0].decode("ascii") if isinstance(pid[0], bytes) else pid[0]
@@ -128,9 +148,11 @@ class LegacyContainer:
                 break
             ref.data_offset, ref.record_size = pos + 8, size
             pos += 8 + size
+        cut = any(r.error for r in self.storages.values())
         for ref in self.storages.values():
             if ref.data_offset is None and ref.error is None:
-                ref.error = f"storage {ref.key} has no data in the file"
+                ref.error = (f"storage {ref.key} is missing: the file is truncated" if cut
+                             else f"storage {ref.key} has no data in the file")
         for view in self.views.values():
             root = self.storages.get(view.record)
             if root is None or root.data_offset is None:

@@ -404,7 +404,7 @@ class SafeUnpickler(pickle.Unpickler):
         if found is not None:
             return found
         found = RECORDERS.get(key)
-        if found is None and module in ("torch", "torch.cuda"):
+        if found is None and module in ("torch", "torch.cuda", "torch.storage"):
             if name in dt.STORAGE_CLASSES:
                 found = StorageType(name, dt.DTYPES[dt.STORAGE_CLASSES[name]])
             elif dt.lookup(name) is not None and module == "torch":
