@@ -8,6 +8,8 @@ by a few chunks whatever the tensor's size, and float32 counting never saturates
 
 from __future__ import annotations
 
+import os
+import threading
 from functools import lru_cache
 from typing import Iterator
 
@@ -83,6 +85,47 @@ def iter_raw_chunks(arr: np.ndarray, chunk: int = CHUNK) -> Iterator[np.ndarray]
 def iter_chunks(arr: np.ndarray, dtype: DType, chunk: int = CHUNK) -> Iterator[np.ndarray]:
     for raw in iter_raw_chunks(arr, chunk):
         yield decode(raw, dtype)
+
+
+BLOCK = 1 << 16  # elements decoded and processed at a time: temporaries stay in cache
+
+
+def iter_blocks(raw: np.ndarray, dtype: DType, block: int = BLOCK) -> Iterator[np.ndarray]:
+    """Decoded, cache-sized pieces of one raw chunk."""
+    for i in range(0, raw.size, block):
+        yield decode(raw[i:i + block], dtype)
+
+
+def workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def reduce_chunks(arr: np.ndarray, dtype: DType, make, chunk: int = CHUNK, threads: int | None = None):
+    """Feed every decoded block of `arr` to accumulators made by `make()`, one per thread
+    (numpy releases the GIL in its loops), and return them for the caller to merge."""
+    threads = threads or workers()
+    chunks = iter_raw_chunks(arr, chunk)
+    lock = threading.Lock()
+    accs = [make() for _ in range(threads)]
+
+    def run(acc):
+        while True:
+            with lock:
+                raw = next(chunks, None)
+            if raw is None:
+                return
+            for x in iter_blocks(raw, dtype):
+                acc.add(x)
+
+    if threads == 1 or arr.size <= chunk:
+        run(accs[0])
+        return accs[:1]
+    pool = [threading.Thread(target=run, args=(a,), daemon=True) for a in accs]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return accs
 
 
 def sample(arr: np.ndarray, dtype: DType, size: int = 1 << 20, seed: int = 0) -> np.ndarray:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..formats.dtypes import DType
-from .decode import CHUNK, iter_chunks, work_dtype
+from .decode import BLOCK, CHUNK, reduce_chunks, work_dtype
 
 
 @dataclass
@@ -83,9 +83,14 @@ class HistogramAccumulator:
         self.numel = 0
 
     def add(self, x: np.ndarray) -> None:
-        self.numel += x.size
+        """Count decoded values (callers pass cache-sized blocks, as numpy.histogram does)."""
+        if x.size > BLOCK:
+            for i in range(0, x.size, BLOCK):
+                self.add(x[i:i + BLOCK])
+            return
         if x.dtype != self.work:
             x = x.astype(self.work)
+        self.numel += x.size
         keep = x >= self.lo_c
         keep &= x <= self.hi_c
         if not keep.all():
@@ -107,6 +112,11 @@ class HistogramAccumulator:
         idx += x >= self.upper[idx]
         self.counts += np.bincount(idx, minlength=self.bins)
 
+    def merge(self, other: "HistogramAccumulator") -> None:
+        self.counts += other.counts
+        for k in ("nan", "posinf", "neginf", "below", "above", "numel"):
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+
     def result(self) -> Histogram:
         return Histogram(edges=self.edges, counts=self.counts.copy(), nan=self.nan,
                          posinf=self.posinf, neginf=self.neginf, below=self.below,
@@ -120,13 +130,12 @@ def histogram(arr: np.ndarray, dtype: DType, bins: int = 100,
         from .stats import finite_range
 
         range = finite_range(arr, dtype, chunk)
-    if range is None:  # nothing finite: all NaN/Inf, or empty
-        acc = HistogramAccumulator(0.0, 1.0, bins, work_dtype(dtype))
-    else:
-        acc = HistogramAccumulator(float(range[0]), float(range[1]), bins, work_dtype(dtype))
-    for x in iter_chunks(arr, dtype, chunk):
-        acc.add(x)
-    return acc.result()
+    lo, hi = (0.0, 1.0) if range is None else (float(range[0]), float(range[1]))
+    accs = reduce_chunks(arr, dtype, lambda: HistogramAccumulator(lo, hi, bins, work_dtype(dtype)),
+                         chunk)
+    for other in accs[1:]:
+        accs[0].merge(other)
+    return accs[0].result()
 
 
 def histogram_of_values(values: np.ndarray, bins: int = 100,
@@ -137,6 +146,5 @@ def histogram_of_values(values: np.ndarray, bins: int = 100,
         fin = values[np.isfinite(values)]
         range = (float(fin.min()), float(fin.max())) if fin.size else (0.0, 1.0)
     acc = HistogramAccumulator(range[0], range[1], bins, work)
-    for i in np.arange(0, values.size, CHUNK):
-        acc.add(values[i:i + CHUNK])
+    acc.add(values)
     return acc.result()

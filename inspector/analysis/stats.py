@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..formats.dtypes import DType
-from .decode import CHUNK, iter_chunks
+from .decode import CHUNK, reduce_chunks
 
 
 @dataclass
@@ -79,6 +79,17 @@ class StatsAccumulator:
         self.m2 += m2 + delta * delta * self.n * n / total
         self.n = total
 
+    def merge(self, other: "StatsAccumulator") -> None:
+        if other.n:
+            total = self.n + other.n
+            delta = other.mean - self.mean
+            self.mean += delta * other.n / total
+            self.m2 += other.m2 + delta * delta * self.n * other.n / total
+            self.n = total
+            self.lo, self.hi = min(self.lo, other.lo), max(self.hi, other.hi)
+        for k in ("zeros", "nan", "posinf", "neginf", "numel"):
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+
     def result(self) -> TensorStats:
         s = TensorStats(numel=self.numel, finite=self.n, zeros=self.zeros, nan=self.nan,
                         posinf=self.posinf, neginf=self.neginf)
@@ -90,20 +101,29 @@ class StatsAccumulator:
 
 
 def tensor_stats(arr: np.ndarray, dtype: DType, chunk: int = CHUNK) -> TensorStats:
-    acc = StatsAccumulator()
-    for x in iter_chunks(arr, dtype, chunk):
-        acc.add(x)
-    return acc.result()
+    accs = reduce_chunks(arr, dtype, StatsAccumulator, chunk)
+    for other in accs[1:]:
+        accs[0].merge(other)
+    return accs[0].result()
 
 
-def finite_range(arr: np.ndarray, dtype: DType, chunk: int = CHUNK) -> tuple[float, float] | None:
-    lo, hi = math.inf, -math.inf
-    for x in iter_chunks(arr, dtype, chunk):
+class RangeAccumulator:
+    def __init__(self):
+        self.lo, self.hi = math.inf, -math.inf
+
+    def add(self, x: np.ndarray) -> None:
+        if x.size == 0:
+            return
         a, b = x.min(), x.max()
         if not (np.isfinite(a) and np.isfinite(b)):
             x = x[np.isfinite(x)]
             if x.size == 0:
-                continue
+                return
             a, b = x.min(), x.max()
-        lo, hi = min(lo, float(a)), max(hi, float(b))
+        self.lo, self.hi = min(self.lo, float(a)), max(self.hi, float(b))
+
+
+def finite_range(arr: np.ndarray, dtype: DType, chunk: int = CHUNK) -> tuple[float, float] | None:
+    accs = reduce_chunks(arr, dtype, RangeAccumulator, chunk)
+    lo, hi = min(a.lo for a in accs), max(a.hi for a in accs)
     return (lo, hi) if lo <= hi else None

@@ -7,8 +7,6 @@ Every failure is a CheckpointError whose message is one sentence naming the prob
 from __future__ import annotations
 
 import os
-import struct
-import zipfile
 
 from .checkpoint import Checkpoint, assemble
 from .detect import sniff
@@ -49,11 +47,13 @@ def _open_zip(path: str, limits: Limits) -> Checkpoint:
 
     fh = open(path, "rb")
     try:
-        container = ZipContainer(path, fh, limits)
+        container = ZipContainer(path, fh, limits, os.fstat(fh.fileno()).st_size)
         fmt = "torchscript" if is_torchscript(container.names, container.root) else "zip"
         obj = container.load()
-        return assemble(path, fmt, obj, container, container.storages, limits,
-                        byteorder=container.byteorder)
+        ck = assemble(path, fmt, obj, container, container.storages, limits,
+                      byteorder=container.byteorder)
+        ck.warnings.extend(container.warnings)
+        return ck
     except BaseException:
         fh.close()
         raise

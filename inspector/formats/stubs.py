@@ -10,7 +10,7 @@ cannot replace their methods through BUILD. Tensors, storages and a few value ty
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .dtypes import DType
@@ -125,7 +125,7 @@ def make_stub_type(module: str, name: str, counter: StubCounter | None) -> type:
     )
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class StorageRef:
     """One storage record: what the pickle declared and where its bytes are."""
 
@@ -145,7 +145,7 @@ class StorageRef:
         return self.numel * self.dtype.itemsize
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class TensorInfo:
     """A tensor as saved: metadata only; bytes are mapped on demand by the reader."""
 
@@ -162,7 +162,7 @@ class TensorInfo:
     rebuild: str = "_rebuild_tensor_v2"
     state: Any = None  # _rebuild_parameter_with_state / subclass attributes
     layout: str = "strided"
-    parts: dict = field(default_factory=dict)  # sparse/nested components (tensors)
+    parts: dict | None = None  # sparse/nested components, or {"device": ...} without storage
 
     @property
     def numel(self) -> int:
@@ -179,7 +179,8 @@ class TensorInfo:
     def device(self) -> str:
         if self.storage is not None:
             return self.storage.location
-        return self.parts.get("device", "meta") if isinstance(self.parts.get("device"), str) else "meta"
+        device = (self.parts or {}).get("device")
+        return device if isinstance(device, str) else "meta"
 
     @property
     def type_name(self) -> str:

@@ -7,16 +7,14 @@ local header only when its bytes are asked for.
 
 from __future__ import annotations
 
-import struct
-import zipfile
+import zlib
 from typing import BinaryIO
 
 from .errors import CheckpointError, LimitExceeded, TensorDataError
 from .limits import Limits
 from .stubs import StorageRef, StubCounter
 from .unpickler import StorageType, unpickle
-
-_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+from .zipdir import ZipDirectory
 
 
 def find_root(names: list[str]) -> str | None:
@@ -36,83 +34,78 @@ def find_root(names: list[str]) -> str | None:
 class ZipContainer:
     """A torch zip archive opened for reading records."""
 
-    def __init__(self, path: str, fh: BinaryIO, limits: Limits):
+    def __init__(self, path: str, fh: BinaryIO, limits: Limits, file_size: int):
         self.path = path
         self.fh = fh
         self.limits = limits
-        try:
-            self.zip = zipfile.ZipFile(fh)
-        except zipfile.BadZipFile as exc:
-            raise CheckpointError(f"the zip archive is damaged or truncated ({exc})") from None
-        except (OSError, ValueError, EOFError, struct.error) as exc:
-            raise CheckpointError(f"the zip archive cannot be read ({exc})") from None
-        self.names = self.zip.namelist()
+        self.dir = ZipDirectory(fh, file_size)
+        self.members = self.dir.members
+        self.names = self.dir.names
+        self.warnings: list[str] = []
         root = find_root(self.names)
         if root is None:
+            if any(m.flags & 0x1 for m in self.members.values()):
+                raise CheckpointError("it is a password-protected zip archive, not a PyTorch checkpoint")
             raise CheckpointError("the zip archive has no data.pkl: it is not a torch.save file")
         self.root = root
+        self.data_prefix = root + "data/"
         self.byteorder = "little"
-        if root + "byteorder" in self.zip.NameToInfo:
-            order = self._small(root + "byteorder").strip()
+        if root + "byteorder" in self.members:
+            order = self.read_member(root + "byteorder", "the byteorder record", 64).decode(
+                "ascii", "replace").strip()
             if order not in ("little", "big"):
                 raise CheckpointError(f"unknown byte order record {order!r:.40}")
             self.byteorder = order
         self.storages: dict[str, StorageRef] = {}
 
-    def _small(self, name: str) -> str:
-        info = self.zip.getinfo(name)
-        if info.file_size > 4096:
-            return ""
-        return self.zip.read(name).decode("ascii", "replace")
-
-    def read_member(self, name: str, what: str) -> bytes:
-        info = self.zip.getinfo(name)
-        if info.file_size > self.limits.max_pickle_bytes:
-            raise LimitExceeded(f"{what} is {info.file_size:,} bytes, over the "
-                                f"{self.limits.max_pickle_bytes:,}-byte limit")
-        try:
-            return self.zip.read(name)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
-                RuntimeError) as exc:
-            raise CheckpointError(f"{what} cannot be read from the archive ({exc})") from None
+    def read_member(self, name: str, what: str, limit: int | None = None) -> bytes:
+        limit = self.limits.max_pickle_bytes if limit is None else limit
+        m = self.members[name]
+        if m.file_size > limit:
+            raise LimitExceeded(f"{what} is {m.file_size:,} bytes, over the {limit:,}-byte limit")
+        data = self.dir.read(name, limit)
+        if zlib.crc32(data) != m.crc:
+            self.warnings.append(f"{name} does not match its CRC-32: the archive was altered or damaged")
+        return data
 
     def persistent_load(self, pid):
         """('storage', StorageType, key, location, numel) -> the record's StorageRef."""
-        if not isinstance(pid, tuple) or len(pid) < 5:
+        if type(pid) is not tuple or len(pid) < 5:
             raise CheckpointError(f"unknown persistent id {pid!r:.80}")
-        typename = pid[0].decode("ascii") if isinstance(pid[0], bytes) else pid[0]
-        if typename != "storage":
+        typename, stype, key, location, numel = pid[:5]
+        if typename != "storage" and typename != b"storage":
             raise CheckpointError(f"unknown persistent id type {typename!r:.40}")
-        stype, key, location, numel = pid[1:5]
-        key = str(key)
+        key = key if type(key) is str else str(key)
         ref = self.storages.get(key)
         if ref is not None:
             return ref
         if len(self.storages) >= self.limits.max_storages:
             raise LimitExceeded(f"the file references more than {self.limits.max_storages:,} storages")
-        if not isinstance(stype, StorageType):
+        if type(stype) is not StorageType:
             raise CheckpointError(f"storage {key} has an unknown storage type {stype!r:.60}")
-        if not isinstance(numel, int) or numel < 0:
+        if type(numel) is not int or numel < 0:
             raise CheckpointError(f"storage {key} declares an invalid size {numel!r:.40}")
-        if isinstance(location, bytes):
-            location = location.decode("ascii", "replace")
-        ref = StorageRef(key=key, dtype=stype.dtype, location=str(location), numel=numel,
-                         record=self._record_name(key))
-        info = self.zip.NameToInfo.get(ref.record) if ref.record else None
-        if info is None:
+        if type(location) is not str:
+            location = location.decode("ascii", "replace") if isinstance(location, bytes) else str(location)
+        record = self.data_prefix + key
+        m = self.members.get(record)
+        if m is None:
+            record = self._other_record_name(key)
+            m = self.members.get(record) if record else None
+        ref = StorageRef(key, stype.dtype, location, numel, record)
+        if m is None:
             ref.error = f"storage record data/{key} is missing from the archive"
         else:
-            ref.record_size = info.file_size
-            ref.compressed = info.compress_type != zipfile.ZIP_STORED
+            ref.record_size = m.file_size
+            ref.compressed = m.method != 0
         self.storages[key] = ref
         return ref
 
-    def _record_name(self, key: str) -> str | None:
-        for candidate in (f"{self.root}data/{key}", f"{self.root}.data/{key}.storage",
-                          f"{self.root}constants/{key}"):
-            if candidate in self.zip.NameToInfo:
+    def _other_record_name(self, key: str) -> str | None:
+        for candidate in (f"{self.root}.data/{key}.storage", f"{self.root}constants/{key}"):
+            if candidate in self.members:
                 return candidate
-        return f"{self.root}data/{key}"
+        return None
 
     def load(self, member: str = "data.pkl"):
         data = self.read_member(self.root + member, member)
@@ -122,11 +115,7 @@ class ZipContainer:
 
     def pickles(self) -> list[tuple[str, bytes]]:
         """Every pickle stream in the archive (for the security scan)."""
-        out = []
-        for name in self.names:
-            if name.endswith(".pkl"):
-                out.append((name, self.read_member(name, name)))
-        return out
+        return [(n, self.read_member(n, n)) for n in self.names if n.endswith(".pkl")]
 
     def locate(self, ref: StorageRef) -> None:
         """Fill the absolute offset of a record's bytes from its local header."""
@@ -134,28 +123,20 @@ class ZipContainer:
             return
         if ref.error:
             raise TensorDataError(ref.error)
-        info = self.zip.NameToInfo[ref.record]
-        self.fh.seek(info.header_offset)
-        raw = self.fh.read(_LOCAL_HEADER.size)
-        if len(raw) != _LOCAL_HEADER.size:
-            raise TensorDataError(f"record {ref.record} lies beyond the end of the file")
-        fields = _LOCAL_HEADER.unpack(raw)
-        if fields[0] != b"PK\x03\x04":
-            raise TensorDataError(f"record {ref.record} has a damaged local header")
-        name_len, extra_len = fields[-2], fields[-1]
-        ref.data_offset = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
+        try:
+            ref.data_offset = self.dir.data_offset(self.members[ref.record])
+        except CheckpointError as exc:
+            raise TensorDataError(str(exc)) from None
 
     def read_record(self, ref: StorageRef) -> bytes:
         """A compressed record's bytes, inflated into memory within the size limit."""
-        if ref.record_size is not None and ref.record_size > self.limits.max_record_read:
-            raise TensorDataError(f"compressed record {ref.record} is too large to inflate")
         try:
-            return self.zip.read(ref.record)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-            raise TensorDataError(f"record {ref.record} cannot be read ({exc})") from None
+            return self.dir.read(ref.record, self.limits.max_record_read)
+        except CheckpointError as exc:
+            raise TensorDataError(str(exc)) from None
 
     def close(self) -> None:
-        self.zip.close()
+        pass
 
 
 def is_torchscript(names: list[str], root: str) -> bool:

@@ -107,6 +107,8 @@ class Node:
 
 def describe_value(value: Any) -> tuple[str, str]:
     """(kind, type name) of a leaf or container value."""
+    if type(value) is TensorInfo:
+        return "tensor", value.type_name
     if isinstance(value, TensorInfo):
         return "tensor", value.type_name
     if isinstance(value, StorageRef):
@@ -149,7 +151,7 @@ def _key_name(key: Any) -> str:
 def children_of(value: Any, kind: str) -> list[tuple[str, Any]]:
     """The (name, value) pairs below a container, in file order."""
     if kind == "dict":
-        return [(_key_name(k), v) for k, v in value.items()]
+        return [(k if type(k) is str else _key_name(k), v) for k, v in value.items()]
     if kind in ("list", "tuple"):
         return [(str(i), v) for i, v in enumerate(value)]
     if kind == "set":

@@ -51,21 +51,24 @@ class StorageType:
 # ---- tensor rebuild recorders -----------------------------------------------------------
 
 def _ints(value, what: str) -> tuple:
-    if not isinstance(value, (tuple, list)) or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
-    ):
-        raise CheckpointError(f"tensor {what} is not a list of integers: {value!r:.80}")
-    return tuple(value)
+    if type(value) is not tuple:
+        if not isinstance(value, (tuple, list)):
+            raise CheckpointError(f"tensor {what} is not a list of integers: {value!r:.80}")
+        value = tuple(value)
+    for v in value:
+        if type(v) is not int:
+            raise CheckpointError(f"tensor {what} is not a list of integers: {value!r:.80}")
+    return value
 
 
 def _offset(value) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
+    if type(value) is not int:
         raise CheckpointError(f"tensor storage offset is not an integer: {value!r:.80}")
     return value
 
 
 def _storage(value) -> StorageRef:
-    if not isinstance(value, StorageRef):
+    if type(value) is not StorageRef:
         raise CheckpointError(f"tensor storage is not a storage reference: {value!r:.80}")
     return value
 
@@ -183,18 +186,6 @@ def make_size(*args):
 
 def make_device(*args):
     return DeviceValue(":".join(str(a) for a in args if a is not None))
-
-
-def ordered_dict(*args):
-    d = collections.OrderedDict()
-    if args and isinstance(args[0], (list, tuple)):
-        for pair in args[0]:
-            if isinstance(pair, (list, tuple)) and len(pair) == 2:
-                try:
-                    d[pair[0]] = pair[1]
-                except TypeError:
-                    pass
-    return d
 
 
 class DefaultDict(dict):
@@ -348,7 +339,8 @@ RECORDERS: dict[tuple[str, str], Callable] = {
     ("torch._utils", "_rebuild_from_type_v2"): rebuild_from_type_v2,
     ("torch", "Size"): make_size,
     ("torch", "device"): make_device,
-    ("collections", "OrderedDict"): ordered_dict,
+    # plain data (weights_only allows it); from pairs, a dict, or nothing - never a stub
+    ("collections", "OrderedDict"): collections.OrderedDict,
     ("collections", "defaultdict"): DefaultDict,
     ("builtins", "set"): safe_container(set),
     ("builtins", "frozenset"): safe_container(frozenset),

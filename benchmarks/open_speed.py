@@ -1,0 +1,127 @@
+"""Open time and peak memory: our reader against torch.load, torch.load(mmap=True) and
+the floor (reading the zip directory and data.pkl alone).
+
+Files: a ~2 GB checkpoint with 500 tensors, one with 10,000 small tensors, and the same
+keys as the 2 GB file with tiny tensors (for the memory comparison). Each measurement runs
+in a fresh process: time is the best of several opens after one warm-up, memory is the
+rise of the peak resident set during the first open.
+
+    python benchmarks/open_speed.py [--dir bench-out] [--gb 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def rss_kb(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field):
+                return int(line.split()[1])
+    return 0
+
+
+def worker(method: str, path: str, repeat: int) -> None:
+    """Run in a child process: time `method` on `path`, print JSON."""
+    if method == "ours":
+        from inspector.analysis.summary import summarize
+        from inspector.formats import open_checkpoint
+
+        def op():
+            ck = open_checkpoint(path)
+            summarize(ck)
+            ck.close()
+    elif method == "floor":
+        import zipfile
+
+        def op():
+            with zipfile.ZipFile(path) as z:
+                name = next(n for n in z.namelist() if n.endswith("data.pkl"))
+                z.read(name)
+    else:
+        import torch
+
+        mmap = method == "torch.load(mmap=True)"
+
+        def op():
+            torch.load(path, weights_only=True, mmap=mmap)
+    base = rss_kb("VmRSS")
+    t0 = time.perf_counter()
+    op()
+    first = time.perf_counter() - t0
+    peak = rss_kb("VmHWM") - base
+    times = [first]
+    for _ in range(repeat - 1):
+        t0 = time.perf_counter()
+        op()
+        times.append(time.perf_counter() - t0)
+    print(json.dumps({"time": min(times), "peak_mb": peak / 1024}))
+
+
+def measure(method: str, path: str, repeat: int) -> dict:
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(HERE)}
+    out = subprocess.run([sys.executable, __file__, "--worker", method, path, str(repeat)],
+                         capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def make_files(d: str, gb: float) -> dict[str, str]:
+    import torch
+
+    os.makedirs(d, exist_ok=True)
+    files = {}
+    per = int(gb * (1 << 30) / 500 / 4)
+    big = os.path.join(d, f"big_500x{per}.pt")
+    if not os.path.exists(big):
+        torch.save({f"layer.{i}.weight": torch.randn(per) for i in range(500)}, big)
+    files["2GB/500"] = big
+    tiny = os.path.join(d, "tiny_500.pt")
+    if not os.path.exists(tiny):
+        torch.save({f"layer.{i}.weight": torch.randn(4) for i in range(500)}, tiny)
+    files["tiny/500"] = tiny
+    many = os.path.join(d, "many_10000.pt")
+    if not os.path.exists(many):
+        torch.save({f"blocks.{i // 10}.p{i % 10}": torch.randn(64) for i in range(10_000)}, many)
+    files["10k"] = many
+    return files
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        worker(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dir", default=os.path.join(os.path.dirname(HERE), "bench-out"))
+    ap.add_argument("--gb", type=float, default=2.0)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    files = make_files(args.dir, args.gb)
+    results: dict[tuple[str, str], dict] = {}
+    for label, path in files.items():
+        size = os.path.getsize(path)
+        print(f"\n{label}: {path} ({size / 2**30:.2f} GiB)")
+        for method in ("ours", "floor", "torch.load(mmap=True)", "torch.load"):
+            reps = 1 if (method == "torch.load" and label.startswith("2GB")) else args.repeat
+            r = measure(method, path, reps)
+            results[(label, method)] = r
+            print(f"  {method:22} {r['time'] * 1000:9.1f} ms   peak +{r['peak_mb']:8.1f} MB")
+    print("\nratios")
+    for label in ("2GB/500", "10k"):
+        ours = results[(label, "ours")]["time"]
+        print(f"  {label:8} torch.load / ours = {results[(label, 'torch.load')]['time'] / ours:7.1f}x   "
+              f"torch.load(mmap) / ours = {results[(label, 'torch.load(mmap=True)')]['time'] / ours:6.1f}x   "
+              f"ours / floor = {ours / results[(label, 'floor')]['time']:5.2f}x")
+    extra = results[("2GB/500", "ours")]["peak_mb"] - results[("tiny/500", "ours")]["peak_mb"]
+    print(f"  memory: ours on 2 GB file minus ours on same keys with tiny tensors = {extra:+.1f} MB")
+
+
+if __name__ == "__main__":
+    main()

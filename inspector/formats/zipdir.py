@@ -1,0 +1,141 @@
+"""A minimal, strict zip central-directory reader.
+
+torch archives are plain zips (stored records, optional zip64). Python's zipfile builds
+a ZipInfo object per member, which for a 10,000-tensor checkpoint costs more than
+everything else the open does; this reads the directory in one read and keeps a tuple
+per member. Anything it does not understand is an error with one sentence, never a
+guess. (The security scan still uses zipfile, plus its own checks of local headers.)
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import BinaryIO, NamedTuple
+
+from .errors import CheckpointError
+
+_EOCD = struct.Struct("<4s4H2LH")
+_EOCD64_LOC = struct.Struct("<4sLQL")
+_EOCD64 = struct.Struct("<4sQ2H2L4Q")
+_CENTRAL = struct.Struct("<4s6H3L5H2L")
+_LOCAL = struct.Struct("<4s5H3L2H")
+
+
+class Member(NamedTuple):
+    name: str
+    header_offset: int
+    compress_size: int
+    file_size: int
+    method: int
+    flags: int
+    crc: int
+
+
+class ZipDirectory:
+    def __init__(self, fh: BinaryIO, file_size: int):
+        self.fh = fh
+        self.file_size = file_size
+        self.members: dict[str, Member] = {}
+        self.names: list[str] = []
+        self._read()
+
+    def _read(self) -> None:
+        fh, size = self.fh, self.file_size
+        tail_len = min(size, 65535 + _EOCD.size)
+        fh.seek(size - tail_len)
+        tail = fh.read(tail_len)
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or at + _EOCD.size > len(tail):
+            raise CheckpointError("the zip archive is truncated: its central directory is missing")
+        _, _, _, _, count, cd_size, cd_offset, _ = _EOCD.unpack_from(tail, at)
+        eocd_pos = size - tail_len + at
+        if count == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
+            loc_pos = eocd_pos - _EOCD64_LOC.size
+            if loc_pos < 0:
+                raise CheckpointError("the zip64 directory locator is missing")
+            fh.seek(loc_pos)
+            sig, _, eocd64_pos, _ = _EOCD64_LOC.unpack(fh.read(_EOCD64_LOC.size))
+            if sig != b"PK\x06\x07" or eocd64_pos + _EOCD64.size > size:
+                raise CheckpointError("the zip64 directory locator is damaged")
+            fh.seek(eocd64_pos)
+            fields = _EOCD64.unpack(fh.read(_EOCD64.size))
+            if fields[0] != b"PK\x06\x06":
+                raise CheckpointError("the zip64 end of directory record is damaged")
+            count, cd_size, cd_offset = fields[7], fields[8], fields[9]
+        if cd_offset + cd_size > size:
+            raise CheckpointError("the zip archive is truncated: its directory lies past the end")
+        fh.seek(cd_offset)
+        cd = fh.read(cd_size)
+        if len(cd) != cd_size:
+            raise CheckpointError("the zip archive is truncated")
+        pos, unpack = 0, _CENTRAL.unpack_from
+        members, names = self.members, self.names
+        for _ in range(count):
+            if pos + 46 > cd_size:
+                raise CheckpointError("the zip directory is damaged (it ends early)")
+            (sig, _, _, flags, method, _, _, crc, csize, usize, nlen, elen, clen, _, _, _,
+             offset) = unpack(cd, pos)
+            if sig != b"PK\x01\x02":
+                raise CheckpointError("the zip directory is damaged (bad entry signature)")
+            raw = cd[pos + 46: pos + 46 + nlen]
+            name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+            if usize == 0xFFFFFFFF or csize == 0xFFFFFFFF or offset == 0xFFFFFFFF:
+                usize, csize, offset = _zip64_extra(cd[pos + 46 + nlen: pos + 46 + nlen + elen],
+                                                    usize, csize, offset)
+            pos += 46 + nlen + elen + clen
+            m = Member(name, offset, csize, usize, method, flags, crc)
+            if name not in members:
+                names.append(name)
+            members[name] = m
+
+    def data_offset(self, m: Member) -> int:
+        """Where a member's bytes start (after its local header)."""
+        self.fh.seek(m.header_offset)
+        head = self.fh.read(_LOCAL.size)
+        if len(head) != _LOCAL.size or head[:4] != b"PK\x03\x04":
+            raise CheckpointError(f"record {m.name} has a damaged local header")
+        nlen, elen = struct.unpack_from("<HH", head, 26)
+        start = m.header_offset + _LOCAL.size + nlen + elen
+        if start + m.compress_size > self.file_size:
+            raise CheckpointError(f"record {m.name} runs past the end of the file: it is truncated")
+        return start
+
+    def read(self, name: str, limit: int) -> bytes:
+        m = self.members[name]
+        if m.file_size > limit or m.compress_size > limit:
+            raise CheckpointError(f"{name} is {m.file_size:,} bytes, over the {limit:,}-byte limit")
+        if m.flags & 0x1:
+            raise CheckpointError(f"{name} is encrypted")
+        self.fh.seek(self.data_offset(m))
+        data = self.fh.read(m.compress_size)
+        if m.method == 8:
+            try:
+                d = zlib.decompressobj(-15)
+                data = d.decompress(data, limit + 1)
+            except zlib.error as exc:
+                raise CheckpointError(f"{name} is damaged ({exc})") from None
+        elif m.method != 0:
+            raise CheckpointError(f"{name} uses unsupported zip compression method {m.method}")
+        if len(data) != m.file_size:
+            raise CheckpointError(f"{name} is truncated or damaged (size does not match)")
+        return data
+
+
+def _zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
+    pos = 0
+    while pos + 4 <= len(extra):
+        tag, ln = struct.unpack_from("<HH", extra, pos)
+        if tag == 0x0001:
+            body = extra[pos + 4: pos + 4 + ln]
+            vals = [struct.unpack_from("<Q", body, i)[0] for i in range(0, len(body) - 7, 8)]
+            it = iter(vals)
+            if usize == 0xFFFFFFFF:
+                usize = next(it, usize)
+            if csize == 0xFFFFFFFF:
+                csize = next(it, csize)
+            if offset == 0xFFFFFFFF:
+                offset = next(it, offset)
+            return usize, csize, offset
+        pos += 4 + ln
+    raise CheckpointError("a zip64 entry lacks its size record")
