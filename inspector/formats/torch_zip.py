@@ -7,6 +7,7 @@ local header only when its bytes are asked for.
 
 from __future__ import annotations
 
+import threading
 import zlib
 from typing import BinaryIO
 
@@ -57,6 +58,7 @@ class ZipContainer:
                 raise CheckpointError(f"unknown byte order record {order!r:.40}")
             self.byteorder = order
         self.storages: dict[str, StorageRef] = {}
+        self._lock = threading.Lock()  # the file handle is shared by GUI worker threads
 
     def read_member(self, name: str, what: str, limit: int | None = None) -> bytes:
         limit = self.limits.max_pickle_bytes if limit is None else limit
@@ -124,14 +126,16 @@ class ZipContainer:
         if ref.error:
             raise TensorDataError(ref.error)
         try:
-            ref.data_offset = self.dir.data_offset(self.members[ref.record])
+            with self._lock:
+                ref.data_offset = self.dir.data_offset(self.members[ref.record])
         except CheckpointError as exc:
             raise TensorDataError(str(exc)) from None
 
     def read_record(self, ref: StorageRef) -> bytes:
         """A compressed record's bytes, inflated into memory within the size limit."""
         try:
-            return self.dir.read(ref.record, self.limits.max_record_read)
+            with self._lock:
+                return self.dir.read(ref.record, self.limits.max_record_read)
         except CheckpointError as exc:
             raise TensorDataError(str(exc)) from None
 

@@ -1,0 +1,141 @@
+"""Pieces of a tensor for display and export: a 2-D slice, a heatmap, an .npy file."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+
+import numpy as np
+
+from ..formats.dtypes import DType
+from .decode import decode, iter_raw_chunks
+
+_INDEX = re.compile(r"^\s*(-?\d+)?\s*(?::\s*(-?\d+)?\s*)?$")
+
+
+def default_slice(shape: tuple) -> str:
+    if len(shape) <= 2:
+        return ", ".join(":" for _ in shape)
+    return ", ".join(["0"] * (len(shape) - 2) + [":", ":"])
+
+
+def parse_slice(text: str, shape: tuple) -> tuple:
+    """'0, :, 2:5' -> an index tuple; only integers and colons, never evaluated."""
+    parts = [p for p in text.split(",")] if text.strip() else []
+    if len(parts) > len(shape):
+        raise ValueError(f"the tensor has {len(shape)} dimensions")
+    out = []
+    for part, size in zip(parts, shape):
+        part = part.strip()
+        if part == ":" or part == "":
+            out.append(slice(None))
+            continue
+        if ":" not in part:
+            i = int(part)
+            if not -size <= i < size:
+                raise ValueError(f"index {i} is outside 0..{size - 1}")
+            out.append(i)
+            continue
+        a, _, b = part.partition(":")
+        out.append(slice(int(a) if a.strip() else None, int(b) if b.strip() else None))
+    return tuple(out)
+
+
+def as_2d(arr: np.ndarray) -> np.ndarray:
+    if arr.ndim == 0:
+        return arr.reshape(1, 1)
+    if arr.ndim == 1:
+        return arr.reshape(1, -1)
+    if arr.ndim == 2:
+        return arr
+    return arr.reshape(arr.shape[0], -1)
+
+
+def values_2d(arr: np.ndarray, dtype: DType, index: tuple, max_rows=1000, max_cols=256) -> np.ndarray:
+    """Decoded values of `arr[index]` as a 2-D array capped to max_rows x max_cols."""
+    part = np.asarray(arr[index] if index else arr)
+    if part.ndim > 2:
+        part = part[:max_rows]
+    part = as_2d(part)[:max_rows, :max_cols]
+    return decode(np.ascontiguousarray(part).reshape(-1), dtype).reshape(part.shape)
+
+
+def heatmap(arr: np.ndarray, dtype: DType, max_side: int = 512) -> np.ndarray:
+    """A 2-D picture of the tensor: matrices as they are, conv filters as (out, in*k*k),
+    strided down to at most max_side per axis."""
+    if arr.ndim == 0:
+        arr = arr.reshape(1, 1)
+    elif arr.ndim == 1:
+        arr = arr.reshape(1, -1)
+    elif arr.ndim > 2:
+        arr = arr.reshape(arr.shape[0], -1) if arr.flags.c_contiguous else \
+            np.ascontiguousarray(arr[: max_side * 4]).reshape(min(arr.shape[0], max_side * 4), -1)
+    sr = max(1, -(-arr.shape[0] // max_side))
+    sc = max(1, -(-arr.shape[1] // max_side))
+    small = np.ascontiguousarray(arr[::sr, ::sc])
+    return decode(small.reshape(-1), dtype).reshape(small.shape)
+
+
+NPY_NATIVE = {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
+              "uint16", "uint32", "uint64", "bool", "complex64", "complex128"}
+
+
+def export_npy(arr: np.ndarray, dtype: DType, path: str, cancelled=lambda: False) -> str:
+    """Write the tensor to .npy in bounded memory (native dtype when numpy has it, else
+    float32), atomically: a temporary file in the target folder, then a rename."""
+    out_dtype = np.dtype(dtype.raw).newbyteorder("=") if dtype.name in NPY_NATIVE else np.dtype(np.float32)
+    if dtype.name == "bool":
+        out_dtype = np.dtype(np.bool_)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".npy", dir=folder)
+    os.close(fd)
+    try:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=out_dtype, shape=arr.shape)
+        flat = out.reshape(-1) if out.size else out
+        c_order = np.ascontiguousarray
+        pos = 0
+        source = arr if arr.flags.c_contiguous else None
+        if source is None:  # walk in C order so positions match the output
+            for i in range(arr.shape[0] if arr.ndim else 1):
+                if cancelled():
+                    raise InterruptedError("export cancelled")
+                block = c_order(arr[i] if arr.ndim else arr).reshape(-1)
+                vals = block.view(np.bool_) if dtype.name == "bool" else (
+                    block if dtype.name in NPY_NATIVE else decode(block, dtype))
+                flat[pos:pos + vals.size] = vals
+                pos += vals.size
+        else:
+            for raw in iter_raw_chunks(arr):
+                if cancelled():
+                    raise InterruptedError("export cancelled")
+                vals = raw.view(np.bool_) if dtype.name == "bool" else (
+                    raw if dtype.name in NPY_NATIVE else decode(raw, dtype))
+                flat[pos:pos + vals.size] = vals
+                pos += vals.size
+        out.flush()
+        del out, flat
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def export_histogram_csv(hist, path: str) -> str:
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".csv", dir=folder)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write("bin_start,bin_end,count\n")
+            for lo, hi, c in zip(hist.edges[:-1], hist.edges[1:], hist.counts):
+                fh.write(f"{lo!r},{hi!r},{int(c)}\n")
+            for name in ("nan", "posinf", "neginf", "below", "above"):
+                fh.write(f"{name},,{getattr(hist, name)}\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

@@ -1,0 +1,79 @@
+"""`checkpoint-inspector [FILE...]` (also `ckpt view`): start the desktop application.
+
+With no file, it writes a demo training checkpoint (made with torch on the spot) and
+opens it. `--screenshot OUT.png [--select TREE_PATH] FILE` renders the window offscreen
+to a PNG and exits, for the README and for checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="checkpoint-inspector",
+                                description="Open PyTorch checkpoints without running them.")
+    p.add_argument("files", nargs="*")
+    p.add_argument("--screenshot", metavar="OUT.png", help="render the window to a PNG and exit")
+    p.add_argument("--select", metavar="TREE_PATH", help="select this node (with --screenshot)")
+    p.add_argument("--size", default="1400x900", help="window size for --screenshot")
+    p.add_argument("--no-demo", action="store_true", help="start empty instead of with a demo file")
+    return p.parse_args(argv)
+
+
+def demo_path() -> str:
+    from ..demo import write_demo
+
+    folder = os.path.join(os.path.expanduser("~"), ".cache", "checkpoint-inspector")
+    path = os.path.join(folder, "demo_checkpoint.pt")
+    if not os.path.exists(path):
+        write_demo(path)
+    return path
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.screenshot and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Checkpoint Inspector")
+    files = list(args.files)
+    if not files and not args.no_demo:
+        files = [demo_path()]
+    if args.screenshot:
+        return screenshot(app, MainWindow, files, args)
+    window = MainWindow()
+    window.show()
+    window.open_paths(files)
+    return app.exec()
+
+
+def screenshot(app, window_class, files, args) -> int:
+    w, h = (int(x) for x in args.size.lower().split("x"))
+    window = window_class(synchronous=True)
+    window.show_error = lambda title, text: print(f"checkpoint-inspector: {text}", file=sys.stderr)
+    window.resize(max(w, 1200), max(h, 800))
+    window.show()
+    window.open_paths(files)
+    app.processEvents()
+    if args.select and not window.select_path(args.select):
+        print(f"checkpoint-inspector: no entry named {args.select!r}", file=sys.stderr)
+        return 2
+    for _ in range(5):
+        app.processEvents()
+    image = window.grab()
+    if not image.save(args.screenshot):
+        print(f"checkpoint-inspector: cannot write {args.screenshot}", file=sys.stderr)
+        return 2
+    print(f"{args.screenshot} ({image.width()}x{image.height()})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The weight histogram: pyqtgraph step plot with log counts, zoom and a range selector."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+
+pg.setConfigOptions(antialias=True, background="w", foreground="k")
+
+
+class HistogramPlot(pg.PlotWidget):
+    rangeChosen = Signal(float, float)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setMinimumHeight(220)
+        self.showGrid(x=True, y=True, alpha=0.2)
+        self.setLabel("bottom", "value")
+        self.setLabel("left", "count")
+        self.curve = self.plot([0, 1], [0], stepMode="center", fillLevel=0,
+                               brush=(66, 133, 244, 120), pen=pg.mkPen("#1a73e8", width=1.5))
+        self.region = pg.LinearRegionItem(brush=(255, 165, 0, 40))
+        self.region.setZValue(10)
+        self.region.hide()
+        self.addItem(self.region)
+        self.log = False
+        self.hist = None
+        self.title = ""
+
+    def set_histogram(self, hist, title: str = "") -> None:
+        self.hist, self.title = hist, title
+        self._draw()
+
+    def set_log(self, log: bool) -> None:
+        self.log = log
+        self._draw()
+
+    def _draw(self) -> None:
+        h = self.hist
+        if h is None or len(h.counts) == 0:
+            self.curve.setData([0, 1], [0])
+            return
+        counts = h.counts.astype(np.float64)
+        if self.log:
+            counts = np.log10(np.maximum(counts, 1.0))
+            self.setLabel("left", "log10 count")
+        else:
+            self.setLabel("left", "count")
+        self.curve.setData(np.asarray(h.edges, dtype=np.float64), counts)
+        self.setTitle(self.title)
+        self.enableAutoRange()
+
+    def show_region(self, show: bool) -> None:
+        if show and self.hist is not None:
+            lo, hi = float(self.hist.edges[0]), float(self.hist.edges[-1])
+            pad = (hi - lo) * 0.25
+            self.region.setRegion((lo + pad, hi - pad))
+        self.region.setVisible(show)
+
+    def chosen_range(self) -> tuple[float, float]:
+        lo, hi = self.region.getRegion()
+        return float(lo), float(hi)

@@ -1,0 +1,37 @@
+"""What the window keeps for each open file, computed off the GUI thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..analysis.search import SearchIndex
+from ..analysis.summary import summarize
+from ..analysis.training import training_metadata
+from ..analysis.verdict import Verdict, scan_file
+from ..formats import open_checkpoint
+from ..formats.checkpoint import Checkpoint
+
+
+@dataclass(eq=False)
+class OpenFile:
+    path: str
+    ck: Checkpoint
+    summary: dict
+    verdict: Verdict
+    training: dict
+    _index: SearchIndex | None = field(default=None, repr=False)
+
+    @property
+    def dangerous(self) -> bool:
+        return self.verdict.verdict == "dangerous"
+
+    def search_index(self) -> SearchIndex:
+        if self._index is None:
+            self._index = SearchIndex(self.ck.root)
+        return self._index
+
+
+def load(path: str) -> OpenFile:
+    ck = open_checkpoint(path)
+    return OpenFile(path=path, ck=ck, summary=summarize(ck), verdict=scan_file(path),
+                    training=training_metadata(ck))

@@ -1,0 +1,348 @@
+"""The main window: open files (menu, arguments, drag and drop), browse, inspect."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxLayout, QLabel,
+                               QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton,
+                               QSplitter, QStackedWidget, QTreeView, QVBoxLayout, QWidget)
+
+from ..analysis.search import parse_query, visible_set
+from . import settings as cfg
+from .jobs import JobRunner
+from .loader import load
+from .summary_panel import SummaryPanel
+from .tensor_panel import TensorPanel
+from .tree_model import CheckpointModel
+from .value_panel import ValuePanel
+
+DEFAULT_WIDTHS = (220, 100, 110, 75, 55, 85, 75)
+FILE_FILTER = ("Checkpoints (*.pt *.pth *.tar *.ckpt *.bin *.pkl *.ptl *.pt2 *.safetensors *.json);;"
+               "All files (*)")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, synchronous: bool = False):
+        super().__init__()
+        self.setWindowTitle("Checkpoint Inspector")
+        self.setAcceptDrops(True)
+        self.runner = JobRunner(self, synchronous=synchronous)
+        self.loading: dict[str, object] = {}  # path -> job
+
+        self.model = CheckpointModel(self)
+        self.model.modelReset.connect(self._expand_files)
+        self.tree = QTreeView()
+        self.tree.setModel(self.model)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setSortingEnabled(False)
+        self.tree.header().setSectionsClickable(True)
+        self.tree.header().sectionClicked.connect(self._sort_by)
+        self.tree.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.tree.selectionModel().currentChanged.connect(self._current_changed)
+        self.tree.setAlternatingRowColors(True)
+
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter: name, dtype:bf16, shape:4096, type:Parameter  (Ctrl+F)")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self._filter_changed)
+        self.regex = QCheckBox("regex")
+        self.regex.toggled.connect(lambda _: self.apply_filter())
+        self.grouped = QCheckBox("group by module")
+        self.grouped.toggled.connect(self.model.set_grouped)
+        self.filter_timer = QTimer(self)
+        self.filter_timer.setSingleShot(True)
+        self.filter_timer.setInterval(120)
+        self.filter_timer.timeout.connect(self.apply_filter)
+
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(self.filter, 1)
+        row.addWidget(self.regex)
+        row.addWidget(self.grouped)
+        ll.addLayout(row)
+        ll.addWidget(self.tree, 1)
+
+        self.summary = SummaryPanel()
+        self.values = ValuePanel()
+        self.tensor = TensorPanel(self.runner)
+        self.welcome = QLabel("<h2>Checkpoint Inspector</h2><p>Open a checkpoint with "
+                              "<b>File › Open</b> (Ctrl+O) or drop files here.</p><p>Nothing in a "
+                              "file is ever executed.</p>")
+        self.welcome.setAlignment(Qt.AlignCenter)
+        self.stack = QStackedWidget()
+        for w in (self.welcome, self.summary, self.values, self.tensor):
+            self.stack.addWidget(w)
+
+        self.splitter = QSplitter(Qt.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.stack)
+        self.splitter.setStretchFactor(0, 5)
+        self.splitter.setStretchFactor(1, 6)
+
+        self.banner = QLabel()
+        self.banner.setStyleSheet("background:#c62828;color:white;font-weight:bold;padding:6px")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        central = QWidget()
+        cl = QVBoxLayout(central)
+        cl.setContentsMargins(4, 4, 4, 4)
+        cl.addWidget(self.banner)
+        cl.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.setMaximumWidth(160)
+        self.progress.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_loading)
+        self.cancel_button.hide()
+        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.cancel_button)
+
+        self._build_menus()
+        self._restore_state()
+
+    # ---- menus ---------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        m = self.menuBar().addMenu("&File")
+        self._action(m, "&Open…", QKeySequence.Open, self.open_dialog)
+        self.recent_menu = m.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self._fill_recent()
+        self._action(m, "&Close", QKeySequence.Close, self.close_current)
+        m.addSeparator()
+        self._action(m, "&Quit", QKeySequence.Quit, self.close)
+        v = self.menuBar().addMenu("&View")
+        self._action(v, "&Find", QKeySequence.Find, lambda: self.filter.setFocus())
+        act = self._action(v, "&Group state_dict keys by module", "Ctrl+G",
+                           lambda: self.grouped.toggle())
+        act.setCheckable(False)
+        self._action(v, "&Expand all", "Ctrl+E", self.tree.expandAll)
+        self._action(v, "C&ollapse all", "Ctrl+Shift+E", self.tree.collapseAll)
+        h = self.menuBar().addMenu("&Help")
+        self._action(h, "&About", None, self.show_about)
+
+    def _action(self, menu, text, shortcut, slot) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        act.triggered.connect(slot)
+        menu.addAction(act)
+        return act
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        files = cfg.recent_files()
+        for path in files:
+            act = self.recent_menu.addAction(path)
+            act.triggered.connect(lambda checked=False, p=path: self.open_paths([p]))
+        if files:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list").triggered.connect(cfg.clear_recent)
+        else:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def show_about(self) -> None:
+        from .about_dialog import AboutDialog
+
+        AboutDialog(self).exec()
+
+    # ---- opening -------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        start = cfg.settings().value("last_dir", os.path.expanduser("~"))
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open checkpoint", start, FILE_FILTER)
+        if paths:
+            cfg.settings().setValue("last_dir", os.path.dirname(paths[0]))
+            self.open_paths(paths)
+
+    def open_paths(self, paths) -> None:
+        for path in paths:
+            path = os.path.abspath(os.fspath(path))
+            if path in self.loading:
+                continue
+            self.statusBar().showMessage(f"Opening {os.path.basename(path)}…")
+            self.progress.show()
+            self.cancel_button.show()
+            self.loading[path] = self.runner.submit(
+                load, path, on_done=lambda f, p=path: self._opened(p, f),
+                on_fail=lambda msg, p=path: self._open_failed(p, msg), label=path)
+
+    def _loading_done(self, path: str) -> None:
+        self.loading.pop(path, None)
+        if not self.loading:
+            self.progress.hide()
+            self.cancel_button.hide()
+
+    def _opened(self, path: str, f) -> None:
+        self._loading_done(path)
+        index = self.model.add_file(f)
+        cfg.add_recent(path)
+        self.tree.setCurrentIndex(index)
+        self.tree.expand(index)
+        if len(self.model.files()) == 1 and not cfg.settings().contains("tree_header"):
+            for col, width in enumerate(DEFAULT_WIDTHS):
+                self.tree.setColumnWidth(col, width)
+        self.statusBar().showMessage(
+            f"Opened {os.path.basename(path)}: {f.summary['tensor_count']:,} tensors, "
+            f"verdict {f.verdict.verdict}", 8000)
+
+    def _open_failed(self, path: str, message: str) -> None:
+        self._loading_done(path)
+        text = f"{os.path.basename(path)}: {message}"
+        self.statusBar().showMessage(text, 15000)
+        self.show_error("Cannot open file", text)
+
+    def show_error(self, title: str, text: str) -> None:
+        QMessageBox.warning(self, title, text)
+
+    def cancel_loading(self) -> None:
+        for path, job in list(self.loading.items()):
+            job.cancelled = True
+            self._loading_done(path)
+        self.statusBar().showMessage("Opening cancelled", 5000)
+
+    def close_current(self) -> None:
+        f = self.current_file()
+        if f is not None:
+            self.model.remove_file(f)
+            f.ck.close()
+            if not self.model.files():
+                self.stack.setCurrentWidget(self.welcome)
+                self.banner.hide()
+
+    # ---- drag and drop ---------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    # ---- selection ----------------------------------------------------------------------------
+    def current_file(self):
+        index = self.tree.currentIndex()
+        if not index.isValid():
+            files = self.model.files()
+            return files[-1] if files else None
+        return self.model.item(index).file
+
+    def _current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        if not current.isValid():
+            return
+        it = self.model.item(current)
+        f = it.file
+        self.banner.setVisible(f.dangerous)
+        if f.dangerous:
+            self.banner.setText(f"{os.path.basename(f.path)} is DANGEROUS: it would run code if "
+                                "loaded with torch.load. Inspect-only: nothing in it is executed here.")
+        node = it.node if it.group is None else None
+        if it.is_file or node is None and it.group is None:
+            self.summary.show_file(f)
+            self.stack.setCurrentWidget(self.summary)
+        elif node is not None and node.kind == "tensor":
+            self.tensor.show_tensor(f, node)
+            self.stack.setCurrentWidget(self.tensor)
+        elif node is not None:
+            self.values.show_node(node)
+            self.stack.setCurrentWidget(self.values)
+        else:
+            g = it.group
+            self.values.setHtml(f"<b>{it.label}</b>: {g.tensors:,} tensors, {g.numel:,} elements")
+            self.stack.setCurrentWidget(self.values)
+
+    def select_path(self, path: str, f=None) -> bool:
+        f = f or (self.model.files()[-1] if self.model.files() else None)
+        if f is None:
+            return False
+        index = self.model.index_for_path(f, path)
+        if not index.isValid():
+            return False
+        self.tree.setCurrentIndex(index)
+        self.tree.scrollTo(index)
+        return True
+
+    # ---- filter and sort -----------------------------------------------------------------------
+    def _filter_changed(self, _text: str) -> None:
+        self.filter_timer.start()
+
+    def apply_filter(self) -> None:
+        text = self.filter.text().strip()
+        self.filter_timer.stop()
+        if not text:
+            self.model.set_visible(None)
+            self.filter.setStyleSheet("")
+            return
+        try:
+            q = parse_query(text, regex=self.regex.isChecked())
+        except re.error as exc:
+            self.filter.setStyleSheet("background:#ffebee")
+            self.statusBar().showMessage(f"Bad regular expression: {exc}", 5000)
+            return
+        self.filter.setStyleSheet("")
+        visible: set[int] = set()
+        matches = 0
+        for f in self.model.files():
+            found = f.search_index().matches(q)
+            matches += len(found)
+            visible |= visible_set(found)
+            visible.add(id(f.ck.root))
+        self.model.set_visible(visible)
+        self.statusBar().showMessage(f"{matches:,} matches", 4000)
+        if matches <= 200:
+            self.tree.expandAll()
+
+    def _expand_files(self) -> None:
+        for r in range(self.model.rowCount()):
+            self.tree.expand(self.model.index(r, 0))
+
+    def _sort_by(self, column: int) -> None:
+        order = Qt.AscendingOrder
+        if self.model.sort_column == column and self.model.sort_order == Qt.AscendingOrder:
+            order = Qt.DescendingOrder
+        self.tree.header().setSortIndicatorShown(True)
+        self.tree.header().setSortIndicator(column, order)
+        self.model.sort(column, order)
+
+    # ---- remembered state ----------------------------------------------------------------------
+    def _restore_state(self) -> None:
+        s = cfg.settings()
+        geom = s.value("geometry")
+        if isinstance(geom, QByteArray):
+            self.restoreGeometry(geom)
+        else:
+            self.resize(1400, 900)
+        split = s.value("splitter")
+        if isinstance(split, QByteArray):
+            self.splitter.restoreState(split)
+        else:
+            w = self.width()
+            self.splitter.setSizes([int(w * 0.53), int(w * 0.47)])
+        header = s.value("tree_header")
+        if isinstance(header, QByteArray):
+            self.tree.header().restoreState(header)
+        self.grouped.setChecked(s.value("grouped", False) in (True, "true"))
+
+    def save_state(self) -> None:
+        s = cfg.settings()
+        s.setValue("geometry", self.saveGeometry())
+        s.setValue("splitter", self.splitter.saveState())
+        s.setValue("tree_header", self.tree.header().saveState())
+        s.setValue("grouped", self.grouped.isChecked())
+        s.sync()
+
+    def closeEvent(self, event) -> None:
+        self.save_state()
+        for job in list(self.runner.active):
+            job.cancelled = True
+        self.runner.wait(2000)
+        super().closeEvent(event)

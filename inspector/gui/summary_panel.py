@@ -1,0 +1,87 @@
+"""The file summary: what a person needs to understand the file at a glance."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtWidgets import QTextBrowser
+
+from ..present import human_bytes, human_count, value_text
+
+CATEGORY_COLORS = {"dangerous": "#c62828", "user-code": "#e65100", "known-framework": "#1565c0",
+                   "torch-safe": "#2e7d32"}
+VERDICT_TEXT = {
+    "dangerous": "DANGEROUS - this file would run code if loaded with torch.load. It is open "
+                 "inspect-only; nothing in it is ever executed here.",
+    "needs-code": "Needs code - loading it normally would import classes from outside torch.",
+    "safe": "Safe - only tensors, plain data and known framework classes.",
+    "unreadable": "The security scan could not read this file.",
+}
+
+
+def summary_html(f) -> str:
+    s, v, t = f.summary, f.verdict, f.training
+    e = html.escape
+    rows = [
+        ("File", e(f.path)),
+        ("Format", f"{e(s['format'])} &nbsp;·&nbsp; {human_bytes(s['file_size'])} on disk"
+                   f" &nbsp;·&nbsp; byte order {e(s['byteorder'])}"),
+        ("Tensors", f"{s['tensor_count']:,} in {s['storage_count']:,} storages &nbsp;·&nbsp; "
+                    f"{human_count(s['numel_total'])} elements &nbsp;·&nbsp; {human_bytes(s['bytes_total'])}"),
+    ]
+    if s["parameter_count"]:
+        rows.append(("Parameters", f"{s['parameter_count']:,} (tensors saved as nn.Parameter)"))
+    if s["shared_storage_tensors"]:
+        rows.append(("Shared", f"{s['shared_storage_tensors']} tensors share a storage (tied weights or views)"))
+    if s["dtypes"]:
+        rows.append(("By dtype", ", ".join(f"{e(k)} {human_count(n)}" for k, n in s["dtypes"].items())))
+    if s["devices"]:
+        rows.append(("Devices as saved", ", ".join(f"{e(k)} ({n})" for k, n in s["devices"].items())))
+    top = s["top_level"]
+    top_text = ", ".join(e(x) for x in top[:20]) + (f", … {len(top) - 20} more" if len(top) > 20 else "") \
+        if isinstance(top, list) else e(str(top))
+    rows.append(("Top level", top_text))
+    if t.get("epoch") is not None:
+        rows.append(("Epoch", e(value_text(t["epoch"]))))
+    if t.get("step") is not None:
+        rows.append(("Step", e(value_text(t["step"]))))
+    for k, val in t.get("metrics", {}).items():
+        rows.append((e(k), e(value_text(val))))
+    if t.get("weights_at"):
+        rows.append(("Model weights", ", ".join(e(w) for w in t["weights_at"])))
+    for src in s["module_sources"]:
+        rows.append(("Class source", f"{e(src)} (embedded in the file, shown as text, never run)"))
+    for w in s["warnings"]:
+        rows.append(("Warning", e(w)))
+    color = {"dangerous": "#c62828", "needs-code": "#e65100", "safe": "#2e7d32"}.get(v.verdict, "#555")
+    out = [f"<h2 style='margin:0'>{e(f.path.rsplit('/', 1)[-1])}</h2>",
+           f"<p style='background:{color};color:white;padding:6px;font-weight:bold'>"
+           f"{e(VERDICT_TEXT.get(v.verdict, v.verdict))}</p>",
+           "<table cellspacing='0' cellpadding='3'>"]
+    out += [f"<tr><td style='color:#555;padding-right:12px'><b>{k}</b></td><td>{val}</td></tr>"
+            for k, val in rows]
+    out.append("</table>")
+    if v.flags:
+        out.append("<h3>Red flags</h3><ul>" + "".join(f"<li style='color:#c62828'>{e(x)}</li>"
+                                                      for x in v.flags) + "</ul>")
+    if v.globals:
+        out.append("<h3>Imports the file references</h3><table cellspacing='0' cellpadding='2'>"
+                   "<tr><th align='left'>category</th><th align='left'>global</th>"
+                   "<th align='left'>opcode</th><th>count</th><th align='left'>where</th></tr>")
+        order = {"dangerous": 0, "user-code": 1, "known-framework": 2, "torch-safe": 3}
+        for g in sorted(v.globals, key=lambda g: (order.get(g.category, 9), g.module, g.name)):
+            c = CATEGORY_COLORS.get(g.category, "#333")
+            out.append(f"<tr><td style='color:{c}'>{e(g.category)}</td>"
+                       f"<td><code>{e(g.module)}.{e(g.name)}</code>{' (called)' if g.called else ''}</td>"
+                       f"<td>{e(g.opcode)}</td><td align='right'>{g.count}</td><td>{e(g.stream)}</td></tr>")
+        out.append("</table>")
+    return "\n".join(out)
+
+
+class SummaryPanel(QTextBrowser):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setOpenExternalLinks(False)
+
+    def show_file(self, f) -> None:
+        self.setHtml(summary_html(f))
