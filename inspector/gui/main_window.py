@@ -20,7 +20,7 @@ from .tensor_panel import TensorPanel
 from .tree_model import CheckpointModel
 from .value_panel import ValuePanel
 
-DEFAULT_WIDTHS = (220, 100, 110, 75, 55, 85, 75)
+DEFAULT_WIDTHS = (210, 95, 105, 70, 50, 80, 70)
 FILE_FILTER = ("Checkpoints (*.pt *.pth *.tar *.ckpt *.bin *.pkl *.ptl *.pt2 *.safetensors *.json);;"
                "All files (*)")
 
@@ -325,8 +325,7 @@ class MainWindow(QMainWindow):
         if isinstance(split, QByteArray):
             self.splitter.restoreState(split)
         else:
-            w = self.width()
-            self.splitter.setSizes([int(w * 0.53), int(w * 0.47)])
+            self._default_split = True
         header = s.value("tree_header")
         if isinstance(header, QByteArray):
             self.tree.header().restoreState(header)
@@ -339,6 +338,15 @@ class MainWindow(QMainWindow):
         s.setValue("tree_header", self.tree.header().saveState())
         s.setValue("grouped", self.grouped.isChecked())
         s.sync()
+
+    _default_split = False
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._default_split:  # first start: split by the window's real width
+            self._default_split = False
+            w = self.width()
+            self.splitter.setSizes([int(w * 0.5), int(w * 0.5)])
 
     def closeEvent(self, event) -> None:
         self.save_state()
