@@ -150,7 +150,7 @@ def cmd_stats(args) -> int:
     if args.bins < 1 or args.bins > 1_000_000:
         raise UsageError("ckpt stats: --bins must be between 1 and 1000000")
     try:
-        arr = ck.array(t)
+        arr = ck.source(t)
     except CheckpointError as exc:
         raise CheckpointError(f"{args.key}: {exc}") from None
     st = tensor_stats(arr, t.dtype)

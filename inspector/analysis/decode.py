@@ -67,9 +67,13 @@ def decode(raw: np.ndarray, dtype: DType) -> np.ndarray:
     return raw.astype(work_dtype(dtype), copy=False)
 
 
-def iter_raw_chunks(arr: np.ndarray, chunk: int = CHUNK) -> Iterator[np.ndarray]:
-    """1-D chunks covering every element once (memory order; order does not matter here)."""
+def iter_raw_chunks(arr, chunk: int = CHUNK) -> Iterator[np.ndarray]:
+    """1-D chunks covering every element once (memory order; order does not matter here).
+    `arr` is an array or a source with `raw_chunks` (formats.tensor_data.StoredTensor)."""
     if arr.size == 0:
+        return
+    if hasattr(arr, "raw_chunks"):
+        yield from arr.raw_chunks(chunk)
         return
     if arr.flags.c_contiguous or arr.flags.f_contiguous:
         flat = arr.ravel(order="K")
@@ -128,12 +132,19 @@ def reduce_chunks(arr: np.ndarray, dtype: DType, make, chunk: int = CHUNK, threa
     return accs
 
 
-def sample(arr: np.ndarray, dtype: DType, size: int = 1 << 20, seed: int = 0) -> np.ndarray:
-    """A fixed-size uniform random sample (all elements when the tensor is smaller)."""
+RUN = 4096  # a preview reads random runs of this many elements: few pages, any tensor size
+
+
+def sample(arr, dtype: DType, size: int = 1 << 20, seed: int = 0) -> np.ndarray:
+    """A fixed-size random sample (all elements when the tensor is smaller). From a
+    chunked source it is `size // RUN` random runs, so only those pages are read."""
     n = arr.size
     if n <= size:
         return np.concatenate(list(iter_chunks(arr, dtype))) if n else np.empty(0, np.float32)
     rng = np.random.default_rng(seed)
+    if hasattr(arr, "runs"):
+        starts = np.sort(rng.integers(0, n - RUN, size=size // RUN, dtype=np.int64))
+        return decode(arr.runs(starts, RUN), dtype)
     flat_idx = np.sort(rng.integers(0, n, size=size, dtype=np.int64))
     if arr.flags.c_contiguous:
         picked = arr.reshape(-1)[flat_idx]

@@ -81,7 +81,7 @@ NPY_NATIVE = {"float16", "float32", "float64", "int8", "int16", "int32", "int64"
               "uint16", "uint32", "uint64", "bool", "complex64", "complex128"}
 
 
-def export_npy(arr: np.ndarray, dtype: DType, path: str, cancelled=lambda: False) -> str:
+def export_npy(arr, dtype: DType, path: str, cancelled=lambda: False) -> str:
     """Write the tensor to .npy in bounded memory (native dtype when numpy has it, else
     float32), atomically: a temporary file in the target folder, then a rename."""
     out_dtype = np.dtype(dtype.raw).newbyteorder("=") if dtype.name in NPY_NATIVE else np.dtype(np.float32)
@@ -95,8 +95,7 @@ def export_npy(arr: np.ndarray, dtype: DType, path: str, cancelled=lambda: False
         flat = out.reshape(-1) if out.size else out
         c_order = np.ascontiguousarray
         pos = 0
-        source = arr if arr.flags.c_contiguous else None
-        if source is None:  # walk in C order so positions match the output
+        if not (hasattr(arr, "raw_chunks") or arr.flags.c_contiguous):  # walk in C order so positions match the output
             for i in range(arr.shape[0] if arr.ndim else 1):
                 if cancelled():
                     raise InterruptedError("export cancelled")

@@ -11,7 +11,7 @@ import numpy as np
 from .errors import CheckpointError, TensorDataError
 from .limits import DEFAULT_LIMITS, Limits
 from .stubs import ModuleSource, StorageRef, TensorInfo
-from .tensor_data import tensor_array
+from .tensor_data import tensor_array, tensor_source
 from .tree import Node, TreeBuilder
 
 
@@ -49,6 +49,13 @@ class Checkpoint:
         if self.container is None:
             raise TensorDataError("this file has no tensor data to read")
         return tensor_array(self.container, self.path, t, self.byteorder)
+
+    def source(self, tensor: TensorInfo | Node):
+        """The tensor for chunked reading (statistics, histograms) in bounded memory."""
+        t = tensor.value if isinstance(tensor, Node) else tensor
+        if self.container is None:
+            raise TensorDataError("this file has no tensor data to read")
+        return tensor_source(self.container, self.path, t, self.byteorder)
 
     def pickles(self) -> list[tuple[str, bytes]]:
         return self.container.pickles() if self.container is not None else []

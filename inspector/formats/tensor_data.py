@@ -92,3 +92,61 @@ def _map_range(path: str, offset: int, length: int, raw: np.dtype) -> np.ndarray
     finally:
         os.close(fd)
     return np.frombuffer(mm, dtype=raw, count=length // raw.itemsize, offset=offset - base)
+
+
+class StoredTensor:
+    """A contiguous tensor read in chunks with pread: memory stays bounded by the chunk,
+    not by the tensor (a mapping would keep every page it touched resident)."""
+
+    def __init__(self, path: str, offset: int, t: TensorInfo, raw: np.dtype):
+        self.path = path
+        self.offset = offset
+        self.shape = t.shape
+        self.size = t.numel
+        self.raw = raw
+        self.item = raw.itemsize
+
+    def _read(self, fd: int, start: int, count: int) -> np.ndarray:
+        want = count * self.item
+        buf = os.pread(fd, want, self.offset + start * self.item)
+        if len(buf) != want:
+            raise TensorDataError("the tensor's bytes run past the end of the file")
+        return np.frombuffer(buf, dtype=self.raw)
+
+    def raw_chunks(self, chunk: int):
+        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            for start in range(0, self.size, chunk):
+                yield self._read(fd, start, min(chunk, self.size - start))
+        finally:
+            os.close(fd)
+
+    def runs(self, starts, length: int) -> np.ndarray:
+        """Elements [s, s+length) for each start, concatenated (for previews)."""
+        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            return np.concatenate([self._read(fd, int(s), min(length, self.size - int(s)))
+                                   for s in starts])
+        finally:
+            os.close(fd)
+
+
+def tensor_source(container, path: str, t: TensorInfo, byteorder: str = "little"):
+    """What statistics read: a StoredTensor for contiguous uncompressed tensors, else the
+    validated mapped view."""
+    s = validate(t)
+    contiguous = _c_strides(t.shape) == tuple(t.stride) or t.numel <= 1
+    if contiguous and not s.compressed and hasattr(os, "pread") and t.numel > 0:
+        container.locate(s)
+        start, _ = extent(t)
+        return StoredTensor(path, s.data_offset + start * t.dtype.itemsize, t,
+                            t.dtype.numpy_raw(byteorder))
+    return tensor_array(container, path, t, byteorder)
+
+
+def _c_strides(shape: tuple) -> tuple:
+    out, acc = [], 1
+    for size in reversed(shape):
+        out.append(acc)
+        acc *= max(size, 1)
+    return tuple(reversed(out))

@@ -27,7 +27,7 @@ STAT_FIELDS = ["numel", "min", "max", "mean", "std", "l2_norm", "zeros", "nan", 
 
 
 def compute_preview(ck, t, bins):
-    arr = ck.array(t)
+    arr = ck.source(t)
     values = sample(arr, t.dtype, size=1 << 20)
     fin = values[np.isfinite(values)]
     if fin.size == 0:
@@ -36,7 +36,7 @@ def compute_preview(ck, t, bins):
 
 
 def compute_exact(ck, t, bins, rng):
-    arr = ck.array(t)
+    arr = ck.source(t)
     st = tensor_stats(arr, t.dtype)
     if rng is None and st.min is not None:
         rng = (st.min, st.max)
@@ -291,7 +291,7 @@ class TensorPanel(QWidget):
             return
         t = self.node.value
         self.status.setText("writing…")
-        self.runner.submit(export_npy, self._array(), t.dtype, path,
+        self.runner.submit(export_npy, self.file.ck.source(t), t.dtype, path,
                            on_done=lambda p: self.status.setText(f"tensor written to {p}"),
                            on_fail=lambda m: self.status.setText(f"export failed: {m}"),
                            label="export")
