@@ -91,7 +91,8 @@ def cmd_info(args) -> int:
 
     ck = _open(args.file)
     info = summarize(ck)
-    verdict = scan_file(args.file)
+    verdict = scan_file(args.file, getattr(ck.container, "reports", None),
+                        getattr(ck.container, "dir", None))
     info["verdict"] = verdict.verdict
     info["security"] = verdict.to_json()
     if args.json:

@@ -200,9 +200,13 @@ def _generic(op, arg, stack, marks, pop, pop_mark):
             stack.append(_ANY)
 
 
-def scan_streams(data: bytes, stream: str, expect_single: bool = True) -> list[StreamScan]:
+def scan_streams(data: bytes, stream: str, expect_single: bool = True,
+                 fast: bool = True) -> list[StreamScan]:
     """All pickles in `data` back to back. More than one, or bytes after STOP, is flagged
     when a single stream is expected."""
+    quick = fast_scan(data, stream) if fast else None
+    if quick is not None:
+        return [quick]
     scans = [scan_stream(data, stream)]
     pos = scans[0].end
     while pos < len(data) and scans[-1].error is None and len(scans) < 64:
@@ -219,3 +223,36 @@ def scan_streams(data: bytes, stream: str, expect_single: bool = True) -> list[S
             break
         pos = nxt.end
     return scans
+
+
+def from_report(report, stream: str, length: int) -> StreamScan | None:
+    """A clean run of the non-executing unpickler as a scan result, or None when the full
+    static scan is needed. The C unpickler resolves every GLOBAL, STACK_GLOBAL, INST, OBJ
+    and EXT through find_class - the same calls torch.load would make - so when it
+    consumed the whole stream without error, its log is the complete list of imports.
+    Anything unusual (an error, bytes after STOP) sends the stream to `scan_streams`,
+    which also reports structure: resolver chains, BUILD on globals, computed names."""
+    if report is None or report.end != length:
+        return None
+    out = StreamScan(stream, end=length)
+    for (module, name), count in report.globals.items():
+        out.globals[(module, name, "global")] = GlobalUse(module, name, "global", stream, count,
+                                                          called=(module, name) in report.called)
+    return out
+
+
+def fast_scan(data: bytes, stream: str) -> StreamScan | None:
+    """Run the non-executing unpickler over a stream just to learn what it names."""
+    from ..formats.bare_pickle import BarePickleContainer
+    from ..formats.errors import CheckpointError
+    from ..formats.limits import DEFAULT_LIMITS
+    from ..formats.unpickler import UnpickleReport, unpickle
+
+    report = UnpickleReport()
+    tolerant = BarePickleContainer("", None, DEFAULT_LIMITS)
+    try:
+        unpickle(data, what=stream, limits=DEFAULT_LIMITS,
+                 persistent_load=tolerant.persistent_load, report=report)
+    except CheckpointError:
+        return None
+    return from_report(report, stream, len(data))

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 import struct
-import zipfile
 import zlib
 from dataclasses import dataclass, field
 
 from ..formats.detect import FOREIGN_NAMES, sniff
 from ..formats.errors import CheckpointError
+from ..formats.zipdir import ZipDirectory
 from .globals_policy import classify
-from .pickle_scan import StreamScan, scan_stream, scan_streams
+from .pickle_scan import StreamScan, from_report, scan_stream, scan_streams
 
 MAX_SCAN_BYTES = 1 << 30
 _PICKLE_HEAD = tuple(bytes([0x80, p]) for p in range(2, 6))
@@ -63,7 +63,10 @@ class Verdict:
         return self.verdict
 
 
-def scan_file(path: str) -> Verdict:
+def scan_file(path: str, reports: dict | None = None, zipdir: ZipDirectory | None = None) -> Verdict:
+    """`reports`: what the reader's unpickler already logged per zip member (a clean,
+    complete run makes re-scanning that stream unnecessary); `zipdir`: the reader's parsed
+    zip directory, to avoid parsing it twice."""
     path = os.fspath(path)
     try:
         fmt = sniff(path)
@@ -71,7 +74,7 @@ def scan_file(path: str) -> Verdict:
         return Verdict("unreadable", error=str(exc))
     try:
         if fmt == "zip":
-            scans, flags = _scan_zip(path)
+            scans, flags = _scan_zip(path, reports or {}, zipdir)
         elif fmt == "pickle":
             scans, flags = _scan_pickle_file(path)
         elif fmt in FOREIGN_NAMES:
@@ -83,7 +86,7 @@ def scan_file(path: str) -> Verdict:
             return Verdict("safe", streams=0)  # safetensors, json, tar: no pickle here
     except CheckpointError as exc:
         return Verdict("unreadable", error=str(exc))
-    except (OSError, zipfile.BadZipFile, zlib.error, EOFError, struct.error, ValueError) as exc:
+    except (OSError, zlib.error, EOFError, struct.error, ValueError) as exc:
         return Verdict("unreadable", error=f"cannot be scanned: {exc}")
     return judge(scans, flags)
 
@@ -144,70 +147,71 @@ def _scan_legacy(fh, size: int) -> tuple[list[StreamScan], list[str]]:
     return scans, flags
 
 
-def _scan_zip(path: str) -> tuple[list[StreamScan], list[str]]:
+def _scan_zip(path: str, reports: dict, known: ZipDirectory | None = None
+              ) -> tuple[list[StreamScan], list[str]]:
     flags: list[str] = []
     scans: list[StreamScan] = []
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
         try:
-            zf = zipfile.ZipFile(fh)
-        except zipfile.BadZipFile as exc:
+            zd = ZipDirectory(fh, size, known)
+        except CheckpointError as exc:
             raise CheckpointError(f"the zip archive is damaged ({exc})") from None
-        infos = zf.infolist()
-        names = [i.filename for i in infos]
-        if len(set(names)) != len(names):
-            flags.append("the archive has duplicate member names")
-        storage_keys = _referenced_records(zf, names)
-        encrypted: list[str] = []
-        first_header = min((i.header_offset for i in infos), default=0)
+        names = zd.names
+        if zd.duplicates:
+            flags.append(f"the archive has duplicate member names ({zd.duplicates[0]})")
+        members = [zd.members[n] for n in names]
+        first_header = min((m.header_offset for m in members), default=0)
         if first_header > 0:
             flags.append(f"{first_header} bytes of data before the archive")
-        end = zf.start_dir + sum(46 + len(i.filename.encode()) + len(i.extra) + len(i.comment)
-                                 for i in infos)
-        if size - end > 22 + 20 + 56 + 65535:
-            flags.append("data after the archive's end")
-        for info in infos:
-            n = info.filename
+        if size > zd.end:
+            flags.append(f"{size - zd.end} bytes of data after the archive's end")
+        storage_keys = _referenced_records(names)
+        torch_like = any(n.endswith(".pkl") for n in names)
+        encrypted: list[str] = []
+        for m in members:
+            n = m.name
             if n.startswith("/") or ".." in n.split("/") or ":" in n.split("/")[0]:
                 flags.append(f"member name {n!r} escapes the archive folder")
-            if info.flag_bits & 0x1:
+            if m.flags & 0x1:
                 encrypted.append(n)
-            if info.flag_bits & 0x40 or info.flag_bits & 0x20:
-                flags.append(f"member {n} uses unusual zip flags 0x{info.flag_bits:x}")
-            local = _local_name(fh, info)
-            if local is not None and local != n.encode("utf-8") and local != n.encode("cp437", "replace"):
+                continue
+            if m.flags & 0x60:
+                flags.append(f"member {n} uses unusual zip flags 0x{m.flags:x}")
+            try:
+                local, start, head = zd.local(m, peek=2)
+            except CheckpointError as exc:
+                flags.append(str(exc))
+                continue
+            if local != n.encode("utf-8") and local != n.encode("cp437", "replace"):
                 flags.append(f"local header name {local!r:.40} differs from the directory name {n!r:.40}")
             is_pkl = n.endswith(".pkl") or n.endswith(".debug_pkl")
             rel = n.split("/", 1)[1] if "/" in n else n
             if not is_pkl and rel in _TORCH_RECORDS:
                 continue
+            if "/code/" in f"/{n}" and n.endswith(".py"):
+                continue  # TorchScript source: text, shown and never executed
             if not is_pkl and n in storage_keys:
-                if info.compress_type == zipfile.ZIP_STORED and _record_head(fh, info) in _PICKLE_HEAD:
-                    probe = scan_stream(_raw_member(fh, info) or b"", n)
+                if m.method == 0 and head in _PICKLE_HEAD:
+                    probe = scan_stream(zd.read_raw(m, start, MAX_SCAN_BYTES), n)
                     if probe.error is None and probe.globals:
                         flags.append(f"pickle bytes hidden in storage record {n}")
                         scans.append(probe)
                 continue
-            if info.file_size > MAX_SCAN_BYTES:
+            if m.file_size > MAX_SCAN_BYTES:
                 continue
-            if info.flag_bits & 0x1:
-                continue
-            if "/code/" in f"/{n}" and n.endswith(".py"):
-                continue  # TorchScript source: text, shown and never executed
-            if info.compress_type != zipfile.ZIP_STORED and n.endswith(".pkl"):
+            if m.method != 0 and n.endswith(".pkl"):
                 flags.append(f"pickle member {n} is compressed")
             try:
-                data = zf.read(n)
-            except zipfile.BadZipFile as exc:
+                data = zd.read(n, MAX_SCAN_BYTES)
+            except CheckpointError as exc:
                 flags.append(f"member {n}: {exc}")
-                data = _raw_member(fh, info)
-            except (NotImplementedError, RuntimeError, zlib.error) as exc:
-                flags.append(f"member {n} cannot be read ({exc})")
                 continue
-            if data is None:
-                continue
+            if zlib.crc32(data) != m.crc:
+                flags.append(f"member {n} fails its CRC-32 check (altered after writing)")
             if is_pkl:
-                scans.extend(scan_streams(data, n, expect_single=True))
+                known = from_report(reports.get(n), n, len(data))
+                scans.extend([known] if known else scan_streams(data, n, expect_single=True))
             elif n.endswith(".npy"):
                 scans.extend(_scan_npy(data, n))
             elif data.startswith(_PICKLE_HEAD) or data[:1] in (b"c", b"(") and b"\n" in data[:64]:
@@ -215,7 +219,6 @@ def _scan_zip(path: str) -> tuple[list[StreamScan], list[str]]:
                 if probe.error is None and (probe.globals or data.startswith(_PICKLE_HEAD)):
                     flags.append(f"pickle bytes hidden in member {n}, which is not a .pkl")
                     scans.append(probe)
-        torch_like = any(n.endswith(".pkl") for n in names)
         for n in encrypted:
             if torch_like or n.endswith((".pkl", ".pt", ".pth", ".bin")):
                 flags.append(f"member {n} is encrypted (its content cannot be checked)")
@@ -284,7 +287,7 @@ def _scan_npy(data: bytes, where: str) -> list[StreamScan]:
     return scan_streams(data[start + hlen:], f"{where} object array", expect_single=True)
 
 
-def _referenced_records(zf: zipfile.ZipFile, names: list[str]) -> set[str]:
+def _referenced_records(names: list[str]) -> set[str]:
     """Storage records (`<root>/data/<key>`, `constants/<key>`) are raw tensor bytes."""
     out = set()
     for n in names:
@@ -292,33 +295,3 @@ def _referenced_records(zf: zipfile.ZipFile, names: list[str]) -> set[str]:
         if len(parts) >= 3 and parts[-2] in ("data", "constants", ".data") and not n.endswith(".pkl"):
             out.add(n)
     return out
-
-
-def _local_name(fh, info: zipfile.ZipInfo) -> bytes | None:
-    fh.seek(info.header_offset)
-    head = fh.read(30)
-    if len(head) < 30 or head[:4] != b"PK\x03\x04":
-        return None
-    n = struct.unpack("<H", head[26:28])[0]
-    return fh.read(n)
-
-
-def _record_head(fh, info: zipfile.ZipInfo) -> bytes:
-    fh.seek(info.header_offset)
-    head = fh.read(30)
-    if len(head) < 30:
-        return b""
-    n, e = struct.unpack("<HH", head[26:30])
-    fh.seek(info.header_offset + 30 + n + e)
-    return fh.read(2)
-
-
-def _raw_member(fh, info: zipfile.ZipInfo) -> bytes | None:
-    """A stored member's bytes without the CRC check (torch's reader does not check it)."""
-    if info.compress_type != zipfile.ZIP_STORED:
-        return None
-    fh.seek(info.header_offset)
-    head = fh.read(30)
-    n, e = struct.unpack("<HH", head[26:30])
-    fh.seek(info.header_offset + 30 + n + e)
-    return fh.read(info.compress_size)

@@ -19,14 +19,17 @@ from .dtypes import DType
 class StubCounter:
     """Counts objects created through stand-ins so a hostile pickle hits a limit."""
 
-    __slots__ = ("count", "limit")
+    __slots__ = ("count", "limit", "called")
 
     def __init__(self, limit: int):
         self.count = 0
         self.limit = limit
+        self.called: set[tuple[str, str]] = set()  # classes the pickle instantiated
 
-    def tick(self) -> None:
+    def tick(self, cls=None) -> None:
         self.count += 1
+        if cls is not None:
+            self.called.add((cls.stub_module, cls.stub_name))
         if self.count > self.limit:
             from .errors import LimitExceeded
 
@@ -43,7 +46,7 @@ class ObjectStub:
 
     def __new__(cls, *args, **kwargs):
         if cls.stub_counter is not None:
-            cls.stub_counter.tick()
+            cls.stub_counter.tick(cls)
         self = object.__new__(cls)
         self.stub_args = args
         self.stub_kwargs = kwargs

@@ -14,7 +14,7 @@ from typing import BinaryIO
 from .errors import CheckpointError, LimitExceeded, TensorDataError
 from .limits import Limits
 from .stubs import StorageRef, StubCounter
-from .unpickler import StorageType, unpickle
+from .unpickler import StorageType, UnpickleReport, unpickle
 from .zipdir import ZipDirectory
 
 
@@ -58,6 +58,7 @@ class ZipContainer:
                 raise CheckpointError(f"unknown byte order record {order!r:.40}")
             self.byteorder = order
         self.storages: dict[str, StorageRef] = {}
+        self.reports: dict[str, UnpickleReport] = {}  # member -> what its pickle named
         self._lock = threading.Lock()  # the file handle is shared by GUI worker threads
 
     def read_member(self, name: str, what: str, limit: int | None = None) -> bytes:
@@ -112,8 +113,11 @@ class ZipContainer:
     def load(self, member: str = "data.pkl"):
         data = self.read_member(self.root + member, member)
         counter = StubCounter(self.limits.max_objects)
-        return unpickle(data, what=member, limits=self.limits,
-                        persistent_load=self.persistent_load, counter=counter)
+        report = UnpickleReport()
+        obj = unpickle(data, what=member, limits=self.limits,
+                       persistent_load=self.persistent_load, counter=counter, report=report)
+        self.reports[self.root + member] = report
+        return obj
 
     def pickles(self) -> list[tuple[str, bytes]]:
         """Every pickle stream in the archive (for the security scan)."""

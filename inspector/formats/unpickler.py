@@ -14,6 +14,8 @@ import collections
 import io
 import pickle
 import re
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -374,15 +376,28 @@ def normalize_global(module: str, name: str) -> tuple[str, str]:
     return _compat_pickle.IMPORT_MAPPING.get(module, module), name
 
 
+@dataclass
+class UnpickleReport:
+    """What one stream named: every find_class call (GLOBAL, STACK_GLOBAL, INST, OBJ and
+    EXT all go through it - exactly the imports torch.load would perform), the classes it
+    instantiated, and how many bytes the stream used."""
+
+    globals: Counter = field(default_factory=Counter)
+    called: set = field(default_factory=set)
+    end: int = 0
+    total: int | None = None
+
+
 class SafeUnpickler(pickle.Unpickler):
     """find_class returns recorders or inert stubs; persistent ids go to the reader."""
 
     def __init__(self, file, *, persistent_load: Callable | None, counter: StubCounter,
-                 encoding: str = "utf-8"):
+                 encoding: str = "utf-8", seen: Counter | None = None):
         super().__init__(file, encoding=encoding, errors="strict")
         self._stub_types: dict[tuple[str, str], Any] = {}
         self._counter = counter
         self._persistent = persistent_load
+        self._seen = seen if seen is not None else Counter()
 
     def persistent_load(self, pid):
         if self._persistent is None:
@@ -392,6 +407,7 @@ class SafeUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         module, name = normalize_global(str(module), str(name))
         key = (module, name)
+        self._seen[key] += 1
         found = self._stub_types.get(key)
         if found is not None:
             return found
@@ -415,7 +431,8 @@ _CORRUPT = (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, I
 
 def unpickle(data: bytes | io.BufferedIOBase, *, what: str, limits: Limits,
              persistent_load: Callable | None = None,
-             counter: StubCounter | None = None) -> Any:
+             counter: StubCounter | None = None,
+             report: UnpickleReport | None = None) -> Any:
     """Interpret one pickle stream with stand-ins. `data` is bytes or a seekable file
     positioned at the stream (left just after it on success)."""
     counter = counter or StubCounter(limits.max_objects)
@@ -429,10 +446,17 @@ def unpickle(data: bytes | io.BufferedIOBase, *, what: str, limits: Limits,
     start = stream.tell()
     for encoding in ("utf-8", "latin1"):
         stream.seek(start)
+        seen: Counter = Counter()
         try:
             with memory_guard(limits.heap_budget):
-                return SafeUnpickler(stream, persistent_load=persistent_load,
-                                     counter=counter, encoding=encoding).load()
+                obj = SafeUnpickler(stream, persistent_load=persistent_load, counter=counter,
+                                    encoding=encoding, seen=seen).load()
+            if report is not None:
+                report.globals = seen
+                report.called = set(counter.called)
+                report.end = stream.tell() - start
+                report.total = len(data) if isinstance(data, (bytes, bytearray, memoryview)) else None
+            return obj
         except UnicodeDecodeError:
             continue  # Python 2 byte strings: retry as latin-1, as torch suggests
         except CheckpointError:

@@ -33,11 +33,18 @@ class Member(NamedTuple):
 
 
 class ZipDirectory:
-    def __init__(self, fh: BinaryIO, file_size: int):
+    def __init__(self, fh: BinaryIO, file_size: int, parsed: "ZipDirectory | None" = None):
+        """`parsed`: a directory already read from the same file, reused with another handle."""
         self.fh = fh
         self.file_size = file_size
+        if parsed is not None and parsed.file_size == file_size:
+            self.members, self.names = parsed.members, parsed.names
+            self.duplicates, self.end = parsed.duplicates, parsed.end
+            return
         self.members: dict[str, Member] = {}
         self.names: list[str] = []
+        self.duplicates: list[str] = []
+        self.end = file_size  # where the end-of-directory record (and its comment) ends
         self._read()
 
     def _read(self) -> None:
@@ -48,8 +55,9 @@ class ZipDirectory:
         at = tail.rfind(b"PK\x05\x06")
         if at < 0 or at + _EOCD.size > len(tail):
             raise CheckpointError("the zip archive is truncated: its central directory is missing")
-        _, _, _, _, count, cd_size, cd_offset, _ = _EOCD.unpack_from(tail, at)
+        _, _, _, _, count, cd_size, cd_offset, comment_len = _EOCD.unpack_from(tail, at)
         eocd_pos = size - tail_len + at
+        self.end = eocd_pos + _EOCD.size + comment_len
         if count == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
             loc_pos = eocd_pos - _EOCD64_LOC.size
             if loc_pos < 0:
@@ -85,7 +93,9 @@ class ZipDirectory:
                                                     usize, csize, offset)
             pos += 46 + nlen + elen + clen
             m = Member(name, offset, csize, usize, method, flags, crc)
-            if name not in members:
+            if name in members:
+                self.duplicates.append(name)
+            else:
                 names.append(name)
             members[name] = m
 
@@ -100,6 +110,24 @@ class ZipDirectory:
         if start + m.compress_size > self.file_size:
             raise CheckpointError(f"record {m.name} runs past the end of the file: it is truncated")
         return start
+
+    def local(self, m: Member, peek: int = 0) -> tuple[bytes, int, bytes]:
+        """(name in the local header, offset of the data, its first `peek` bytes), one read."""
+        self.fh.seek(m.header_offset)
+        buf = self.fh.read(_LOCAL.size + len(m.name.encode("utf-8", "replace")) + 256 + peek)
+        if len(buf) < _LOCAL.size or buf[:4] != b"PK\x03\x04":
+            raise CheckpointError(f"record {m.name} has a damaged local header")
+        nlen, elen = struct.unpack_from("<HH", buf, 26)
+        start = _LOCAL.size + nlen + elen
+        head = buf[start:start + peek]
+        if len(head) < peek and m.compress_size >= peek:
+            self.fh.seek(m.header_offset + start)
+            head = self.fh.read(peek)
+        return buf[_LOCAL.size:_LOCAL.size + nlen], m.header_offset + start, head
+
+    def read_raw(self, m: Member, start: int, limit: int) -> bytes:
+        self.fh.seek(start)
+        return self.fh.read(min(m.compress_size, limit))
 
     def read(self, name: str, limit: int) -> bytes:
         m = self.members[name]

@@ -33,5 +33,7 @@ class OpenFile:
 
 def load(path: str) -> OpenFile:
     ck = open_checkpoint(path)
-    return OpenFile(path=path, ck=ck, summary=summarize(ck), verdict=scan_file(path),
+    verdict = scan_file(path, getattr(ck.container, "reports", None),
+                        getattr(ck.container, "dir", None))
+    return OpenFile(path=path, ck=ck, summary=summarize(ck), verdict=verdict,
                     training=training_metadata(ck))
