@@ -98,6 +98,9 @@ def node_json(node: Node, depth: int | None = None) -> dict:
             out["quantization"] = {k: value_text(x) for k, x in v.quantization.items()}
         if v.tensor_type:
             out["tensor_type"] = v.tensor_type
+        if v.layout == "dcp":
+            out["chunks"] = [{"offsets": list(c["offsets"]), "sizes": list(c["sizes"]),
+                              "file": c["file"]} for c in v.parts["chunks"]]
     elif node.kind == "ref" and node.ref is not None:
         out["ref"] = node.ref.path
     elif node.kind in ("value", "class", "storage"):

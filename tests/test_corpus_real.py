@@ -21,7 +21,7 @@ NOT_CHECKPOINTS = {  # file -> words the refusal must contain
     "mmaitre314__picklescan__bad_pytorch.pt": "PNG image",
     "tracel-ai__burn__broken.pt": "3 bytes",
 }
-PENDING_FORMATS = {"safetensors", "json"}  # readers of the formats issue
+
 
 
 def manifest() -> list[dict]:
@@ -46,8 +46,6 @@ def test_real_file(row):
         assert NOT_CHECKPOINTS[row["file"]] in str(err.value)
         assert "\n" not in str(err.value)
         return
-    if fmt.split(" ")[0] in PENDING_FORMATS:
-        pytest.skip("safetensors and shard indexes are read by the formats issue")
     named = {g.module.split(".")[0] for g in scan_file(path).globals}
     with audit().watch() as a:
         ck = open_checkpoint(path)

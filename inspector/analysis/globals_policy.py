@@ -129,7 +129,7 @@ STDLIB = set(getattr(sys, "stdlib_module_names", ())) | {"__builtin__", "copy_re
 
 
 def _is_class_name(name: str) -> bool:
-    return name[:1].isupper()
+    return name.lstrip("_")[:1].isupper()
 
 
 def classify(module: str, name: str) -> tuple[str, str]:

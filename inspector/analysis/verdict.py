@@ -68,15 +68,21 @@ def scan_file(path: str, reports: dict | None = None, zipdir: ZipDirectory | Non
     complete run makes re-scanning that stream unnecessary); `zipdir`: the reader's parsed
     zip directory, to avoid parsing it twice."""
     path = os.fspath(path)
+    if os.path.isdir(path):
+        return _scan_folder(path)
     try:
         fmt = sniff(path)
     except CheckpointError as exc:
         return Verdict("unreadable", error=str(exc))
+    if fmt == "json":
+        return _scan_index(path)
     try:
         if fmt == "zip":
             scans, flags = _scan_zip(path, reports or {}, zipdir)
         elif fmt == "pickle":
             scans, flags = _scan_pickle_file(path)
+        elif fmt == "legacy-tar":
+            scans, flags = _scan_tar(path)
         elif fmt in FOREIGN_NAMES:
             scans, flags = _scan_foreign(path, fmt)
             if not scans:
@@ -113,6 +119,83 @@ def judge(scans: list[StreamScan], flags: list[str]) -> Verdict:
         verdict = "safe"
     v = Verdict(verdict, rows, all_flags, len(scans), errors[0] if errors else None)
     return v
+
+
+RANK = {"dangerous": 3, "needs-code": 2, "safe": 1, "unreadable": 0}
+
+
+def combine(parts: list[tuple[str, Verdict]]) -> Verdict:
+    """The verdict of several files read as one checkpoint: the worst of them."""
+    out = Verdict("safe")
+    readable = [(n, v) for n, v in parts if v.verdict != "unreadable"]
+    if not readable:
+        return Verdict("unreadable", error=parts[0][1].error if parts else "nothing to scan")
+    for name, v in readable:
+        for g in v.globals:
+            g.stream = f"{name}: {g.stream}"
+        out.globals.extend(v.globals)
+        out.flags.extend(f"{name}: {f}" for f in v.flags)
+        out.streams += v.streams
+        if RANK[v.verdict] > RANK[out.verdict]:
+            out.verdict = v.verdict
+    return out
+
+
+def _scan_index(path: str) -> Verdict:
+    """A shard index: the verdicts of the shards it names (the JSON itself runs nothing)."""
+    import json
+
+    try:
+        with open(path, "rb") as fh:
+            index = json.loads(fh.read(64 << 20))
+    except (ValueError, UnicodeDecodeError, OSError):
+        return Verdict("unreadable", error="it is a JSON file that is not a shard index")
+    wmap = index.get("weight_map") if isinstance(index, dict) else None
+    if not isinstance(wmap, dict):
+        return Verdict("unreadable", error="it is a JSON file without a weight_map")
+    folder = os.path.dirname(os.path.abspath(path))
+    parts = []
+    for shard in dict.fromkeys(str(v) for v in wmap.values()):
+        full = os.path.normpath(os.path.join(folder, shard))
+        if full.startswith(folder + os.sep) and os.path.isfile(full):
+            parts.append((shard, scan_file(full)))
+    if not parts:
+        return Verdict("unreadable", error="none of the shards it names is in the folder")
+    return combine(parts)
+
+
+def _scan_folder(path: str) -> Verdict:
+    """A distributed checkpoint: `.metadata` (a pickle) and the chunk files."""
+    names = sorted(os.listdir(path))
+    if ".metadata" not in names:
+        return Verdict("unreadable", error="it is a folder, not a distributed checkpoint")
+    with open(os.path.join(path, ".metadata"), "rb") as fh:
+        meta = fh.read(MAX_SCAN_BYTES)
+    parts = [(".metadata", judge(scan_streams(meta, ".metadata"), []))]
+    for n in names:
+        if n.endswith(".distcp"):
+            with open(os.path.join(path, n), "rb") as fh:
+                parts.append((n, judge(carve(fh.read(MAX_SCAN_BYTES), n), [])))
+    return combine(parts)
+
+
+def _scan_tar(path: str) -> tuple[list[StreamScan], list[str]]:
+    import tarfile
+
+    scans: list[StreamScan] = []
+    try:
+        with tarfile.open(path, "r:") as tar:
+            for m in tar.getmembers():
+                if not m.isfile() or m.size > MAX_SCAN_BYTES:
+                    continue
+                data = tar.extractfile(m).read()
+                if m.name in ("pickle", "sys_info"):
+                    scans.extend(scan_streams(data, m.name, expect_single=True))
+                else:
+                    scans.extend(carve(data, m.name))
+    except (tarfile.TarError, OSError) as exc:
+        raise CheckpointError(f"the tar archive is damaged ({exc})") from None
+    return scans, []
 
 
 def _scan_pickle_file(path: str) -> tuple[list[StreamScan], list[str]]:

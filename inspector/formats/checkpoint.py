@@ -48,6 +48,10 @@ class Checkpoint:
         t = tensor.value if isinstance(tensor, Node) else tensor
         if self.container is None:
             raise TensorDataError("this file has no tensor data to read")
+        if t.layout == "dcp":
+            from .dcp import dcp_array
+
+            return dcp_array(self, t)
         return tensor_array(self.container, self.path, t, self.byteorder)
 
     def source(self, tensor: TensorInfo | Node):
@@ -55,6 +59,10 @@ class Checkpoint:
         t = tensor.value if isinstance(tensor, Node) else tensor
         if self.container is None:
             raise TensorDataError("this file has no tensor data to read")
+        if t.layout == "dcp":
+            from .dcp import dcp_source
+
+            return dcp_source(self, t)
         return tensor_source(self.container, self.path, t, self.byteorder)
 
     def pickles(self) -> list[tuple[str, bytes]]:
@@ -64,7 +72,7 @@ class Checkpoint:
         if self.container is not None:
             self.container.close()
             fh = getattr(self.container, "fh", None)
-            if fh is not None:
+            if fh is not None and hasattr(fh, "close"):
                 fh.close()
             self.container = None
 
@@ -75,11 +83,18 @@ class Checkpoint:
         self.close()
 
 
+def _size_on_disk(path: str) -> int:
+    if not os.path.isdir(path):
+        return os.path.getsize(path)
+    return sum(os.path.getsize(os.path.join(path, n)) for n in os.listdir(path)
+               if os.path.isfile(os.path.join(path, n)))
+
+
 def assemble(path: str, fmt: str, obj: Any, container, storages: dict[str, StorageRef],
              limits: Limits = DEFAULT_LIMITS, **extra) -> Checkpoint:
     builder = TreeBuilder(limits)
     root = builder.build(obj)
-    ck = Checkpoint(path=path, format=fmt, file_size=os.path.getsize(path), root=root,
+    ck = Checkpoint(path=path, format=fmt, file_size=_size_on_disk(path), root=root,
                     obj=obj, tensors=builder.tensors, storages=storages, container=container,
                     **extra)
     if builder.truncated:

@@ -142,6 +142,8 @@ class StorageRef:
     compressed: bool = False
     view_offset: int = 0  # legacy storage views: elements into the root storage
     error: str | None = None
+    source: Any = None  # the container holding the bytes, when not the checkpoint's own
+    path: str | None = None  # the file holding the bytes (shards, DCP chunks)
 
     @property
     def nbytes(self) -> int:
@@ -242,6 +244,17 @@ class NumpyArray:
 
     def __repr__(self):
         return f"ndarray(shape={self.shape}, dtype={self.dtype})"
+
+
+@dataclass(eq=False)
+class SourceText:
+    """A source file inside an archive (TorchScript code/): shown as text, never run."""
+
+    path: str
+    text: str
+
+    def __repr__(self):
+        return f"source {self.path} ({self.text.count(chr(10)) + 1} lines)"
 
 
 @dataclass(eq=False)

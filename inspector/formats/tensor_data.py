@@ -61,6 +61,7 @@ def validate(t: TensorInfo) -> StorageRef:
 def tensor_array(container, path: str, t: TensorInfo, byteorder: str = "little") -> np.ndarray:
     """The tensor's elements as stored (raw dtype: bf16 as uint16, ...), read-only."""
     s = validate(t)
+    container, path = s.source or container, s.path or path
     container.locate(s)
     raw = t.dtype.numpy_raw(byteorder)
     item = t.dtype.itemsize
@@ -135,6 +136,7 @@ def tensor_source(container, path: str, t: TensorInfo, byteorder: str = "little"
     """What statistics read: a StoredTensor for contiguous uncompressed tensors, else the
     validated mapped view."""
     s = validate(t)
+    container, path = s.source or container, s.path or path
     contiguous = _c_strides(t.shape) == tuple(t.stride) or t.numel <= 1
     if contiguous and not s.compressed and hasattr(os, "pread") and t.numel > 0:
         container.locate(s)

@@ -35,19 +35,27 @@ def find_root(names: list[str]) -> str | None:
 class ZipContainer:
     """A torch zip archive opened for reading records."""
 
-    def __init__(self, path: str, fh: BinaryIO, limits: Limits, file_size: int):
+    def __init__(self, path: str, fh: BinaryIO, limits: Limits, file_size: int, base: int = 0):
+        """`base`: where this archive starts in the file at `path` (an archive stored inside
+        another one is read through a Window over `fh`)."""
         self.path = path
         self.fh = fh
         self.limits = limits
+        self.base = base
         self.dir = ZipDirectory(fh, file_size)
         self.members = self.dir.members
         self.names = self.dir.names
         self.warnings: list[str] = []
         root = find_root(self.names)
+        self.kind = "zip"
+        if root is None:
+            root, self.kind = _other_archive(self.names)
         if root is None:
             if any(m.flags & 0x1 for m in self.members.values()):
                 raise CheckpointError("it is a password-protected zip archive, not a PyTorch checkpoint")
             raise CheckpointError("the zip archive has no data.pkl: it is not a torch.save file")
+        if self.kind == "zip" and is_torchscript(self.names, root):
+            self.kind = "torchscript"
         self.root = root
         self.data_prefix = root + "data/"
         self.byteorder = "little"
@@ -79,7 +87,8 @@ class ZipContainer:
         if typename != "storage" and typename != b"storage":
             raise CheckpointError(f"unknown persistent id type {typename!r:.40}")
         key = key if type(key) is str else str(key)
-        ref = self.storages.get(key)
+        ref = self.storages.get(key if self.data_prefix == self.root + "data/"
+                                else self.data_prefix[len(self.root):] + key)
         if ref is not None:
             return ref
         if len(self.storages) >= self.limits.max_storages:
@@ -92,9 +101,11 @@ class ZipContainer:
             location = location.decode("ascii", "replace") if isinstance(location, bytes) else str(location)
         record = self.data_prefix + key
         m = self.members.get(record)
-        if m is None:
+        if m is None and self.data_prefix == self.root + "data/":
             record = self._other_record_name(key)
             m = self.members.get(record) if record else None
+        if self.data_prefix != self.root + "data/":
+            key = self.data_prefix[len(self.root):] + key  # constants/0 beside data/0
         ref = StorageRef(key, stype.dtype, location, numel, record)
         if m is None:
             ref.error = f"storage record data/{key} is missing from the archive"
@@ -110,7 +121,9 @@ class ZipContainer:
                 return candidate
         return None
 
-    def load(self, member: str = "data.pkl"):
+    def load(self, member: str = "data.pkl", records: str = "data/"):
+        """Unpickle `<root>/<member>`; its storages are the records under `<root>/<records>`."""
+        self.data_prefix = self.root + records
         data = self.read_member(self.root + member, member)
         counter = StubCounter(self.limits.max_objects)
         report = UnpickleReport()
@@ -131,7 +144,7 @@ class ZipContainer:
             raise TensorDataError(ref.error)
         try:
             with self._lock:
-                ref.data_offset = self.dir.data_offset(self.members[ref.record])
+                ref.data_offset = self.base + self.dir.data_offset(self.members[ref.record])
         except CheckpointError as exc:
             raise TensorDataError(str(exc)) from None
 
@@ -145,6 +158,19 @@ class ZipContainer:
 
     def close(self) -> None:
         pass
+
+
+def _other_archive(names: list[str]) -> tuple[str | None, str]:
+    """Archives without data.pkl: torch.export (.pt2, old and current layouts) and the
+    oldest TorchScript layout (model.json + tensors/)."""
+    for n in names:
+        for marker, kind in (("archive_format", "pt2"), ("serialized_exported_program.json", "pt2-old"),
+                             ("model.json", "torchscript-old")):
+            if n == marker or n.endswith("/" + marker):
+                root = n[: -len(marker)]
+                if root.count("/") <= 1:
+                    return root, kind
+    return None, "zip"
 
 
 def is_torchscript(names: list[str], root: str) -> bool:

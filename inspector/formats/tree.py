@@ -19,6 +19,7 @@ from .stubs import (
     DeviceValue,
     DTypeValue,
     ModuleSource,
+    SourceText,
     NamedConstant,
     NumpyArray,
     ObjectStub,
@@ -119,6 +120,8 @@ def describe_value(value: Any) -> tuple[str, str]:
         return ("module" if value.is_module() else "object"), type(value).class_path()
     if isinstance(value, SizeValue):
         return "value", "torch.Size"
+    if isinstance(value, SourceText):
+        return "value", "source"
     if isinstance(value, (DeviceValue, DTypeValue, NamedConstant, ModuleSource)):
         return "value", type(value).__name__.replace("Value", "").lower()
     if isinstance(value, NumpyArray):

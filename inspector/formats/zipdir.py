@@ -167,3 +167,25 @@ def _zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int
             return usize, csize, offset
         pos += 4 + ln
     raise CheckpointError("a zip64 entry lacks its size record")
+
+
+class Window:
+    """A byte range of a file seen as a file: a zip stored inside another zip (torch.export
+    archives, distributed-checkpoint chunks) is read in place, never copied."""
+
+    def __init__(self, fh: BinaryIO, base: int, size: int):
+        self.fh, self.base, self.size, self.pos = fh, base, size, 0
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.pos = offset if whence == 0 else (self.pos + offset if whence == 1 else self.size + offset)
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.size - self.pos if n is None or n < 0 else min(n, max(0, self.size - self.pos))
+        self.fh.seek(self.base + self.pos)
+        data = self.fh.read(n)
+        self.pos += len(data)
+        return data

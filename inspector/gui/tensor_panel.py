@@ -180,6 +180,11 @@ class TensorPanel(QWidget):
             bits.append("requires_grad")
         if t.tensor_type:
             bits.append(f"subclass {t.tensor_type}")
+        if t.layout == "dcp":
+            chunks = t.parts["chunks"]
+            files = sorted({c["file"] for c in chunks if c["file"]})
+            bits.append(f"{len(chunks)} chunks in {', '.join(files)}: " + "; ".join(
+                f"at {c['offsets']} size {c['sizes']}" for c in chunks[:6]))
         self.meta.setText(" · ".join(bits))
         for lab in self.stat_labels.values():
             lab.setText("…")
@@ -271,7 +276,8 @@ class TensorPanel(QWidget):
             return
         finite = img[np.isfinite(img)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        self.heat_img.setImage(np.nan_to_num(img).T, levels=(lo, hi if hi > lo else lo + 1))
+        self.heat_img.setImage(np.nan_to_num(img, nan=lo, posinf=hi, neginf=lo).T,
+                               levels=(lo, hi if hi > lo else lo + 1))
         self.colorbar.setLevels((lo, hi if hi > lo else lo + 1))
 
     def _export_csv(self) -> None:

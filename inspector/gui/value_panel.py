@@ -6,7 +6,7 @@ import html
 
 from PySide6.QtWidgets import QTextBrowser
 
-from ..formats.stubs import ModuleSource, ObjectStub, TensorInfo
+from ..formats.stubs import ModuleSource, ObjectStub, SourceText, TensorInfo
 from ..present import human_bytes, value_text
 
 
@@ -28,6 +28,9 @@ def value_html(node) -> str:
     elif node.kind == "class":
         rows.append(("Global", e(value_text(v, 300))))
         rows.append(("Note", "a reference to a class or function; loading the file would import it"))
+    elif isinstance(v, SourceText):
+        rows.append(("Note", "source code stored in the archive; shown as text, never run"))
+        pre = v.text
     elif isinstance(v, ModuleSource):
         rows.append(("Source file", e(str(v.source_file))))
         pre = v.source or ""

@@ -1,0 +1,87 @@
+"""Hugging Face shard indexes (`*.index.json` over `.bin` or `.safetensors` shards).
+
+One tree over all shards: every key of the weight map, with the tensor from its shard.
+A shard that is missing, is a Git LFS pointer, or is unreadable is reported in
+`__shards__` with one sentence, and its keys say where they would be; the rest is shown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from .errors import CheckpointError, LimitExceeded
+from .limits import Limits
+
+MAX_INDEX = 64 << 20
+
+
+def looks_like_index(obj) -> bool:
+    return isinstance(obj, dict) and isinstance(obj.get("weight_map"), dict)
+
+
+class ShardIndexContainer:
+    def __init__(self, path: str, limits: Limits):
+        self.path = path
+        self.limits = limits
+        self.storages: dict = {}
+        self.subs: dict[str, object] = {}
+        self.shard_errors: dict[str, str] = {}
+        self.byteorder = "little"
+
+    def load(self) -> dict:
+        from . import open_checkpoint
+
+        if os.path.getsize(self.path) > MAX_INDEX:
+            raise LimitExceeded("the index file is too large")
+        try:
+            with open(self.path, "rb") as fh:
+                index = json.loads(fh.read())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise CheckpointError(f"the index is not valid JSON ({exc})") from None
+        if not looks_like_index(index):
+            raise CheckpointError("it is a JSON file without a weight_map: not a shard index")
+        folder = os.path.dirname(os.path.abspath(self.path))
+        wmap = index["weight_map"]
+        shards = list(dict.fromkeys(str(v) for v in wmap.values()))
+        for shard in shards:
+            shard_path = os.path.normpath(os.path.join(folder, shard))
+            if os.path.dirname(shard_path) != folder and not shard_path.startswith(folder + os.sep):
+                self.shard_errors[shard] = "the index points outside its folder; not opened"
+                continue
+            if not os.path.exists(shard_path):
+                self.shard_errors[shard] = "missing: the shard is not in the folder"
+                continue
+            try:
+                self.subs[shard] = open_checkpoint(shard_path, self.limits)
+            except CheckpointError as exc:
+                self.shard_errors[shard] = str(exc)
+        out: dict = {}
+        if "metadata" in index:
+            out["metadata"] = index["metadata"]
+        out["__shards__"] = {s: (self.shard_errors.get(s) or
+                                 f"ok: {len(self.subs[s].tensors):,} tensors") for s in shards}
+        for key, shard in wmap.items():
+            sub = self.subs.get(str(shard))
+            node = sub.find(key) if sub is not None else None
+            if node is None:
+                why = self.shard_errors.get(str(shard), "the key is not in the shard")
+                out[key] = f"<not available: in {shard}: {why}>"
+                continue
+            t = node.value
+            if t.storage is not None:
+                t.storage.source = sub.container
+                t.storage.path = sub.path
+                self.storages[f"{shard}:{t.storage.key}"] = t.storage
+            out[key] = t
+        return out
+
+    def locate(self, ref) -> None:  # shard storages carry their own container
+        raise CheckpointError("shard storage without its container")
+
+    def pickles(self) -> list:
+        return []
+
+    def close(self) -> None:
+        for sub in self.subs.values():
+            sub.close()

@@ -1,0 +1,162 @@
+"""The legacy tar format of the oldest torch releases: a tar of `sys_info`, `pickle`,
+`storages` and `tensors`. `torch.load(weights_only=True)` refuses it.
+
+`storages`: a pickled count, then per storage a pickled (key, location, storage type),
+an 8-byte element count and the raw bytes. Then a pickled list of storage views.
+`tensors`: a pickled count, then per tensor a pickled (key, storage id, type), int32
+ndim, 4 padding bytes, sizes, strides and the storage offset as int64. `pickle`: the
+object, whose persistent ids are the keys of those tensors and storages. Members of a
+tar are stored as they are, so every byte range maps straight into the file.
+"""
+
+from __future__ import annotations
+
+import struct
+import tarfile
+from typing import BinaryIO
+
+from .errors import CheckpointError, LimitExceeded, TensorDataError
+from .limits import Limits
+from .stubs import ObjectStub, StorageRef, StubCounter, TensorInfo
+from .unpickler import StorageType, unpickle
+
+
+class _Member:
+    """A tar member read in place: positions are absolute offsets into the file."""
+
+    def __init__(self, fh: BinaryIO, info: tarfile.TarInfo):
+        self.fh, self.start, self.size, self.pos = fh, info.offset_data, info.size, 0
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        self.pos = pos if whence == 0 else (self.pos + pos if whence == 1 else self.size + pos)
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.size - self.pos if n is None or n < 0 else min(n, self.size - self.pos)
+        self.fh.seek(self.start + self.pos)
+        data = self.fh.read(max(0, n))
+        self.pos += len(data)
+        return data
+
+    def readline(self) -> bytes:
+        self.fh.seek(self.start + self.pos)
+        line = self.fh.readline(self.size - self.pos)
+        self.pos += len(line)
+        return line
+
+
+class TarContainer:
+    def __init__(self, path: str, fh: BinaryIO, limits: Limits, file_size: int):
+        self.path = path
+        self.fh = fh
+        self.limits = limits
+        self.storages: dict[str, StorageRef] = {}
+        self.byteorder = "little"
+        self.counter = StubCounter(limits.max_objects)
+        self.objects: dict[str, object] = {}
+
+    def _pickle(self, member, what: str):
+        """One pickle from the member's current position (left just after it)."""
+        return unpickle(member, what=what, limits=self.limits, counter=self.counter)
+
+    def load(self):
+        try:
+            tar = tarfile.open(fileobj=self.fh, mode="r:")
+            members = {m.name: m for m in tar.getmembers()}
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise CheckpointError(f"the tar archive is damaged ({exc})") from None
+        for needed in ("storages", "tensors", "pickle"):
+            if needed not in members or not members[needed].isfile():
+                raise CheckpointError(f"the tar archive has no '{needed}' member: not a torch checkpoint")
+        self._storages(_Member(self.fh, members["storages"]))
+        self._tensors(_Member(self.fh, members["tensors"]))
+        main = _Member(self.fh, members["pickle"])
+        if main.size > self.limits.max_pickle_bytes:
+            raise LimitExceeded("the pickle member is over the size limit")
+        return unpickle(main.read(), what="the pickle member", limits=self.limits,
+                        persistent_load=self._persistent, counter=self.counter)
+
+    def _storages(self, m: _Member) -> None:
+        count = self._pickle(m, "the storage count")
+        if type(count) is not int or count < 0 or count > self.limits.max_storages:
+            raise CheckpointError("the storage count is invalid")
+        for _ in range(count):
+            entry = self._pickle(m, "a storage header")
+            if not (isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[2], StorageType)):
+                raise CheckpointError("a storage header is malformed")
+            key, location, stype = entry
+            head = m.read(8)
+            if len(head) != 8:
+                raise CheckpointError("the storages member is truncated")
+            (numel,) = struct.unpack("<q", head)
+            size = numel * stype.dtype.itemsize
+            if numel < 0 or m.pos + size > m.size:
+                raise CheckpointError(f"storage {key} runs past the end of its member (truncated)")
+            ref = StorageRef(key=str(key), dtype=stype.dtype, location=str(location), numel=numel,
+                             record="storages", data_offset=m.start + m.pos, record_size=size)
+            self.storages[ref.key] = ref
+            self.objects[str(key)] = ref
+            m.seek(m.pos + size)
+        views = self._pickle(m, "the storage views")
+        for view in views if isinstance(views, list) else []:
+            if not (isinstance(view, tuple) and len(view) == 4):
+                continue
+            target, root, offset, numel = view
+            base = self.storages.get(str(root))
+            if base is None or type(offset) is not int or type(numel) is not int:
+                continue
+            ref = StorageRef(key=str(target), dtype=base.dtype, location=base.location, numel=numel,
+                             record="storages", data_offset=base.data_offset + offset * base.dtype.itemsize,
+                             record_size=numel * base.dtype.itemsize)
+            if offset < 0 or offset + numel > base.numel:
+                ref.error = f"storage view {target} lies outside its storage"
+            self.objects[str(target)] = ref
+
+    def _tensors(self, m: _Member) -> None:
+        count = self._pickle(m, "the tensor count")
+        if type(count) is not int or count < 0 or count > self.limits.max_storages:
+            raise CheckpointError("the tensor count is invalid")
+        for _ in range(count):
+            entry = self._pickle(m, "a tensor header")
+            if not (isinstance(entry, tuple) and len(entry) == 3):
+                raise CheckpointError("a tensor header is malformed")
+            key, storage_id, _type = entry
+            head = m.read(8)
+            if len(head) != 8:
+                raise CheckpointError("the tensors member is truncated")
+            (ndim,) = struct.unpack("<i", head[:4])
+            if not 0 <= ndim <= 64:
+                raise CheckpointError(f"tensor {key} has {ndim} dimensions")
+            body = m.read(16 * ndim + 8)
+            if len(body) != 16 * ndim + 8:
+                raise CheckpointError("the tensors member is truncated")
+            sizes = struct.unpack(f"<{ndim}q", body[:8 * ndim])
+            strides = struct.unpack(f"<{ndim}q", body[8 * ndim:16 * ndim])
+            (offset,) = struct.unpack("<q", body[16 * ndim:])
+            storage = self.objects.get(str(storage_id))
+            if not isinstance(storage, StorageRef):
+                raise CheckpointError(f"tensor {key} refers to an unknown storage")
+            self.objects[str(key)] = TensorInfo(storage, storage.dtype, sizes, strides, offset,
+                                                rebuild="legacy-tar")
+
+    def _persistent(self, pid):
+        if isinstance(pid, tuple) and pid:  # ('module', cls, source_file, source)
+            cls = pid[0]
+            return cls if isinstance(cls, type) and issubclass(cls, ObjectStub) else None
+        obj = self.objects.get(str(pid))
+        if obj is None:
+            raise CheckpointError(f"unknown persistent id {pid!r:.40}")
+        return obj
+
+    def locate(self, ref: StorageRef) -> None:
+        if ref.error:
+            raise TensorDataError(ref.error)
+
+    def pickles(self) -> list:
+        return []
+
+    def close(self) -> None:
+        pass
