@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("files", nargs="+")
     s.add_argument("--json", action="store_true")
 
+    s = sub.add_parser("optimizer", help="optimizer state mapped to parameter names")
+    s.add_argument("file")
+    s.add_argument("--updates", action="store_true",
+                   help="Adam-family: the next update's size relative to each weight")
+    s.add_argument("--json", action="store_true")
+
     s = sub.add_parser("view", help="open the desktop application")
     s.add_argument("files", nargs="*")
 
@@ -87,6 +93,7 @@ def _open(path: str):
 
 def cmd_info(args) -> int:
     from .analysis.summary import summarize
+    from .analysis.training import training_summary
     from .analysis.verdict import scan_file
 
     ck = _open(args.file)
@@ -95,6 +102,7 @@ def cmd_info(args) -> int:
                         getattr(ck.container, "dir", None))
     info["verdict"] = verdict.verdict
     info["security"] = verdict.to_json()
+    info["training"] = training_summary(ck)
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return 0
@@ -111,6 +119,20 @@ def cmd_info(args) -> int:
                             if isinstance(top, list) else str(top)))
     for src in info["module_sources"]:
         print(f"class src   {src} (embedded source code, not executed)")
+    t = info["training"]
+    if t["name"] not in ("state_dict", "unknown"):
+        bits = [t["name"]]
+        for k in ("epoch", "step"):
+            if t.get(k) is not None:
+                bits.append(f"{k} {t[k]}")
+        bits += [f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}" for k, v in t["metrics"].items()]
+        print("training    " + ", ".join(bits))
+        if t.get("weights") is not None:
+            print(f"weights at  /{t['weights']}")
+        for m in t["optimizer_maps"]:
+            conf = ", ".join(f"{n} {k}" for k, n in m["confidence"].items())
+            print(f"optimizer   /{m['path']}: {m['kind']}, {m['parameters']} parameters "
+                  f"({m['with_state']} with state), names {conf}")
     print(f"verdict     {verdict.summary}")
     for w in info["warnings"]:
         print(f"warning     {w}")
@@ -201,6 +223,50 @@ def cmd_scan(args) -> int:
     return code
 
 
+def cmd_optimizer(args) -> int:
+    from .analysis.training import optimizer_maps
+
+    ck = _open(args.file)
+    maps = optimizer_maps(ck)
+    if args.updates:
+        return _print_updates(ck, maps, args.json)
+    if args.json:
+        print(json.dumps([{"path": m.path, "kind": m.kind, "method": m.method, "groups": m.groups,
+                           "records": [s.to_json() for s in m.slots]} for m in maps],
+                         indent=2, default=str))
+        return 0
+    if not maps:
+        print("no optimizer state found in this file")
+    for m in maps:
+        print(f"/{m.path}: {m.kind} - {m.method}")
+        for g, hp in enumerate(m.groups):
+            print(f"  group {g}: " + ", ".join(f"{k}={v}" for k, v in hp.items()))
+        for s in m.slots:
+            rec = s.to_json()
+            shape = "x".join(map(str, rec["shape"])) if rec["shape"] is not None else "?"
+            state = ", ".join(k for k in s.state) or "no state (frozen or unused)"
+            print(f"  {s.index:>5}  {s.name or '?':50} {s.confidence:9} group {s.group}  {shape:>14}  {state}")
+    return 0
+
+
+def _print_updates(ck, maps, as_json: bool) -> int:
+    from .analysis.updates import update_rows
+
+    tables = [(m, sorted(update_rows(ck, m), key=lambda r: r.ratio)) for m in maps]
+    if as_json:
+        print(json.dumps([{"path": m.path, "rows": [r.to_json() for r in rows]} for m, rows in tables],
+                         indent=2))
+        return 0
+    for m, rows in tables:
+        print(f"/{m.path}: next Adam update RMS / weight RMS, smallest first")
+        if not rows:
+            print("  (no parameter with exp_avg, exp_avg_sq and a known name)")
+        for r in rows:
+            print(f"  {r.ratio:10.3e}  {r.name:50} update {r.update_rms:.3e}  weight {r.weight_rms:.3e}"
+                  f"  lr {r.lr:g}  step {r.step:g}")
+    return 0
+
+
 def cmd_view(args) -> int:
     from .gui.app import main as gui_main
 
@@ -216,6 +282,7 @@ def cmd_demo(args) -> int:
 
 
 COMMANDS = {"info": cmd_info, "tree": cmd_tree, "stats": cmd_stats, "scan": cmd_scan,
+            "optimizer": cmd_optimizer,
             "view": cmd_view, "demo": cmd_demo}
 
 

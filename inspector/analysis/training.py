@@ -1,53 +1,39 @@
-"""Training metadata found at the top of a checkpoint: epoch, step, loss, metrics.
+"""The training summary of a checkpoint: layout, epoch, step, metrics, optimizers.
 
-A first, layout-agnostic look (the training-state issue recognises full layouts):
-numbers under well-known top-level names, and the entries that hold model weights.
+Names and layouts come from `layouts`; the optimizer -> parameter mapping from
+`optimizer_map`. This module only puts them together for the CLI and the window.
 """
 
 from __future__ import annotations
 
 from ..formats.checkpoint import Checkpoint
-from ..formats.stubs import TensorInfo
 
 EPOCH = ("epoch", "epochs", "current_epoch", "last_epoch")
 STEP = ("global_step", "step", "iteration", "iter", "steps", "num_updates")
 LOSS_HINTS = ("loss", "acc", "best", "metric", "score", "mae", "error", "prec", "f1", "bleu")
-WEIGHT_KEYS = ("model_state_dict", "state_dict", "model", "net", "module", "weights",
-               "params", "ema", "model_ema", "generator")
 
 
-def _number(node):
-    v = node.value
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, (int, float)):
-        return v
-    if type(v) is TensorInfo and v.numel == 1:
-        return "tensor"
-    return None
+def optimizer_maps(ck: Checkpoint, layout=None) -> list:
+    from .layouts import recognise
+    from .optimizer_map import map_optimizer
+
+    layout = layout or recognise(ck)
+    weights = ck.find(layout.weights) if layout.weights is not None else None
+    return [map_optimizer(ck.find(p), weights) for p in layout.optimizers if ck.find(p) is not None]
 
 
-def training_metadata(ck: Checkpoint) -> dict:
-    out: dict = {}
-    root = ck.root
-    if root.kind != "dict":
-        return out
-    metrics = {}
-    for child in root.children:
-        name = child.name.lower()
-        num = _number(child)
-        if num is None:
-            continue
-        if name in EPOCH and "epoch" not in out:
-            out["epoch"] = num
-        elif name in STEP and "step" not in out:
-            out["step"] = num
-        elif any(h in name for h in LOSS_HINTS):
-            metrics[child.name] = num
-    if metrics:
-        out["metrics"] = metrics
-    weights = [c.name for c in root.children
-               if c.name in WEIGHT_KEYS and c.kind in ("dict", "module")]
-    if weights:
-        out["weights_at"] = weights
+def training_summary(ck: Checkpoint) -> dict:
+    from .layouts import recognise
+
+    layout = recognise(ck)
+    out = layout.to_json()
+    out["optimizer_maps"] = []
+    for m in optimizer_maps(ck, layout):
+        counts: dict = {}
+        for s in m.slots:
+            counts[s.confidence] = counts.get(s.confidence, 0) + 1
+        out["optimizer_maps"].append({
+            "path": m.path, "kind": m.kind, "method": m.method, "groups": m.groups,
+            "parameters": len(m.slots), "with_state": sum(1 for s in m.slots if s.state),
+            "confidence": counts})
     return out

@@ -101,6 +101,14 @@ def _open_folder(path: str, limits: Limits) -> Checkpoint:
         c = DcpContainer(path, limits)
         obj = c.load()
         return assemble(path, "dcp", obj, c, c.storages, limits)
+    from .composite import CompositeContainer, is_trainer_folder
+
+    if is_trainer_folder(names):
+        c = CompositeContainer(path, limits)
+        obj = c.load_trainer()
+        ck = assemble(path, "hf-trainer", obj, c, c.storages, limits)
+        ck.warnings.extend(f"{label}: {why}" for label, why in c.errors.items())
+        return ck
     indexes = sorted(n for n in names if n.endswith(".index.json"))
     for candidate in indexes + ["model.safetensors", "pytorch_model.bin", "model.pt"]:
         if candidate in names:

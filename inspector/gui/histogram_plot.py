@@ -20,6 +20,10 @@ class HistogramPlot(pg.PlotWidget):
         self.setLabel("left", "count")
         self.curve = self.plot([0, 1], [0], stepMode="center", fillLevel=0,
                                brush=(66, 133, 244, 120), pen=pg.mkPen("#1a73e8", width=1.5))
+        self.overlay_curve = self.plot([0, 1], [0], stepMode="center", fillLevel=0,
+                                       brush=(230, 81, 0, 70), pen=pg.mkPen("#e65100", width=1.5))
+        self.overlay_curve.hide()
+        self.overlay = None
         self.region = pg.LinearRegionItem(brush=(255, 165, 0, 40))
         self.region.setZValue(10)
         self.region.hide()
@@ -36,19 +40,32 @@ class HistogramPlot(pg.PlotWidget):
         self.log = log
         self._draw()
 
+    def set_overlay(self, hist, name: str = "") -> None:
+        """A second histogram (an optimizer state of the weight) drawn on the same axes."""
+        self.overlay = hist
+        self.overlay_name = name
+        self._draw()
+
+    def _counts(self, h) -> np.ndarray:
+        counts = h.counts.astype(np.float64)
+        return np.log10(np.maximum(counts, 1.0)) if self.log else counts
+
     def _draw(self) -> None:
         h = self.hist
         if h is None or len(h.counts) == 0:
             self.curve.setData([0, 1], [0])
+            self.overlay_curve.hide()
             return
-        counts = h.counts.astype(np.float64)
-        if self.log:
-            counts = np.log10(np.maximum(counts, 1.0))
-            self.setLabel("left", "log10 count")
+        self.setLabel("left", "log10 count" if self.log else "count")
+        self.curve.setData(np.asarray(h.edges, dtype=np.float64), self._counts(h))
+        if self.overlay is not None and len(self.overlay.counts):
+            self.overlay_curve.setData(np.asarray(self.overlay.edges, dtype=np.float64),
+                                       self._counts(self.overlay))
+            self.overlay_curve.show()
+            self.setTitle(f"{self.title}  ·  <span style='color:#e65100'>{self.overlay_name}</span>")
         else:
-            self.setLabel("left", "count")
-        self.curve.setData(np.asarray(h.edges, dtype=np.float64), counts)
-        self.setTitle(self.title)
+            self.overlay_curve.hide()
+            self.setTitle(self.title)
         self.enableAutoRange()
 
     def show_region(self, show: bool) -> None:

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from ..analysis.search import SearchIndex
 from ..analysis.summary import summarize
-from ..analysis.training import training_metadata
+from ..analysis.layouts import recognise
+from ..analysis.training import optimizer_maps, training_summary
 from ..analysis.verdict import Verdict, scan_file
 from ..formats import open_checkpoint
 from ..formats.checkpoint import Checkpoint
@@ -19,6 +20,7 @@ class OpenFile:
     summary: dict
     verdict: Verdict
     training: dict
+    maps: list = field(default_factory=list)  # OptimizerMap per optimizer in the file
     _index: SearchIndex | None = field(default=None, repr=False)
 
     @property
@@ -35,5 +37,6 @@ def load(path: str) -> OpenFile:
     ck = open_checkpoint(path)
     verdict = scan_file(path, getattr(ck.container, "reports", None),
                         getattr(ck.container, "dir", None))
+    layout = recognise(ck)
     return OpenFile(path=path, ck=ck, summary=summarize(ck), verdict=verdict,
-                    training=training_metadata(ck))
+                    training=training_summary(ck), maps=optimizer_maps(ck, layout))

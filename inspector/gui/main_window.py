@@ -9,7 +9,8 @@ from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxLayout, QLabel,
                                QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton,
-                               QSplitter, QStackedWidget, QTreeView, QVBoxLayout, QWidget)
+                               QSplitter, QStackedWidget, QTabWidget, QTreeView, QVBoxLayout,
+                               QWidget)
 
 from ..analysis.search import parse_query, visible_set
 from . import settings as cfg
@@ -18,6 +19,7 @@ from .loader import load
 from .summary_panel import SummaryPanel
 from .tensor_panel import TensorPanel
 from .tree_model import CheckpointModel
+from .updates_table import UpdatesTable
 from .value_panel import ValuePanel
 
 DEFAULT_WIDTHS = (210, 95, 105, 70, 50, 80, 70)
@@ -69,6 +71,11 @@ class MainWindow(QMainWindow):
         ll.addWidget(self.tree, 1)
 
         self.summary = SummaryPanel()
+        self.updates = UpdatesTable(self.runner)
+        self.file_view = QTabWidget()
+        self.file_view.addTab(self.summary, "Summary")
+        self.file_view.addTab(self.updates, "Optimizer updates")
+        self.file_view.currentChanged.connect(self._file_tab_changed)
         self.values = ValuePanel()
         self.tensor = TensorPanel(self.runner)
         self.welcome = QLabel("<h2>Checkpoint Inspector</h2><p>Open a checkpoint with "
@@ -76,7 +83,7 @@ class MainWindow(QMainWindow):
                               "file is ever executed.</p>")
         self.welcome.setAlignment(Qt.AlignCenter)
         self.stack = QStackedWidget()
-        for w in (self.welcome, self.summary, self.values, self.tensor):
+        for w in (self.welcome, self.file_view, self.values, self.tensor):
             self.stack.addWidget(w)
 
         self.splitter = QSplitter(Qt.Horizontal)
@@ -113,6 +120,8 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         m = self.menuBar().addMenu("&File")
         self._action(m, "&Open…", QKeySequence.Open, self.open_dialog)
+        self._action(m, "Open &Folder… (shard index, distributed checkpoint)", "Ctrl+Shift+O",
+                     self.open_folder_dialog)
         self.recent_menu = m.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self._fill_recent()
@@ -161,6 +170,13 @@ class MainWindow(QMainWindow):
         if paths:
             cfg.settings().setValue("last_dir", os.path.dirname(paths[0]))
             self.open_paths(paths)
+
+    def open_folder_dialog(self) -> None:
+        start = cfg.settings().value("last_dir", os.path.expanduser("~"))
+        path = QFileDialog.getExistingDirectory(self, "Open checkpoint folder", start)
+        if path:
+            cfg.settings().setValue("last_dir", path)
+            self.open_paths([path])
 
     def open_paths(self, paths) -> None:
         for path in paths:
@@ -248,7 +264,9 @@ class MainWindow(QMainWindow):
         node = it.node if it.group is None else None
         if it.is_file or node is None and it.group is None:
             self.summary.show_file(f)
-            self.stack.setCurrentWidget(self.summary)
+            self.file_view.setTabEnabled(1, any(m.kind.startswith("Adam") for m in f.maps))
+            self._file_tab_changed(self.file_view.currentIndex())
+            self.stack.setCurrentWidget(self.file_view)
         elif node is not None and node.kind == "tensor":
             self.tensor.show_tensor(f, node)
             self.stack.setCurrentWidget(self.tensor)
@@ -259,6 +277,11 @@ class MainWindow(QMainWindow):
             g = it.group
             self.values.setHtml(f"<b>{it.label}</b>: {g.tensors:,} tensors, {g.numel:,} elements")
             self.stack.setCurrentWidget(self.values)
+
+    def _file_tab_changed(self, i: int) -> None:
+        f = self.current_file()
+        if i == 1 and f is not None:
+            self.updates.show_file(f)
 
     def select_path(self, path: str, f=None) -> bool:
         f = f or (self.model.files()[-1] if self.model.files() else None)

@@ -19,6 +19,36 @@ VERDICT_TEXT = {
 }
 
 
+def training_rows(t: dict) -> list[tuple[str, str]]:
+    """The training card: layout, progress, optimizers and how their state was mapped."""
+    e = html.escape
+    rows = [("Layout", e(t["name"]))]
+    if t.get("weights") is not None:
+        rows.append(("Model weights", e("/" + t["weights"])))
+    if t.get("epoch") is not None:
+        rows.append(("Epoch", e(value_text(t["epoch"]))))
+    if t.get("step") is not None:
+        rows.append(("Step", e(value_text(t["step"]))))
+    for k, val in t.get("metrics", {}).items():
+        rows.append((e(k), e(value_text(val))))
+    if t.get("optimizer_class"):
+        rows.append(("Optimizer class", e(t["optimizer_class"])))
+    for m in t.get("optimizer_maps", []):
+        conf = ", ".join(f"{n} {k}" for k, n in m["confidence"].items())
+        groups = "; ".join(", ".join(f"{k}={value_text(v)}" for k, v in g.items()
+                                     if k in ("lr", "betas", "momentum", "weight_decay", "eps",
+                                              "initial_lr", "nesterov", "amsgrad"))
+                           for g in m["groups"])
+        rows.append((f"Optimizer /{e(m['path'])}",
+                     f"{e(m['kind'])}: {m['parameters']} parameters ({m['with_state']} with state); "
+                     f"names {e(conf)} — {e(m['method'])}" + (f"<br>groups: {e(groups)}" if groups else "")))
+    for sch in t.get("schedulers", []):
+        rows.append(("Scheduler", e("/" + sch)))
+    if t.get("hyper_parameters"):
+        rows.append(("Hyper-parameters", e("/" + t["hyper_parameters"])))
+    return rows
+
+
 def summary_html(f) -> str:
     s, v, t = f.summary, f.verdict, f.training
     e = html.escape
@@ -41,14 +71,7 @@ def summary_html(f) -> str:
     top_text = ", ".join(e(x) for x in top[:20]) + (f", … {len(top) - 20} more" if len(top) > 20 else "") \
         if isinstance(top, list) else e(str(top))
     rows.append(("Top level", top_text))
-    if t.get("epoch") is not None:
-        rows.append(("Epoch", e(value_text(t["epoch"]))))
-    if t.get("step") is not None:
-        rows.append(("Step", e(value_text(t["step"]))))
-    for k, val in t.get("metrics", {}).items():
-        rows.append((e(k), e(value_text(val))))
-    if t.get("weights_at"):
-        rows.append(("Model weights", ", ".join(e(w) for w in t["weights_at"])))
+    rows += training_rows(t)
     for src in s["module_sources"]:
         rows.append(("Class source", f"{e(src)} (embedded in the file, shown as text, never run)"))
     for w in s["warnings"]:

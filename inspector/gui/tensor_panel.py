@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout,
                                QLabel, QLineEdit, QPushButton, QSpinBox, QTableView, QTabWidget,
                                QVBoxLayout, QWidget)
 
@@ -111,12 +111,15 @@ class TensorPanel(QWidget):
         apply_range.clicked.connect(self._apply_range)
         reset_range = QPushButton("Full range")
         reset_range.clicked.connect(self._reset_range)
+        self.overlay = QComboBox()
+        self.overlay.setToolTip("Overlay the histogram of this weight's optimizer state")
+        self.overlay.currentIndexChanged.connect(self._overlay_changed)
         export_csv = QPushButton("Export CSV…")
         export_csv.clicked.connect(self._export_csv)
         export_np = QPushButton("Export .npy…")
         export_np.clicked.connect(self._export_npy)
         controls = QHBoxLayout()
-        for w in (self.bins, self.log, self.select, apply_range, reset_range):
+        for w in (self.bins, self.log, self.select, apply_range, reset_range, self.overlay):
             controls.addWidget(w)
         controls.addStretch(1)
         controls.addWidget(export_csv)
@@ -192,6 +195,7 @@ class TensorPanel(QWidget):
         self.table_model.set_values(np.zeros((0, 0)))
         self.heat_img.clear()
         self.slice_edit.setText(default_slice(t.shape))
+        self._fill_overlay(open_file, node)
         self.status.setText("reading…")
         self.status.setStyleSheet("color:#666")
         gen = self.generation
@@ -236,6 +240,32 @@ class TensorPanel(QWidget):
             return
         self.status.setText(f"cannot read this tensor: {message}")
         self.status.setStyleSheet("color:#c62828")
+
+    # ---- optimizer state overlay ------------------------------------------------------------
+    def _fill_overlay(self, open_file, node) -> None:
+        self.overlay.blockSignals(True)
+        self.overlay.clear()
+        self.overlay.addItem("no overlay", None)
+        for m in getattr(open_file, "maps", []):
+            slot = m.by_param_cached().get(id(node))
+            if slot is not None:
+                for name, n in slot.state.items():
+                    if n.kind == "tensor" and n.value.numel == node.value.numel:
+                        self.overlay.addItem(f"overlay {name}", n)
+        self.overlay.setVisible(self.overlay.count() > 1)
+        self.overlay.setCurrentIndex(0)
+        self.overlay.blockSignals(False)
+        self.plot.set_overlay(None)
+
+    def _overlay_changed(self, i: int) -> None:
+        state = self.overlay.itemData(i)
+        if state is None or self.file is None:
+            self.plot.set_overlay(None)
+            return
+        gen, name = self.generation, self.overlay.itemText(i).replace("overlay ", "")
+        self.runner.submit(compute_exact, self.file.ck, state.value, self.bins.value(), None,
+                           on_done=lambda r: gen == self.generation and self.plot.set_overlay(r[1], name),
+                           on_fail=lambda m: self._failed(gen, m), label="overlay")
 
     # ---- range, values, heatmap, export -----------------------------------------------------
     def _apply_range(self) -> None:

@@ -119,6 +119,8 @@ class CheckpointModel(QAbstractItemModel):
         entries = []
         if item.group is not None:
             entries = item.group.children
+        elif item.node is not None and item.node.kind == "tensor":
+            entries = optimizer_state_of(item)
         elif item.node is not None and item.node.kind != "ref":
             if self.grouped and is_groupable(item.node):
                 entries = self._groups.get(id(item.node))
@@ -136,7 +138,10 @@ class CheckpointModel(QAbstractItemModel):
             else:
                 if vis is not None and id(e) not in vis:
                     continue
-                label = leaf_label(e) if item.group is not None else e.name
+                if item.node is not None and item.node.kind == "tensor":
+                    label = f"{e.name} (optimizer state)"
+                else:
+                    label = leaf_label(e) if item.group is not None else e.name
                 out.append(self._item(item, e, label, node=e))
         if self.sort_column is not None:
             out.sort(key=lambda it: self._sort_key(it), reverse=self.sort_order == Qt.DescendingOrder)
@@ -205,6 +210,8 @@ class CheckpointModel(QAbstractItemModel):
             return bool(self.root._all)
         if it.group is not None:
             return True
+        if it.node is not None and it.node.kind == "tensor":
+            return bool(optimizer_state_of(it))
         if it.node is None or not it.node.children or it.node.kind == "ref":
             return False
         if self.visible is None:
@@ -297,6 +304,18 @@ class CheckpointModel(QAbstractItemModel):
                     return idx
                 return self._find_child(idx, node)
         return QModelIndex()
+
+
+def optimizer_state_of(item: Item) -> list:
+    """The optimizer state tensors of a parameter (shown under it in the model tree)."""
+    f = item.file
+    if f is None or not getattr(f, "maps", None) or item.is_file:
+        return []
+    for m in f.maps:
+        slot = m.by_param_cached().get(id(item.node))
+        if slot is not None and slot.state:
+            return [n for n in slot.state.values() if n.kind == "tensor"]
+    return []
 
 
 def _group_visible(g: Group, vis: set[int]) -> bool:

@@ -49,7 +49,7 @@ def test_open_through_a_simulated_drop(qtbot, window, ckpt_file):
     wait_open(qtbot, window)
     f = window.model.files()[0]
     assert f.path == str(ckpt_file)
-    assert window.stack.currentWidget() is window.summary
+    assert window.stack.currentWidget() is window.file_view
     assert "Safe" in window.summary.toPlainText()
 
 

@@ -1,0 +1,158 @@
+"""Which training-checkpoint layout a file has, recognised from its content.
+
+Returns where the model weights, optimizer states, schedulers and hyper-parameters are,
+plus epoch, step and metrics. Unknown layouts still say where tensors are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..formats.checkpoint import Checkpoint
+from ..formats.stubs import ObjectStub, TensorInfo
+from ..formats.tree import Node
+from .training import EPOCH, LOSS_HINTS, STEP
+
+
+@dataclass
+class Layout:
+    name: str  # tutorial, lightning, hf-trainer, torchvision-reference, mmengine, common, ...
+    weights: str | None = None  # tree path of the model state_dict (or module)
+    optimizers: list[str] = field(default_factory=list)
+    schedulers: list[str] = field(default_factory=list)
+    hyper_parameters: str | None = None
+    epoch: object = None
+    step: object = None
+    metrics: dict = field(default_factory=dict)
+    optimizer_class: str | None = None
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+def is_optimizer_state(node: Node | None) -> bool:
+    if node is None or node.kind != "dict":
+        return False
+    state = node.child("state")
+    return state is not None and state.kind == "dict" and (
+        node.child("param_groups") is not None or len(node.children) <= 2)
+
+
+def tensor_dict(node: Node | None, minimum: float = 0.5) -> bool:
+    """A dict (or module) most of whose direct children are tensors: a state_dict."""
+    if node is None:
+        return False
+    if node.kind == "module":
+        return True
+    if node.kind != "dict" or not node.children:
+        return False
+    tensors = sum(1 for c in node.children if c.kind == "tensor")
+    return tensors >= max(1, minimum * len(node.children))
+
+
+def _scalar(node: Node | None, ck: Checkpoint):
+    """A number stored at `node` (one-element tensors are read), or None."""
+    if node is None:
+        return None
+    v = node.value
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return v
+    if type(v) is TensorInfo and v.numel == 1:
+        from .decode import decode
+
+        try:
+            return float(decode(ck.array(v).reshape(-1), v.dtype)[0])
+        except Exception:  # an unreadable scalar is simply not shown as a number
+            return None
+    return None
+
+
+def _pick(root: Node, names) -> str | None:
+    for n in names:
+        c = root.child(n)
+        if c is not None and tensor_dict(c):
+            return n
+    return None
+
+
+def recognise(ck: Checkpoint) -> Layout:
+    root = ck.root
+    if root.kind == "module":
+        return Layout("whole-module", weights="")
+    if ck.format == "hf-trainer":
+        lay = Layout("hf-trainer", weights="model" if root.child("model") else None)
+        if is_optimizer_state(root.child("optimizer")):
+            lay.optimizers.append("optimizer")
+        if root.child("scheduler") is not None:
+            lay.schedulers.append("scheduler")
+        state = root.find("trainer_state")
+        if state is not None:
+            lay.epoch = _scalar(state.child("epoch"), ck)
+            lay.step = _scalar(state.child("global_step"), ck)
+        if root.child("training_args") is not None:
+            lay.hyper_parameters = "training_args"
+        return lay
+    if root.kind != "dict":
+        return Layout("unknown")
+    keys = {c.name for c in root.children}
+    if tensor_dict(root, 0.9):
+        return Layout("state_dict", weights="")
+    if "model_state_dict" in keys:
+        lay = Layout("tutorial", weights="model_state_dict")
+        opt = "optimizer_state_dict" if "optimizer_state_dict" in keys else None
+        lay.optimizers = [opt] if opt and is_optimizer_state(root.child(opt)) else []
+    elif "state_dict" in keys and ("optimizer_states" in keys or "pytorch-lightning_version" in keys):
+        lay = Layout("lightning", weights="state_dict")
+        ops = root.child("optimizer_states")
+        if ops is not None:
+            lay.optimizers = [f"optimizer_states/{c.name}" for c in ops.children if is_optimizer_state(c)]
+        sch = root.child("lr_schedulers")
+        if sch is not None:
+            lay.schedulers = [f"lr_schedulers/{c.name}" for c in sch.children]
+        if "hyper_parameters" in keys:
+            lay.hyper_parameters = "hyper_parameters"
+    elif "meta" in keys and "state_dict" in keys:
+        lay = Layout("mmengine", weights="state_dict")
+        meta = root.child("meta")
+        if meta is not None:
+            lay.epoch = _scalar(meta.child("epoch"), ck)
+            lay.step = _scalar(meta.child("iter"), ck)
+    elif "model" in keys and ("lr_scheduler" in keys or "args" in keys) and tensor_dict(root.child("model")):
+        lay = Layout("torchvision-reference", weights="model")
+        if "lr_scheduler" in keys:
+            lay.schedulers = ["lr_scheduler"]
+        if "args" in keys:
+            lay.hyper_parameters = "args"
+    else:
+        weights = _pick(root, ("state_dict", "model", "net", "model_state", "weights", "params",
+                               "module", "network", "ema"))
+        lay = Layout("common" if weights else "unknown", weights=weights)
+    if not lay.optimizers:
+        lay.optimizers = [c.name for c in root.children if is_optimizer_state(c)]
+    if not lay.schedulers:
+        lay.schedulers = [c.name for c in root.children if "sched" in c.name.lower()]
+    if lay.hyper_parameters is None:
+        for name in ("hyper_parameters", "hparams", "args", "config", "cfg", "hyperparameters"):
+            if name in keys:
+                lay.hyper_parameters = name
+                break
+    for child in root.children:
+        low = child.name.lower()
+        num = _scalar(child, ck)
+        if num is None:
+            continue
+        if low in EPOCH and lay.epoch is None:
+            lay.epoch = num
+        elif low in STEP and lay.step is None:
+            lay.step = num
+        elif any(h in low for h in LOSS_HINTS):
+            lay.metrics[child.name] = num
+    for name in ("optimizer_type", "optimizer_class", "optim"):
+        c = root.child(name)
+        if c is not None:
+            v = c.value
+            lay.optimizer_class = (v.class_path() if isinstance(v, type) and issubclass(v, ObjectStub)
+                                   else str(v))
+    return lay
