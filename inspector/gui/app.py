@@ -60,6 +60,7 @@ def screenshot(app, window_class, files, args) -> int:
     window.show_error = lambda title, text: print(f"checkpoint-inspector: {text}", file=sys.stderr)
     window.resize(max(w, 1200), max(h, 800))
     window.show()
+    app.processEvents()
     window.open_paths(files)
     app.processEvents()
     if args.select and not window.select_path(args.select):

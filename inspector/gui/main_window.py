@@ -366,10 +366,13 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if self._default_split:  # first start: split by the window's real width
+        if self._default_split:  # first start: split by the real width, once laid out
             self._default_split = False
-            w = self.width()
-            self.splitter.setSizes([int(w * 0.5), int(w * 0.5)])
+            QTimer.singleShot(0, self._split_evenly)
+
+    def _split_evenly(self) -> None:
+        w = self.splitter.width()
+        self.splitter.setSizes([w // 2, w - w // 2])
 
     def closeEvent(self, event) -> None:
         self.save_state()
