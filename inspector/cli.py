@@ -55,6 +55,57 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Adam-family: the next update's size relative to each weight")
     s.add_argument("--json", action="store_true")
 
+    s = sub.add_parser("remap", help="change saved device tags (and optionally cast) without loading")
+    s.add_argument("file")
+    g = s.add_mutually_exclusive_group(required=True)
+    g.add_argument("--to", metavar="DEVICE", help="every storage to DEVICE (e.g. cpu)")
+    g.add_argument("--map", metavar="SRC=DST", action="append", help="e.g. cuda:1=cuda:0, 'cuda*=cpu'")
+    s.add_argument("--dtype", choices=["bf16", "fp16"], help="cast float32 storages too")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--force", action="store_true", help="replace an existing output")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("warmstart", help="a template checkpoint filled with a source's matching weights")
+    s.add_argument("source")
+    s.add_argument("--into", required=True, metavar="TEMPLATE")
+    s.add_argument("--strip-prefix", action="append", metavar="P")
+    s.add_argument("--add-prefix", action="append", metavar="P")
+    s.add_argument("--rename", action="append", metavar="REGEX=REPL")
+    s.add_argument("--source-key", metavar="PATH")
+    s.add_argument("--template-key", metavar="PATH")
+    s.add_argument("--dry-run", action="store_true", help="show the matching table, write nothing")
+    s.add_argument("-o", "--output")
+    s.add_argument("--force", action="store_true")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("export", help="export TorchScript, torch.export (.pt2) or safetensors")
+    s.add_argument("kind", choices=["torchscript", "pt2", "safetensors"])
+    s.add_argument("file")
+    s.add_argument("--model", metavar="MODULE:CLASS", help="the class to build (imported: your code)")
+    s.add_argument("--kwargs", metavar="JSON")
+    s.add_argument("--example-input", metavar="SHAPE")
+    s.add_argument("--trace", action="store_true")
+    s.add_argument("--state-key", metavar="PATH")
+    s.add_argument("--path", action="append", metavar="DIR", help="folder to import MODULE from")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--force", action="store_true")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("strip", help="keep only the model weights (optionally cast)")
+    s.add_argument("file")
+    s.add_argument("--dtype", choices=["bf16", "fp16"])
+    s.add_argument("--state-key", metavar="PATH")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--force", action="store_true")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("extract", help="write one sub-tree to its own file")
+    s.add_argument("file")
+    s.add_argument("key", metavar="TREE_PATH")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--force", action="store_true")
+    s.add_argument("--json", action="store_true")
+
     s = sub.add_parser("view", help="open the desktop application")
     s.add_argument("files", nargs="*")
 
@@ -267,6 +318,96 @@ def _print_updates(ck, maps, as_json: bool) -> int:
     return 0
 
 
+def _report(result: dict, as_json: bool, lines: list[str]) -> int:
+    if as_json:
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        for line in lines:
+            print(line)
+    return 0
+
+
+def _progress():
+    from .ops.writer import Progress
+
+    if not sys.stderr.isatty():
+        return Progress()
+
+    def show(done, total):
+        if total:
+            sys.stderr.write(f"\r{100 * done // total:3d}% of {human_bytes(total)}")
+            sys.stderr.flush()
+    return Progress(show)
+
+
+def cmd_remap(args) -> int:
+    from .ops.remap import apply_remap, parse_map, plan_remap
+
+    plan = plan_remap(args.file, to=args.to, rules=parse_map(args.map or []), cast=args.dtype)
+    result = apply_remap(plan, args.output, force=args.force, progress=_progress())
+    v = result["verified"]
+    return _report(result, args.json, plan.describe() + [
+        f"wrote {result['output']}: {v['tensors_checked']} tensors verified, devices {', '.join(v['devices'])}"])
+
+
+def cmd_warmstart(args) -> int:
+    from .ops.warmstart import apply_warmstart, plan_warmstart
+
+    plan = plan_warmstart(args.source, args.into, args.strip_prefix, args.add_prefix, args.rename,
+                          args.source_key, args.template_key)
+    lines = [f"matched {len(plan.matched)}, after rules {len(plan.matched_by_rule)}, shape mismatch "
+             f"{len(plan.shape_mismatch)} (kept from the template), missing {len(plan.missing)}, "
+             f"unexpected {len(plan.unexpected)}"]
+    if plan.proposed:
+        lines.append(f"rule applied: {plan.proposed}")
+    lines += [f"  shape mismatch {t}: template {ts}, source {ss}" for t, _, ts, ss in plan.shape_mismatch]
+    lines += [f"  missing {k}" for k in plan.missing[:20]] + [f"  unexpected {k}" for k in plan.unexpected[:20]]
+    if args.dry_run or not args.output:
+        if not args.dry_run:
+            raise UsageError("ckpt warmstart: -o OUT is required (or --dry-run)")
+        return _report(plan.report(), args.json, lines)
+    result = apply_warmstart(plan, args.output, force=args.force, progress=_progress())
+    return _report(result, args.json, lines + [f"wrote {result['output']} (report {result['report']})",
+                                               "load it with:", result["python"]])
+
+
+def cmd_export(args) -> int:
+    if args.kind == "safetensors":
+        from .ops.safetensors_export import export_safetensors
+
+        r = export_safetensors(args.file, args.output, args.state_key, args.force, _progress())
+        return _report(r, args.json, [f"wrote {r['output']}: {r['tensors']} tensors"
+                                      + (f", {len(r['tied'])} tied (recorded in metadata)" if r["tied"] else "")])
+    from .ops.export_model import export
+
+    if not args.model:
+        raise UsageError(f"ckpt export {args.kind}: --model MODULE:CLASS is required")
+    r = export(args.kind, args.file, args.output, args.model, args.kwargs, args.example_input,
+               args.trace, args.state_key, args.force, args.path)
+    diff = r["max_abs_difference"]
+    return _report(r, args.json, [f"wrote {r['output']} ({args.kind}, eval mode)"]
+                   + ([f"largest |eager - exported| on a random input: {diff:.3g}"] if diff is not None else [])
+                   + ([r["note"]] if r.get("note") else []))
+
+
+def cmd_strip(args) -> int:
+    from .ops.strip import apply_strip, plan_strip
+
+    plan = plan_strip(args.file, args.state_key)
+    r = apply_strip(plan, args.output, args.dtype, args.force, _progress())
+    return _report(r, args.json, [
+        f"kept /{plan['state_key']}: {r['tensors']} tensors ({r['dtype']}); dropped "
+        + (", ".join(plan["dropped"]) or "nothing"),
+        f"{human_bytes(r['size_before'])} -> {human_bytes(r['size_after'])}: {r['output']}"])
+
+
+def cmd_extract(args) -> int:
+    from .ops.strip import apply_extract
+
+    r = apply_extract(args.file, args.key, args.output, args.force)
+    return _report(r, args.json, [f"wrote /{args.key} to {r['output']} ({human_bytes(r['size'])})"])
+
+
 def cmd_view(args) -> int:
     from .gui.app import main as gui_main
 
@@ -282,7 +423,8 @@ def cmd_demo(args) -> int:
 
 
 COMMANDS = {"info": cmd_info, "tree": cmd_tree, "stats": cmd_stats, "scan": cmd_scan,
-            "optimizer": cmd_optimizer,
+            "optimizer": cmd_optimizer, "remap": cmd_remap, "warmstart": cmd_warmstart,
+            "export": cmd_export, "strip": cmd_strip, "extract": cmd_extract,
             "view": cmd_view, "demo": cmd_demo}
 
 

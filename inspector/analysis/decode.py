@@ -86,6 +86,23 @@ def iter_raw_chunks(arr, chunk: int = CHUNK) -> Iterator[np.ndarray]:
         yield block
 
 
+def iter_c_order(arr, chunk: int = CHUNK) -> Iterator[np.ndarray]:
+    """1-D chunks in C (row-major) order - what a file format needs, unlike statistics."""
+    if arr.size == 0:
+        return
+    if hasattr(arr, "raw_chunks"):  # sources are only made for C-contiguous tensors
+        yield from arr.raw_chunks(chunk)
+    elif arr.flags.c_contiguous:
+        flat = arr.reshape(-1)
+        for i in range(0, flat.size, chunk):
+            yield flat[i:i + chunk]
+    elif arr.ndim == 0:
+        yield arr.reshape(1)
+    else:
+        for i in range(arr.shape[0]):
+            yield from iter_c_order(np.ascontiguousarray(arr[i]), chunk)
+
+
 def iter_chunks(arr: np.ndarray, dtype: DType, chunk: int = CHUNK) -> Iterator[np.ndarray]:
     for raw in iter_raw_chunks(arr, chunk):
         yield decode(raw, dtype)

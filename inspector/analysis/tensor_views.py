@@ -9,7 +9,7 @@ import tempfile
 import numpy as np
 
 from ..formats.dtypes import DType
-from .decode import decode, iter_raw_chunks
+from .decode import decode, iter_c_order
 
 _INDEX = re.compile(r"^\s*(-?\d+)?\s*(?::\s*(-?\d+)?\s*)?$")
 
@@ -93,25 +93,14 @@ def export_npy(arr, dtype: DType, path: str, cancelled=lambda: False) -> str:
     try:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=out_dtype, shape=arr.shape)
         flat = out.reshape(-1) if out.size else out
-        c_order = np.ascontiguousarray
         pos = 0
-        if not (hasattr(arr, "raw_chunks") or arr.flags.c_contiguous):  # walk in C order so positions match the output
-            for i in range(arr.shape[0] if arr.ndim else 1):
-                if cancelled():
-                    raise InterruptedError("export cancelled")
-                block = c_order(arr[i] if arr.ndim else arr).reshape(-1)
-                vals = block.view(np.bool_) if dtype.name == "bool" else (
-                    block if dtype.name in NPY_NATIVE else decode(block, dtype))
-                flat[pos:pos + vals.size] = vals
-                pos += vals.size
-        else:
-            for raw in iter_raw_chunks(arr):
-                if cancelled():
-                    raise InterruptedError("export cancelled")
-                vals = raw.view(np.bool_) if dtype.name == "bool" else (
-                    raw if dtype.name in NPY_NATIVE else decode(raw, dtype))
-                flat[pos:pos + vals.size] = vals
-                pos += vals.size
+        for raw in iter_c_order(arr):
+            if cancelled():
+                raise InterruptedError("export cancelled")
+            vals = raw.view(np.bool_) if dtype.name == "bool" else (
+                raw if dtype.name in NPY_NATIVE else decode(raw, dtype))
+            flat[pos:pos + vals.size] = vals
+            pos += vals.size
         out.flush()
         del out, flat
         os.replace(tmp, path)

@@ -1,0 +1,82 @@
+"""Strip a training checkpoint down to its model weights (optionally cast), and extract
+any sub-tree to a file of its own."""
+
+from __future__ import annotations
+
+import collections
+import os
+
+from ..analysis.layouts import recognise
+from ..formats import open_checkpoint
+from .errors import OpError
+from .objects import plain_objects, state_dict_of
+from .torch_bridge import to_torch
+from .writer import Progress, atomic_output
+
+CAST = {None: None, "bf16": "bfloat16", "fp16": "float16", "bfloat16": "bfloat16", "float16": "float16"}
+
+
+def plan_strip(path: str, state_key: str | None = None) -> dict:
+    ck = open_checkpoint(path)
+    try:
+        key = state_key
+        if key is None:
+            layout = recognise(ck)
+            if layout.weights is None:
+                raise OpError(f"no model weights recognised in this {layout.name} layout; "
+                              "name them with --state-key PATH")
+            key = layout.weights
+        node = ck.find(key)
+        if node is None:
+            raise OpError(f"no entry named {key!r}")
+        pairs = state_dict_of(ck, node)
+        kept = sum(n.value.nbytes for _, n in pairs)
+        return {"path": path, "state_key": key, "tensors": len(pairs), "bytes_before": ck.file_size,
+                "weights_bytes": kept, "dropped": [c.name for c in ck.root.children if c.path != key]}
+    finally:
+        ck.close()
+
+
+def apply_strip(plan: dict, output: str, dtype: str | None = None, force: bool = False,
+                progress: Progress | None = None) -> dict:
+    import torch
+
+    progress = progress or Progress()
+    ck = open_checkpoint(plan["path"])
+    try:
+        pairs = state_dict_of(ck, ck.find(plan["state_key"]))
+        tensors = to_torch(ck, [n.value for _, n in pairs], CAST[dtype])
+        sd = collections.OrderedDict((k, tensors[id(n.value)]) for k, n in pairs)
+        progress.check()
+        with atomic_output(output, [plan["path"]], force) as tmp:
+            torch.save(sd, tmp)
+            progress.check()
+            out = open_checkpoint(tmp)
+            try:
+                if [n.path for n in out.tensors] != list(sd):
+                    raise OpError("verification failed: the stripped file lacks tensors")
+            finally:
+                out.close()
+        after = os.path.getsize(output)
+        return {"output": os.path.abspath(output), "tensors": len(sd), "size_before": plan["bytes_before"],
+                "size_after": after, "dtype": CAST[dtype] or "unchanged", "dropped": plan["dropped"]}
+    finally:
+        ck.close()
+
+
+def apply_extract(path: str, tree_path: str, output: str, force: bool = False) -> dict:
+    import torch
+
+    ck = open_checkpoint(path)
+    try:
+        node = ck.find(tree_path)
+        if node is None:
+            raise OpError(f"no entry named {tree_path!r}")
+        obj = plain_objects(ck, node)
+        with atomic_output(output, [path], force) as tmp:
+            torch.save(obj, tmp)
+            open_checkpoint(tmp).close()
+        return {"output": os.path.abspath(output), "extracted": tree_path,
+                "size": os.path.getsize(output)}
+    finally:
+        ck.close()
