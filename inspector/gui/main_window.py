@@ -7,14 +7,17 @@ import re
 
 from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxLayout, QLabel,
-                               QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton,
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QCheckBox, QDialog, QFileDialog,
+                               QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMenu, QMessageBox,
+                               QProgressBar, QPushButton,
                                QSplitter, QStackedWidget, QTabWidget, QTreeView, QVBoxLayout,
                                QWidget)
 
 from ..analysis.search import parse_query, visible_set
+from ..present import human_bytes
 from . import settings as cfg
 from .jobs import JobRunner
+from .operations import OperationRunner
 from .loader import load
 from .summary_panel import SummaryPanel
 from .tensor_panel import TensorPanel
@@ -46,6 +49,9 @@ class MainWindow(QMainWindow):
         self.tree.setSelectionMode(QAbstractItemView.SingleSelection)
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
         self.tree.setAlternatingRowColors(True)
+        self.tree.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._tree_menu)
+        self.operations = OperationRunner(self)
 
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter: name, dtype:bf16, shape:4096, type:Parameter  (Ctrl+F)")
@@ -135,6 +141,12 @@ class MainWindow(QMainWindow):
         act.setCheckable(False)
         self._action(v, "&Expand all", "Ctrl+E", self.tree.expandAll)
         self._action(v, "C&ollapse all", "Ctrl+Shift+E", self.tree.collapseAll)
+        c = self.menuBar().addMenu("&Convert")
+        self._action(c, "&Re-map devices…", "Ctrl+Shift+M", lambda: self.convert("remap"))
+        self._action(c, "&Warm-start a model from this file…", "Ctrl+Shift+W", lambda: self.convert("warmstart"))
+        self._action(c, "&Export (torch.export, TorchScript, safetensors)…", "Ctrl+Shift+X",
+                     lambda: self.convert("export"))
+        self._action(c, "&Strip for inference…", "Ctrl+Shift+S", lambda: self.convert("strip"))
         h = self.menuBar().addMenu("&Help")
         self._action(h, "&About", None, self.show_about)
 
@@ -293,6 +305,103 @@ class MainWindow(QMainWindow):
         self.tree.setCurrentIndex(index)
         self.tree.scrollTo(index)
         return True
+
+    # ---- conversions ---------------------------------------------------------------------------
+    def convert(self, kind: str) -> None:
+        f = self.current_file()
+        if f is None:
+            self.show_error("Convert", "Open a checkpoint first.")
+            return
+        from ..analysis.layouts import recognise
+
+        weights = recognise(f.ck).weights
+        dialog = self.make_dialog(kind, f, weights)
+        if dialog.exec() != QDialog.Accepted:
+            return
+        o = dialog.options()
+        run = self.operations.run
+        if kind == "remap":
+            from ..ops.remap import apply_remap, plan_remap
+
+            def job(o, progress):
+                plan = plan_remap(o["path"], to=None if o["rules"] else "cpu", rules=o["rules"], cast=o["cast"])
+                return apply_remap(plan, o["output"], o["force"], progress)
+            run("Re-mapping devices…", job, o, on_done=self._converted)
+        elif kind == "strip":
+            from ..ops.strip import apply_strip, plan_strip
+
+            def job(o, progress):
+                return apply_strip(plan_strip(o["path"], o["state_key"]), o["output"], o["dtype"],
+                                   o["force"], progress)
+            run("Stripping…", job, o, on_done=self._converted)
+        elif kind == "warmstart":
+            from ..ops.warmstart import apply_warmstart, plan_warmstart
+
+            def job(o, progress):
+                plan = plan_warmstart(o["source"], o["template"], o["strip_prefix"], o["add_prefix"],
+                                      o["renames"], o["source_key"], o["template_key"])
+                return apply_warmstart(plan, o["output"], o["force"], progress)
+            run("Warm-starting…", job, o, on_done=self._converted)
+        elif kind == "export":
+            def job(o, progress):
+                if o["kind"] == "safetensors":
+                    from ..ops.safetensors_export import export_safetensors
+
+                    return export_safetensors(o["path"], o["output"], o["state_key"], o["force"], progress)
+                from ..ops.export_model import export
+
+                return export(o["kind"], o["path"], o["output"], o["model"], o["kwargs"],
+                              o["example_input"], o["trace"], o["state_key"], o["force"], o["search"])
+            run("Exporting…", job, o, on_done=self._converted)
+
+    def make_dialog(self, kind: str, f, weights):
+        from .dialogs.export_dialog import ExportDialog
+        from .dialogs.remap_dialog import RemapDialog
+        from .dialogs.strip_dialog import StripDialog
+        from .dialogs.warmstart_dialog import WarmstartDialog
+
+        dicts = [n.path for n in f.ck.root.walk() if n.kind in ("dict", "module") and
+                 sum(1 for c in n.children if c.kind == "tensor") >= 1][:200]
+        if kind == "remap":
+            return RemapDialog(f.path, f.summary["devices"], f.ck.format, self)
+        if kind == "strip":
+            return StripDialog(f.path, dicts, weights, human_bytes(f.ck.file_size), self)
+        if kind == "warmstart":
+            return WarmstartDialog(f.path, dicts, self)
+        return ExportDialog(f.path, weights, self)
+
+    def _converted(self, result: dict) -> None:
+        out = result.get("output")
+        self.statusBar().showMessage(f"Wrote {out}", 10000)
+        if out and self.ask_open(out):
+            self.open_paths([out])
+
+    def ask_open(self, path: str) -> bool:
+        return QMessageBox.question(self, "Done", f"Wrote and verified {path}.\nOpen it?") == QMessageBox.Yes
+
+    def _tree_menu(self, pos) -> None:
+        index = self.tree.indexAt(pos)
+        if not index.isValid():
+            return
+        it = self.model.item(index)
+        menu = QMenu(self)
+        if it.node is not None and not it.is_file:
+            menu.addAction("Copy path").triggered.connect(
+                lambda: QApplication.clipboard().setText(it.node.path))
+            menu.addAction("Extract to a file…").triggered.connect(lambda: self.extract(it))
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    def extract(self, it, output: str | None = None) -> None:
+        from ..ops.strip import apply_extract
+
+        if output is None:
+            from .dialogs.common import suggest
+
+            output, _ = QFileDialog.getSaveFileName(self, "Extract to", suggest(it.file.path, "_" +
+                                                    it.node.name.replace("/", "_")), FILE_FILTER)
+        if output:
+            self.operations.run("Extracting…", lambda path, key, out, progress: apply_extract(
+                path, key, out, True), it.file.path, it.node.path, output, on_done=self._converted)
 
     # ---- filter and sort -----------------------------------------------------------------------
     def _filter_changed(self, _text: str) -> None:

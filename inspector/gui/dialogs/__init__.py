@@ -1,0 +1,1 @@
+"""One dialog per file; each returns plain options (a dict) and runs nothing itself."""

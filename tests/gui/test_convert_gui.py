@@ -1,0 +1,115 @@
+"""The Convert menu: dialogs return plain options; operations run with progress and
+write verified files; failures give a message and leave nothing behind."""
+
+import pytest
+import torch
+from PySide6.QtWidgets import QDialog
+from torch import nn
+
+from helpers import saved_as, tutorial_checkpoint
+from inspector.gui.dialogs.export_dialog import ExportDialog
+from inspector.gui.dialogs.remap_dialog import RemapDialog
+from inspector.gui.dialogs.strip_dialog import StripDialog
+from inspector.gui.dialogs.warmstart_dialog import WarmstartDialog
+from inspector.gui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, tmp_settings):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.errors = []
+    w.show_error = lambda title, text: w.errors.append(text)
+    w.opened_after = []
+    w.ask_open = lambda path: w.opened_after.append(path) or False
+    w.show()
+    return w
+
+
+@pytest.fixture
+def gpu_file(tmp_path):
+    p = tmp_path / "gpu.pt"
+    with saved_as("cuda:0"):
+        torch.save(tutorial_checkpoint(), p)
+    return p
+
+
+def open_file(qtbot, w, p):
+    w.open_paths([p])
+    qtbot.waitUntil(lambda: bool(w.model.files()) and not w.loading, timeout=20000)
+
+
+def run_dialog(monkeypatch, cls, configure):
+    def fake_exec(self):
+        configure(self)
+        return QDialog.Accepted
+    monkeypatch.setattr(cls, "exec", fake_exec)
+
+
+def test_remap_from_the_menu(qtbot, window, gpu_file, monkeypatch, tmp_path):
+    open_file(qtbot, window, gpu_file)
+    out = tmp_path / "cpu.pt"
+    run_dialog(monkeypatch, RemapDialog, lambda d: d.output.edit.setText(str(out)))
+    window.convert("remap")
+    qtbot.waitUntil(lambda: window.operations.last_result is not None or bool(window.errors), timeout=30000)
+    assert window.errors == []
+    assert window.opened_after == [str(out)]
+    assert torch.load(out, weights_only=True)["epoch"] == 3
+
+
+def test_remap_dialog_options_are_plain(qtbot, gpu_file):
+    d = RemapDialog(str(gpu_file), {"cuda:0": 12, "cpu": 1}, "legacy")
+    qtbot.addWidget(d)
+    d.combos["cuda:0"].setCurrentText("cuda:1")
+    d.cast.setCurrentIndex(1)
+    o = d.options()
+    assert o["rules"] == [("cuda:0", "cuda:1")] and o["cast"] == "bf16"
+    assert o["output"].endswith("gpu_cpu.pt")
+
+
+def test_strip_and_existing_output_refused(qtbot, window, gpu_file, monkeypatch, tmp_path):
+    open_file(qtbot, window, gpu_file)
+    out = tmp_path / "exists.pt"
+    out.write_bytes(b"precious")
+    run_dialog(monkeypatch, StripDialog, lambda d: d.output.edit.setText(str(out)))
+    window.convert("strip")
+    qtbot.waitUntil(lambda: bool(window.errors), timeout=30000)
+    assert "exists" in window.errors[0] and out.read_bytes() == b"precious"
+
+
+def test_warmstart_dialog_previews_the_matching(qtbot, tmp_path):
+    src, tpl = tmp_path / "s.pt", tmp_path / "t.pt"
+    torch.save(nn.DataParallel(nn.Linear(3, 2)).state_dict(), src)
+    torch.save(nn.Linear(3, 5).state_dict(), tpl)
+    d = WarmstartDialog(str(src), [""])
+    qtbot.addWidget(d)
+    d.template.setText(str(tpl))
+    d.preview()
+    assert "strip 'module.'" in d.summary.text()
+    statuses = {d.table.item(r, 0).text(): d.table.item(r, 2).text() for r in range(d.table.rowCount())}
+    assert statuses == {"weight": "shape mismatch", "bias": "shape mismatch"}
+    assert "load_state_dict" in d.python.toPlainText()
+
+
+def test_export_asks_before_importing_code(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    d = ExportDialog(str(tmp_path / "m.pt"), "model_state_dict")
+    qtbot.addWidget(d)
+    d.model.setText("mypkg.models:Net")
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.No)
+    d.accept()
+    assert asked and "mypkg.models" in asked[0] and d.result() != QDialog.Accepted
+    d.kind.setCurrentIndex(2)  # safetensors: no code, no question
+    assert d.options()["output"].endswith(".safetensors")
+
+
+def test_extract_from_the_context_menu(qtbot, window, gpu_file, tmp_path):
+    open_file(qtbot, window, gpu_file)
+    assert window.select_path("optimizer_state_dict")
+    it = window.model.item(window.tree.currentIndex())
+    out = tmp_path / "opt.pt"
+    window.extract(it, str(out))
+    qtbot.waitUntil(lambda: window.operations.last_result is not None or bool(window.errors), timeout=30000)
+    assert window.errors == [] and "state" in torch.load(out, weights_only=True, map_location="cpu")
