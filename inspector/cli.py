@@ -106,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true")
     s.add_argument("--json", action="store_true")
 
+    s = sub.add_parser("desktop", help="register with the desktop: double-click opens checkpoints")
+    s.add_argument("action", choices=["install", "uninstall"])
+    s.add_argument("--user", action="store_true", default=True,
+                   help="for this user, in $XDG_DATA_HOME (the default)")
+    s.add_argument("--system", dest="user", action="store_false", help="for everyone (/usr/local/share)")
+    s.add_argument("--set-default", action="store_true", help="also make it the default handler")
+    s.add_argument("--json", action="store_true")
+
     s = sub.add_parser("view", help="open the desktop application")
     s.add_argument("files", nargs="*")
 
@@ -408,6 +416,18 @@ def cmd_extract(args) -> int:
     return _report(r, args.json, [f"wrote /{args.key} to {r['output']} ({human_bytes(r['size'])})"])
 
 
+def cmd_desktop(args) -> int:
+    from .desktop import DesktopError, install, uninstall
+
+    try:
+        r = install(args.user, args.set_default) if args.action == "install" else uninstall(args.user)
+    except DesktopError as exc:
+        raise CheckpointError(str(exc)) from None
+    lines = ([f"installed for {r['exec']} in {r['data_home']}"] if "exec" in r and "data_home" in r
+             else [f"{k}: {v}" for k, v in r.items() if k != "files"])
+    return _report(r, args.json, lines + r.get("tools", []))
+
+
 def cmd_view(args) -> int:
     from .gui.app import main as gui_main
 
@@ -424,7 +444,7 @@ def cmd_demo(args) -> int:
 
 COMMANDS = {"info": cmd_info, "tree": cmd_tree, "stats": cmd_stats, "scan": cmd_scan,
             "optimizer": cmd_optimizer, "remap": cmd_remap, "warmstart": cmd_warmstart,
-            "export": cmd_export, "strip": cmd_strip, "extract": cmd_extract,
+            "export": cmd_export, "strip": cmd_strip, "extract": cmd_extract, "desktop": cmd_desktop,
             "view": cmd_view, "demo": cmd_demo}
 
 

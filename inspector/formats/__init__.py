@@ -93,6 +93,16 @@ def _open_file(path: str, fmt: str, limits: Limits) -> Checkpoint:
     raise CheckpointError(f"the {fmt} format is not supported")
 
 
+def folder_is_checkpoint(path: str) -> bool:
+    """A folder that is one checkpoint: DCP, Trainer folder, shard index or model folder."""
+    from .composite import is_trainer_folder
+
+    names = os.listdir(path)
+    return (".metadata" in names and any(n.endswith(".distcp") for n in names)) or \
+        is_trainer_folder(names) or any(n.endswith(".index.json") for n in names) or \
+        any(n in names for n in ("model.safetensors", "pytorch_model.bin"))
+
+
 def _open_folder(path: str, limits: Limits) -> Checkpoint:
     names = os.listdir(path)
     if ".metadata" in names and any(n.endswith(".distcp") for n in names):

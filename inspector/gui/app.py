@@ -20,6 +20,8 @@ def parse_args(argv):
     p.add_argument("--select", metavar="TREE_PATH", help="select this node (with --screenshot)")
     p.add_argument("--size", default="1400x900", help="window size for --screenshot")
     p.add_argument("--no-demo", action="store_true", help="start empty instead of with a demo file")
+    p.add_argument("--new-window", action="store_true",
+                   help="do not hand the files to an already running window")
     return p.parse_args(argv)
 
 
@@ -43,15 +45,45 @@ def main(argv=None) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Checkpoint Inspector")
+    app.setDesktopFileName("checkpoint-inspector")
+    from PySide6.QtGui import QIcon
+
+    from . import resources_rc  # noqa: F401  (registers :/icons)
+
+    app.setWindowIcon(QIcon(":/icons/checkpoint-inspector.svg"))
     files = list(args.files)
+    if args.screenshot:
+        return screenshot(app, MainWindow, files or [demo_path()], args)
+    if not args.new_window:
+        from .single_instance import send_to_running
+
+        if send_to_running(files):
+            return 0  # the running window has them
     if not files and not args.no_demo:
         files = [demo_path()]
-    if args.screenshot:
-        return screenshot(app, MainWindow, files, args)
+    from .single_instance import SingleInstance
+
     window = MainWindow()
+    instance = SingleInstance(parent=window)
+    instance.received.connect(window.receive_paths)
+    instance.listen()
+    app.installEventFilter(FileOpenFilter(window, app))
     window.show()
     window.open_paths(files)
     return app.exec()
+
+
+def FileOpenFilter(window, parent):
+    """macOS hands files opened in Finder to the running app as QFileOpenEvent."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class _Filter(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.FileOpen and event.file():
+                window.receive_paths([event.file()])
+                return True
+            return False
+    return _Filter(parent)
 
 
 def screenshot(app, window_class, files, args) -> int:

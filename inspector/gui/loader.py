@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from ..analysis.search import SearchIndex
@@ -21,6 +22,8 @@ class OpenFile:
     verdict: Verdict
     training: dict
     maps: list = field(default_factory=list)  # OptimizerMap per optimizer in the file
+    signature: tuple | None = None  # (size, mtime, inode) of the file when it was read
+    seq: int = 0  # the order the user asked for it in (rows keep that order)
     _index: SearchIndex | None = field(default=None, repr=False)
 
     @property
@@ -33,10 +36,34 @@ class OpenFile:
         return self._index
 
 
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt", ".bin", ".pkl", ".ptl", ".pt2", ".safetensors")
+
+
+def expand_folders(paths: list[str]) -> list[str]:
+    """A dropped folder of checkpoints (epoch_1.pt, epoch_2.pt, ...) opens as a list sorted
+    by the number in the name; folders that are one checkpoint (a shard index, a DCP or
+    Trainer folder) stay whole."""
+    from ..analysis.search import natural_key
+    from ..formats import folder_is_checkpoint
+
+    out = []
+    for p in paths:
+        if os.path.isdir(p) and not folder_is_checkpoint(p):
+            files = [os.path.join(p, n) for n in os.listdir(p)
+                     if n.lower().endswith(CHECKPOINT_SUFFIXES) and os.path.isfile(os.path.join(p, n))]
+            out.extend(sorted(files, key=lambda f: natural_key(os.path.basename(f))))
+        else:
+            out.append(p)
+    return out
+
+
 def load(path: str) -> OpenFile:
+    from .watcher import signature
+
+    sig = signature(path)
     ck = open_checkpoint(path)
     verdict = scan_file(path, getattr(ck.container, "reports", None),
                         getattr(ck.container, "dir", None))
     layout = recognise(ck)
     return OpenFile(path=path, ck=ck, summary=summarize(ck), verdict=verdict,
-                    training=training_summary(ck), maps=optimizer_maps(ck, layout))
+                    training=training_summary(ck), maps=optimizer_maps(ck, layout), signature=sig)

@@ -17,8 +17,9 @@ from ..analysis.search import parse_query, visible_set
 from ..present import human_bytes
 from . import settings as cfg
 from .jobs import JobRunner
+from .watcher import ReloadWatcher
 from .operations import OperationRunner
-from .loader import load
+from .loader import expand_folders, load
 from .summary_panel import SummaryPanel
 from .tensor_panel import TensorPanel
 from .tree_model import CheckpointModel
@@ -119,6 +120,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.cancel_button)
 
+        self.reloads = 0
+        self._seq = 0
+        self.watcher = ReloadWatcher(self)
+        self.watcher.changed.connect(self._file_changed)
         self._build_menus()
         self._restore_state()
 
@@ -140,6 +145,9 @@ class MainWindow(QMainWindow):
                            lambda: self.grouped.toggle())
         act.setCheckable(False)
         self._action(v, "&Expand all", "Ctrl+E", self.tree.expandAll)
+        self.live_reload = self._action(v, "&Reload files when they change on disk", None,
+                                        self._toggle_live_reload)
+        self.live_reload.setCheckable(True)
         self._action(v, "C&ollapse all", "Ctrl+Shift+E", self.tree.collapseAll)
         c = self.menuBar().addMenu("&Convert")
         self._action(c, "&Re-map devices…", "Ctrl+Shift+M", lambda: self.convert("remap"))
@@ -190,16 +198,26 @@ class MainWindow(QMainWindow):
             cfg.settings().setValue("last_dir", path)
             self.open_paths([path])
 
+    def receive_paths(self, paths: list) -> None:
+        """Files handed over by a second launch: open them and come to the front."""
+        if paths:
+            self.open_paths(paths)
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
     def open_paths(self, paths) -> None:
+        paths = expand_folders([os.path.abspath(os.fspath(p)) for p in paths])
         for path in paths:
-            path = os.path.abspath(os.fspath(path))
             if path in self.loading:
                 continue
             self.statusBar().showMessage(f"Opening {os.path.basename(path)}…")
             self.progress.show()
             self.cancel_button.show()
+            self._seq += 1
             self.loading[path] = self.runner.submit(
-                load, path, on_done=lambda f, p=path: self._opened(p, f),
+                load, path, on_done=lambda f, p=path, n=self._seq: self._opened(p, f, n),
                 on_fail=lambda msg, p=path: self._open_failed(p, msg), label=path)
 
     def _loading_done(self, path: str) -> None:
@@ -208,9 +226,12 @@ class MainWindow(QMainWindow):
             self.progress.hide()
             self.cancel_button.hide()
 
-    def _opened(self, path: str, f) -> None:
+    def _opened(self, path: str, f, seq: int = 0) -> None:
         self._loading_done(path)
-        index = self.model.add_file(f)
+        f.seq = seq
+        index = self.model.add_file(f, seq)
+        self.watcher.watch(path)
+        self.watcher.mark_loaded(path, f.signature)
         cfg.add_recent(path)
         self.tree.setCurrentIndex(index)
         self.tree.expand(index)
@@ -239,6 +260,7 @@ class MainWindow(QMainWindow):
     def close_current(self) -> None:
         f = self.current_file()
         if f is not None:
+            self.watcher.forget(f.path)
             self.model.remove_file(f)
             f.ck.close()
             if not self.model.files():
@@ -305,6 +327,60 @@ class MainWindow(QMainWindow):
         self.tree.setCurrentIndex(index)
         self.tree.scrollTo(index)
         return True
+
+    # ---- live reload ---------------------------------------------------------------------------
+    def _toggle_live_reload(self, on: bool) -> None:
+        self.watcher.enabled = on
+        s = cfg.settings()
+        s.setValue("live_reload", on)
+        s.sync()
+
+    def _file_changed(self, path: str) -> None:
+        old = next((f for f in self.model.files() if f.path == path), None)
+        if old is None or path in self.loading:
+            return
+        self.statusBar().showMessage(f"{os.path.basename(path)} changed on disk; reloading…")
+        self.loading[path] = self.runner.submit(
+            load, path, on_done=lambda f, p=path: self._reloaded(p, f),
+            on_fail=lambda msg, p=path: self._reload_failed(p, msg), label=path)
+
+    def _reload_failed(self, path: str, message: str) -> None:
+        self._loading_done(path)
+        self.statusBar().showMessage(f"{os.path.basename(path)} is not readable yet ({message}); "
+                                     "waiting for the next change", 10000)
+
+    def _reloaded(self, path: str, new) -> None:
+        self._loading_done(path)
+        old = next((f for f in self.model.files() if f.path == path), None)
+        if old is None:
+            return
+        current = self.model.item(self.tree.currentIndex()) if self.tree.currentIndex().isValid() else None
+        selected = current.node.path if current is not None and current.file is old and \
+            current.node is not None and not current.is_file else None
+        expanded = self._expanded_paths(old)
+        self.model.replace_file(old, new)
+        old.ck.close()
+        self.watcher.mark_loaded(path, new.signature)
+        for p in expanded:
+            idx = self.model.index_for_path(new, p) if p else self.model.file_index(new)
+            if idx.isValid():
+                self.tree.expand(idx)
+        if selected is None or not self.select_path(selected, new):
+            self.tree.setCurrentIndex(self.model.file_index(new))
+        self.reloads += 1
+        self.statusBar().showMessage(f"Reloaded {os.path.basename(path)}", 5000)
+
+    def _expanded_paths(self, f) -> list[str]:
+        out = []
+        stack = [self.model.file_index(f)]
+        while stack:
+            idx = stack.pop()
+            if not idx.isValid() or not self.tree.isExpanded(idx):
+                continue
+            it = self.model.item(idx)
+            out.append("" if it.is_file else (it.node.path if it.node is not None else ""))
+            stack.extend(self.model.index(r, 0, idx) for r in range(self.model.rowCount(idx)))
+        return [p for p in out if p is not None]
 
     # ---- conversions ---------------------------------------------------------------------------
     def convert(self, kind: str) -> None:
@@ -462,6 +538,9 @@ class MainWindow(QMainWindow):
         if isinstance(header, QByteArray):
             self.tree.header().restoreState(header)
         self.grouped.setChecked(s.value("grouped", False) in (True, "true"))
+        live = s.value("live_reload", True) in (True, "true")
+        self.live_reload.setChecked(live)
+        self.watcher.enabled = live
 
     def save_state(self) -> None:
         s = cfg.settings()

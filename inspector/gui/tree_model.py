@@ -23,7 +23,7 @@ BATCH = 1000
 
 
 class Item:
-    __slots__ = ("label", "node", "group", "file", "parent", "row", "_all", "loaded", "_cells")
+    __slots__ = ("label", "node", "group", "file", "parent", "row", "_all", "loaded", "_cells", "seq")
 
     def __init__(self, label, node=None, group=None, file=None, parent=None, row=0):
         self.label = label
@@ -35,6 +35,7 @@ class Item:
         self._all: list[Item] | None = None
         self.loaded = 0
         self._cells: tuple | None = None
+        self.seq = 0  # files keep the order they were asked for, not the order they loaded
 
     @property
     def is_file(self) -> bool:
@@ -60,12 +61,15 @@ class CheckpointModel(QAbstractItemModel):
         self._groups: dict[int, list] = {}
 
     # ---- files -------------------------------------------------------------------------
-    def add_file(self, open_file) -> QModelIndex:
-        row = len(self.root._all)
+    def add_file(self, open_file, seq: int = 0) -> QModelIndex:
+        row = sum(1 for it in self.root._all if it.seq <= seq)
         self.beginInsertRows(QModelIndex(), row, row)
         item = Item(os.path.basename(open_file.path), node=open_file.ck.root, file=open_file,
                     parent=self.root, row=row)
-        self.root._all.append(item)
+        item.seq = seq
+        self.root._all.insert(row, item)
+        for j, other in enumerate(self.root._all):
+            other.row = j
         self.root.loaded = len(self.root._all)
         self.endInsertRows()
         return self.createIndex(row, 0, item)
@@ -81,6 +85,30 @@ class CheckpointModel(QAbstractItemModel):
                 self.root.loaded = len(self.root._all)
                 self.endRemoveRows()
                 return
+
+    def replace_file(self, old, new) -> None:
+        """A reloaded file takes the old one's row."""
+        for i, item in enumerate(self.root._all):
+            if item.file is old:
+                self.beginRemoveRows(QModelIndex(), i, i)
+                del self.root._all[i]
+                self._items = {k: v for k, v in self._items.items() if v.file is not old}
+                self.root.loaded = len(self.root._all)
+                self.endRemoveRows()
+                self.beginInsertRows(QModelIndex(), i, i)
+                item = Item(os.path.basename(new.path), node=new.ck.root, file=new,
+                            parent=self.root, row=i)
+                item.seq = getattr(old, "seq", 0)
+                self.root._all.insert(i, item)
+                self.root.loaded = len(self.root._all)
+                self.endInsertRows()
+                return
+
+    def file_index(self, open_file) -> QModelIndex:
+        for item in self.root._all:
+            if item.file is open_file:
+                return self.createIndex(item.row, 0, item)
+        return QModelIndex()
 
     def files(self) -> list:
         return [item.file for item in self.root._all]
