@@ -78,6 +78,26 @@ def tutorial_checkpoint(steps: int = 2):
             "optimizer_state_dict": opt.state_dict(), "loss": 0.25}
 
 
+def flatten(obj, prefix=""):
+    """tree path -> value for what torch.load returns (the paths our tree uses)."""
+    out = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.update(flatten(v, f"{prefix}{k}/"))
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            out.update(flatten(v, f"{prefix}{i}/"))
+    else:
+        out[prefix.rstrip("/")] = obj
+    return out
+
+
+def tensors_of(obj) -> dict:
+    import torch
+
+    return {k: v for k, v in flatten(obj).items() if isinstance(v, torch.Tensor)}
+
+
 # ---- audit hook ---------------------------------------------------------------------------
 
 class Audit:

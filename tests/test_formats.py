@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import warnings
 import zipfile
 
@@ -15,7 +14,7 @@ import torch
 from torch import nn
 
 from inspector.analysis.verdict import scan_file
-from inspector.formats import CheckpointError, TensorDataError, open_checkpoint
+from inspector.formats import CheckpointError, open_checkpoint
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 warnings.filterwarnings("ignore", category=UserWarning)

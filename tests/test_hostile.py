@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import json
 import pickle
-import struct
 import subprocess
 import sys
 import textwrap

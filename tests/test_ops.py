@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import REAL, corpus_or_skip, saved_as, tutorial_checkpoint
+from helpers import REAL, corpus_or_skip, flatten, saved_as, tutorial_checkpoint
 from inspector.formats import open_checkpoint
 from inspector.ops.errors import OpError
 from inspector.ops.remap import apply_remap, plan_remap
@@ -40,19 +40,6 @@ def same_tree(a, b):
             assert torch.equal(fa[k], fb[k]) and fa[k].dtype == fb[k].dtype, k
         else:
             assert fa[k] == fb[k], k
-
-
-def flatten(obj, prefix=""):
-    out = {}
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            out.update(flatten(v, f"{prefix}{k}/"))
-    elif isinstance(obj, (list, tuple)):
-        for i, v in enumerate(obj):
-            out.update(flatten(v, f"{prefix}{i}/"))
-    else:
-        out[prefix] = obj
-    return out
 
 
 # ---- re-map ---------------------------------------------------------------------------------
@@ -371,3 +358,28 @@ def test_real_gpu_files_remap_to_cpu_and_load(tmp_path, name):
         want = torch.from_numpy(ours.array(node).copy()) if node.value.dtype.kind != "bfloat16" else None
         if want is not None and not node.value.quantization:
             assert torch.equal(t.reshape(-1).view(torch.uint8), want.reshape(-1).view(torch.uint8)), node.path
+
+
+def test_tensor_and_histogram_export(tmp_path):
+    import numpy as np
+
+    from inspector.analysis.histogram import histogram
+    from inspector.ops.tensor_export import export_histogram_csv, export_npy
+
+    base = torch.randn(6, 5)
+    src = tmp_path / "t.pt"
+    torch.save({"bf": base.bfloat16(), "t": base.t(), "b": base > 0}, src)
+    ck = open_checkpoint(src)
+    for key, want in (("bf", base.bfloat16().float()), ("t", base.t()), ("b", base > 0)):
+        node = ck.tensor_node(key)
+        out = tmp_path / f"{key}.npy"
+        export_npy(ck.source(node), node.value.dtype, str(out))
+        assert np.array_equal(np.load(out, allow_pickle=False), want.numpy())
+    node = ck.tensor_node("t")
+    h = histogram(ck.array(node), node.value.dtype, bins=4)
+    csv = tmp_path / "h.csv"
+    export_histogram_csv(h, str(csv))
+    lines = csv.read_text().splitlines()
+    assert lines[0] == "bin_start,bin_end,count" and len(lines) == 1 + 4 + 5
+    assert sum(int(l.split(",")[2]) for l in lines[1:5]) == 30
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".ckpt-")] == []

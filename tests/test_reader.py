@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import zipfile
 from collections import OrderedDict
 
@@ -11,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import make_mlp, py2ify, saved_as, tutorial_checkpoint
+from helpers import make_mlp, py2ify, saved_as, tensors_of as flatten, tutorial_checkpoint
 from inspector.formats import CheckpointError, TensorDataError, open_checkpoint
 from inspector.formats.stubs import ObjectStub
 
@@ -38,20 +37,6 @@ def assert_same_tensors(path, expected: dict[str, torch.Tensor]):
         assert torch.equal(ours.reshape(-1).view(torch.uint8),
                            ref.contiguous().reshape(-1).view(torch.uint8)), key
     return ck
-
-
-def flatten(obj, prefix=""):
-    """tree path -> tensor for everything torch.load returns."""
-    out = {}
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            out.update(flatten(v, f"{prefix}{k}/"))
-    elif isinstance(obj, (list, tuple)):
-        for i, v in enumerate(obj):
-            out.update(flatten(v, f"{prefix}{i}/"))
-    elif isinstance(obj, torch.Tensor):
-        out[prefix.rstrip("/")] = obj
-    return out
 
 
 def test_plain_state_dict_matches_torch_bit_for_bit(tmp_path):

@@ -8,7 +8,6 @@ import json
 import pickle
 import zipfile
 
-import pytest
 import torch
 
 from helpers import SECURITY, audit, corpus_or_skip

@@ -127,20 +127,17 @@ def scan_stream(data: bytes, stream: str, start: int = 0) -> StreamScan:
                     out.flags.append("STACK_GLOBAL with a module or name computed at load time")
                     stack.append(Global("<computed>", "<computed>"))
                     use(stack[-1], name)
-            elif name in ("REDUCE",):
-                args, callee = pop(), pop()
-                stack.append(on_call(callee, name))
-            elif name in ("NEWOBJ",):
-                args, cls = pop(), pop()
-                stack.append(on_call(cls, name))
+            elif name in ("REDUCE", "NEWOBJ"):
+                pop()  # the arguments
+                stack.append(on_call(pop(), name))
             elif name == "NEWOBJ_EX":
-                kwargs, args, cls = pop(), pop(), pop()
-                stack.append(on_call(cls, name))
+                pop(), pop()  # kwargs, args
+                stack.append(on_call(pop(), name))
             elif name == "OBJ":
                 items = pop_mark()
                 stack.append(on_call(items[0] if items else None, name))
             elif name == "BUILD":
-                state = pop()
+                pop()  # the state
                 target = stack[-1] if stack else None
                 if isinstance(target, Global):
                     out.flags.append(f"BUILD on the global {target.module}.{target.name} "

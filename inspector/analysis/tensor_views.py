@@ -1,15 +1,13 @@
-"""Pieces of a tensor for display and export: a 2-D slice, a heatmap, an .npy file."""
+"""Pieces of a tensor for display: a 2-D slice of its values, a heatmap."""
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 
 import numpy as np
 
 from ..formats.dtypes import DType
-from .decode import decode, iter_c_order
+from .decode import decode
 
 _INDEX = re.compile(r"^\s*(-?\d+)?\s*(?::\s*(-?\d+)?\s*)?$")
 
@@ -75,55 +73,3 @@ def heatmap(arr: np.ndarray, dtype: DType, max_side: int = 512) -> np.ndarray:
     sc = max(1, -(-arr.shape[1] // max_side))
     small = np.ascontiguousarray(arr[::sr, ::sc])
     return decode(small.reshape(-1), dtype).reshape(small.shape)
-
-
-NPY_NATIVE = {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
-              "uint16", "uint32", "uint64", "bool", "complex64", "complex128"}
-
-
-def export_npy(arr, dtype: DType, path: str, cancelled=lambda: False) -> str:
-    """Write the tensor to .npy in bounded memory (native dtype when numpy has it, else
-    float32), atomically: a temporary file in the target folder, then a rename."""
-    out_dtype = np.dtype(dtype.raw).newbyteorder("=") if dtype.name in NPY_NATIVE else np.dtype(np.float32)
-    if dtype.name == "bool":
-        out_dtype = np.dtype(np.bool_)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".npy", dir=folder)
-    os.close(fd)
-    try:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=out_dtype, shape=arr.shape)
-        flat = out.reshape(-1) if out.size else out
-        pos = 0
-        for raw in iter_c_order(arr):
-            if cancelled():
-                raise InterruptedError("export cancelled")
-            vals = raw.view(np.bool_) if dtype.name == "bool" else (
-                raw if dtype.name in NPY_NATIVE else decode(raw, dtype))
-            flat[pos:pos + vals.size] = vals
-            pos += vals.size
-        out.flush()
-        del out, flat
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def export_histogram_csv(hist, path: str) -> str:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".csv", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write("bin_start,bin_end,count\n")
-            for lo, hi, c in zip(hist.edges[:-1], hist.edges[1:], hist.counts):
-                fh.write(f"{lo!r},{hi!r},{int(c)}\n")
-            for name in ("nan", "posinf", "neginf", "below", "above"):
-                fh.write(f"{name},,{getattr(hist, name)}\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path

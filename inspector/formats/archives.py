@@ -16,6 +16,7 @@ import json
 
 from . import dtypes as dt
 from .checkpoint import Checkpoint, assemble
+from .container import contiguous_strides as _contiguous
 from .errors import CheckpointError
 from .limits import Limits
 from .stubs import SourceText, StorageRef, TensorInfo
@@ -78,14 +79,6 @@ def _torchscript(c) -> dict:
     if code:
         out["code"] = code
     return out
-
-
-def _contiguous(shape) -> tuple:
-    out, acc = [], 1
-    for s in reversed(shape):
-        out.append(acc)
-        acc *= max(s, 1)
-    return tuple(reversed(out))
 
 
 def _record_tensor(c, key: str, record: str, dtype_name: str | None, shape, stride, offset,

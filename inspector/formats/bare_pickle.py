@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
+from .container import Container
 from .errors import CheckpointError, LimitExceeded
 from .limits import Limits
 from .stubs import StorageRef
@@ -16,7 +17,7 @@ from .unpickler import StorageType, unpickle
 UNRESOLVED = "the storage's bytes are not in this file (a bare pickle: its archive records are missing)"
 
 
-class BarePickleContainer:
+class BarePickleContainer(Container):
     def __init__(self, path: str, fh: BinaryIO, limits: Limits):
         self.path = path
         self.fh = fh
@@ -59,5 +60,3 @@ class BarePickleContainer:
         self.fh.seek(0)
         return [("pickle", self.fh.read())]
 
-    def close(self) -> None:
-        pass

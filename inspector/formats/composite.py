@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 
+from .container import Container
 from .errors import CheckpointError
 from .limits import Limits
 
@@ -29,7 +30,7 @@ def is_trainer_folder(names) -> bool:
         "scheduler.pt" in names or "rng_state.pth" in names))
 
 
-class CompositeContainer:
+class CompositeContainer(Container):
     def __init__(self, path: str, limits: Limits):
         self.path = path
         self.limits = limits
@@ -72,9 +73,6 @@ class CompositeContainer:
 
     def locate(self, ref) -> None:
         raise CheckpointError("a part's storage without its container")
-
-    def pickles(self) -> list:
-        return []
 
     def close(self) -> None:
         for sub in self.subs.values():

@@ -15,9 +15,11 @@ import os
 import numpy as np
 
 from . import dtypes as dt
+from .container import Container
+from .container import contiguous_strides as _contiguous
 from .errors import CheckpointError, LimitExceeded, TensorDataError
 from .limits import Limits
-from .stubs import DTypeValue, ObjectStub, SizeValue, StorageRef, TensorInfo
+from .stubs import DTypeValue, ObjectStub, StorageRef, TensorInfo
 from .unpickler import unpickle
 from .zipdir import Window
 
@@ -35,7 +37,7 @@ def _ints(v) -> tuple | None:
     return None
 
 
-class DcpContainer:
+class DcpContainer(Container):
     def __init__(self, folder: str, limits: Limits):
         self.path = folder
         self.limits = limits
@@ -145,10 +147,6 @@ class DcpContainer:
             raise CheckpointError(f"{fqn}: byte range lies outside its file")
         return self._inner(full, fh, start, length)
 
-    def locate(self, ref: StorageRef) -> None:
-        if ref.error:
-            raise TensorDataError(ref.error)
-
     def pickles(self) -> list:
         with open(os.path.join(self.path, ".metadata"), "rb") as fh:
             return [(".metadata", fh.read())]
@@ -156,14 +154,6 @@ class DcpContainer:
     def close(self) -> None:
         for fh in self.handles.values():
             fh.close()
-
-
-def _contiguous(shape) -> tuple:
-    out, acc = [], 1
-    for s in reversed(shape):
-        out.append(acc)
-        acc *= max(s, 1)
-    return tuple(reversed(out))
 
 
 class ChunkedSource:

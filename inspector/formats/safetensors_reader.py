@@ -12,7 +12,8 @@ import struct
 from typing import BinaryIO
 
 from . import dtypes as dt
-from .errors import CheckpointError, LimitExceeded, TensorDataError
+from .container import Container, contiguous_strides
+from .errors import CheckpointError, LimitExceeded
 from .limits import Limits
 from .stubs import StorageRef, TensorInfo
 
@@ -26,7 +27,7 @@ DTYPES = {
 }
 
 
-class SafetensorsContainer:
+class SafetensorsContainer(Container):
     def __init__(self, path: str, fh: BinaryIO, limits: Limits, file_size: int):
         self.path = path
         self.fh = fh
@@ -88,21 +89,7 @@ class SafetensorsContainer:
         elif base + offsets[1] > self.file_size:
             ref.error = f"{name}: its bytes lie past the end of the file (truncated)"
         self.storages[name] = ref
-        strides, acc = [], 1
-        for s in reversed(shape_t):
-            strides.append(acc)
-            acc *= max(s, 1)
-        return TensorInfo(ref, dtype, shape_t, tuple(reversed(strides)), 0, rebuild="safetensors")
-
-    def locate(self, ref: StorageRef) -> None:
-        if ref.error:
-            raise TensorDataError(ref.error)
-
-    def pickles(self) -> list:
-        return []
-
-    def close(self) -> None:
-        pass
+        return TensorInfo(ref, dtype, shape_t, contiguous_strides(shape_t), 0, rebuild="safetensors")
 
 
 def _validate_with_library(path: str) -> None:

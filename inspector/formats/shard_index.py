@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 
+from .container import Container
 from .errors import CheckpointError, LimitExceeded
 from .limits import Limits
 
@@ -20,7 +21,7 @@ def looks_like_index(obj) -> bool:
     return isinstance(obj, dict) and isinstance(obj.get("weight_map"), dict)
 
 
-class ShardIndexContainer:
+class ShardIndexContainer(Container):
     def __init__(self, path: str, limits: Limits):
         self.path = path
         self.limits = limits
@@ -78,9 +79,6 @@ class ShardIndexContainer:
 
     def locate(self, ref) -> None:  # shard storages carry their own container
         raise CheckpointError("shard storage without its container")
-
-    def pickles(self) -> list:
-        return []
 
     def close(self) -> None:
         for sub in self.subs.values():

@@ -14,6 +14,7 @@ import os
 
 import numpy as np
 
+from .container import contiguous_strides
 from .errors import TensorDataError
 from .stubs import StorageRef, TensorInfo
 
@@ -137,18 +138,10 @@ def tensor_source(container, path: str, t: TensorInfo, byteorder: str = "little"
     validated mapped view."""
     s = validate(t)
     container, path = s.source or container, s.path or path
-    contiguous = _c_strides(t.shape) == tuple(t.stride) or t.numel <= 1
+    contiguous = contiguous_strides(t.shape) == tuple(t.stride) or t.numel <= 1
     if contiguous and not s.compressed and hasattr(os, "pread") and t.numel > 0:
         container.locate(s)
         start, _ = extent(t)
         return StoredTensor(path, s.data_offset + start * t.dtype.itemsize, t,
                             t.dtype.numpy_raw(byteorder))
     return tensor_array(container, path, t, byteorder)
-
-
-def _c_strides(shape: tuple) -> tuple:
-    out, acc = [], 1
-    for size in reversed(shape):
-        out.append(acc)
-        acc *= max(size, 1)
-    return tuple(reversed(out))

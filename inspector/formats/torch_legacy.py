@@ -14,7 +14,8 @@ import struct
 from typing import BinaryIO
 
 from . import dtypes
-from .errors import CheckpointError, LimitExceeded, TensorDataError
+from .container import Container
+from .errors import CheckpointError, LimitExceeded
 from .limits import Limits
 from .stubs import ModuleSource, ObjectStub, StorageRef, StubCounter
 from .unpickler import StorageType, unpickle
@@ -46,7 +47,7 @@ def parse_text_pid(text: str):
             location, int(numel), None)
 
 
-class LegacyContainer:
+class LegacyContainer(Container):
     def __init__(self, path: str, fh: BinaryIO, limits: Limits, file_size: int):
         self.path = path
         self.fh = fh
@@ -166,10 +167,6 @@ class LegacyContainer:
             view.data_offset = root.data_offset + view.view_offset * view.dtype.itemsize
             view.record_size = view.numel * view.dtype.itemsize
 
-    def locate(self, ref: StorageRef) -> None:
-        if ref.error:
-            raise TensorDataError(ref.error)
-
     def pickles(self) -> list[tuple[str, bytes]]:
         out = []
         for name, start, end in self.streams:
@@ -177,5 +174,3 @@ class LegacyContainer:
             out.append((name, self.fh.read(end - start)))
         return out
 
-    def close(self) -> None:
-        pass

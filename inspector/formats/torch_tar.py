@@ -15,7 +15,8 @@ import struct
 import tarfile
 from typing import BinaryIO
 
-from .errors import CheckpointError, LimitExceeded, TensorDataError
+from .container import Container
+from .errors import CheckpointError, LimitExceeded
 from .limits import Limits
 from .stubs import ObjectStub, StorageRef, StubCounter, TensorInfo
 from .unpickler import StorageType, unpickle
@@ -48,7 +49,7 @@ class _Member:
         return line
 
 
-class TarContainer:
+class TarContainer(Container):
     def __init__(self, path: str, fh: BinaryIO, limits: Limits, file_size: int):
         self.path = path
         self.fh = fh
@@ -151,12 +152,3 @@ class TarContainer:
             raise CheckpointError(f"unknown persistent id {pid!r:.40}")
         return obj
 
-    def locate(self, ref: StorageRef) -> None:
-        if ref.error:
-            raise TensorDataError(ref.error)
-
-    def pickles(self) -> list:
-        return []
-
-    def close(self) -> None:
-        pass

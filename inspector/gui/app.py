@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     app.setDesktopFileName("checkpoint-inspector")
     from PySide6.QtGui import QIcon
 
-    from . import resources_rc  # noqa: F401  (registers :/icons)
+    from . import resources_rc  # noqa: F401  (importing it registers :/icons)
 
     app.setWindowIcon(QIcon(":/icons/checkpoint-inspector.svg"))
     files = list(args.files)

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 from ..analysis.decode import sample
 from ..analysis.histogram import histogram, histogram_of_values
 from ..analysis.stats import tensor_stats
-from ..analysis.tensor_views import (default_slice, export_histogram_csv, export_npy, heatmap,
-                                     parse_slice, values_2d)
+from ..analysis.tensor_views import default_slice, heatmap, parse_slice, values_2d
+from ..ops.tensor_export import export_histogram_csv, export_npy
 from ..formats.errors import CheckpointError
 from ..present import human_bytes, shape_text
 from .histogram_plot import HistogramPlot

@@ -11,19 +11,6 @@ from inspector.gui.dialogs.export_dialog import ExportDialog
 from inspector.gui.dialogs.remap_dialog import RemapDialog
 from inspector.gui.dialogs.strip_dialog import StripDialog
 from inspector.gui.dialogs.warmstart_dialog import WarmstartDialog
-from inspector.gui.main_window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot, tmp_settings):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.errors = []
-    w.show_error = lambda title, text: w.errors.append(text)
-    w.opened_after = []
-    w.ask_open = lambda path: w.opened_after.append(path) or False
-    w.show()
-    return w
 
 
 @pytest.fixture

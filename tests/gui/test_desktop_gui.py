@@ -4,24 +4,11 @@ with the new content, whether the file is replaced by rename or written in two h
 import os
 import subprocess
 import sys
-import time
 import uuid
 
-import pytest
 import torch
 
-from inspector.gui.main_window import MainWindow
 from inspector.gui.single_instance import SingleInstance
-
-
-@pytest.fixture
-def window(qtbot, tmp_settings):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.errors = []
-    w.show_error = lambda title, text: w.errors.append(text)
-    w.show()
-    return w
 
 
 def test_second_launch_hands_its_file_to_the_running_window(qtbot, window, tmp_path):

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
@@ -25,16 +24,6 @@ def ckpt_file(tmp_path):
     sd["model_state_dict"]["0.weight"] = w
     torch.save(sd, p)
     return p
-
-
-@pytest.fixture
-def window(qtbot, tmp_settings):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.errors = []
-    w.show_error = lambda title, text: w.errors.append(text)
-    w.show()
-    return w
 
 
 def wait_open(qtbot, w, n=1):
