@@ -179,3 +179,24 @@ def test_benign_training_checkpoints_are_safe(tmp_path):
     r = tmp_path / "module.pt"
     torch.save(torch.nn.Sequential(torch.nn.Linear(2, 2)), r)
     assert scan_file(r).verdict == "safe"
+
+
+def test_framework_data_classes_are_not_false_alarms(tmp_path):
+    """Globals real training files carry (HF Trainer args, OmegaConf, numpy RNG state):
+    known-framework data, not dangerous - while their code paths are."""
+    from inspector.analysis.globals_policy import classify
+
+    benign = [("transformers.trainer_utils", "IntervalStrategy"),
+              ("transformers.training_args", "TrainingArguments"), ("typing", "Any"),
+              ("omegaconf.base", "ContainerMetadata"), ("numpy.random._pickle", "__randomstate_ctor"),
+              ("pytorch_lightning.utilities.parsing", "AttributeDict"), ("torch.torch_version", "TorchVersion"),
+              ("accelerate.utils.dataclasses", "DistributedType"), ("collections", "OrderedDict")]
+    for module, name in benign:
+        assert classify(module, name)[0] in ("known-framework", "torch-safe"), (module, name)
+    bad = [("transformers.trainer", "Trainer"), ("typing", "_eval_type"), ("torch.hub", "load"),
+           ("numpy.testing._private.utils", "runstring"), ("torch.utils.collect_env", "run"),
+           ("builtins", "getattr"), ("idlelib.pyshell", "ModifiedInterpreter.runcode")]
+    for module, name in bad:
+        assert classify(module, name)[0] == "dangerous", (module, name)
+    assert classify("__main__", "Net")[0] == "user-code"
+    assert classify("my_project.models", "ResNet")[0] == "user-code"

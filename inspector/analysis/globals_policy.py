@@ -149,9 +149,11 @@ def classify(module: str, name: str) -> tuple[str, str]:
         return "dangerous", f"'{name}' can run code or resolve names"
     if (module, name) in STDLIB_DATA:
         return "known-framework", "standard-library data class"
-    if any(module == p or module.startswith(p + ".") for p in DANGEROUS_FRAMEWORK_PREFIXES) \
-            or f"{module}.{name}".startswith(DANGEROUS_FRAMEWORK_PREFIXES):
+    full = f"{module}.{name}"
+    if any(full == p or full.startswith(p + ".") for p in DANGEROUS_FRAMEWORK_PREFIXES):
         return "dangerous", f"{module} can compile, load or run code"
+    if module == "typing" and _is_class_name(name):
+        return "known-framework", "a type hint (typing), data only"
     if root in DANGEROUS_MODULES:
         return "dangerous", f"module {root} gives access to code, processes, files or network"
     if root in STDLIB:
