@@ -78,21 +78,18 @@ class SearchIndex:
             stack.extend((c, f"{path}/{c.name}") for c in reversed(node.children))
 
     def matches(self, q: Query) -> list[Node]:
-        out = []
-        for i, path in enumerate(self.paths):
-            if q.dtype and q.dtype not in self.dtypes[i]:
-                continue
-            if q.shape and q.shape not in self.shapes[i]:
-                continue
-            if q.type and q.type not in self.types[i]:
-                continue
-            if q.regex is not None:
-                if not q.regex.search(path):
-                    continue
-            elif q.text and not all(t in path for t in q.text):
-                continue
-            out.append(self.nodes[i])
-        return out
+        """Each condition narrows the candidate indexes with one list comprehension."""
+        idx = range(len(self.paths))
+        paths = self.paths
+        if q.regex is not None:
+            search = q.regex.search
+            idx = [i for i in idx if search(paths[i])]
+        for t in q.text:
+            idx = [i for i in idx if t in paths[i]]
+        for column, wanted in ((self.dtypes, q.dtype), (self.shapes, q.shape), (self.types, q.type)):
+            if wanted:
+                idx = [i for i in idx if wanted in column[i]]
+        return [self.nodes[i] for i in idx]
 
 
 def visible_set(matches: list[Node]) -> set[int]:
