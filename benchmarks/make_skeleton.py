@@ -51,12 +51,46 @@ def write_skeleton(path: str, **kw) -> dict:
     return shapes
 
 
+def write_safetensors_shards(folder: str, shapes: dict, shards: int = 2) -> str:
+    """The same shapes as a Hugging Face safetensors shard set (sparse files) + index."""
+    import json
+    import struct
+
+    os.makedirs(folder, exist_ok=True)
+    names = list(shapes)
+    per = -(-len(names) // shards)
+    weight_map, total = {}, 0
+    for i in range(shards):
+        part = names[i * per:(i + 1) * per]
+        fname = f"model-{i + 1:05d}-of-{shards:05d}.safetensors"
+        header, offset = {}, 0
+        for n in part:
+            size = 2
+            for d in shapes[n]:
+                size *= d
+            header[n] = {"dtype": "BF16", "shape": list(shapes[n]), "data_offsets": [offset, offset + size]}
+            offset += size
+            weight_map[n] = fname
+        raw = json.dumps(header).encode()
+        raw += b" " * ((-len(raw)) % 8)
+        with open(os.path.join(folder, fname), "wb") as fh:
+            fh.write(struct.pack("<Q", len(raw)) + raw)
+            fh.truncate(8 + len(raw) + offset)  # sparse: the bytes are never written
+        total += offset
+    index = os.path.join(folder, "model.safetensors.index.json")
+    with open(index, "w") as fh:
+        json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, fh)
+    return index
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-o", "--output", default="bench-out/llama70b.pt")
     ap.add_argument("--layers", type=int, default=80)
     ap.add_argument("--hidden", type=int, default=8192)
     ap.add_argument("--ffn", type=int, default=28672)
+    ap.add_argument("--safetensors-shards", metavar="FOLDER",
+                    help="also write the same shapes as a 2-shard safetensors set with an index")
     args = ap.parse_args()
     t0 = time.perf_counter()
     shapes = write_skeleton(args.output, layers=args.layers, hidden=args.hidden, ffn=args.ffn)
@@ -64,6 +98,8 @@ def main() -> None:
     n = sum(a * (b if len(s) > 1 else 1) for s in shapes.values() for a, b in [(s[0], s[-1])])
     print(f"{args.output}: {len(shapes)} tensors, {n:,} parameters, {st.st_size:,} bytes "
           f"apparent, {st.st_blocks * 512:,} bytes on disk, written in {time.perf_counter() - t0:.1f} s")
+    if args.safetensors_shards:
+        print(write_safetensors_shards(args.safetensors_shards, shapes))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ torch.load(mmap=True) and plain torch.load do with the file (plain torch.load ru
 a 16 GB address-space cap so that it fails instead of exhausting the machine); and how
 long the desktop window takes to show the tree.
 
-    python benchmarks/make_skeleton.py -o bench-out/llama70b.pt
+    python benchmarks/make_skeleton.py -o bench-out/llama70b.pt --safetensors-shards bench-out/llama70b-safetensors
     python benchmarks/scale_speed.py bench-out/llama70b.pt
 """
 
@@ -86,10 +86,12 @@ def main() -> None:
     print(f"numpy.histogram over {n:,} float32 values in memory: {np_t:.2f} s; "
           f"ckpt stats (whole command, start-up included) / numpy = {wall / np_t:.2f}x")
 
-    code = "import torch, sys; torch.load(sys.argv[1], weights_only=True, mmap=True); print('loaded')"
+    code = ("import torch, sys\ntry:\n    torch.load(sys.argv[1], weights_only=True, mmap=True); print('loaded')\n"
+            "except Exception as e:\n    print(f'{type(e).__name__}: {e}'.splitlines()[0], file=sys.stderr)\n")
     wall, peak, r = measured_code(code, path)
     print(f"torch.load(mmap=True): {describe(r)} after {wall:.2f} s, peak {peak:.0f} MB")
-    code = "import torch, sys; torch.load(sys.argv[1], weights_only=True); print('loaded')"
+    code = ("import torch, sys\ntry:\n    torch.load(sys.argv[1], weights_only=True); print('loaded')\n"
+            "except Exception as e:\n    print(f'{type(e).__name__}: {e}'.splitlines()[0], file=sys.stderr)\n")
     wall, peak, r = measured_code(code, path, limit_as=16 << 30)
     print(f"torch.load (16 GB address-space cap): {describe(r)} after {wall:.2f} s, peak {peak:.0f} MB")
 
@@ -108,6 +110,12 @@ def main() -> None:
               f"selecting {KEY} with exact statistics {float(stats_t):.2f} s; process peak {peak:.0f} MB")
     else:
         print("GUI: failed:", r.stderr.strip().splitlines()[-1:])
+    index = os.path.join(os.path.dirname(path), "llama70b-safetensors", "model.safetensors.index.json")
+    if os.path.exists(index):
+        wall, peak, r = measured(["inspector.cli", "info", "--json", index])
+        info = json.loads(r.stdout)
+        print(f"ckpt info on the 2-shard safetensors set: {wall:.3f} s wall, peak {peak:.0f} MB, "
+              f"tensor_count {info['tensor_count']}")
 
 
 def measured_code(code: str, path: str, limit_as: int | None = None, env: dict | None = None):

@@ -71,3 +71,13 @@ def test_reader_maps_only_the_tensor_record(llama):
     assert base is not None and isinstance(base, mmap.mmap)
     assert len(base) < 8192 * 2 + mmap.ALLOCATIONGRANULARITY
     assert isinstance(ck.source(ck.tensor_node("lm_head.weight")), StoredTensor)
+
+
+def test_safetensors_shard_set_of_the_same_shapes(tmp_path):
+    from make_skeleton import llama_shapes, write_safetensors_shards
+
+    index = write_safetensors_shards(str(tmp_path / "st"), llama_shapes())
+    out, peak_mb = run_ckpt("info", "--json", index)
+    info = json.loads(out)
+    assert info["format"] == "hf-index" and info["tensor_count"] == 723
+    assert info["numel_total"] == 68_976_648_192 and peak_mb < 300
