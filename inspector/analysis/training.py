@@ -22,11 +22,30 @@ def optimizer_maps(ck: Checkpoint, layout=None) -> list:
     return [map_optimizer(ck.find(p), weights) for p in layout.optimizers if ck.find(p) is not None]
 
 
+def scalars(node, limit: int = 24) -> dict:
+    """The plain values directly under a node (hyper-parameters, scheduler state)."""
+    out = {}
+    if node is None:
+        return out
+    for c in node.children:
+        if c.kind == "value" and isinstance(c.value, (int, float, str, bool)) and not isinstance(c.value, bytes):
+            out[c.name] = c.value
+        elif c.kind in ("list", "tuple") and 0 < len(c.children) <= 8 and all(
+                x.kind == "value" and isinstance(x.value, (int, float)) for x in c.children):
+            out[c.name] = [x.value for x in c.children]
+        if len(out) >= limit:
+            break
+    return out
+
+
 def training_summary(ck: Checkpoint) -> dict:
     from .layouts import recognise
 
     layout = recognise(ck)
     out = layout.to_json()
+    out["scheduler_state"] = {p: scalars(ck.find(p)) for p in layout.schedulers}
+    out["hyper_parameter_values"] = scalars(ck.find(layout.hyper_parameters)) \
+        if layout.hyper_parameters else {}
     out["optimizer_maps"] = []
     for m in optimizer_maps(ck, layout):
         counts: dict = {}

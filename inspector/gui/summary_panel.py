@@ -43,9 +43,13 @@ def training_rows(t: dict) -> list[tuple[str, str]]:
                      f"{e(m['kind'])}: {m['parameters']} parameters ({m['with_state']} with state); "
                      f"names {e(conf)} — {e(m['method'])}" + (f"<br>groups: {e(groups)}" if groups else "")))
     for sch in t.get("schedulers", []):
-        rows.append(("Scheduler", e("/" + sch)))
+        state = t.get("scheduler_state", {}).get(sch, {})
+        rows.append(("Scheduler", e("/" + sch) + (": " + e(", ".join(
+            f"{k}={value_text(v, 40)}" for k, v in list(state.items())[:8])) if state else "")))
     if t.get("hyper_parameters"):
-        rows.append(("Hyper-parameters", e("/" + t["hyper_parameters"])))
+        values = t.get("hyper_parameter_values", {})
+        rows.append(("Hyper-parameters", e("/" + t["hyper_parameters"]) + ("<br>" + e(", ".join(
+            f"{k}={value_text(v, 40)}" for k, v in values.items())) if values else "")))
     return rows
 
 

@@ -51,17 +51,42 @@ def apply_strip(plan: dict, output: str, dtype: str | None = None, force: bool =
         with atomic_output(output, [plan["path"]], force) as tmp:
             torch.save(sd, tmp)
             progress.check()
-            out = open_checkpoint(tmp)
-            try:
-                if [n.path for n in out.tensors] != list(sd):
-                    raise OpError("verification failed: the stripped file lacks tensors")
-            finally:
-                out.close()
+            verify_tensors(ck, {k: n for k, n in pairs}, tmp, cast=CAST[dtype])
         after = os.path.getsize(output)
         return {"output": os.path.abspath(output), "tensors": len(sd), "size_before": plan["bytes_before"],
                 "size_after": after, "dtype": CAST[dtype] or "unchanged", "dropped": plan["dropped"]}
     finally:
         ck.close()
+
+
+def verify_tensors(src, expected: dict, out_path: str, cast: str | None = None) -> None:
+    """Every tensor written is at its path with the source's bytes - or, when cast, values
+    within the target dtype's rounding (an fp16 overflow is reported, not written)."""
+    import numpy as np
+
+    from ..analysis.decode import decode
+
+    tolerance = {"bfloat16": (2.0 ** -8, 0.0), "float16": (2.0 ** -11, 6e-8)}
+    out = open_checkpoint(out_path)
+    try:
+        for path, node in expected.items():
+            got = out.tensor_node(path) if path else out.root
+            a = np.ascontiguousarray(src.array(node))
+            b = np.ascontiguousarray(out.array(got))
+            if a.shape != b.shape:
+                raise OpError(f"verification failed: {path} changed shape")
+            if got.value.dtype.name == node.value.dtype.name:
+                if a.tobytes() != b.tobytes():
+                    raise OpError(f"verification failed: {path} differs in the output")
+                continue
+            rtol, atol = tolerance.get(cast, (0.0, 0.0))
+            x = decode(a.reshape(-1), node.value.dtype).astype(np.float64)
+            y = decode(b.reshape(-1), got.value.dtype).astype(np.float64)
+            if not np.allclose(y, x, rtol=rtol, atol=atol, equal_nan=True):
+                raise OpError(f"{path} does not fit in {cast} (values overflow or underflow); "
+                              "nothing was written")
+    finally:
+        out.close()
 
 
 def apply_extract(path: str, tree_path: str, output: str, force: bool = False) -> dict:
@@ -75,7 +100,8 @@ def apply_extract(path: str, tree_path: str, output: str, force: bool = False) -
         obj = plain_objects(ck, node)
         with atomic_output(output, [path], force) as tmp:
             torch.save(obj, tmp)
-            open_checkpoint(tmp).close()
+            verify_tensors(ck, {n.path[len(node.path):].lstrip("/"): n for n in ck.tensors
+                                if n.path == node.path or n.path.startswith(node.path + "/")}, tmp)
         return {"output": os.path.abspath(output), "extracted": tree_path,
                 "size": os.path.getsize(output)}
     finally:
