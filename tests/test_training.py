@@ -254,3 +254,20 @@ def test_real_training_checkpoints(name):
     for i, n in names.items():
         assert slots[i].name == n
     assert {s.confidence for s in maps[0].slots} == {conf}
+
+
+def test_mmengine_layout_and_hyper_parameter_values(tmp_path):
+    from inspector.analysis.training import training_summary
+
+    torch.manual_seed(3)
+    model = Net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
+    train(model, opt)
+    p = tmp_path / "epoch_12.pth"
+    torch.save({"meta": {"epoch": 12, "iter": 3000, "seed": 0}, "state_dict": model.state_dict(),
+                "optimizer": opt.state_dict(), "hparams": {"lr": 0.02, "arch": "net"}}, p)
+    ck = open_checkpoint(p)
+    t = training_summary(ck)
+    assert (t["name"], t["epoch"], t["step"], t["weights"]) == ("mmengine", 12, 3000, "state_dict")
+    assert t["hyper_parameter_values"] == {"lr": 0.02, "arch": "net"}
+    assert t["optimizer_maps"][0]["confidence"] == {"inferred": 8}
