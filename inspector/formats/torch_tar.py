@@ -20,33 +20,12 @@ from .errors import CheckpointError, LimitExceeded
 from .limits import Limits
 from .stubs import ObjectStub, StorageRef, StubCounter, TensorInfo
 from .unpickler import StorageType, unpickle
+from .zipdir import Window
 
 
-class _Member:
-    """A tar member read in place: positions are absolute offsets into the file."""
-
-    def __init__(self, fh: BinaryIO, info: tarfile.TarInfo):
-        self.fh, self.start, self.size, self.pos = fh, info.offset_data, info.size, 0
-
-    def seek(self, pos: int, whence: int = 0) -> int:
-        self.pos = pos if whence == 0 else (self.pos + pos if whence == 1 else self.size + pos)
-        return self.pos
-
-    def tell(self) -> int:
-        return self.pos
-
-    def read(self, n: int = -1) -> bytes:
-        n = self.size - self.pos if n is None or n < 0 else min(n, self.size - self.pos)
-        self.fh.seek(self.start + self.pos)
-        data = self.fh.read(max(0, n))
-        self.pos += len(data)
-        return data
-
-    def readline(self) -> bytes:
-        self.fh.seek(self.start + self.pos)
-        line = self.fh.readline(self.size - self.pos)
-        self.pos += len(line)
-        return line
+def _Member(fh: BinaryIO, info: tarfile.TarInfo) -> Window:
+    """A tar member read in place (tar stores members as they are)."""
+    return Window(fh, info.offset_data, info.size)
 
 
 class TarContainer(Container):
@@ -97,7 +76,7 @@ class TarContainer(Container):
             if numel < 0 or m.pos + size > m.size:
                 raise CheckpointError(f"storage {key} runs past the end of its member (truncated)")
             ref = StorageRef(key=str(key), dtype=stype.dtype, location=str(location), numel=numel,
-                             record="storages", data_offset=m.start + m.pos, record_size=size)
+                             record="storages", data_offset=m.base + m.pos, record_size=size)
             self.storages[ref.key] = ref
             self.objects[str(key)] = ref
             m.seek(m.pos + size)

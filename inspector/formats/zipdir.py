@@ -171,7 +171,8 @@ def _zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int
 
 class Window:
     """A byte range of a file seen as a file: a zip stored inside another zip (torch.export
-    archives, distributed-checkpoint chunks) is read in place, never copied."""
+    archives, distributed-checkpoint chunks) or a member of a tar is read in place, never
+    copied."""
 
     def __init__(self, fh: BinaryIO, base: int, size: int):
         self.fh, self.base, self.size, self.pos = fh, base, size, 0
@@ -189,3 +190,9 @@ class Window:
         data = self.fh.read(n)
         self.pos += len(data)
         return data
+
+    def readline(self) -> bytes:  # protocol 0/1 pickles read text lines
+        self.fh.seek(self.base + self.pos)
+        line = self.fh.readline(max(0, self.size - self.pos))
+        self.pos += len(line)
+        return line
