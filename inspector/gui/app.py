@@ -35,10 +35,35 @@ def demo_path() -> str:
     return path
 
 
+XCB_LIBS = {"xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4",
+            "xkbcommon-x11": "libxkbcommon-x11-0", "xcb-keysyms": "libxcb-keysyms1"}
+
+
+def display_problem() -> str | None:
+    """Say so in one line, instead of Qt aborting, when no window can be shown."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        return ("no display to show a window on (DISPLAY is not set); use --screenshot OUT.png "
+                "for an offscreen picture, or the ckpt command")
+    if os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        import ctypes.util
+
+        missing = [pkg for lib, pkg in XCB_LIBS.items() if ctypes.util.find_library(lib) is None]
+        if missing:
+            return ("Qt's X11 plugin needs system libraries that are missing; on Debian/Ubuntu: "
+                    f"sudo apt-get install {' '.join(missing)}")
+    return None
+
+
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.screenshot and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    problem = display_problem()
+    if problem:
+        print(f"checkpoint-inspector: {problem}", file=sys.stderr)
+        return 2
     from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow

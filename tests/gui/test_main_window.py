@@ -210,3 +210,10 @@ def test_pyside_refcount_soak():
     """PySide6 6.12.0 on Python 3.11 aborts ('none_dealloc') within these calls (FACTS.md)."""
     r = subprocess.run([sys.executable, "-c", SOAK], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and "survived" in r.stdout, r.stderr[-500:]
+
+
+def test_no_display_is_one_line_not_an_abort(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    r = subprocess.run([sys.executable, "-m", "inspector.gui.app", "--no-demo"], capture_output=True,
+                       text=True, timeout=60, env=env)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no display" in r.stderr
