@@ -225,7 +225,7 @@ def _scan_legacy(fh, size: int) -> tuple[list[StreamScan], list[str]]:
         if s.error:
             break
         pos = s.end
-    if scans[0].globals or scans[1].globals:
+    if any(s.globals for s in scans[:2]):
         flags.append("the legacy header pickles are not plain numbers")
     return scans, flags
 

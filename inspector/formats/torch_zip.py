@@ -86,9 +86,10 @@ class ZipContainer:
         typename, stype, key, location, numel = pid[:5]
         if typename != "storage" and typename != b"storage":
             raise CheckpointError(f"unknown persistent id type {typename!r:.40}")
-        key = key if type(key) is str else str(key)
-        ref = self.storages.get(key if self.data_prefix == self.root + "data/"
-                                else self.data_prefix[len(self.root):] + key)
+        if type(key) is not str:
+            key = str(key)
+        name = self._key_prefix + key  # constants/0 beside data/0
+        ref = self.storages.get(name)
         if ref is not None:
             return ref
         if len(self.storages) >= self.limits.max_storages:
@@ -101,18 +102,16 @@ class ZipContainer:
             location = location.decode("ascii", "replace") if isinstance(location, bytes) else str(location)
         record = self.data_prefix + key
         m = self.members.get(record)
-        if m is None and self.data_prefix == self.root + "data/":
+        if m is None and not self._key_prefix:
             record = self._other_record_name(key)
             m = self.members.get(record) if record else None
-        if self.data_prefix != self.root + "data/":
-            key = self.data_prefix[len(self.root):] + key  # constants/0 beside data/0
-        ref = StorageRef(key, stype.dtype, location, numel, record)
+        ref = StorageRef(name, stype.dtype, location, numel, record)
         if m is None:
             ref.error = f"storage record data/{key} is missing from the archive"
         else:
             ref.record_size = m.file_size
             ref.compressed = m.method != 0
-        self.storages[key] = ref
+        self.storages[name] = ref
         return ref
 
     def _other_record_name(self, key: str) -> str | None:
@@ -124,6 +123,7 @@ class ZipContainer:
     def load(self, member: str = "data.pkl", records: str = "data/"):
         """Unpickle `<root>/<member>`; its storages are the records under `<root>/<records>`."""
         self.data_prefix = self.root + records
+        self._key_prefix = "" if records == "data/" else records
         data = self.read_member(self.root + member, member)
         counter = StubCounter(self.limits.max_objects)
         report = UnpickleReport()

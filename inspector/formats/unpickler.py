@@ -83,6 +83,19 @@ def rebuild_tensor(storage, storage_offset, size, stride, *_ignored):
 
 def rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
                       backward_hooks=None, metadata=None, *_ignored):
+    # the common case checked inline (this runs once per tensor of the file)
+    if type(storage) is StorageRef and type(size) is tuple and type(stride) is tuple \
+            and type(storage_offset) is int:
+        for v in size:
+            if type(v) is not int:
+                break
+        else:
+            for v in stride:
+                if type(v) is not int:
+                    break
+            else:
+                return TensorInfo(storage, storage.dtype, size, stride, storage_offset,
+                                  requires_grad is True, metadata=metadata or None)
     s = _storage(storage)
     return TensorInfo(s, s.dtype, _ints(size, "shape"), _ints(stride, "stride"),
                       _offset(storage_offset), requires_grad=bool(requires_grad),
@@ -393,16 +406,12 @@ class SafeUnpickler(pickle.Unpickler):
 
     def __init__(self, file, *, persistent_load: Callable | None, counter: StubCounter,
                  encoding: str = "utf-8", seen: Counter | None = None):
+        # Bound before the C initialiser looks it up: one Python call per storage, not two.
+        self.persistent_load = persistent_load or _unresolved
         super().__init__(file, encoding=encoding, errors="strict")
         self._stub_types: dict[tuple[str, str], Any] = {}
         self._counter = counter
-        self._persistent = persistent_load
         self._seen = seen if seen is not None else Counter()
-
-    def persistent_load(self, pid):
-        if self._persistent is None:
-            return make_stub_type("<persistent id>", "unresolved", None)(pid)
-        return self._persistent(pid)
 
     def find_class(self, module, name):
         module, name = normalize_global(str(module), str(name))
@@ -425,6 +434,11 @@ class SafeUnpickler(pickle.Unpickler):
         return found
 
 
+def _unresolved(pid):
+    """A persistent id in a pickle read without its container."""
+    return make_stub_type("<persistent id>", "unresolved", None)(pid)
+
+
 _CORRUPT = (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError,
             AttributeError, OverflowError, RecursionError, UnicodeDecodeError, AssertionError)
 
@@ -444,11 +458,15 @@ def unpickle(data: bytes | io.BufferedIOBase, *, what: str, limits: Limits,
     else:
         stream = data
     start = stream.tell()
+    size = len(data) if isinstance(data, (bytes, bytearray, memoryview)) else _remaining(stream)
+    # What a pickle of `size` bytes can legitimately build is bounded by its size; a tiny
+    # file that claims gigabytes (a memo index, a counted length) is refused early.
+    budget = min(limits.heap_budget, (256 << 20) + 64 * size)
     for encoding in ("utf-8", "latin1"):
         stream.seek(start)
         seen: Counter = Counter()
         try:
-            with memory_guard(limits.heap_budget):
+            with memory_guard(budget):
                 obj = SafeUnpickler(stream, persistent_load=persistent_load, counter=counter,
                                     encoding=encoding, seen=seen).load()
             if report is not None:
@@ -466,6 +484,16 @@ def unpickle(data: bytes | io.BufferedIOBase, *, what: str, limits: Limits,
         except _CORRUPT as exc:
             raise CheckpointError(f"{what} is not a readable pickle ({_describe(exc)})") from None
     raise CheckpointError(f"{what} holds text in an unknown encoding")
+
+
+def _remaining(stream) -> int:
+    try:
+        here = stream.tell()
+        end = stream.seek(0, 2)
+        stream.seek(here)
+        return max(0, end - here)
+    except (OSError, ValueError):
+        return 1 << 30
 
 
 def _describe(exc: BaseException) -> str:
