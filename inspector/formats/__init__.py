@@ -12,7 +12,7 @@ import os
 from .checkpoint import Checkpoint, assemble
 from .detect import FOREIGN_NAMES, sniff
 from .errors import CheckpointError, LimitExceeded, TensorDataError
-from .limits import DEFAULT_LIMITS, Limits
+from .limits import DEFAULT_LIMITS, Limits, gc_paused
 from .stubs import StorageRef, TensorInfo
 from .tree import Node
 
@@ -37,10 +37,11 @@ def open_checkpoint(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) ->
     if not os.path.exists(path):
         raise CheckpointError(f"no such file: {path}")
     try:
-        if os.path.isdir(path):
-            ck = _open_folder(path, limits)
-        else:
-            ck = _open_file(path, sniff(path), limits)
+        with gc_paused():
+            if os.path.isdir(path):
+                ck = _open_folder(path, limits)
+            else:
+                ck = _open_file(path, sniff(path), limits)
         ck.extension_note = extension_note(path, ck.format)
         if ck.extension_note:
             ck.warnings.append(ck.extension_note)

@@ -200,7 +200,7 @@ def _pt2_old(path: str, c, limits: Limits) -> dict:
         start = c.dir.data_offset(m)
         inner = ZipContainer(path, Window(c.fh, start, m.compress_size), limits, m.compress_size,
                              base=start)
-        out[label] = inner.load()
+        out[label] = inner.load(deferred=False)
         for k, ref in inner.storages.items():
             ref.source = inner
             c.storages[f"{label}/{k}"] = ref

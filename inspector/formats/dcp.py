@@ -17,6 +17,7 @@ import numpy as np
 from . import dtypes as dt
 from .container import Container
 from .container import contiguous_strides as _contiguous
+from .deferred import realize
 from .errors import CheckpointError, LimitExceeded, TensorDataError
 from .limits import Limits
 from .stubs import DTypeValue, ObjectStub, StorageRef, TensorInfo
@@ -119,7 +120,7 @@ class DcpContainer(Container):
             raise CheckpointError(f"{fqn}: chunk byte range lies outside {info.get('relative_path')}")
         fh.seek(start)
         if fh.read(4) == b"PK\x03\x04":
-            t = self._inner(full, fh, start, length)
+            t = realize(self._inner(full, fh, start, length))
             if not isinstance(t, TensorInfo):
                 raise CheckpointError(f"{fqn}: chunk does not hold a tensor")
             return t
@@ -133,7 +134,7 @@ class DcpContainer(Container):
         from .torch_zip import ZipContainer
 
         inner = ZipContainer(full, Window(fh, start, length), self.limits, length, base=start)
-        obj = inner.load()
+        obj = inner.load(deferred=False)
         for k, ref in inner.storages.items():
             ref.source, ref.path = inner, full
             self.storages[f"{os.path.basename(full)}@{start}/{k}"] = ref

@@ -7,6 +7,7 @@ local header only when its bytes are asked for.
 
 from __future__ import annotations
 
+import functools
 import threading
 import zlib
 from typing import BinaryIO
@@ -14,7 +15,8 @@ from typing import BinaryIO
 from .errors import CheckpointError, LimitExceeded, TensorDataError
 from .limits import Limits
 from .stubs import StorageRef, StubCounter
-from .unpickler import StorageType, UnpickleReport, unpickle
+from .deferred import Realizer
+from .unpickler import StorageType, UnpickleReport, rebuild_tensor_v2, unpickle
 from .zipdir import ZipDirectory
 
 
@@ -67,6 +69,7 @@ class ZipContainer:
             self.byteorder = order
         self.storages: dict[str, StorageRef] = {}
         self.reports: dict[str, UnpickleReport] = {}  # member -> what its pickle named
+        self.realizers: list[Realizer] = []
         self._lock = threading.Lock()  # the file handle is shared by GUI worker threads
 
     def read_member(self, name: str, what: str, limit: int | None = None) -> bytes:
@@ -80,7 +83,13 @@ class ZipContainer:
         return data
 
     def persistent_load(self, pid):
-        """('storage', StorageType, key, location, numel) -> the record's StorageRef."""
+        """('storage', StorageType, key, location, numel) -> the record's StorageRef, for
+        the member being loaded now."""
+        return self._resolve(self.data_prefix, self._key_prefix, pid)
+
+    def _resolve(self, data_prefix: str, key_prefix: str, pid):
+        """The records of `data.pkl` are `data/<key>`; those of TorchScript's
+        `constants.pkl` are `constants/<key>` (keys prefixed so that they do not collide)."""
         if type(pid) is not tuple or len(pid) < 5:
             raise CheckpointError(f"unknown persistent id {pid!r:.80}")
         typename, stype, key, location, numel = pid[:5]
@@ -88,7 +97,7 @@ class ZipContainer:
             raise CheckpointError(f"unknown persistent id type {typename!r:.40}")
         if type(key) is not str:
             key = str(key)
-        name = self._key_prefix + key  # constants/0 beside data/0
+        name = key_prefix + key  # constants/0 beside data/0
         ref = self.storages.get(name)
         if ref is not None:
             return ref
@@ -100,9 +109,9 @@ class ZipContainer:
             raise CheckpointError(f"storage {key} declares an invalid size {numel!r:.40}")
         if type(location) is not str:
             location = location.decode("ascii", "replace") if isinstance(location, bytes) else str(location)
-        record = self.data_prefix + key
+        record = data_prefix + key
         m = self.members.get(record)
-        if m is None and not self._key_prefix:
+        if m is None and not key_prefix:
             record = self._other_record_name(key)
             m = self.members.get(record) if record else None
         ref = StorageRef(name, stype.dtype, location, numel, record)
@@ -120,15 +129,22 @@ class ZipContainer:
                 return candidate
         return None
 
-    def load(self, member: str = "data.pkl", records: str = "data/"):
-        """Unpickle `<root>/<member>`; its storages are the records under `<root>/<records>`."""
+    def load(self, member: str = "data.pkl", records: str = "data/", deferred: bool = True):
+        """Unpickle `<root>/<member>`; its storages are the records under `<root>/<records>`.
+        `deferred`: tensors become C-built records realised with the tree (deferred.py);
+        callers that need every storage registered right away pass False."""
         self.data_prefix = self.root + records
         self._key_prefix = "" if records == "data/" else records
         data = self.read_member(self.root + member, member)
         counter = StubCounter(self.limits.max_objects)
         report = UnpickleReport()
-        obj = unpickle(data, what=member, limits=self.limits,
-                       persistent_load=self.persistent_load, counter=counter, report=report)
+        # realised later: bind this member's record prefixes now
+        resolve = functools.partial(self._resolve, self.data_prefix, self._key_prefix)
+        realizer = Realizer(resolve, rebuild_tensor_v2) if deferred else None
+        if realizer is not None:
+            self.realizers.append(realizer)
+        obj = unpickle(data, what=member, limits=self.limits, counter=counter, report=report,
+                       persistent_load=self.persistent_load, deferred=realizer)
         self.reports[self.root + member] = report
         return obj
 

@@ -10,10 +10,12 @@ expanded once, where a depth-first walk first meets it, and every other occurren
 from __future__ import annotations
 
 import collections
+from functools import partial
 from typing import Any, Iterator
 
 import numpy as np
 
+from .deferred import realize
 from .limits import Limits
 from .stubs import (
     DeviceValue,
@@ -214,6 +216,7 @@ class TreeBuilder:
         self.refs = 0
 
     def build(self, obj: Any, root_name: str = "") -> Node:
+        obj = realize(obj)
         kind, tname = describe_value(obj)
         root = Node(root_name, kind, tname, obj, None)
         seen: dict[int, Node] = {}
@@ -244,6 +247,8 @@ class TreeBuilder:
                 kids = kids[: max(0, limit - self.count)]
                 self.truncated = True
             for name, v in kids:
+                if type(v) is partial:  # a tensor record built by C code (deferred.py)
+                    v = realize(v)
                 ckind, ctype = describe_value(v)
                 node.children.append(Node(name, ckind, ctype, v, node))
             self.count += len(kids)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import _compat_pickle
 import collections
+import functools
 import io
 import pickle
 import re
@@ -21,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import dtypes as dt
+from .deferred import Realizer, realize, storage_of
 from .errors import CheckpointError, LimitExceeded
 from .limits import Limits, memory_guard
 from .stubs import (
@@ -70,6 +72,8 @@ def _offset(value) -> int:
 
 
 def _storage(value) -> StorageRef:
+    if type(value) is functools.partial:  # a deferred persistent id (deferred.py)
+        value = storage_of(value)
     if type(value) is not StorageRef:
         raise CheckpointError(f"tensor storage is not a storage reference: {value!r:.80}")
     return value
@@ -129,6 +133,7 @@ def rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params,
 
 
 def rebuild_parameter(data, requires_grad=True, backward_hooks=None, *_ignored):
+    data = realize(data)
     if isinstance(data, TensorInfo):
         data.is_parameter = True
         data.requires_grad = bool(requires_grad)
@@ -145,7 +150,7 @@ def rebuild_parameter_with_state(data, requires_grad, backward_hooks, state, *_i
 def rebuild_from_type_v2(func, new_type, args, state):
     if not callable(func) or not isinstance(args, tuple):
         raise CheckpointError("malformed _rebuild_from_type_v2 call")
-    t = func(*args)
+    t = realize(func(*args))
     if isinstance(t, TensorInfo):
         path = new_type.class_path() if isinstance(new_type, type) and issubclass(
             new_type, ObjectStub) else repr(new_type)
@@ -179,6 +184,7 @@ def rebuild_wrapper_subclass(cls, dtype, size, stride, storage_offset, layout, d
 
 def rebuild_with_parts(kind: str):
     def rebuild(*args):
+        args = tuple(realize(a) for a in args)
         tensors = [a for a in args if isinstance(a, TensorInfo)]
         base = tensors[0] if tensors else None
         t = TensorInfo(base.storage if base else None,
@@ -405,9 +411,12 @@ class SafeUnpickler(pickle.Unpickler):
     """find_class returns recorders or inert stubs; persistent ids go to the reader."""
 
     def __init__(self, file, *, persistent_load: Callable | None, counter: StubCounter,
-                 encoding: str = "utf-8", seen: Counter | None = None):
-        # Bound before the C initialiser looks it up: one Python call per storage, not two.
-        self.persistent_load = persistent_load or _unresolved
+                 encoding: str = "utf-8", seen: Counter | None = None,
+                 deferred: Realizer | None = None):
+        # Bound before the C initialiser looks it up: one Python call per storage, not two;
+        # none at all when tensors are deferred (deferred.py).
+        self._deferred = deferred
+        self.persistent_load = deferred.pid() if deferred is not None else (persistent_load or _unresolved)
         super().__init__(file, encoding=encoding, errors="strict")
         self._stub_types: dict[tuple[str, str], Any] = {}
         self._counter = counter
@@ -421,6 +430,8 @@ class SafeUnpickler(pickle.Unpickler):
         if found is not None:
             return found
         found = RECORDERS.get(key)
+        if self._deferred is not None and key == (_U, "_rebuild_tensor_v2"):
+            found = functools.partial  # C: records the call's arguments, calls nothing
         if found is None and module in ("torch", "torch.cuda", "torch.storage"):
             if name in dt.STORAGE_CLASSES:
                 found = StorageType(name, dt.DTYPES[dt.STORAGE_CLASSES[name]])
@@ -446,7 +457,8 @@ _CORRUPT = (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, I
 def unpickle(data: bytes | io.BufferedIOBase, *, what: str, limits: Limits,
              persistent_load: Callable | None = None,
              counter: StubCounter | None = None,
-             report: UnpickleReport | None = None) -> Any:
+             report: UnpickleReport | None = None,
+             deferred: Realizer | None = None) -> Any:
     """Interpret one pickle stream with stand-ins. `data` is bytes or a seekable file
     positioned at the stream (left just after it on success)."""
     counter = counter or StubCounter(limits.max_objects)
@@ -468,7 +480,7 @@ def unpickle(data: bytes | io.BufferedIOBase, *, what: str, limits: Limits,
         try:
             with memory_guard(budget):
                 obj = SafeUnpickler(stream, persistent_load=persistent_load, counter=counter,
-                                    encoding=encoding, seen=seen).load()
+                                    encoding=encoding, seen=seen, deferred=deferred).load()
             if report is not None:
                 report.globals = seen
                 report.called = set(counter.called)
