@@ -54,6 +54,8 @@ def worker(method: str, path: str, repeat: int) -> None:
 
         def op():
             torch.load(path, weights_only=True, mmap=mmap)
+    import gc
+
     base = rss_kb("VmRSS")
     t0 = time.perf_counter()
     op()
@@ -61,6 +63,7 @@ def worker(method: str, path: str, repeat: int) -> None:
     peak = rss_kb("VmHWM") - base
     times = [first]
     for _ in range(repeat - 1):
+        gc.collect()  # the previous repetition's garbage is not this open's work
         t0 = time.perf_counter()
         op()
         times.append(time.perf_counter() - t0)

@@ -28,8 +28,8 @@ class Realizer:
     def __init__(self, persistent_load, rebuild):
         self.persistent_load = persistent_load  # pid -> StorageRef (validated)
         self.rebuild = rebuild  # the Python recorder for _rebuild_tensor_v2
-        self.done: dict[int, object] = {}
-        self.keep: list = []  # keeps realised partials alive so their ids stay unique
+        self.done: dict[int, tuple] = {}  # id(record) -> (record, result): the record kept
+        # alive so that its id stays unique
 
     def __call__(self, *args, **kwargs):
         raise CheckpointError("a deferred storage record was called")
@@ -41,19 +41,19 @@ class Realizer:
     def tensor(self, p: partial):
         cached = self.done.get(id(p))
         if cached is not None:
-            return cached
-        if p.func is not self or not p.args:
+            return cached[1]
+        args = p.args
+        if p.func is not self or not args:
             return "<invalid tensor record>"
         # partial(partial(self, pid), *rest) is flattened by functools to partial(self, pid, *rest)
         try:
-            storage = self.persistent_load(p.args[0])
-            if len(p.args) == 1:
+            storage = self.persistent_load(args[0])
+            if len(args) == 1:
                 return storage  # a bare storage: a persistent id not wrapped in a tensor
-            t = self.rebuild(storage, *p.args[1:])
+            t = self.rebuild(storage, *args[1:])
         except CheckpointError as exc:
             t = f"<invalid tensor: {exc}>"
-        self.done[id(p)] = t
-        self.keep.append(p)
+        self.done[id(p)] = (p, t)
         return t
 
 

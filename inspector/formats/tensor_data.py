@@ -61,9 +61,12 @@ def validate(t: TensorInfo) -> StorageRef:
 
 def tensor_array(container, path: str, t: TensorInfo, byteorder: str = "little") -> np.ndarray:
     """The tensor's elements as stored (raw dtype: bf16 as uint16, ...), read-only."""
-    s = validate(t)
+    s = t.storage
+    if s is None:
+        raise TensorDataError("the tensor has no stored data (a meta or fake tensor)")
     container, path = s.source or container, s.path or path
-    container.locate(s)
+    container.locate(s)  # finds the record first: its size is part of the validation
+    validate(t)
     raw = t.dtype.numpy_raw(byteorder)
     item = t.dtype.itemsize
     start, stop = extent(t)
@@ -136,11 +139,14 @@ class StoredTensor:
 def tensor_source(container, path: str, t: TensorInfo, byteorder: str = "little"):
     """What statistics read: a StoredTensor for contiguous uncompressed tensors, else the
     validated mapped view."""
-    s = validate(t)
+    s = t.storage
+    if s is None:
+        raise TensorDataError("the tensor has no stored data (a meta or fake tensor)")
     container, path = s.source or container, s.path or path
+    container.locate(s)
+    validate(t)
     contiguous = contiguous_strides(t.shape) == tuple(t.stride) or t.numel <= 1
     if contiguous and not s.compressed and hasattr(os, "pread") and t.numel > 0:
-        container.locate(s)
         start, _ = extent(t)
         return StoredTensor(path, s.data_offset + start * t.dtype.itemsize, t,
                             t.dtype.numpy_raw(byteorder))

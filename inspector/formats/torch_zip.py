@@ -20,8 +20,9 @@ from .unpickler import StorageType, UnpickleReport, rebuild_tensor_v2, unpickle
 from .zipdir import ZipDirectory
 
 
-def find_root(names: list[str]) -> str | None:
-    """The archive's root folder: the one holding data.pkl (any name, even empty)."""
+def find_root(names: list[str], has) -> str | None:
+    """The archive's root folder: the one holding data.pkl (any name, even empty).
+    `names` are the members ending in data.pkl; `has(name)` tells whether one exists."""
     candidates = [n[: -len("data.pkl")] for n in names
                   if n.endswith("data.pkl") and n.count("/") <= 1
                   and (n == "data.pkl" or n.endswith("/data.pkl"))]
@@ -29,7 +30,7 @@ def find_root(names: list[str]) -> str | None:
         return None
     # Prefer a root that also has the `version` record torch writes.
     for root in candidates:
-        if root + "version" in names or root + ".data/version" in names:
+        if has(root + "version") or has(root + ".data/version"):
             return root
     return candidates[0]
 
@@ -45,23 +46,22 @@ class ZipContainer:
         self.limits = limits
         self.base = base
         self.dir = ZipDirectory(fh, file_size)
-        self.members = self.dir.members
-        self.names = self.dir.names
         self.warnings: list[str] = []
-        root = find_root(self.names)
+        d = self.dir
+        root = find_root(d.names_ending("data.pkl"), lambda n: d.lookup(n) is not None)
         self.kind = "zip"
         if root is None:
-            root, self.kind = _other_archive(self.names)
+            root, self.kind = _other_archive(d.names)
         if root is None:
-            if any(m.flags & 0x1 for m in self.members.values()):
+            if any(m.flags & 0x1 for m in d.members.values()):
                 raise CheckpointError("it is a password-protected zip archive, not a PyTorch checkpoint")
             raise CheckpointError("the zip archive has no data.pkl: it is not a torch.save file")
-        if self.kind == "zip" and is_torchscript(self.names, root):
+        if self.kind == "zip" and (d.lookup(root + "constants.pkl") is not None or d.has_prefix(root + "code/")):
             self.kind = "torchscript"
         self.root = root
         self.data_prefix = root + "data/"
         self.byteorder = "little"
-        if root + "byteorder" in self.members:
+        if d.lookup(root + "byteorder") is not None:
             order = self.read_member(root + "byteorder", "the byteorder record", 64).decode(
                 "ascii", "replace").strip()
             if order not in ("little", "big"):
@@ -72,9 +72,19 @@ class ZipContainer:
         self.realizers: list[Realizer] = []
         self._lock = threading.Lock()  # the file handle is shared by GUI worker threads
 
+    @property
+    def members(self):
+        return self.dir.members
+
+    @property
+    def names(self) -> list[str]:
+        return self.dir.names
+
     def read_member(self, name: str, what: str, limit: int | None = None) -> bytes:
         limit = self.limits.max_pickle_bytes if limit is None else limit
-        m = self.members[name]
+        m = self.dir.lookup(name)
+        if m is None:
+            raise CheckpointError(f"{what} is missing from the archive")
         if m.file_size > limit:
             raise LimitExceeded(f"{what} is {m.file_size:,} bytes, over the {limit:,}-byte limit")
         data = self.dir.read(name, limit)
@@ -109,25 +119,22 @@ class ZipContainer:
             raise CheckpointError(f"storage {key} declares an invalid size {numel!r:.40}")
         if type(location) is not str:
             location = location.decode("ascii", "replace") if isinstance(location, bytes) else str(location)
-        record = data_prefix + key
-        m = self.members.get(record)
-        if m is None and not key_prefix:
-            record = self._other_record_name(key)
-            m = self.members.get(record) if record else None
-        ref = StorageRef(name, stype.dtype, location, numel, record)
-        if m is None:
-            ref.error = f"storage record data/{key} is missing from the archive"
-        else:
-            ref.record_size = m.file_size
-            ref.compressed = m.method != 0
+        # the record itself is looked up when its bytes are first asked for (locate)
+        ref = StorageRef(name, stype.dtype, location, numel, data_prefix + key)
         self.storages[name] = ref
         return ref
 
-    def _other_record_name(self, key: str) -> str | None:
-        for candidate in (f"{self.root}.data/{key}.storage", f"{self.root}constants/{key}"):
-            if candidate in self.members:
-                return candidate
-        return None
+    def _member_for(self, ref: StorageRef):
+        """The record of a storage: `data/<key>`, or where older writers put it."""
+        members = self.dir.members
+        m = members.get(ref.record)
+        if m is None and ref.record.startswith(self.root + "data/"):
+            key = ref.record[len(self.root) + 5:]
+            for candidate in (f"{self.root}.data/{key}.storage", f"{self.root}constants/{key}"):
+                if candidate in members:
+                    ref.record = candidate
+                    return members[candidate]
+        return m
 
     def load(self, member: str = "data.pkl", records: str = "data/", deferred: bool = True):
         """Unpickle `<root>/<member>`; its storages are the records under `<root>/<records>`.
@@ -153,16 +160,22 @@ class ZipContainer:
         return [(n, self.read_member(n, n)) for n in self.names if n.endswith(".pkl")]
 
     def locate(self, ref: StorageRef) -> None:
-        """Fill the absolute offset of a record's bytes from its local header."""
+        """Find the storage's record and the absolute offset of its bytes."""
         if ref.data_offset is not None:
             return
         if ref.error:
             raise TensorDataError(ref.error)
-        try:
-            with self._lock:
-                ref.data_offset = self.base + self.dir.data_offset(self.members[ref.record])
-        except CheckpointError as exc:
-            raise TensorDataError(str(exc)) from None
+        with self._lock:
+            m = self._member_for(ref)
+            if m is None:
+                ref.error = f"storage record {ref.record[len(self.root):]} is missing from the archive"
+                raise TensorDataError(ref.error)
+            ref.record_size = m.file_size
+            ref.compressed = m.method != 0
+            try:
+                ref.data_offset = self.base + self.dir.data_offset(m)
+            except CheckpointError as exc:
+                raise TensorDataError(str(exc)) from None
 
     def read_record(self, ref: StorageRef) -> bytes:
         """A compressed record's bytes, inflated into memory within the size limit."""
@@ -189,5 +202,3 @@ def _other_archive(names: list[str]) -> tuple[str | None, str]:
     return None, "zip"
 
 
-def is_torchscript(names: list[str], root: str) -> bool:
-    return any(n.startswith(root + "code/") for n in names) or root + "constants.pkl" in names

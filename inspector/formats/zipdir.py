@@ -33,19 +33,104 @@ class Member(NamedTuple):
 
 
 class ZipDirectory:
+    """Reads the directory bytes at once, but decodes entries only when asked: opening a
+    checkpoint looks up `data.pkl` and a few records by name (a byte search); the full
+    list is decoded for the security scan or when every member is needed."""
+
     def __init__(self, fh: BinaryIO, file_size: int, parsed: "ZipDirectory | None" = None):
         """`parsed`: a directory already read from the same file, reused with another handle."""
         self.fh = fh
         self.file_size = file_size
         if parsed is not None and parsed.file_size == file_size:
-            self.members, self.names = parsed.members, parsed.names
-            self.duplicates, self.end = parsed.duplicates, parsed.end
+            self._cd, self._count, self.end = parsed._cd, parsed._count, parsed.end
+            self._parsed = parsed._parsed
+            if self._parsed:
+                self._members, self._names, self._duplicates = parsed.members, parsed.names, parsed.duplicates
             return
-        self.members: dict[str, Member] = {}
-        self.names: list[str] = []
-        self.duplicates: list[str] = []
+        self._parsed = False
         self.end = file_size  # where the end-of-directory record (and its comment) ends
         self._read()
+
+    @property
+    def members(self) -> dict[str, Member]:
+        self._parse()
+        return self._members
+
+    @property
+    def names(self) -> list[str]:
+        self._parse()
+        return self._names
+
+    @property
+    def duplicates(self) -> list[str]:
+        self._parse()
+        return self._duplicates
+
+    def lookup(self, name: str) -> Member | None:
+        """The member called `name` (the last one, as a full parse would keep)."""
+        if self._parsed:
+            return self._members.get(name)
+        raw, cd = name.encode("utf-8"), self._cd
+        at = cd.rfind(raw)
+        while at >= 46:
+            h = at - 46
+            if cd[h:h + 4] == b"PK\x01\x02" and _CENTRAL.unpack_from(cd, h)[10] == len(raw):
+                return self._entry(h)[0]
+            at = cd.rfind(raw, 0, at)
+        return None
+
+    def names_ending(self, suffix: str) -> list[str]:
+        """Names that end with `suffix`, found by a byte search (no full decode)."""
+        if self._parsed:
+            return [n for n in self._names if n.endswith(suffix)]
+        raw, cd, out = suffix.encode("utf-8"), self._cd, []
+        at = cd.find(raw)
+        while at != -1:
+            h = cd.rfind(b"PK\x01\x02", 0, at)
+            if h >= 0 and h + 46 + _CENTRAL.unpack_from(cd, h)[10] == at + len(raw):
+                out.append(self._entry(h)[0].name)
+            at = cd.find(raw, at + 1)
+        return out
+
+    def has_prefix(self, prefix: str) -> bool:
+        raw, cd = prefix.encode("utf-8"), self._cd
+        at = cd.find(raw)
+        while at != -1:
+            if at >= 46 and cd[at - 46:at - 42] == b"PK\x01\x02":
+                return True
+            at = cd.find(raw, at + 1)
+        return False
+
+    def _entry(self, pos: int) -> tuple[Member, int]:
+        cd = self._cd
+        if pos + 46 > len(cd):
+            raise CheckpointError("the zip directory is damaged (it ends early)")
+        (sig, _, _, flags, method, _, _, crc, csize, usize, nlen, elen, clen, _, _, _,
+         offset) = _CENTRAL.unpack_from(cd, pos)
+        if sig != b"PK\x01\x02":
+            raise CheckpointError("the zip directory is damaged (bad entry signature)")
+        name = cd[pos + 46: pos + 46 + nlen].decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        if usize == 0xFFFFFFFF or csize == 0xFFFFFFFF or offset == 0xFFFFFFFF:
+            usize, csize, offset = _zip64_extra(cd[pos + 46 + nlen: pos + 46 + nlen + elen],
+                                                usize, csize, offset)
+        return Member(name, offset, csize, usize, method, flags, crc), pos + 46 + nlen + elen + clen
+
+    def _parse(self) -> None:
+        if self._parsed:
+            return
+        members: dict[str, Member] = {}
+        names: list[str] = []
+        duplicates: list[str] = []
+        pos = 0
+        for _ in range(self._count):
+            m, pos = self._entry(pos)
+            if m.name in members:
+                duplicates.append(m.name)
+            else:
+                names.append(m.name)
+            members[m.name] = m
+        self._members, self._names, self._duplicates = members, names, duplicates
+        self._parsed = True
 
     def _read(self) -> None:
         fh, size = self.fh, self.file_size
@@ -77,27 +162,7 @@ class ZipDirectory:
         cd = fh.read(cd_size)
         if len(cd) != cd_size:
             raise CheckpointError("the zip archive is truncated")
-        pos, unpack = 0, _CENTRAL.unpack_from
-        members, names = self.members, self.names
-        for _ in range(count):
-            if pos + 46 > cd_size:
-                raise CheckpointError("the zip directory is damaged (it ends early)")
-            (sig, _, _, flags, method, _, _, crc, csize, usize, nlen, elen, clen, _, _, _,
-             offset) = unpack(cd, pos)
-            if sig != b"PK\x01\x02":
-                raise CheckpointError("the zip directory is damaged (bad entry signature)")
-            raw = cd[pos + 46: pos + 46 + nlen]
-            name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
-            if usize == 0xFFFFFFFF or csize == 0xFFFFFFFF or offset == 0xFFFFFFFF:
-                usize, csize, offset = _zip64_extra(cd[pos + 46 + nlen: pos + 46 + nlen + elen],
-                                                    usize, csize, offset)
-            pos += 46 + nlen + elen + clen
-            m = Member(name, offset, csize, usize, method, flags, crc)
-            if name in members:
-                self.duplicates.append(name)
-            else:
-                names.append(name)
-            members[name] = m
+        self._cd, self._count = cd, count
 
     def data_offset(self, m: Member) -> int:
         """Where a member's bytes start (after its local header)."""
@@ -130,7 +195,9 @@ class ZipDirectory:
         return self.fh.read(min(m.compress_size, limit))
 
     def read(self, name: str, limit: int) -> bytes:
-        m = self.members[name]
+        m = self.lookup(name)
+        if m is None:
+            raise CheckpointError(f"{name} is missing from the archive")
         if m.file_size > limit or m.compress_size > limit:
             raise CheckpointError(f"{name} is {m.file_size:,} bytes, over the {limit:,}-byte limit")
         if m.flags & 0x1:
