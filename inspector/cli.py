@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--trace", action="store_true")
     s.add_argument("--state-key", metavar="PATH")
     s.add_argument("--path", action="append", metavar="DIR", help="folder to import MODULE from")
+    s.add_argument("--trust-pickled-model", action="store_true",
+                   help="build from the whole model pickled in FILE: loads it for real (runs its code)")
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--force", action="store_true")
     s.add_argument("--json", action="store_true")
@@ -388,10 +390,15 @@ def cmd_export(args) -> int:
                                       + (f", {len(r['tied'])} tied (recorded in metadata)" if r["tied"] else "")])
     from .ops.export_model import export
 
-    if not args.model:
-        raise UsageError(f"ckpt export {args.kind}: --model MODULE:CLASS is required")
+    if not args.model and not args.trust_pickled_model:
+        raise UsageError(f"ckpt export {args.kind}: --model MODULE:CLASS (or --trust-pickled-model) is required")
+    if args.trust_pickled_model:
+        from .ops.export_model import modules_to_import
+
+        print("ckpt: trusting the file: loading it imports " + (", ".join(modules_to_import(args.file))
+              or "torch only"), file=sys.stderr)
     r = export(args.kind, args.file, args.output, args.model, args.kwargs, args.example_input,
-               args.trace, args.state_key, args.force, args.path)
+               args.trace, args.state_key, args.force, args.path, args.trust_pickled_model)
     diff = r["max_abs_difference"]
     return _report(r, args.json, [f"wrote {r['output']} ({args.kind}, eval mode)"]
                    + ([f"largest |eager - exported| on a random input: {diff:.3g}"] if diff is not None else [])

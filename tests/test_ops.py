@@ -383,3 +383,53 @@ def test_tensor_and_histogram_export(tmp_path):
     assert lines[0] == "bin_start,bin_end,count" and len(lines) == 1 + 4 + 5
     assert sum(int(l.split(",")[2]) for l in lines[1:5]) == 30
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".ckpt-")] == []
+
+
+PKGNET = textwrap.dedent("""
+    import torch
+    from torch import nn
+
+    class PickledNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+            self.drop = nn.Dropout(0.5)
+
+        def forward(self, x):
+            return self.drop(self.fc(x))
+""")
+
+
+def test_export_from_a_trusted_whole_pickled_model(tmp_path):
+    (tmp_path / "pkgnet.py").write_text(PKGNET)
+    save = (f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import torch, pkgnet; "
+            f"torch.manual_seed(0); torch.save(pkgnet.PickledNet(), {str(tmp_path / 'whole.pt')!r})")
+    subprocess.run([sys.executable, "-c", save], check=True, timeout=120)
+    out = tmp_path / "whole.pt2"
+    r = ckpt("export", "pt2", tmp_path / "whole.pt", "--trust-pickled-model", "--path", tmp_path,
+             "--example-input", "2,4", "-o", out, "--json")
+    assert json.loads(r.stdout)["max_abs_difference"] < 1e-6
+    assert "imports __main__" not in r.stderr and "pkgnet" in r.stderr  # says what it imports
+    # without the explicit trust flag, nothing is loaded
+    r = ckpt("export", "pt2", tmp_path / "whole.pt", "--example-input", "2,4", "-o", tmp_path / "x.pt2", code=2)
+    assert "--trust-pickled-model" in r.stderr
+
+
+def test_trust_never_loads_a_dangerous_file(tmp_path):
+    import io
+    import zipfile
+
+    marker = tmp_path / "MARKER"
+    src = tmp_path / "evil.pt"
+    torch.save(nn.Linear(2, 2), src)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename.endswith("data.pkl"):
+                cmd = f"touch {marker}".encode()
+                data = b"\x80\x02cos\nsystem\nX" + len(cmd).to_bytes(4, "little") + cmd + b"\x85R0" + data[2:]
+            zout.writestr(info.filename, data)
+    src.write_bytes(buf.getvalue())
+    r = ckpt("export", "torchscript", src, "--trust-pickled-model", "-o", tmp_path / "o.pt", code=2)
+    assert "dangerous" in r.stderr and not marker.exists()

@@ -427,7 +427,8 @@ class MainWindow(QMainWindow):
                 from ..ops.export_model import export
 
                 return export(o["kind"], o["path"], o["output"], o["model"], o["kwargs"],
-                              o["example_input"], o["trace"], o["state_key"], o["force"], o["search"])
+                              o["example_input"], o["trace"], o["state_key"], o["force"], o["search"],
+                              o["trust_pickled"])
             run("Exporting…", job, o, on_done=self._converted)
 
     def make_dialog(self, kind: str, f, weights):
@@ -444,7 +445,9 @@ class MainWindow(QMainWindow):
             return StripDialog(f.path, dicts, weights, human_bytes(f.ck.file_size), self)
         if kind == "warmstart":
             return WarmstartDialog(f.path, dicts, self)
-        return ExportDialog(f.path, weights, self)
+        imports = sorted({g.module for g in f.verdict.globals if g.category != "torch-safe"})
+        return ExportDialog(f.path, weights, self, pickled_model=f.ck.root.kind == "module"
+                            and f.verdict.verdict != "dangerous", imports=imports)
 
     def _converted(self, result: dict) -> None:
         out = result.get("output")

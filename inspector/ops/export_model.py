@@ -87,12 +87,47 @@ def build_model(path: str, spec: str, kwargs: str | None, state_key: str | None,
     return model.eval()
 
 
-def export(kind: str, path: str, output: str, spec: str, kwargs: str | None = None,
-           example_input: str | None = None, trace: bool = False, state_key: str | None = None,
-           force: bool = False, search: list[str] | None = None) -> dict:
+def modules_to_import(path: str) -> list[str]:
+    """What loading the file for real would import (shown before the user trusts it)."""
+    from ..analysis.verdict import scan_file
+
+    v = scan_file(path)
+    return sorted({g.module for g in v.globals if g.category != "torch-safe"})
+
+
+def trusted_model(path: str, search: list[str] | None = None):
+    """The whole nn.Module pickled in the file, loaded for real - only because the user
+    chose to trust this file for this export. A file flagged dangerous is never loaded."""
     import torch
 
-    model = build_model(path, spec, kwargs, state_key, search)
+    from ..analysis.verdict import scan_file
+
+    verdict = scan_file(path)
+    if verdict.verdict == "dangerous":
+        raise OpError(f"the file is flagged dangerous ({verdict.summary}); it is not loaded, trusted or not")
+    for folder in search or []:
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    try:
+        obj = torch.load(path, weights_only=False, map_location="cpu")  # the user trusted it
+    except Exception as exc:
+        raise OpError(f"loading the pickled model failed: {type(exc).__name__}: "
+                      f"{' '.join(str(exc).split())[:200]}") from None
+    if not isinstance(obj, torch.nn.Module):
+        raise OpError(f"the file holds a {type(obj).__name__}, not a whole pickled nn.Module")
+    return obj.eval()
+
+
+def export(kind: str, path: str, output: str, spec: str | None, kwargs: str | None = None,
+           example_input: str | None = None, trace: bool = False, state_key: str | None = None,
+           force: bool = False, search: list[str] | None = None, trust_pickled: bool = False) -> dict:
+    import torch
+
+    if trust_pickled:
+        model = trusted_model(path, search)
+        spec = "the model pickled in the file"
+    else:
+        model = build_model(path, spec, kwargs, state_key, search)
     shape = parse_shape(example_input)
     if shape is None and (kind == "pt2" or trace):
         raise OpError("--example-input SHAPE is needed to trace or export")

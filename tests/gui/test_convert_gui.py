@@ -100,3 +100,18 @@ def test_extract_from_the_context_menu(qtbot, window, gpu_file, tmp_path):
     window.extract(it, str(out))
     qtbot.waitUntil(lambda: window.operations.last_result is not None or bool(window.errors), timeout=30000)
     assert window.errors == [] and "state" in torch.load(out, weights_only=True, map_location="cpu")
+
+
+def test_export_from_pickled_model_names_what_it_imports(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    d = ExportDialog(str(tmp_path / "whole.pt"), "", pickled_model=True,
+                     imports=["__main__", "torch.nn.modules.linear"])
+    qtbot.addWidget(d)
+    d.pickled.setChecked(True)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.Yes)
+    d.accept()
+    assert d.result() == QDialog.Accepted
+    assert "__main__" in asked[0] and "weights_only=False" in asked[0]
+    assert d.options()["trust_pickled"] is True

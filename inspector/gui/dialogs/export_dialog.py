@@ -18,8 +18,10 @@ KINDS = [("torch.export (.pt2) - recommended", "pt2", ".pt2"),
 
 
 class ExportDialog(QDialog):
-    def __init__(self, path: str, state_key: str | None, parent=None):
+    def __init__(self, path: str, state_key: str | None, parent=None, pickled_model: bool = False,
+                 imports: list[str] | None = None):
         super().__init__(parent)
+        self.imports = imports or []
         self.setWindowTitle("Export")
         self.path = path
         self.kind = QComboBox()
@@ -40,11 +42,15 @@ class ExportDialog(QDialog):
         self.example = QLineEdit("1,3,224,224")
         self.trace = QCheckBox("trace with the example input instead of scripting")
         self.state_key = QLineEdit(state_key or "")
+        self.pickled = QCheckBox("build from the model pickled in this file (loads it for real)")
+        self.pickled.setVisible(pickled_model)
+        self.pickled.toggled.connect(lambda on: self.model.setEnabled(not on) or self.kwargs.setEnabled(not on))
         self.output = OutputRow(suggest(path, "", ".pt2"))
         self.note = QLabel()
         self.note.setWordWrap(True)
         form = QFormLayout()
         form.addRow("Format", self.kind)
+        form.addRow("", self.pickled)
         form.addRow("Model class", self.model)
         form.addRow("Import from", row)
         form.addRow("Constructor kwargs (JSON)", self.kwargs)
@@ -85,11 +91,20 @@ class ExportDialog(QDialog):
                 "example_input": self.example.text().strip() or None,
                 "trace": self.trace.isChecked(), "state_key": self.state_key.text().strip() or None,
                 "search": [self.folder.text().strip()] if self.folder.text().strip() else None,
+                "trust_pickled": self.pickled.isVisible() and self.pickled.isChecked(),
                 "output": self.output.value(), "force": self.output.force.isChecked()}
 
     def accept(self) -> None:
         o = self.options()
-        if o["kind"] != "safetensors":
+        if o["kind"] != "safetensors" and o["trust_pickled"]:
+            answer = QMessageBox.question(
+                self, "Trust this file?",
+                "Building from the pickled model loads this file with torch.load(weights_only=False): "
+                "it imports " + (", ".join(self.imports) or "torch only") + " and runs whatever the "
+                "pickle says. Do this only for a file you trust. Continue?")
+            if answer != QMessageBox.Yes:
+                return
+        elif o["kind"] != "safetensors":
             module = o["model"].partition(":")[0]
             if not module:
                 QMessageBox.warning(self, "Export", "Name the model class as MODULE:CLASS.")
