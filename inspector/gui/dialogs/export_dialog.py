@@ -44,6 +44,7 @@ class ExportDialog(QDialog):
         self.state_key = QLineEdit(state_key or "")
         self.pickled = QCheckBox("build from the model pickled in this file (loads it for real)")
         self.pickled.setVisible(pickled_model)
+        self.pickled_allowed = pickled_model
         self.pickled.toggled.connect(lambda on: self.model.setEnabled(not on) or self.kwargs.setEnabled(not on))
         self.output = OutputRow(suggest(path, "", ".pt2"))
         self.note = QLabel()
@@ -91,7 +92,7 @@ class ExportDialog(QDialog):
                 "example_input": self.example.text().strip() or None,
                 "trace": self.trace.isChecked(), "state_key": self.state_key.text().strip() or None,
                 "search": [self.folder.text().strip()] if self.folder.text().strip() else None,
-                "trust_pickled": self.pickled.isVisible() and self.pickled.isChecked(),
+                "trust_pickled": self.pickled_allowed and self.pickled.isChecked(),
                 "output": self.output.value(), "force": self.output.force.isChecked()}
 
     def accept(self) -> None:
