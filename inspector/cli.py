@@ -7,7 +7,9 @@ Exit codes: 0 success, 1 the command's negative finding (dangerous content for `
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 
 from . import __version__
@@ -145,9 +147,29 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+    """While a hostile file is parsed, CPython itself may print to stderr (e.g. freeing a
+    bytearray a corrupt pickle half-built); the command's contract is one line, ours."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _open(path: str):
     try:
-        return open_checkpoint(path)
+        with _quiet_stderr():
+            return open_checkpoint(path)
     except CheckpointError as exc:
         raise CheckpointError(f"{path}: {exc}") from None
 
@@ -265,7 +287,8 @@ def cmd_stats(args) -> int:
 def cmd_scan(args) -> int:
     from .analysis.verdict import scan_file
 
-    results = [{"file": path, **scan_file(path).to_json()} for path in args.files]
+    with _quiet_stderr():
+        results = [{"file": path, **scan_file(path).to_json()} for path in args.files]
     code = 0
     if any(r["verdict"] == "unreadable" for r in results):
         code = 2

@@ -113,3 +113,15 @@ def test_scan_exit_codes(training_file, tmp_path):
                for g in rows[1]["globals"])
     (tmp_path / "x.pt").write_bytes(b"")
     ckpt("scan", evil, tmp_path / "x.pt", check_code=2)
+
+
+def test_hostile_length_still_gives_exactly_one_line(tmp_path):
+    """A BYTEARRAY8 claiming a terabyte: refused by the heap cap; CPython's own complaint
+    about the half-built bytearray does not reach the user's terminal."""
+    import zipfile
+
+    p = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("archive/data.pkl", b"\x80\x05\x96" + (1 << 40).to_bytes(8, "little") + b"abc.")
+    r = ckpt("info", p, check_code=2)
+    assert r.stderr.count("\n") == 1 and "memory" in r.stderr, r.stderr
