@@ -217,3 +217,24 @@ def test_no_display_is_one_line_not_an_abort(tmp_path):
     r = subprocess.run([sys.executable, "-m", "inspector.gui.app", "--no-demo"], capture_output=True,
                        text=True, timeout=60, env=env)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no display" in r.stderr
+
+
+def test_tensor_panel_exports(qtbot, window, ckpt_file, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    window.open_paths([ckpt_file])
+    wait_open(qtbot, window)
+    assert window.select_path("model_state_dict/0.weight")
+    qtbot.waitUntil(lambda: window.tensor.exact is not None, timeout=20000)
+    npy, csv = tmp_path / "w.npy", tmp_path / "h.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(npy), ""))
+    window.tensor._export_npy()
+    qtbot.waitUntil(lambda: npy.exists(), timeout=20000)
+    import numpy as np
+
+    got = np.load(npy)
+    want = torch.load(ckpt_file, weights_only=True)["model_state_dict"]["0.weight"].numpy()
+    assert np.array_equal(got, want, equal_nan=True)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(csv), ""))
+    window.tensor._export_csv()
+    assert csv.read_text().startswith("bin_start,bin_end,count")
