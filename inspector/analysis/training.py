@@ -38,16 +38,18 @@ def scalars(node, limit: int = 24) -> dict:
     return out
 
 
-def training_summary(ck: Checkpoint) -> dict:
+def training_summary(ck: Checkpoint, layout=None, maps: list | None = None) -> dict:
+    """`layout` and `maps`, when the caller has them already, are not worked out again
+    (mapping a large optimizer is the expensive part)."""
     from .layouts import recognise
 
-    layout = recognise(ck)
+    layout = layout or recognise(ck)
     out = layout.to_json()
     out["scheduler_state"] = {p: scalars(ck.find(p)) for p in layout.schedulers}
     out["hyper_parameter_values"] = scalars(ck.find(layout.hyper_parameters)) \
         if layout.hyper_parameters else {}
     out["optimizer_maps"] = []
-    for m in optimizer_maps(ck, layout):
+    for m in (optimizer_maps(ck, layout) if maps is None else maps):
         counts: dict = {}
         for s in m.slots:
             counts[s.confidence] = counts.get(s.confidence, 0) + 1

@@ -55,8 +55,3 @@ class BarePickleContainer(Container):
         from .errors import TensorDataError
 
         raise TensorDataError(ref.error or UNRESOLVED)
-
-    def pickles(self) -> list[tuple[str, bytes]]:
-        self.fh.seek(0)
-        return [("pickle", self.fh.read())]
-

@@ -65,9 +65,6 @@ class Checkpoint:
             return dcp_source(self, t)
         return tensor_source(self.container, self.path, t, self.byteorder)
 
-    def pickles(self) -> list[tuple[str, bytes]]:
-        return self.container.pickles() if self.container is not None else []
-
     def close(self) -> None:
         if self.container is not None:
             self.container.close()

@@ -1,5 +1,5 @@
 """What every reader's container offers the Checkpoint: where a storage's bytes are,
-the pickle streams to scan, and closing. Containers whose storages already know their
+and closing. Containers whose storages already know their
 byte ranges (legacy, tar, safetensors, DCP) need nothing more than this base."""
 
 from __future__ import annotations
@@ -17,9 +17,6 @@ class Container:
             raise TensorDataError(ref.error)
         if ref.data_offset is None:
             raise TensorDataError(f"storage {ref.key} has no data in the file")
-
-    def pickles(self) -> list[tuple[str, bytes]]:
-        return []
 
     def close(self) -> None:
         pass

@@ -148,10 +148,6 @@ class DcpContainer(Container):
             raise CheckpointError(f"{fqn}: byte range lies outside its file")
         return self._inner(full, fh, start, length)
 
-    def pickles(self) -> list:
-        with open(os.path.join(self.path, ".metadata"), "rb") as fh:
-            return [(".metadata", fh.read())]
-
     def close(self) -> None:
         for fh in self.handles.values():
             fh.close()
@@ -172,7 +168,6 @@ class ChunkedSource:
                 flat = np.ascontiguousarray(p).reshape(-1)
                 for i in range(0, flat.size, chunk):
                     yield flat[i:i + chunk]
-
 
     def runs(self, starts, length: int) -> np.ndarray:
         """Runs at positions of the chunks laid end to end (for previews)."""

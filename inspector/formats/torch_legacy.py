@@ -166,11 +166,3 @@ class LegacyContainer(Container):
                 continue
             view.data_offset = root.data_offset + view.view_offset * view.dtype.itemsize
             view.record_size = view.numel * view.dtype.itemsize
-
-    def pickles(self) -> list[tuple[str, bytes]]:
-        out = []
-        for name, start, end in self.streams:
-            self.fh.seek(start)
-            out.append((name, self.fh.read(end - start)))
-        return out
-

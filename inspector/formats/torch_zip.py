@@ -155,10 +155,6 @@ class ZipContainer:
         self.reports[self.root + member] = report
         return obj
 
-    def pickles(self) -> list[tuple[str, bytes]]:
-        """Every pickle stream in the archive (for the security scan)."""
-        return [(n, self.read_member(n, n)) for n in self.names if n.endswith(".pkl")]
-
     def locate(self, ref: StorageRef) -> None:
         """Find the storage's record and the absolute offset of its bytes."""
         if ref.data_offset is not None:
@@ -200,5 +196,3 @@ def _other_archive(names: list[str]) -> tuple[str | None, str]:
                 if root.count("/") <= 1:
                     return root, kind
     return None, "zip"
-
-

@@ -404,7 +404,6 @@ class UnpickleReport:
     globals: Counter = field(default_factory=Counter)
     called: set = field(default_factory=set)
     end: int = 0
-    total: int | None = None
 
 
 class SafeUnpickler(pickle.Unpickler):
@@ -485,7 +484,6 @@ def unpickle(data: bytes | io.BufferedIOBase, *, what: str, limits: Limits,
                 report.globals = seen
                 report.called = set(counter.called)
                 report.end = stream.tell() - start
-                report.total = len(data) if isinstance(data, (bytes, bytearray, memoryview)) else None
             return obj
         except UnicodeDecodeError:
             continue  # Python 2 byte strings: retry as latin-1, as torch suggests

@@ -65,7 +65,8 @@ def load(path: str) -> OpenFile:
     verdict = scan_file(path, getattr(ck.container, "reports", None),
                         getattr(ck.container, "dir", None))
     layout = recognise(ck)
+    maps = optimizer_maps(ck, layout)
     f = OpenFile(path=path, ck=ck, summary=summarize(ck), verdict=verdict,
-                 training=training_summary(ck), maps=optimizer_maps(ck, layout), signature=sig)
+                 training=training_summary(ck, layout, maps), maps=maps, signature=sig)
     f.search_index()  # built here, off the GUI thread, so the first keystroke is quick
     return f

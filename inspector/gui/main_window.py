@@ -388,9 +388,7 @@ class MainWindow(QMainWindow):
         if f is None:
             self.show_error("Convert", "Open a checkpoint first.")
             return
-        from ..analysis.layouts import recognise
-
-        weights = recognise(f.ck).weights
+        weights = f.training.get("weights")  # the layout recognised when the file was read
         dialog = self.make_dialog(kind, f, weights)
         if dialog.exec() != QDialog.Accepted:
             return
