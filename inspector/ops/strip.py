@@ -11,6 +11,7 @@ from ..formats import open_checkpoint
 from .errors import OpError
 from .objects import plain_objects, state_dict_of
 from .torch_bridge import to_torch
+from .verify import verify_tensors
 from .writer import Progress, atomic_output
 
 CAST = {None: None, "bf16": "bfloat16", "fp16": "float16", "bfloat16": "bfloat16", "float16": "float16"}
@@ -57,36 +58,6 @@ def apply_strip(plan: dict, output: str, dtype: str | None = None, force: bool =
                 "size_after": after, "dtype": CAST[dtype] or "unchanged", "dropped": plan["dropped"]}
     finally:
         ck.close()
-
-
-def verify_tensors(src, expected: dict, out_path: str, cast: str | None = None) -> None:
-    """Every tensor written is at its path with the source's bytes - or, when cast, values
-    within the target dtype's rounding (an fp16 overflow is reported, not written)."""
-    import numpy as np
-
-    from ..analysis.decode import decode
-
-    tolerance = {"bfloat16": (2.0 ** -8, 0.0), "float16": (2.0 ** -11, 6e-8)}
-    out = open_checkpoint(out_path)
-    try:
-        for path, node in expected.items():
-            got = out.tensor_node(path) if path else out.root
-            a = np.ascontiguousarray(src.array(node))
-            b = np.ascontiguousarray(out.array(got))
-            if a.shape != b.shape:
-                raise OpError(f"verification failed: {path} changed shape")
-            if got.value.dtype.name == node.value.dtype.name:
-                if a.tobytes() != b.tobytes():
-                    raise OpError(f"verification failed: {path} differs in the output")
-                continue
-            rtol, atol = tolerance.get(cast, (0.0, 0.0))
-            x = decode(a.reshape(-1), node.value.dtype).astype(np.float64)
-            y = decode(b.reshape(-1), got.value.dtype).astype(np.float64)
-            if not np.allclose(y, x, rtol=rtol, atol=atol, equal_nan=True):
-                raise OpError(f"{path} does not fit in {cast} (values overflow or underflow); "
-                              "nothing was written")
-    finally:
-        out.close()
 
 
 def apply_extract(path: str, tree_path: str, output: str, force: bool = False) -> dict:

@@ -205,9 +205,9 @@ def _values(ck: Checkpoint, node, target) -> np.ndarray:
         return np.ascontiguousarray(arr)
     x = decode(np.ascontiguousarray(arr).reshape(-1), t.dtype).reshape(arr.shape)
     if target.name == "bfloat16":
-        from .remap import _to_bf16
+        from .remap import cast_fn
 
-        return _to_bf16(x.astype(np.float32))
+        return cast_fn("bf16")(x.astype(np.float32))
     if target.kind not in ("float", "int", "uint", "bool"):
         raise OpError(f"cannot cast {t.dtype.name} into a {target.name} template tensor")
     return x.astype(np.dtype(target.raw))
