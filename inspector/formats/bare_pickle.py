@@ -23,7 +23,6 @@ class BarePickleContainer(Container):
         self.fh = fh
         self.limits = limits
         self.storages: dict[str, StorageRef] = {}
-        self.byteorder = "little"
         self.end = 0
 
     def persistent_load(self, pid):

@@ -37,7 +37,6 @@ class CompositeContainer(Container):
         self.storages: dict = {}
         self.subs: dict[str, object] = {}
         self.errors: dict[str, str] = {}
-        self.byteorder = "little"
 
     def add(self, label: str, file: str):
         """Open one part; its tensors keep pointing at their own file."""

@@ -43,7 +43,6 @@ class DcpContainer(Container):
         self.path = folder
         self.limits = limits
         self.storages: dict[str, StorageRef] = {}
-        self.byteorder = "little"
         self.handles: dict[str, object] = {}
         self.inner: list = []
 

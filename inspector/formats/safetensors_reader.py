@@ -34,7 +34,6 @@ class SafetensorsContainer(Container):
         self.limits = limits
         self.file_size = file_size
         self.storages: dict[str, StorageRef] = {}
-        self.byteorder = "little"
         self.metadata: dict = {}
 
     def load(self) -> dict:

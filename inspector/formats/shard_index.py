@@ -28,7 +28,6 @@ class ShardIndexContainer(Container):
         self.storages: dict = {}
         self.subs: dict[str, object] = {}
         self.shard_errors: dict[str, str] = {}
-        self.byteorder = "little"
 
     def load(self) -> dict:
         from . import open_checkpoint

@@ -56,7 +56,6 @@ class LegacyContainer(Container):
         self.storages: dict[str, StorageRef] = {}
         self.views: dict[str, StorageRef] = {}
         self.module_sources: list[ModuleSource] = []
-        self.byteorder = "little"
         self.sys_info = None
         self.streams: list[tuple[str, int, int]] = []  # (name, start, end) of each pickle
         self.counter = StubCounter(limits.max_objects)

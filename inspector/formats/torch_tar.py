@@ -34,7 +34,6 @@ class TarContainer(Container):
         self.fh = fh
         self.limits = limits
         self.storages: dict[str, StorageRef] = {}
-        self.byteorder = "little"
         self.counter = StubCounter(limits.max_objects)
         self.objects: dict[str, object] = {}
 
