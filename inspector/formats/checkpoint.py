@@ -43,11 +43,15 @@ class Checkpoint:
             raise CheckpointError(f"{path!r} is a {node.type_name}, not a tensor")
         return node
 
-    def array(self, tensor: TensorInfo | Node) -> np.ndarray:
-        """A validated read-only view of one tensor's stored elements."""
+    def _readable(self, tensor: TensorInfo | Node) -> TensorInfo:
         t = tensor.value if isinstance(tensor, Node) else tensor
         if self.container is None:
             raise TensorDataError("this file has no tensor data to read")
+        return t
+
+    def array(self, tensor: TensorInfo | Node) -> np.ndarray:
+        """A validated read-only view of one tensor's stored elements."""
+        t = self._readable(tensor)
         if t.layout == "dcp":
             from .dcp import dcp_array
 
@@ -56,9 +60,7 @@ class Checkpoint:
 
     def source(self, tensor: TensorInfo | Node):
         """The tensor for chunked reading (statistics, histograms) in bounded memory."""
-        t = tensor.value if isinstance(tensor, Node) else tensor
-        if self.container is None:
-            raise TensorDataError("this file has no tensor data to read")
+        t = self._readable(tensor)
         if t.layout == "dcp":
             from .dcp import dcp_source
 
