@@ -1,7 +1,7 @@
 """`ckpt desktop install|uninstall`: make a double-click on a checkpoint open this app.
 
 Linux: no MIME type for PyTorch files is registered, so `.pt` goes to an archive manager
-(it is a zip; FACTS.md). We install a shared-mime-info package (`application/x-pytorch`,
+(it is a zip; docs/FACTS.md). We install a shared-mime-info package (`application/x-pytorch`,
 a sub-class of application/zip, plus `application/x-safetensors`), the `.desktop` entry
 with an absolute Exec/TryExec (a virtual environment is not on the desktop's PATH) and
 the icons, into $XDG_DATA_HOME (default ~/.local/share), then refresh the desktop and

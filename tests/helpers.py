@@ -24,7 +24,7 @@ def corpus_or_skip(path: Path) -> Path:
     return path
 
 
-# ---- device tags on a CPU-only machine (FACTS.md) -----------------------------------------
+# ---- device tags on a CPU-only machine (docs/FACTS.md) -----------------------------------------
 
 _forced_tag: list[str] = []
 

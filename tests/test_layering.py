@@ -1,4 +1,4 @@
-"""formats, analysis and ops never import Qt: the core runs headless (DESIGN.md)."""
+"""formats, analysis and ops never import Qt: the core runs headless (docs/ARCHITECTURE.md)."""
 
 import ast
 import pathlib

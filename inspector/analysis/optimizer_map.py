@@ -1,7 +1,7 @@
 """Optimizer state mapped back to parameter names.
 
 `optimizer.state_dict()['state']` is keyed by integers numbered across `param_groups`
-then `params`, in the order the optimizer was built (FACTS.md). When a group carries
+then `params`, in the order the optimizer was built (docs/FACTS.md). When a group carries
 `param_names` (optimizers built from `named_parameters()`), the mapping is `exact`.
 Otherwise it is inferred from the model state_dict in the same file: its parameters in
 order (buffers skipped: BatchNorm statistics, integer tensors, tied duplicates), laid

@@ -1,4 +1,4 @@
-"""Filtering the node tree as the user types, in Python (FACTS.md: Qt's recursive filter is
+"""Filtering the node tree as the user types, in Python (docs/FACTS.md: Qt's recursive filter is
 far too slow at 100,000 nodes).
 
 A query is whitespace-separated terms; `dtype:bf16`, `shape:4096` and `type:Parameter`

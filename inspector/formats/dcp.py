@@ -1,6 +1,6 @@
 """torch.distributed.checkpoint folders: `.metadata` plus `__<rank>_<n>.distcp` files.
 
-torch's own reader loads `.metadata` with plain `pickle.load` (FACTS.md); here it goes
+torch's own reader loads `.metadata` with plain `pickle.load` (docs/FACTS.md); here it goes
 through the non-executing unpickler. Each tensor is shown with its global shape and
 dtype; its per-rank chunks (offsets, sizes, file and byte range) are listed, and their
 bytes are read on demand - each chunk is a torch.save archive stored inside a .distcp

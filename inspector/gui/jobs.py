@@ -1,7 +1,7 @@
 """Background work that never freezes the window.
 
 A Job runs a plain function on Qt's thread pool and reports back through signals
-delivered on the GUI thread. FACTS.md: connect before starting, and keep the signal
+delivered on the GUI thread. docs/FACTS.md: connect before starting, and keep the signal
 object alive until delivery, or fast jobs finish unheard - the runner holds every job
 until its result has been handed over. Cancel is cooperative: a cancelled job's result
 is dropped, and functions that loop may check `job.cancelled`.

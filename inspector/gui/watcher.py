@@ -1,7 +1,7 @@
 """Live reload: notice when an open file is replaced, wait until it is complete, reload.
 
 Training loops write a temporary file and rename it over the checkpoint; QFileSystemWatcher
-stops watching a path replaced that way (FACTS.md), so the path is re-added on every
+stops watching a path replaced that way (docs/FACTS.md), so the path is re-added on every
 change and its folder is watched too. Changes are debounced, and a reload is asked for
 only when the file's identity (size, mtime, inode) differs from the one last loaded and
 has stayed the same for a moment - so a file written in several goes is reloaded once,

@@ -1,6 +1,6 @@
 """Warm-start: the template checkpoint with every tensor replaced by its matching source
 tensor - what people do by hand with load_state_dict(strict=False), without its traps
-(FACTS.md: a shape mismatch still raises, and tensors before it were already copied).
+(docs/FACTS.md: a shape mismatch still raises, and tensors before it were already copied).
 
 Matching: exact keys, then the user's prefix/rename rules; when none are given and
 stripping `module.` (DataParallel/DDP) or `_orig_mod.` (torch.compile), or adding one,

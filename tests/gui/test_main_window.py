@@ -31,7 +31,7 @@ def wait_open(qtbot, w, n=1):
 
 
 def test_open_through_a_simulated_drop(qtbot, window, ckpt_file):
-    mime = QMimeData()  # keep our own reference (FACTS.md: or it segfaults)
+    mime = QMimeData()  # keep our own reference (docs/FACTS.md: or it segfaults)
     mime.setUrls([QUrl.fromLocalFile(str(ckpt_file))])
     event = QDropEvent(QPoint(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     window.dropEvent(event)
@@ -207,7 +207,7 @@ print("survived")
 
 
 def test_pyside_refcount_soak():
-    """PySide6 6.12.0 on Python 3.11 aborts ('none_dealloc') within these calls (FACTS.md)."""
+    """PySide6 6.12.0 on Python 3.11 aborts ('none_dealloc') within these calls (docs/FACTS.md)."""
     r = subprocess.run([sys.executable, "-c", SOAK], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and "survived" in r.stdout, r.stderr[-500:]
 
