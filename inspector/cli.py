@@ -13,6 +13,7 @@ import os
 import sys
 
 from . import __version__
+from .cli_registry import add_registry_parser, cmd_registry, resolve_file_args
 from .formats import CheckpointError, open_checkpoint
 from .present import human_bytes, human_count, node_json, node_row, shape_text
 
@@ -123,12 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("demo", help="write a demo training checkpoint")
     s.add_argument("-o", "--output", default="demo_checkpoint.pt")
+    add_registry_parser(p, sub)  # --tracking-uri and `ckpt registry` (cli_registry.py)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args = resolve_file_args(build_parser().parse_args(argv))  # models:/, runs:/ -> local files
         return COMMANDS[args.command](args)
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
@@ -475,7 +477,7 @@ def cmd_demo(args) -> int:
 COMMANDS = {"info": cmd_info, "tree": cmd_tree, "stats": cmd_stats, "scan": cmd_scan,
             "optimizer": cmd_optimizer, "remap": cmd_remap, "warmstart": cmd_warmstart,
             "export": cmd_export, "strip": cmd_strip, "extract": cmd_extract, "desktop": cmd_desktop,
-            "view": cmd_view, "demo": cmd_demo}
+            "view": cmd_view, "demo": cmd_demo, "registry": cmd_registry}
 
 
 if __name__ == "__main__":
