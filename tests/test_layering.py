@@ -5,7 +5,7 @@ import pathlib
 import subprocess
 import sys
 
-CORE = ("formats", "analysis", "ops")
+CORE = ("formats", "analysis", "ops", "registry")
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "inspector"
 QT = ("PySide6", "pyqtgraph", "shiboken6", "PyQt5", "PyQt6")
 
