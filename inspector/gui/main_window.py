@@ -125,6 +125,9 @@ class MainWindow(QMainWindow):
         self.watcher = ReloadWatcher(self)
         self.watcher.changed.connect(self._file_changed)
         self._build_menus()
+        from .registry_actions import install as install_registry
+
+        self.registry = install_registry(self)  # File › Open from / Register in Registry, models:/ paths
         self._restore_state()
 
     # ---- menus ---------------------------------------------------------------------------
@@ -208,6 +211,7 @@ class MainWindow(QMainWindow):
         self.activateWindow()
 
     def open_paths(self, paths) -> None:
+        paths = self.registry.take_uris(paths)  # models:/, runs:/ download first, then open
         paths = expand_folders([os.path.abspath(os.fspath(p)) for p in paths])
         for path in paths:
             if path in self.loading:

@@ -14,6 +14,8 @@ import os
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
+from ..registry import is_registry_uri
+
 
 def server_name() -> str:
     return os.environ.get("CHECKPOINT_INSPECTOR_INSTANCE") or f"checkpoint-inspector-{getpass.getuser()}"
@@ -25,7 +27,7 @@ def send_to_running(paths: list[str], name: str | None = None, timeout_ms: int =
     sock.connectToServer(name or server_name())
     if not sock.waitForConnected(timeout_ms):
         return False
-    sock.write((json.dumps([os.path.abspath(p) for p in paths]) + "\n").encode())
+    sock.write((json.dumps([p if is_registry_uri(p) else os.path.abspath(p) for p in paths]) + "\n").encode())
     ok = sock.waitForBytesWritten(timeout_ms)
     sock.waitForReadyRead(timeout_ms)  # the window answers once it has the paths
     sock.disconnectFromServer()

@@ -63,6 +63,9 @@ def summary_html(f) -> str:
         ("Tensors", f"{s['tensor_count']:,} in {s['storage_count']:,} storages &nbsp;·&nbsp; "
                     f"{human_count(s['numel_total'])} elements &nbsp;·&nbsp; {human_bytes(s['bytes_total'])}"),
     ]
+    from .registry_actions import origin_rows
+
+    rows[1:1] = origin_rows(f.path)  # where a file opened from a model registry came from
     if s["parameter_count"]:
         rows.append(("Parameters", f"{s['parameter_count']:,} (tensors saved as nn.Parameter)"))
     if s["shared_storage_tensors"]:
