@@ -5,9 +5,6 @@ and failures (docs/FACTS.md, MLflow)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +15,6 @@ from registry_helpers import DANGEROUS_PICKLE, build_store, save_mlp, sha256  # 
 
 from inspector.cli import main  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -242,36 +238,3 @@ def test_embedded_default_store_needs_no_server(tmp_path, capsys, monkeypatch):
     code, out, _ = run(capsys, "registry", "where", "--json")
     assert json.loads(out)["tracking_uri"] == f"sqlite:///{tmp_path}/data/registry/mlflow.db"
     assert sha256(__import__("inspector.registry.resolve", fromlist=["x"]).resolve_uri("models:/local/1")) == sha256(ck)
-
-
-BLOCKER = """
-import sys
-class _Block:
-    def find_spec(self, name, path=None, target=None):
-        if name == "mlflow" or name.startswith("mlflow."):
-            raise ImportError("No module named 'mlflow' (blocked for a test)")
-sys.meta_path.insert(0, _Block())
-"""
-
-
-def test_without_the_extra_each_command_says_how_to_install_it(tmp_path):
-    (tmp_path / "sitecustomize.py").write_text(BLOCKER)
-    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}", CHECKPOINT_INSPECTOR_DATA=str(tmp_path))
-    ck = tmp_path / "m.pt"
-    save_mlp(ck, 0)
-
-    def ckpt(*a):
-        return subprocess.run([sys.executable, "-m", "inspector.cli", *a], capture_output=True, text=True,
-                              env=env, cwd=ROOT, timeout=120)
-    for argv in (["registry", "models"], ["info", "models:/x/1"], ["registry", "register", str(ck), "--name", "x"]):
-        r = ckpt(*argv)
-        assert r.returncode == 2 and r.stderr.count("\n") == 1, (argv, r.stderr)
-        assert "pip install 'checkpoint-inspector[registry]'" in r.stderr, r.stderr
-    r = ckpt("info", str(ck))
-    assert r.returncode == 0 and "tensors" in r.stdout, r.stderr
-
-
-def test_ckpt_start_up_does_not_import_mlflow():
-    code = "import sys, inspector.cli, inspector.registry.resolve; print('mlflow' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert out.stdout.strip() == "False"

@@ -49,7 +49,8 @@ def list_versions(store: Store, name: str) -> list[dict]:
                 pass
         out.append({"name": name, "version": str(v.version), "uri": f"models:/{name}/{v.version}",
                     "run_id": v.run_id, "run_name": run_name, "stage": v.current_stage,
-                    "aliases": sorted(a for a, n in aliases.items() if str(n) == str(v.version)), "tags": dict(v.tags or {}),
+                    "aliases": sorted(a for a, n in aliases.items() if str(n) == str(v.version)),
+                    "tags": dict(v.tags or {}),
                     "description": v.description or "", "status": v.status, "source": v.source,
                     "created": _ms(v.creation_timestamp), "metrics": metrics,
                     "facts": {k[5:]: val for k, val in params.items() if k.startswith("ckpt.")}})
@@ -78,7 +79,7 @@ def list_files(store: Store, name: str, version: str) -> list[dict]:
         walk(source, "", 0)
         if not out:  # a source that names one file lists as nothing: list its folder
             parent, base = source.rstrip("/").rsplit("/", 1)
-            out += [{"path": base, "size": fi.file_size or 0, "uri": f"models:/{name}/{version}"} for fi in artifacts.list_artifacts(
-                artifact_uri=parent, tracking_uri=store.uri) if fi.path.rsplit("/", 1)[-1] == base
-                and not fi.is_dir]
+            listed = artifacts.list_artifacts(artifact_uri=parent, tracking_uri=store.uri)
+            out += [{"path": base, "size": fi.file_size or 0, "uri": f"models:/{name}/{version}"}
+                    for fi in listed if fi.path.rsplit("/", 1)[-1] == base and not fi.is_dir]
     return out

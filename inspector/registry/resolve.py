@@ -166,7 +166,9 @@ def pick_checkpoint(root: str, uri: str) -> str:
     cands += [os.path.join(root, d) for d in folders if folder_is_checkpoint(os.path.join(root, d))]
     if len(cands) == 1:
         return cands[0]
-    shown = ", ".join(f.replace(os.sep, "/") for f in files[:6]) + (f", … {len(files) - 6} more" if len(files) > 6 else "")
+    shown = ", ".join(f.replace(os.sep, "/") for f in files[:6])
+    if len(files) > 6:
+        shown += f", … {len(files) - 6} more"
     raise RegistryError(f"{uri} holds {len(files)} files ({shown}): name one, {uri.rstrip('/')}/PATH")
 
 
