@@ -73,6 +73,11 @@ def build_store(root: Path) -> dict:
         c.log_artifact(run2.info.run_id, str(src / f"part{seed}.pt"), "two")
     c.create_model_version("other", source=f"{run2.info.artifact_uri}/two", run_id=run2.info.run_id)
     made["two_run"] = run2.info.run_id
+    # a third: a version whose source names the file itself (as some tools register)
+    c.create_registered_model("single")
+    v1 = made["mlp"]["1"]
+    c.create_model_version("single", source=f"{c.get_run(v1['run_id']).info.artifact_uri}/ckpt/mlp_v1.pt",
+                           run_id=v1["run_id"])
     return made
 
 

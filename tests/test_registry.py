@@ -40,7 +40,7 @@ def test_models_lists_latest_versions_aliases_and_tags(store, capsys):
     code, out, err = run(capsys, "registry", "models", "--json")
     assert code == 0, err
     models = {m["name"]: m for m in json.loads(out)}
-    assert set(models) == {"mlp", "other"}
+    assert set(models) == {"mlp", "other", "single"}
     assert models["mlp"]["latest_version"] == "3"
     assert models["mlp"]["aliases"] == {"prod": "2", "staging": "3"} or \
         {k: str(v) for k, v in models["mlp"]["aliases"].items()} == {"prod": "2", "staging": "3"}
@@ -74,6 +74,14 @@ def test_every_model_uri_form_resolves_to_the_registered_bytes(store, uri, versi
     assert sha256(path) == store["mlp"][version]["sha"]
     o = origin_of(path)
     assert (o["model"], o["version"], o["run_id"], o["uri"]) == ("mlp", version, store["mlp"][version]["run_id"], uri)
+
+
+def test_a_version_whose_source_is_one_file(store, capsys):
+    from inspector.registry.resolve import resolve_uri
+
+    assert sha256(resolve_uri("models:/single/1")) == store["mlp"]["1"]["sha"]
+    code, out, err = run(capsys, "registry", "files", "single", "1", "--json")
+    assert code == 0 and [(f["path"], f["uri"]) for f in json.loads(out)] == [("mlp_v1.pt", "models:/single/1")]
 
 
 def test_runs_uri_resolves_and_records_the_run(store):

@@ -39,9 +39,9 @@ def test_browser_lists_models_opens_a_version_and_the_summary_shows_its_origin(w
 
     dlg = window.registry.make_browser()
     qtbot.addWidget(dlg)
-    qtbot.waitUntil(lambda: dlg.models.topLevelItemCount() == 2 and not dlg.busy(), timeout=20000)
-    assert texts(dlg.models) == ["mlp", "other"]
-    assert texts(dlg.models, 1) == ["3", "2"]
+    qtbot.waitUntil(lambda: dlg.models.topLevelItemCount() == 3 and not dlg.busy(), timeout=20000)
+    assert texts(dlg.models) == ["mlp", "other", "single"]
+    assert texts(dlg.models, 1) == ["3", "2", "1"]
     assert texts(dlg.models, 2)[0] == "prod=2, staging=3"
     qtbot.waitUntil(lambda: dlg.version_list.topLevelItemCount() == 3 and not dlg.busy(), timeout=20000)
     assert texts(dlg.version_list) == ["3", "2", "1"]
