@@ -95,3 +95,16 @@ def test_open_and_failures_over_http(server, registered, capsys, tmp_path):
     assert code == 1 and "dangerous" in err, err
     code, out, _ = run(capsys, "registry", "versions", "net", "--json")
     assert len(json.loads(out)) == 2  # nothing was added
+    # an artifact that is not a checkpoint, registered by other means
+    from mlflow.tracking import MlflowClient
+
+    c = MlflowClient(tracking_uri=server["url"], registry_uri=server["url"])
+    notes = tmp_path / "README.txt"
+    notes.write_text("model card: this folder holds no weights\n" * 4)
+    exp = c.create_experiment("notes")
+    r = c.create_run(exp)
+    c.log_artifact(r.info.run_id, str(notes), "card")
+    c.create_registered_model("card")
+    c.create_model_version("card", source=f"{r.info.artifact_uri}/card", run_id=r.info.run_id)
+    code, _, err = run(capsys, "info", "models:/card/1")
+    assert code == 2 and "the artifact README.txt is not a checkpoint" in err and err.count("\n") == 1, err
