@@ -232,12 +232,8 @@ def resolve_uri(arg: str, tracking: str | None = None, progress=None) -> str:
             except OSError:  # someone else finished the same download first
                 if not os.path.isfile(os.path.join(key, "origin.json")):
                     raise
-        except BaseException:
-            if not (progress is not None and progress.cancelled):
-                shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        finally:
-            if os.path.isdir(tmp) and os.path.isdir(key) and not (progress is not None and progress.cancelled):
+        finally:  # failed, or another process finished first (a cancelled download's thread cleans up)
+            if os.path.isdir(tmp) and not (progress is not None and progress.cancelled):
                 shutil.rmtree(tmp, ignore_errors=True)
     else:  # reused: aliases and tags may have moved since; the bytes of a version do not
         with open(os.path.join(key, "origin.json")) as fh:
