@@ -177,6 +177,28 @@ def test_register_records_the_files_facts_and_reads_back(store, capsys, tmp_path
     assert code == 0 and out.splitlines()[0] == "models:/fresh/2"
 
 
+def test_a_checkpoint_folder_registers_and_opens_as_one_checkpoint(store, capsys, tmp_path):
+    """A shard index folder (what from_pretrained writes): the whole folder is the artifact."""
+    from safetensors.torch import save_file
+    import torch
+
+    folder = tmp_path / "hf-model"
+    folder.mkdir()
+    a, b = {"l0.w": torch.randn(4, 3)}, {"l1.w": torch.randn(2, 4), "head.b": torch.randn(2)}
+    for name, sd in (("model-00001-of-00002.safetensors", a), ("model-00002-of-00002.safetensors", b)):
+        save_file(sd, str(folder / name))
+    (folder / "model.safetensors.index.json").write_text(json.dumps(
+        {"metadata": {}, "weight_map": {**{k: "model-00001-of-00002.safetensors" for k in a},
+                                        **{k: "model-00002-of-00002.safetensors" for k in b}}}))
+    code, out, err = run(capsys, "registry", "register", str(folder), "--name", "sharded", "--json")
+    assert code == 0, err
+    assert json.loads(out)["facts"]["parameter_count"] == 12 + 8 + 2
+    code, out, err = run(capsys, "info", "models:/sharded/1", "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["format"] == "hf-index" and info["tensor_count"] == 3
+
+
 def _counts(uri):
     from mlflow.tracking import MlflowClient
 

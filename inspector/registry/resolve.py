@@ -162,8 +162,12 @@ def pick_checkpoint(root: str, uri: str) -> str:
     if len(files) == 1:
         return os.path.join(root, files[0])
     folders = sorted({os.path.dirname(f) for f in files if os.path.dirname(f)})
-    cands = [os.path.join(root, f) for f in files if f.lower().endswith(CHECKPOINT_SUFFIXES)]
-    cands += [os.path.join(root, d) for d in folders if folder_is_checkpoint(os.path.join(root, d))]
+    ck_folders = [d for d in folders if folder_is_checkpoint(os.path.join(root, d))]
+    ck_folders = [d for d in ck_folders if not any(d.startswith(o + os.sep) for o in ck_folders)]
+    inside = tuple(d + os.sep for d in ck_folders)  # the shards of a shard index are not choices
+    cands = [os.path.join(root, d) for d in ck_folders]
+    cands += [os.path.join(root, f) for f in files
+              if f.lower().endswith(CHECKPOINT_SUFFIXES) and not (inside and f.startswith(inside))]
     if len(cands) == 1:
         return cands[0]
     shown = ", ".join(f.replace(os.sep, "/") for f in files[:6])
