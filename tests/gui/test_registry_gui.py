@@ -68,6 +68,23 @@ def test_browser_lists_models_opens_a_version_and_the_summary_shows_its_origin(w
     assert window.errors == []
 
 
+def test_browser_filter_and_the_open_button(window, qtbot, store):
+    dlg = window.registry.make_browser()
+    qtbot.addWidget(dlg)
+    qtbot.waitUntil(lambda: dlg.version_list.topLevelItemCount() == 3 and not dlg.busy(), timeout=20000)
+    dlg.filter.setText("vision")  # a tag of mlp only
+    assert [dlg.models.topLevelItem(i).isHidden() for i in range(3)] == [False, True, True]
+    dlg.filter.setText("")
+    dlg.open_button.click()  # nothing chosen in the files: the current version
+    assert dlg.result() == QDialog.Accepted and dlg.selected_uri == "models:/mlp/3"
+    dlg = window.registry.make_browser()
+    qtbot.addWidget(dlg)
+    qtbot.waitUntil(lambda: dlg.files.topLevelItemCount() == 1 and not dlg.busy(), timeout=20000)
+    dlg.files.setCurrentItem(dlg.files.topLevelItem(0))
+    dlg.open_button.click()
+    assert dlg.selected_uri == "models:/mlp/3/mlp_v3.pt"
+
+
 def test_open_paths_accepts_uris_and_failures_show_a_message(window, qtbot, store):
     window.open_paths(["models:/mlp@staging"])
     qtbot.waitUntil(lambda: len(window.model.files()) == 1, timeout=20000)

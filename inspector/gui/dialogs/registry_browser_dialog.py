@@ -65,16 +65,29 @@ class RegistryBrowserDialog(QDialog):
 
         self.models = _tree(["Model", "Latest", "Aliases", "Tags"])
         self.models.currentItemChanged.connect(self._model_chosen)
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter models (name, alias, tag)")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self._filter_models)
+        model_pane = QWidget()
+        ml = QVBoxLayout(model_pane)
+        ml.setContentsMargins(0, 0, 0, 0)
+        ml.addWidget(self.filter)
+        ml.addWidget(self.models, 1)
         self.version_list = _tree(["Version", "Aliases", "Created", "Run", "Metrics", "Tags"])
         self.version_list.currentItemChanged.connect(self._version_chosen)
+        self.pick: str | None = None  # what Open opens: the chosen version, or a file of it
         self.version_list.itemDoubleClicked.connect(lambda it, _c: self._open(it.data(0, Qt.UserRole)))
         self.files = _tree(["Artifact file", "Size"])
         self.files.itemDoubleClicked.connect(lambda it, _c: self._open(it.data(0, Qt.UserRole)))
+        self.files.currentItemChanged.connect(
+            lambda it, _p: setattr(self, "pick", it.data(0, Qt.UserRole)) if it is not None else None)
         split = QSplitter(Qt.Horizontal)
-        split.addWidget(_boxed("Registered models", self.models))
+        split.addWidget(_boxed("Registered models", model_pane))
         split.addWidget(_boxed("Versions (double-click to open)", self.version_list))
         split.addWidget(_boxed("Files of the version", self.files))
         split.setSizes([290, 640, 250])
+        self.split = split
         self.details = QTextBrowser()
         self.details.setMaximumHeight(150)
         self.status = QLabel()
@@ -91,7 +104,36 @@ class RegistryBrowserDialog(QDialog):
         lay.addWidget(self.details)
         lay.addWidget(self.status)
         lay.addWidget(buttons)
+        self._restore()
         self.refresh()
+
+    def _restore(self) -> None:
+        from PySide6.QtCore import QByteArray
+
+        from ..settings import settings
+
+        s = settings()
+        geom, split = s.value("registry/browser_geometry"), s.value("registry/browser_split")
+        if isinstance(geom, QByteArray):
+            self.restoreGeometry(geom)
+        if isinstance(split, QByteArray):
+            self.split.restoreState(split)
+
+    def done(self, result: int) -> None:  # accepted or closed: remember the layout
+        from ..settings import settings
+
+        s = settings()
+        s.setValue("registry/browser_geometry", self.saveGeometry())
+        s.setValue("registry/browser_split", self.split.saveState())
+        s.sync()
+        super().done(result)
+
+    def _filter_models(self, text: str) -> None:
+        text = text.strip().lower()
+        for i in range(self.models.topLevelItemCount()):
+            it = self.models.topLevelItem(i)
+            hay = " ".join(it.text(c) for c in range(self.models.columnCount())).lower()
+            it.setHidden(bool(text) and text not in hay)
 
     def tracking_uri(self) -> str | None:
         return self.uri.text().strip() or None
@@ -145,6 +187,7 @@ class RegistryBrowserDialog(QDialog):
             self.models.addTopLevelItem(it)
         for c in range(self.models.columnCount()):
             self.models.resizeColumnToContents(c)
+        self._filter_models(self.filter.text())
         self.where = (f"{len(models)} registered models in {label}" if models else
                       f"No registered models in {label} yet: File › Register in Registry… adds one.")
         self.status.setText(self.where)
@@ -187,6 +230,7 @@ class RegistryBrowserDialog(QDialog):
         if v is None:
             return
         self.open_button.setEnabled(True)
+        self.pick = v["uri"]
         self._show_details(v)
         name, version, uri = v["name"], v["version"], self.tracking_uri()
         self._submit(f"files of {v['uri']}", lambda: list_files(Store(uri), name, version),
@@ -217,10 +261,7 @@ class RegistryBrowserDialog(QDialog):
 
     # ---- choosing ------------------------------------------------------------------------------
     def _open_selected(self) -> None:
-        it = self.files.currentItem() if self.files.hasFocus() or self.files.currentItem() and \
-            self.files.currentItem().isSelected() else self.version_list.currentItem()
-        if it is not None:
-            self._open(it.data(0, Qt.UserRole))
+        self._open(self.pick)
 
     def _open(self, uri: str | None) -> None:
         if uri:
