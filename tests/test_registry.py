@@ -135,6 +135,21 @@ def test_registry_failures_are_one_line_exit_2(store, capsys, uri, message):
     assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["registry", "versions", "nope"], "model 'nope' does not exist"),
+    (["registry", "files", "mlp", "12"], "version 12 of model 'mlp' does not exist"),
+    (["registry", "register", "missing.pt", "--name", "x"], "no such file"),
+    (["registry", "register", __file__, "--name", "a/b"], "model name 'a/b'"),
+    (["registry", "register", __file__, "--name", "x", "--alias", "latest"], "alias 'latest'"),
+    (["registry", "register", __file__, "--name", "x", "--tag", "novalue"], "tag 'novalue': write KEY=VALUE"),
+])
+def test_registry_command_failures_are_one_line_exit_2(store, capsys, argv, message):
+    before = _counts(store["uri"])
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert _counts(store["uri"]) == before
+
+
 def test_an_unreachable_server_is_one_line(store, capsys):
     from registry_helpers import free_port
 
