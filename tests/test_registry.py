@@ -180,7 +180,7 @@ def test_register_records_the_files_facts_and_reads_back(store, capsys, tmp_path
     assert int(p["ckpt.parameter_count"]) == sum(t.numel() for t in sd.values())
     assert int(p["ckpt.tensor_count"]) == len(sd)
     assert p["ckpt.dtypes"].startswith("float32") and "int64" in p["ckpt.dtypes"]  # BatchNorm's counter
-    assert run_.data.metrics["loss"] == pytest.approx(0.125)
+    assert run_.data.metrics["loss"] == pytest.approx(0.125) and float(p["ckpt.loss"]) == 0.125
     assert run_.data.tags["ckpt.verdict"] == "safe"
     # the artifact is the file, byte for byte, and models:/ opens it
     from inspector.registry.resolve import resolve_uri

@@ -10,7 +10,6 @@ created (the run is deleted, a model created for this version too).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 
@@ -53,11 +52,16 @@ def checkpoint_facts(ck, summary: dict, training: dict, verdict) -> dict:
     for k in ("epoch", "step"):
         if isinstance(training.get(k), (int, float)) and not isinstance(training.get(k), bool):
             facts[k] = training[k]
-    metrics = {k: v for k, v in (training.get("metrics") or {}).items()
-               if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    metrics = {_key(k): v for k, v in (training.get("metrics") or {}).items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v}
     if metrics:
         facts["metrics"] = metrics
     return facts
+
+
+def _key(name) -> str:
+    """A name MLflow accepts for a param or metric (letters, digits, _ - . space /)."""
+    return re.sub(r"[^A-Za-z0-9_\-. /]", "_", str(name))[:200] or "_"
 
 
 def read_facts(path: str):
@@ -121,6 +125,9 @@ def register_checkpoint(path: str, name: str, tags: dict | None = None, descript
             for k, v in facts.items():
                 if k != "metrics":
                     c.log_param(run_id, f"ckpt.{k}", v)
+            for k, v in facts.get("metrics", {}).items():  # the loss as a fact too, not only a metric
+                if "loss" in k.lower():
+                    c.log_param(run_id, f"ckpt.{k}", v)
             step = int(facts.get("step") or facts.get("epoch") or 0)
             for k, v in facts.get("metrics", {}).items():
                 c.log_metric(run_id, k, float(v), step=step)
@@ -175,6 +182,3 @@ def _undo(store: Store, created: dict, name: str) -> None:
 
         shutil.rmtree(artifacts, ignore_errors=True)
 
-
-def facts_json(facts: dict) -> str:
-    return json.dumps(facts, indent=1, default=str)
