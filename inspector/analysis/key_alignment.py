@@ -19,8 +19,7 @@ AUTO_PREFIXES = ("module.", "_orig_mod.", "model.")
 
 def rename(key: str, strip: list[str], add: list[str], regex: list[tuple[str, str]]) -> str:
     for p in strip:
-        if key.startswith(p):
-            key = key[len(p):]
+        key = key.removeprefix(p)
     for pattern, repl in regex:
         key = re.sub(pattern, repl, key)
     for p in add:

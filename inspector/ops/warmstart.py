@@ -29,6 +29,7 @@ from .errors import OpError
 from .objects import state_dict_of
 from .writer import Progress, TorchZipWriter, atomic_output, copy_range
 
+
 @dataclass
 class MatchPlan:
     source: str
