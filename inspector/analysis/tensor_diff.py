@@ -1,0 +1,286 @@
+"""Two tensors compared chunk by chunk, in bounded memory, without loading either.
+
+Pass 1 compares the stored bytes piece by piece (same dtype only) and stops at the first
+difference: identical tensors cost one read of each, and two ranges that are holes of
+sparse files (docs/FACTS.md, Larger than memory) are known to be zeros in both without
+reading them. Only a tensor that differs gets pass 2, which decodes both (the same
+decoding as `ckpt stats`, analysis/decode.py) and accumulates in float64:
+
+- max |A-B| over positions where both are finite;
+- relative L2 change ||A-B|| / ||A|| and cosine similarity A.B / (||A|| ||B||);
+- the fraction of elements changed: |a-b| > atol + rtol*|b| (torch.isclose's rule;
+  with the defaults 0, 0 any different value), a NaN/Inf that differs counts as changed
+  and two NaNs at one position as equal;
+- mean and population std of each (finite values, Chan's update: analysis/stats.py).
+Memory is a few chunks of CHUNK elements whatever the tensor's size.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..formats.dtypes import DType
+from .decode import BLOCK, CHUNK, decode, iter_c_order
+from .stats import StatsAccumulator
+
+FLOAT_KINDS = ("float", "bfloat16", "float8")
+
+
+class DiffCancelled(Exception):
+    """The comparison was cancelled (by the window's Cancel)."""
+
+
+class Meter:
+    """Progress of a whole comparison: `done` bytes covered of `total` (holes included),
+    `read` bytes actually read, and a cancel flag. Shaped like ops.writer.Progress
+    (`total`, `done`, `cancelled`), so the window polls it the same way."""
+
+    def __init__(self, total: int = 0):
+        self.total, self.done, self.read, self.cancelled = total, 0, 0, False
+
+
+def _advance(meter, covered: int, read: int) -> None:
+    if meter is None:
+        return
+    meter.done += covered
+    meter.read = getattr(meter, "read", 0) + read
+    if getattr(meter, "cancelled", False):
+        raise DiffCancelled()
+
+
+@dataclass
+class TensorDiff:
+    numel: int
+    identical: bool
+    changed: int = 0  # elements outside the tolerance
+    max_abs: float = 0.0
+    rel_l2: float | None = 0.0
+    cosine: float | None = None
+    norm_a: float | None = None
+    norm_b: float | None = None
+    mean_a: float | None = None
+    mean_b: float | None = None
+    std_a: float | None = None
+    std_b: float | None = None
+    nonfinite_a: int = 0  # NaN and Inf elements
+    nonfinite_b: int = 0
+    bytes_read: int = 0
+    floats: bool = False
+    notes: list = field(default_factory=list)
+
+    @property
+    def frac_changed(self) -> float:
+        return self.changed / self.numel if self.numel else 0.0
+
+    def to_json(self) -> dict:
+        out = {k: getattr(self, k) for k in ("numel", "identical", "changed", "max_abs", "rel_l2",
+                                             "cosine", "norm_a", "norm_b", "mean_a", "mean_b",
+                                             "std_a", "std_b", "nonfinite_a",
+                                             "nonfinite_b", "bytes_read")}
+        out["frac_changed"] = self.frac_changed
+        out["delta_mean"] = (0.0 if self.identical and self.floats else
+                             self.mean_b - self.mean_a if None not in (self.mean_a, self.mean_b) else None)
+        out["delta_std"] = (0.0 if self.identical and self.floats else
+                            self.std_b - self.std_a if None not in (self.std_a, self.std_b) else None)
+        return out
+
+
+# ---- pieces: raw element arrays, or an int n for n zero elements known from a hole ----------
+def _is_hole(fd: int, offset: int, length: int) -> bool:
+    if not hasattr(os, "SEEK_DATA") or length <= 0:
+        return False
+    try:
+        return os.lseek(fd, offset, os.SEEK_DATA) >= offset + length
+    except OSError as exc:  # ENXIO: no data at or after offset (the range is validated)
+        return exc.errno == errno.ENXIO
+
+
+def _stored_pieces(src, chunk: int, meter):
+    fd = os.open(src.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        for start in range(0, src.size, chunk):
+            n = min(chunk, src.size - start)
+            off = src.offset + start * src.item
+            if _is_hole(fd, off, n * src.item):
+                _advance(meter, n * src.item, 0)
+                yield n
+                continue
+            buf = os.pread(fd, n * src.item, off)
+            if len(buf) != n * src.item:
+                from ..formats.errors import TensorDataError
+
+                raise TensorDataError("the tensor's bytes run past the end of the file")
+            _advance(meter, len(buf), len(buf))
+            yield np.frombuffer(buf, dtype=src.raw)
+    finally:
+        os.close(fd)
+
+
+def pieces(src, chunk: int = CHUNK, meter=None):
+    """The tensor's elements in C order as raw pieces (holes as counts of zeros)."""
+    if all(hasattr(src, a) for a in ("path", "offset", "item", "raw", "size")):
+        yield from _stored_pieces(src, chunk, meter)
+        return
+    for raw in iter_c_order(src, chunk):
+        _advance(meter, raw.nbytes, raw.nbytes)
+        yield raw
+
+
+def _size(p) -> int:
+    return p if isinstance(p, int) else p.size
+
+
+def _split(p, n):
+    if isinstance(p, int):
+        return n, (p - n or None)
+    return p[:n], (p[n:] if p.size > n else None)
+
+
+def aligned(pa, pb):
+    """Pairs of equally long pieces from two piece streams."""
+    ia, ib = iter(pa), iter(pb)
+    a = b = None
+    while True:
+        if a is None:
+            a = next(ia, None)
+        if b is None:
+            b = next(ib, None)
+        if a is None or b is None:
+            return
+        n = min(_size(a), _size(b))
+        xa, a = _split(a, n)
+        xb, b = _split(b, n)
+        yield xa, xb
+
+
+def _same_bytes(a, b) -> bool:
+    if isinstance(a, int) and isinstance(b, int):
+        return True
+    if isinstance(a, int):
+        a, b = b, a
+    if isinstance(b, int):
+        return not np.ascontiguousarray(a).view(np.uint8).any()
+    return np.array_equal(np.ascontiguousarray(a).view(np.uint8), np.ascontiguousarray(b).view(np.uint8))
+
+
+def _materialize(p, raw: np.dtype) -> np.ndarray:
+    return np.zeros(p, dtype=raw) if isinstance(p, int) else p
+
+
+# ---- pass 2 ----------------------------------------------------------------------------------
+class _PairAccumulator:
+    def __init__(self, dta: DType, dtb: DType, raw_a, raw_b, atol: float, rtol: float):
+        self.dta, self.dtb, self.raw_a, self.raw_b = dta, dtb, raw_a, raw_b
+        self.atol, self.rtol = atol, rtol
+        self.sa, self.sb = StatsAccumulator(), StatsAccumulator()
+        self.max_abs = 0.0
+        self.diff2 = self.dot = self.a2 = self.b2 = 0.0  # float64 sums over finite values
+        self.changed = 0
+
+    def add_zeros(self, n: int) -> None:
+        z = np.zeros(min(n, BLOCK), dtype=np.float32)
+        while n > 0:
+            k = min(n, z.size)
+            self.sa.add(z[:k])
+            self.sb.add(z[:k])
+            n -= k
+
+    def add_identical(self, a) -> None:
+        if isinstance(a, int):
+            self.add_zeros(a)
+            return
+        for i in range(0, a.size, BLOCK):
+            x = decode(a[i:i + BLOCK], self.dta)
+            self.sa.add(x)
+            self.sb.add(x)
+            f = x[np.isfinite(x)].astype(np.float64)
+            f2 = float(np.dot(f, f))
+            self.dot += f2
+            self.a2 += f2
+            self.b2 += f2
+
+    def add_pair(self, a, b) -> None:
+        a, b = _materialize(a, self.raw_a), _materialize(b, self.raw_b)
+        for i in range(0, a.size, BLOCK):
+            xa32, xb32 = decode(a[i:i + BLOCK], self.dta), decode(b[i:i + BLOCK], self.dtb)
+            self.sa.add(xa32)
+            self.sb.add(xb32)
+            xa, xb = xa32.astype(np.float64), xb32.astype(np.float64)
+            fa, fb = np.isfinite(xa), np.isfinite(xb)
+            fin = fa & fb
+            if fin.all():
+                self.a2 += float(np.dot(xa, xa))
+                self.b2 += float(np.dot(xb, xb))
+            else:
+                self.a2 += float(np.dot(xa[fa], xa[fa]))
+                self.b2 += float(np.dot(xb[fb], xb[fb]))
+            if not fin.all():
+                odd = ~fin
+                na, nb = xa[odd], xb[odd]
+                same = (na == nb) | (np.isnan(na) & np.isnan(nb))
+                self.changed += int(np.count_nonzero(~same))
+                xa, xb = xa[fin], xb[fin]
+            if xa.size == 0:
+                continue
+            d = xa - xb
+            ad = np.abs(d)
+            self.max_abs = max(self.max_abs, float(ad.max()))
+            self.diff2 += float(np.dot(d, d))
+            self.dot += float(np.dot(xa, xb))
+            if self.atol == 0 and self.rtol == 0:
+                self.changed += int(np.count_nonzero(d))
+            else:
+                self.changed += int(np.count_nonzero(ad > self.atol + self.rtol * np.abs(xb)))
+
+    def result(self, numel: int, floats: bool) -> TensorDiff:
+        ra, rb = self.sa.result(), self.sb.result()
+        na, nb = math.sqrt(self.a2), math.sqrt(self.b2)
+        dn = math.sqrt(self.diff2)
+        rel = dn / na if na > 0 else (0.0 if dn == 0 else math.inf)
+        cos = self.dot / (na * nb) if na > 0 and nb > 0 else None
+        if cos is not None:
+            cos = max(-1.0, min(1.0, cos))
+        out = TensorDiff(numel=numel, identical=False, changed=self.changed, max_abs=self.max_abs,
+                         rel_l2=rel, cosine=cos, norm_a=na, norm_b=nb,
+                         nonfinite_a=ra.nan + ra.inf, nonfinite_b=rb.nan + rb.inf)
+        if floats:
+            out.mean_a, out.mean_b, out.std_a, out.std_b = ra.mean, rb.mean, ra.std, rb.std
+        return out
+
+
+def compare_sources(src_a, src_b, dta: DType, dtb: DType, raw_a: np.dtype, raw_b: np.dtype,
+                    atol: float = 0.0, rtol: float = 0.0, chunk: int = CHUNK, meter=None,
+                    reopen=None) -> TensorDiff:
+    """Compare two tensors of equal element count given as chunked sources (Checkpoint.source).
+    `reopen()` gives fresh sources for pass 2 (defaults to reusing these: sources re-iterate)."""
+    numel = src_a.size
+    floats = dta.kind in FLOAT_KINDS and dtb.kind in FLOAT_KINDS
+    same_dtype = dta.name == dtb.name and raw_a == raw_b
+    start = getattr(meter, "read", 0)
+    if same_dtype:
+        differs = False
+        for a, b in aligned(pieces(src_a, chunk, meter), pieces(src_b, chunk, meter)):
+            if not _same_bytes(a, b):
+                differs = True
+                break
+        if not differs:
+            # cosine is 1 by definition for identical tensors (norms are not read for them)
+            return TensorDiff(numel=numel, identical=True, rel_l2=0.0, cosine=1.0, floats=floats,
+                              bytes_read=getattr(meter, "read", 0) - start)
+    if reopen is not None:
+        src_a, src_b = reopen()
+    acc = _PairAccumulator(dta, dtb, raw_a, raw_b, atol, rtol)
+    for a, b in aligned(pieces(src_a, chunk, meter), pieces(src_b, chunk, meter)):
+        if same_dtype and _same_bytes(a, b):
+            acc.add_identical(a)
+        else:
+            acc.add_pair(a, b)
+    out = acc.result(numel, floats)
+    out.floats = floats
+    out.bytes_read = getattr(meter, "read", 0) - start
+    return out
