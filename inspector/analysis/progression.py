@@ -31,6 +31,7 @@ from .layouts import recognise
 from .stats import finite_range, tensor_stats
 from .tensor_diff import DiffCancelled, Meter, compare_sources
 
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt", ".bin", ".pkl", ".ptl", ".pt2", ".safetensors")
 STALL = 1e-7
 BLOWUP = 10.0
 JUMP = 1.0
@@ -60,6 +61,24 @@ class Progression:
         return {"files": self.files, "layers": [c.to_json() for c in self.layers],
                 "histogram": self.histogram,
                 "thresholds": {"stall": STALL, "blowup": BLOWUP, "jump": JUMP}}
+
+
+def run_files(paths: list[str]) -> list[str]:
+    """A folder of checkpoints (epoch_1.pt, epoch_2.pt, ...) as a list sorted by the number
+    in the name; folders that are one checkpoint (a shard index, a DCP or Trainer folder)
+    and files stay as they are."""
+    from ..formats import folder_is_checkpoint
+    from .search import natural_key
+
+    out = []
+    for p in paths:
+        if os.path.isdir(p) and not folder_is_checkpoint(p):
+            files = [os.path.join(p, n) for n in os.listdir(p)
+                     if n.lower().endswith(CHECKPOINT_SUFFIXES) and os.path.isfile(os.path.join(p, n))]
+            out.extend(sorted(files, key=lambda f: natural_key(os.path.basename(f))))
+        else:
+            out.append(p)
+    return out
 
 
 def _weights(ck: Checkpoint) -> dict:

@@ -91,32 +91,58 @@ class TensorDiff:
 
 
 # ---- pieces: raw element arrays, or an int n for n zero elements known from a hole ----------
-def _is_hole(fd: int, offset: int, length: int) -> bool:
-    if not hasattr(os, "SEEK_DATA") or length <= 0:
-        return False
+_SPARSE = hasattr(os, "SEEK_DATA") and hasattr(os, "SEEK_HOLE")
+
+
+def _seek(fd: int, pos: int, whence: int, end: int) -> int:
     try:
-        return os.lseek(fd, offset, os.SEEK_DATA) >= offset + length
-    except OSError as exc:  # ENXIO: no data at or after offset (the range is validated)
-        return exc.errno == errno.ENXIO
+        return min(os.lseek(fd, pos, whence), end)
+    except OSError as exc:  # ENXIO: no data at or after pos (the range is validated)
+        if exc.errno == errno.ENXIO:
+            return end
+        raise
+
+
+def _extents(fd: int, pos: int, end: int, item: int):
+    """(start, stop, is_hole) pieces of [pos, end), cut at element boundaries; holes of a
+    sparse file read as zeros, so they need not be read at all. Without SEEK_DATA (or on
+    a filesystem that does not report holes) the whole range is one data piece."""
+    if not _SPARSE:
+        yield pos, end, False
+        return
+    while pos < end:
+        data = _seek(fd, pos, os.SEEK_DATA, end)
+        hole_end = pos + (data - pos) // item * item
+        if hole_end > pos:
+            yield pos, hole_end, True
+            pos = hole_end
+            continue
+        stop = _seek(fd, pos, os.SEEK_HOLE, end)
+        stop = min(end, pos + max(item, -(-(stop - pos) // item) * item))
+        yield pos, stop, False
+        pos = stop
 
 
 def _stored_pieces(src, chunk: int, meter):
+    from ..formats.errors import TensorDataError
+
     fd = os.open(src.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
+        end_all = src.offset + src.size * src.item
         for start in range(0, src.size, chunk):
-            n = min(chunk, src.size - start)
             off = src.offset + start * src.item
-            if _is_hole(fd, off, n * src.item):
-                _advance(meter, n * src.item, 0)
-                yield n
-                continue
-            buf = os.pread(fd, n * src.item, off)
-            if len(buf) != n * src.item:
-                from ..formats.errors import TensorDataError
-
-                raise TensorDataError("the tensor's bytes run past the end of the file")
-            _advance(meter, len(buf), len(buf))
-            yield np.frombuffer(buf, dtype=src.raw)
+            end = min(end_all, off + chunk * src.item)
+            for lo, hi, hole in _extents(fd, off, end, src.item):
+                n = (hi - lo) // src.item
+                if hole:
+                    _advance(meter, hi - lo, 0)
+                    yield n
+                    continue
+                buf = os.pread(fd, hi - lo, lo)
+                if len(buf) != hi - lo:
+                    raise TensorDataError("the tensor's bytes run past the end of the file")
+                _advance(meter, len(buf), len(buf))
+                yield np.frombuffer(buf, dtype=src.raw)
     finally:
         os.close(fd)
 
