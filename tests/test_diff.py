@@ -16,13 +16,12 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
+from test_cli import ckpt
 from torch import nn
 
 from inspector.analysis.checkpoint_diff import diff_checkpoints
-from inspector.analysis.progression import progression
 from inspector.analysis.tensor_diff import compare_sources
 from inspector.formats import open_checkpoint
-from test_cli import ckpt
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
 

@@ -1,0 +1,391 @@
+"""The Compare view: two checkpoints side by side (analysis/checkpoint_diff.py).
+
+A window of its own: the union of the tensor keys with a status icon and the change
+columns, sortable and filterable; the numbers arrive row by row from a background job
+(progress bar, Cancel at any point). Selecting a tensor shows both histograms overlaid on
+one axis, the histogram of A - B, and both statistics side by side (compare_detail.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QLineEdit,
+                               QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
+                               QTreeView, QVBoxLayout, QWidget)
+
+from ..analysis.tensor_diff import Meter
+from ..formats.errors import CheckpointError
+from ..present import shape_text
+from . import settings as cfg
+
+COLUMNS = ["Key", "Status", "Shape", "DType", "Rel. change", "Cosine", "Max |Δ|", "Changed"]
+COLORS = {"identical": "#9e9e9e", "equal": "#43a047", "changed": "#fb8c00", "shape": "#8e24aa",
+          "added": "#1e88e5", "removed": "#e53935", "error": "#000000", "pending": "#e0e0e0"}
+LABELS = {"identical": "identical", "equal": "equal (tolerance)", "changed": "changed",
+          "shape": "shape changed", "added": "only in B", "removed": "only in A",
+          "error": "unreadable", "pending": "comparing…"}
+STAT_ROWS = ["numel", "min", "max", "mean", "std", "l2", "zeros", "nan", "inf"]
+
+
+def status_icon(status: str) -> QIcon:
+    pm = QPixmap(12, 12)
+    pm.fill(Qt.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.Antialiasing)
+    p.setBrush(QColor(COLORS.get(status, "#000000")))
+    p.setPen(Qt.NoPen)
+    p.drawEllipse(1, 1, 10, 10)
+    p.end()
+    return QIcon(pm)
+
+
+def _fmt(v, spec=".3e") -> str:
+    return "" if v is None else format(v, spec)
+
+
+class DiffModel(QAbstractTableModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list = []
+        self.icons = {s: status_icon(s) for s in COLORS}
+
+    def set_rows(self, rows) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.endResetModel()
+
+    def row_changed(self, i: int) -> None:
+        self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+
+    def rowCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def _values(self, r):
+        d = r.diff
+        shape = shape_text(r.shape_a if r.shape_a is not None else r.shape_b)
+        if r.status == "shape":
+            shape = f"{shape_text(r.shape_a)} → {shape_text(r.shape_b)}"
+        dtype = r.dtype_a or r.dtype_b
+        if r.dtype_a and r.dtype_b and r.dtype_a != r.dtype_b:
+            dtype = f"{r.dtype_a} → {r.dtype_b}"
+        key = r.key + (f" → {r.key_b}" if r.key_b else "")
+        if d is None:
+            return [key, LABELS.get(r.status, r.status), shape, dtype, None, None, None, None]
+        return [key, LABELS.get(r.status, r.status), shape, dtype, d.rel_l2, d.cosine, d.max_abs,
+                d.frac_changed]
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        r = self.rows[index.row()]
+        col = index.column()
+        if role == Qt.DecorationRole and col == 0:
+            return self.icons.get(r.status)
+        vals = self._values(r)
+        v = vals[col]
+        if role == Qt.DisplayRole:
+            if col < 4:
+                return v
+            if v is None:
+                return ""
+            return f"{v:.2%}" if col == 7 else (f"{v:.6f}" if col == 5 else f"{v:.3e}")
+        if role == Qt.UserRole:  # sort key
+            if col < 4:
+                return v or ""
+            return -1.0 if v is None else float(v)
+        if role == Qt.TextAlignmentRole and col >= 4:
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        if role == Qt.ToolTipRole and r.error:
+            return r.error
+        return None
+
+
+class DiffFilter(QSortFilterProxyModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.text, self.regex, self.status = "", None, ""
+        self.setSortRole(Qt.UserRole)
+
+    def set_filter(self, text: str, status: str) -> None:
+        self.text, self.status = text.strip().lower(), status
+        try:
+            self.regex = re.compile(text.strip(), re.I) if text.strip() else None
+        except re.error:
+            self.regex = None
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, row, parent):
+        r = self.sourceModel().rows[row]
+        if self.status and r.status != self.status:
+            return False
+        if not self.text:
+            return True
+        key = r.key + " " + (r.key_b or "")
+        return self.text in key.lower() or (self.regex is not None and self.regex.search(key) is not None)
+
+
+class CompareView(QWidget):
+    """`start()` runs the comparison; `done` is True when every tensor was compared."""
+
+    def __init__(self, window, path_a: str, path_b: str, atol: float = 0.0, rtol: float = 0.0):
+        super().__init__(window, Qt.Window)
+        self.main = window
+        self.path_a, self.path_b, self.atol, self.rtol = path_a, path_b, atol, rtol
+        self.setWindowTitle(f"Compare {os.path.basename(path_a)} with {os.path.basename(path_b)}")
+        self.meter = Meter()
+        self.result = None
+        self.finished: list = []
+        self.done = self.cancelled = False
+        self.error: str | None = None
+        self.detail = None
+        self.detail_row = None
+        self.plan_ready = None
+        self.index_of: dict = {}
+
+        self.title = QLabel(f"<b>A</b> {path_a}<br><b>B</b> {path_b}")
+        self.title.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.summary = QLabel("Reading the two files…")
+        self.summary.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter keys (substring or regular expression)")
+        self.filter.setClearButtonEnabled(True)
+        self.status_filter = QComboBox()
+        self.status_filter.addItem("all statuses", "")
+        for s in ("changed", "equal", "identical", "shape", "added", "removed", "error"):
+            self.status_filter.addItem(LABELS[s], s)
+        self.filter.textChanged.connect(self._refilter)
+        self.status_filter.currentIndexChanged.connect(self._refilter)
+
+        self.model = DiffModel(self)
+        self.proxy = DiffFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.tree = QTreeView()
+        self.tree.setModel(self.proxy)
+        self.tree.setRootIsDecorated(False)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setSortingEnabled(True)
+        self.tree.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.tree.selectionModel().currentChanged.connect(self._selected)
+        for col, w in enumerate((260, 110, 110, 90, 85, 80, 85, 70)):
+            self.tree.setColumnWidth(col, w)
+
+        self.hist_plot = pg.PlotWidget()
+        self.hist_plot.addLegend(offset=(10, 10))
+        self.hist_plot.setLabel("bottom", "value")
+        self.hist_plot.setLabel("left", "count")
+        self.curve_a = self.hist_plot.plot([0, 1], [0], stepMode="center", fillLevel=0, name="A",
+                                           brush=(66, 133, 244, 90), pen=pg.mkPen("#1a73e8", width=1.5))
+        self.curve_b = self.hist_plot.plot([0, 1], [0], stepMode="center", fillLevel=0, name="B",
+                                           brush=(230, 81, 0, 70), pen=pg.mkPen("#e65100", width=1.5))
+        self.diff_plot = pg.PlotWidget()
+        self.diff_plot.setLabel("bottom", "A − B")
+        self.diff_plot.setLabel("left", "count")
+        self.curve_d = self.diff_plot.plot([0, 1], [0], stepMode="center", fillLevel=0,
+                                           brush=(120, 120, 120, 110), pen=pg.mkPen("#424242", width=1.2))
+        self.stats = QTableWidget(len(STAT_ROWS), 2)
+        self.stats.setHorizontalHeaderLabels(["A", "B"])
+        self.stats.setVerticalHeaderLabels(STAT_ROWS)
+        self.stats.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.stats.setMaximumHeight(300)
+        self.detail_label = QLabel("Select a tensor to see both histograms and the histogram of A − B.")
+        self.detail_label.setWordWrap(True)
+
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.detail_label)
+        rl.addWidget(self.hist_plot, 3)
+        rl.addWidget(self.diff_plot, 2)
+        rl.addWidget(self.stats, 2)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(self.filter, 1)
+        row.addWidget(self.status_filter)
+        ll.addLayout(row)
+        ll.addWidget(self.tree, 1)
+        self.splitter = QSplitter(Qt.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setSizes([760, 600])
+        top = QHBoxLayout()
+        top.addWidget(self.title, 1)
+        top.addWidget(self.progress)
+        top.addWidget(self.cancel_button)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.splitter, 1)
+        geom = cfg.settings().value("compare_geometry")
+        if geom is not None:
+            self.restoreGeometry(geom)
+        else:
+            self.resize(1400, 850)
+        self.timer = QTimer(self)
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self._poll)
+
+    # ---- the comparison --------------------------------------------------------------------
+    def start(self) -> None:
+        from ..analysis.checkpoint_diff import plan_diff, run_diff
+        from ..formats import open_checkpoint
+
+        meter, finished = self.meter, self.finished
+
+        def work(path_a, path_b, atol, rtol):
+            a = b = None
+            try:
+                a, b = open_checkpoint(path_a), open_checkpoint(path_b)
+                plan = plan_diff(a, b)
+                self.plan_ready = plan
+                return run_diff(a, b, plan, atol, rtol, meter, on_row=finished.append)
+            finally:
+                for ck in (a, b):
+                    if ck is not None:
+                        ck.close()
+        self.timer.start()
+        self.main.runner.submit(work, self.path_a, self.path_b, self.atol, self.rtol,
+                                on_done=self._finished, on_fail=self._failed, label="compare")
+
+    def _poll(self) -> None:
+        plan = getattr(self, "plan_ready", None)
+        if plan is not None and self.result is None:
+            self.result = plan
+            self.model.set_rows(plan.rows)
+            self.index_of = {id(r): i for i, r in enumerate(plan.rows)}
+            self.tree.sortByColumn(4, Qt.DescendingOrder)
+        while self.finished and self.result is not None:
+            r = self.finished.pop(0)
+            self.model.row_changed(self.index_of[id(r)])
+        if self.meter.total:
+            self.progress.setValue(int(1000 * min(self.meter.done, self.meter.total) / self.meter.total))
+        if self.result is not None and not self.done:
+            self.summary.setText(self._summary_text(final=False))
+
+    def _summary_text(self, final: bool) -> str:
+        r = self.result
+        text = r.summary()
+        if r.rule:
+            text += f"  ·  keys aligned with the rule {r.rule}"
+        if r.structure:
+            text += "<br>Other differences: " + "; ".join(
+                f"/{e['path']} {e['a'] if e['a'] is not None else '–'} → {e['b'] if e['b'] is not None else '–'}"
+                for e in r.structure[:6]) + (" …" if len(r.structure) > 6 else "")
+        if not final:
+            text = "Comparing… " + text
+        return text
+
+    def _finished(self, result) -> None:
+        self._poll()
+        self.done = True
+        self.timer.stop()
+        self.progress.setValue(1000)
+        self.cancel_button.setEnabled(False)
+        self.summary.setText(self._summary_text(final=True))
+        self.main.statusBar().showMessage(f"Compared: {result.summary()}", 10000)
+
+    def _failed(self, message: str) -> None:
+        self._poll()
+        self.timer.stop()
+        self.cancel_button.setEnabled(False)
+        self.error = message
+        self.summary.setText(("Cancelled. " if self.cancelled else f"Cannot compare: {message}. ")
+                             + (self._summary_text(final=True) if self.result is not None else ""))
+        if not self.cancelled:
+            self.main.show_error("Compare", message)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self.meter.cancelled = True
+
+    def closeEvent(self, event) -> None:
+        self.cancel()
+        s = cfg.settings()
+        s.setValue("compare_geometry", self.saveGeometry())
+        s.sync()
+        super().closeEvent(event)
+
+    def _refilter(self, *_):
+        self.proxy.set_filter(self.filter.text(), self.status_filter.currentData())
+
+    # ---- one tensor ------------------------------------------------------------------------
+    def select_key(self, key: str) -> bool:
+        for row in range(self.proxy.rowCount()):
+            idx = self.proxy.index(row, 0)
+            if self.model.rows[self.proxy.mapToSource(idx).row()].key == key:
+                self.tree.setCurrentIndex(idx)
+                return True
+        return False
+
+    def _selected(self, current, _previous) -> None:
+        if not current.isValid():
+            return
+        row = self.model.rows[self.proxy.mapToSource(current).row()]
+        self.detail_row, self.detail = row, None
+        if row.node_a is None or row.node_b is None:
+            side = "A" if row.node_a is not None else "B"
+            self.detail_label.setText(f"<b>{row.key}</b> is only in {side}.")
+            return
+        self.detail_label.setText(f"<b>{row.key}</b>: computing histograms…")
+        from ..analysis.checkpoint_diff import tensor_keys
+        from ..analysis.compare_detail import pair_detail
+        from ..formats import open_checkpoint
+
+        def work(path_a, path_b, key_a, key_b):
+            a, b = open_checkpoint(path_a), open_checkpoint(path_b)
+            try:
+                na, nb = tensor_keys(a)[0].get(key_a), tensor_keys(b)[0].get(key_b)
+                if na is None or nb is None:
+                    raise CheckpointError("the files changed on disk since they were compared")
+                return pair_detail(a, b, na, nb, bins=100)
+            finally:
+                a.close()
+                b.close()
+        self.main.runner.submit(work, self.path_a, self.path_b, row.key, row.key_b or row.key,
+                                on_done=lambda d, r=row: self._show_detail(r, d),
+                                on_fail=lambda m: self.detail_label.setText(f"Cannot read the tensors: {m}"))
+
+    def _show_detail(self, row, d) -> None:
+        if row is not self.detail_row:
+            return
+        self.detail = d
+        self.curve_a.setData(np.asarray(d.hist_a.edges, float), d.hist_a.counts.astype(float))
+        self.curve_b.setData(np.asarray(d.hist_b.edges, float), d.hist_b.counts.astype(float))
+        self.hist_plot.setTitle(row.key)
+        if d.hist_diff is not None:
+            self.curve_d.setData(np.asarray(d.hist_diff.edges, float), d.hist_diff.counts.astype(float))
+        else:
+            self.curve_d.setData([0, 1], [0])
+        for col, st in enumerate((d.stats_a, d.stats_b)):
+            vals = [st.numel, st.min, st.max, st.mean, st.std, st.l2, st.zeros, st.nan, st.inf]
+            for i, v in enumerate(vals):
+                text = "" if v is None else (f"{v:,}" if isinstance(v, int) else f"{v:.6g}")
+                self.stats.setItem(i, col, QTableWidgetItem(text))
+        diff = row.diff
+        extra = ""
+        if diff is not None and not diff.identical:
+            extra = (f": relative change {diff.rel_l2:.3e}, cosine {_fmt(diff.cosine, '.6f')}, "
+                     f"max |Δ| {diff.max_abs:.3e}, {diff.frac_changed:.2%} of elements changed")
+        elif diff is not None:
+            extra = ": identical, bit for bit"
+        self.detail_label.setText(f"<b>{row.key}</b>{extra}")
