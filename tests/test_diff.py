@@ -229,7 +229,7 @@ def test_progression_numbers_and_flags(tmp_path):
             opt.step()
         sd = {k: v.clone() for k, v in m.state_dict().items()}
         if e == 3:
-            sd["4.weight"] = sd["4.weight"] * 100  # blew up
+            sd["4.weight"] = sd["4.weight"] * 100  # blew up (the norm grows 100x in one step)
         states.append(sd)
         torch.save({"epoch": e, "model_state_dict": sd, "optimizer_state_dict": opt.state_dict()},
                    tmp_path / f"epoch_{e}.pt")

@@ -10,8 +10,9 @@ common range (a ridgeline plot). Layers are flagged:
 
 - `stalled`: the relative change stayed at or below STALL for every step from some
   checkpoint to the last (frozen or dead layers) - `since` names that checkpoint;
-- `exploded`: NaN/Inf appear, the norm grows more than BLOWUP times its first value, or
-  one step changes it by more than JUMP of its norm.
+- `exploded`: NaN/Inf appear, or the norm grows more than BLOWUP times from one
+  checkpoint to the next (a layer that grows steadily, like a LayerNorm bias leaving
+  zero, is not flagged).
 """
 
 from __future__ import annotations
@@ -33,8 +34,7 @@ from .tensor_diff import DiffCancelled, Meter, compare_sources
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt", ".bin", ".pkl", ".ptl", ".pt2", ".safetensors")
 STALL = 1e-7
-BLOWUP = 10.0
-JUMP = 1.0
+BLOWUP = 5.0
 
 
 @dataclass
@@ -60,7 +60,7 @@ class Progression:
     def to_json(self) -> dict:
         return {"files": self.files, "layers": [c.to_json() for c in self.layers],
                 "histogram": self.histogram,
-                "thresholds": {"stall": STALL, "blowup": BLOWUP, "jump": JUMP}}
+                "thresholds": {"stall": STALL, "blowup": BLOWUP}}
 
 
 def run_files(paths: list[str]) -> list[str]:
@@ -159,7 +159,7 @@ def progression(paths: list[str], key: str | None = None, bins: int = 64, meter=
             if prev is not None:
                 prev[0].close()
             prev = (ck, w)
-        hist = _ridge(paths, key, bins, cancelled) if key else None
+        hist = ridgeline(paths, key, bins, meter) if key else None
     finally:
         if prev is not None:
             prev[0].close()
@@ -174,9 +174,9 @@ def _flag(c: LayerCurve) -> None:
     if any(b for b in c.nonfinite if b):
         c.status, c.since = "exploded", next(i for i, b in enumerate(c.nonfinite) if b)
         return
-    first = next((v for v in c.norm if v is not None), None)
-    for i, (v, r) in enumerate(zip(c.norm, c.rel_change)):
-        if (v is not None and first and v > BLOWUP * first) or (r is not None and r > JUMP):
+    for i in range(1, len(c.norm)):
+        before, now = c.norm[i - 1], c.norm[i]
+        if before is not None and now is not None and now > BLOWUP * before:
             c.status, c.since = "exploded", i
             return
     rels = c.rel_change[1:]
@@ -191,8 +191,11 @@ def _flag(c: LayerCurve) -> None:
             c.status, c.since = "stalled", since
 
 
-def _ridge(paths: list[str], key: str, bins: int, cancelled) -> dict:
-    """One tensor's histogram in every checkpoint, all over the union of their ranges."""
+def ridgeline(paths: list[str], key: str, bins: int = 64, meter=None) -> dict:
+    """One tensor's histogram in every checkpoint, all over the union of their ranges
+    (counts None where a checkpoint lacks the key)."""
+    def cancelled():
+        return getattr(meter, "cancelled", False)
     cks = []
     try:
         found = []

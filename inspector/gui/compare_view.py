@@ -121,12 +121,17 @@ class DiffFilter(QSortFilterProxyModel):
         self.setSortRole(Qt.UserRole)
 
     def set_filter(self, text: str, status: str) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.10; invalidateFilter is deprecated there
+            self.beginFilterChange()
         self.text, self.status = text.strip().lower(), status
         try:
             self.regex = re.compile(text.strip(), re.I) if text.strip() else None
         except re.error:
             self.regex = None
-        self.invalidateFilter()
+        if hasattr(self, "endFilterChange"):
+            self.endFilterChange()
+        else:
+            self.invalidateFilter()
 
     def filterAcceptsRow(self, row, parent):
         r = self.sourceModel().rows[row]
@@ -185,7 +190,7 @@ class CompareView(QWidget):
         self.tree.setSortingEnabled(True)
         self.tree.setSelectionMode(QAbstractItemView.SingleSelection)
         self.tree.selectionModel().currentChanged.connect(self._selected)
-        for col, w in enumerate((260, 110, 110, 90, 85, 80, 85, 70)):
+        for col, w in enumerate((290, 80, 80, 70, 78, 72, 80, 62)):
             self.tree.setColumnWidth(col, w)
 
         self.hist_plot = pg.PlotWidget()
@@ -205,7 +210,10 @@ class CompareView(QWidget):
         self.stats.setHorizontalHeaderLabels(["A", "B"])
         self.stats.setVerticalHeaderLabels(STAT_ROWS)
         self.stats.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.stats.setMaximumHeight(300)
+        self.stats.verticalHeader().setDefaultSectionSize(22)
+        self.stats.setColumnWidth(0, 105)
+        self.stats.setColumnWidth(1, 105)
+        self.stats.setMinimumWidth(250)
         self.detail_label = QLabel("Select a tensor to see both histograms and the histogram of A − B.")
         self.detail_label.setWordWrap(True)
 
@@ -214,8 +222,10 @@ class CompareView(QWidget):
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.detail_label)
         rl.addWidget(self.hist_plot, 3)
-        rl.addWidget(self.diff_plot, 2)
-        rl.addWidget(self.stats, 2)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.diff_plot, 3)
+        bottom.addWidget(self.stats, 2)
+        rl.addLayout(bottom, 2)
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -227,7 +237,7 @@ class CompareView(QWidget):
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(right)
-        self.splitter.setSizes([760, 600])
+        self.splitter.setSizes([830, 570])
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
         top.addWidget(self.progress)
@@ -332,7 +342,8 @@ class CompareView(QWidget):
     def select_key(self, key: str) -> bool:
         for row in range(self.proxy.rowCount()):
             idx = self.proxy.index(row, 0)
-            if self.model.rows[self.proxy.mapToSource(idx).row()].key == key:
+            row = self.model.rows[self.proxy.mapToSource(idx).row()]
+            if key in (row.key, row.key_b):
                 self.tree.setCurrentIndex(idx)
                 return True
         return False
@@ -371,7 +382,6 @@ class CompareView(QWidget):
         self.detail = d
         self.curve_a.setData(np.asarray(d.hist_a.edges, float), d.hist_a.counts.astype(float))
         self.curve_b.setData(np.asarray(d.hist_b.edges, float), d.hist_b.counts.astype(float))
-        self.hist_plot.setTitle(row.key)
         if d.hist_diff is not None:
             self.curve_d.setData(np.asarray(d.hist_diff.edges, float), d.hist_diff.counts.astype(float))
         else:
