@@ -13,11 +13,29 @@ import re
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+)
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
-                               QTreeView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..analysis.tensor_diff import Meter
 from ..formats.errors import CheckpointError
@@ -125,7 +143,7 @@ class DiffFilter(QSortFilterProxyModel):
             self.beginFilterChange()
         self.text, self.status = text.strip().lower(), status
         try:
-            self.regex = re.compile(text.strip(), re.I) if text.strip() else None
+            self.regex = re.compile(text.strip(), re.IGNORECASE) if text.strip() else None
         except re.error:
             self.regex = None
         if hasattr(self, "endFilterChange"):

@@ -81,8 +81,8 @@ def test_compare_with_shows_status_histograms_and_stats(qtbot, window, run, monk
     assert view.select_key("2.weight")
     qtbot.waitUntil(lambda: view.detail is not None, timeout=20000)
     det = view.detail
-    xa, ya = view.curve_a.getData()
-    xb, yb = view.curve_b.getData()
+    _, ya = view.curve_a.getData()
+    _, yb = view.curve_b.getData()
     edges = np.asarray(det.hist_a.edges)
     assert np.array_equal(edges, det.hist_b.edges)  # one common axis
     assert ya.tolist() == np.histogram(a["2.weight"].numpy(), bins=edges)[0].tolist()
