@@ -205,6 +205,7 @@ class ProgressionView(QWidget):
                     if c.status == "exploded":
                         it.setBackground(QBrush(QColor("#ffebee")))
                 t.setItem(i, j, it)
+        t.horizontalHeader().setSortIndicator(-1, Qt.AscendingOrder)  # keep the file's order
         t.setSortingEnabled(True)
 
     def _draw_curves(self, flagged) -> None:
