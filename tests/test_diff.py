@@ -3,7 +3,7 @@ tensors, identical tensors found identical, the key rule found, the exit codes.
 
 Tolerances (documented in analysis/tensor_diff.py): max |A-B| and the fraction changed are
 exact; norms, relative change and cosine agree with torch in float64 to rtol 1e-7; means
-and stds (float32 blocks, Chan's update) to rtol 1e-5, atol 1e-8.
+and stds (float64 sums of squares) to rtol 1e-5, atol 1e-8.
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ def test_chunking_strides_and_nan_do_not_change_the_answer(tmp_path):
         assert g["nonfinite_b"] == 1 and g["nonfinite_a"] == 0
         for k in ("rel_l2", "cosine"):
             assert g[k] == pytest.approx(first[k], rel=1e-9), k
-        for k in ("delta_mean", "delta_std"):  # float32 blocks: the documented 1e-5
+        for k in ("delta_mean", "delta_std"):  # the documented 1e-5
             assert g[k] == pytest.approx(first[k], rel=1e-5, abs=1e-8), k
 
 

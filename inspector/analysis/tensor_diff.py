@@ -11,7 +11,7 @@ decoding as `ckpt stats`, analysis/decode.py) and accumulates in float64:
 - the fraction of elements changed: |a-b| > atol + rtol*|b| (torch.isclose's rule;
   with the defaults 0, 0 any different value), a NaN/Inf that differs counts as changed
   and two NaNs at one position as equal;
-- mean and population std of each (finite values, Chan's update: analysis/stats.py).
+- mean and population std of each (finite values, float64 sums).
 Memory is a few chunks of CHUNK elements whatever the tensor's size.
 """
 
@@ -27,7 +27,6 @@ import numpy as np
 from ..formats.dtypes import DType
 from ..formats.errors import CheckpointError
 from .decode import BLOCK, CHUNK, decode, iter_c_order
-from .stats import StatsAccumulator
 
 FLOAT_KINDS = ("float", "bfloat16", "float8")
 
@@ -226,73 +225,85 @@ def _materialize(p, raw: np.dtype) -> np.ndarray:
 
 
 # ---- pass 2 ----------------------------------------------------------------------------------
+class _Side:
+    """float64 count, sum and sum of squares of one tensor's finite values (a shifted
+    algorithm is not needed at these magnitudes: float32 sources keep var's relative
+    error near 1e-16 * (mean/std)^2)."""
+
+    __slots__ = ("bad", "n", "q", "s")
+
+    def __init__(self):
+        self.n, self.s, self.q, self.bad = 0, 0.0, 0.0, 0
+
+    def add(self, x: np.ndarray, q: float | None = None) -> None:
+        s = float(x.sum())
+        q = float(np.dot(x, x)) if q is None else q
+        if math.isfinite(s) and math.isfinite(q):
+            self.n, self.s, self.q = self.n + x.size, self.s + s, self.q + q
+            return
+        fin = x[np.isfinite(x)]
+        self.bad += x.size - fin.size
+        self.n += fin.size
+        self.s += float(fin.sum())
+        self.q += float(np.dot(fin, fin))
+
+    def mean_std(self):
+        if not self.n:
+            return None, None
+        m = self.s / self.n
+        return m, math.sqrt(max(self.q / self.n - m * m, 0.0))
+
+
 class _PairAccumulator:
     def __init__(self, dta: DType, dtb: DType, raw_a, raw_b, atol: float, rtol: float):
         self.dta, self.dtb, self.raw_a, self.raw_b = dta, dtb, raw_a, raw_b
         self.atol, self.rtol = atol, rtol
-        self.sa, self.sb = StatsAccumulator(), StatsAccumulator()
+        self.sa, self.sb = _Side(), _Side()
         self.max_abs = 0.0
-        self.diff2 = self.dot = self.a2 = self.b2 = 0.0  # float64 sums over finite values
+        self.diff2 = self.dot = 0.0  # float64 sums over positions where both are finite
         self.changed = 0
 
-    def add_zeros(self, n: int) -> None:
-        z = np.zeros(min(n, BLOCK), dtype=np.float32)
-        while n > 0:
-            k = min(n, z.size)
-            self.sa.add(z[:k])
-            self.sb.add(z[:k])
-            n -= k
-
     def add_identical(self, a) -> None:
-        if isinstance(a, int):
-            self.add_zeros(a)
+        if isinstance(a, int):  # a run of zeros in both
+            self.sa.n += a
+            self.sb.n += a
             return
         for i in range(0, a.size, BLOCK):
-            x = decode(a[i:i + BLOCK], self.dta)
+            x = decode(a[i:i + BLOCK], self.dta).astype(np.float64)
+            before = self.sa.q
             self.sa.add(x)
-            self.sb.add(x)
-            f = x[np.isfinite(x)].astype(np.float64)
-            f2 = float(np.dot(f, f))
-            self.dot += f2
-            self.a2 += f2
-            self.b2 += f2
+            q = self.sa.q - before
+            self.sb.add(x, q)  # with NaN/Inf, add() recounts the finite values itself
+            self.dot += q
 
     def add_pair(self, a, b) -> None:
         a, b = _materialize(a, self.raw_a), _materialize(b, self.raw_b)
         for i in range(0, a.size, BLOCK):
-            xa32, xb32 = decode(a[i:i + BLOCK], self.dta), decode(b[i:i + BLOCK], self.dtb)
-            self.sa.add(xa32)
-            self.sb.add(xb32)
-            xa, xb = xa32.astype(np.float64), xb32.astype(np.float64)
-            fa, fb = np.isfinite(xa), np.isfinite(xb)
-            fin = fa & fb
-            if fin.all():
-                self.a2 += float(np.dot(xa, xa))
-                self.b2 += float(np.dot(xb, xb))
-            else:
-                self.a2 += float(np.dot(xa[fa], xa[fa]))
-                self.b2 += float(np.dot(xb[fb], xb[fb]))
-            if not fin.all():
-                odd = ~fin
-                na, nb = xa[odd], xb[odd]
+            xa = decode(a[i:i + BLOCK], self.dta).astype(np.float64)
+            xb = decode(b[i:i + BLOCK], self.dtb).astype(np.float64)
+            bad = self.sa.bad + self.sb.bad
+            self.sa.add(xa)
+            self.sb.add(xb)
+            if self.sa.bad + self.sb.bad != bad:  # NaN/Inf in this block: compare them apart
+                fin = np.isfinite(xa) & np.isfinite(xb)
+                na, nb = xa[~fin], xb[~fin]
                 same = (na == nb) | (np.isnan(na) & np.isnan(nb))
                 self.changed += int(np.count_nonzero(~same))
                 xa, xb = xa[fin], xb[fin]
-            if xa.size == 0:
-                continue
+                if xa.size == 0:
+                    continue
             d = xa - xb
-            ad = np.abs(d)
-            self.max_abs = max(self.max_abs, float(ad.max()))
+            hi, lo = float(d.max()), float(d.min())
+            self.max_abs = max(self.max_abs, hi, -lo)
             self.diff2 += float(np.dot(d, d))
             self.dot += float(np.dot(xa, xb))
             if self.atol == 0 and self.rtol == 0:
                 self.changed += int(np.count_nonzero(d))
             else:
-                self.changed += int(np.count_nonzero(ad > self.atol + self.rtol * np.abs(xb)))
+                self.changed += int(np.count_nonzero(np.abs(d) > self.atol + self.rtol * np.abs(xb)))
 
     def result(self, numel: int, floats: bool) -> TensorDiff:
-        ra, rb = self.sa.result(), self.sb.result()
-        na, nb = math.sqrt(self.a2), math.sqrt(self.b2)
+        na, nb = math.sqrt(self.sa.q), math.sqrt(self.sb.q)
         dn = math.sqrt(self.diff2)
         rel = dn / na if na > 0 else (0.0 if dn == 0 else math.inf)
         cos = self.dot / (na * nb) if na > 0 and nb > 0 else None
@@ -300,9 +311,9 @@ class _PairAccumulator:
             cos = max(-1.0, min(1.0, cos))
         out = TensorDiff(numel=numel, identical=False, changed=self.changed, max_abs=self.max_abs,
                          rel_l2=rel, cosine=cos, norm_a=na, norm_b=nb,
-                         nonfinite_a=ra.nan + ra.inf, nonfinite_b=rb.nan + rb.inf)
+                         nonfinite_a=self.sa.bad, nonfinite_b=self.sb.bad)
         if floats:
-            out.mean_a, out.mean_b, out.std_a, out.std_b = ra.mean, rb.mean, ra.std, rb.std
+            (out.mean_a, out.std_a), (out.mean_b, out.std_b) = self.sa.mean_std(), self.sb.mean_std()
         return out
 
 
