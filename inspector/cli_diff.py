@@ -132,6 +132,9 @@ def cmd_progression(args) -> int:
     paths = run_files(args.paths)
     if not paths:
         raise UsageError("ckpt progression: no checkpoint files found")
+    if len(paths) < 2:
+        print(f"ckpt: note: {paths[0]} is one checkpoint; give a folder of epoch files or several "
+              "files to follow a run", file=sys.stderr)
     pr = progression(paths, args.key, args.bins, _progress_meter(), adam=not args.no_adam)
     if sys.stderr.isatty():
         sys.stderr.write("\r" + " " * 30 + "\r")

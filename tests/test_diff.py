@@ -38,17 +38,20 @@ def expected(a: torch.Tensor, b: torch.Tensor) -> dict:
             "cosine": (torch.dot(a64, b64) / (a64.norm() * b64.norm())).item(),
             "frac_changed": (a64 != b64).double().mean().item(),
             "delta_mean": (b64.mean() - a64.mean()).item(),
-            "delta_std": (b64.std(unbiased=False) - a64.std(unbiased=False)).item()}
+            "delta_std": (b64.std(unbiased=False) - a64.std(unbiased=False)).item(),
+            "norm_a": a64.norm().item(), "norm_b": b64.norm().item(),
+            "mean_a": a64.mean().item(), "mean_b": b64.mean().item(),
+            "std_a": a64.std(unbiased=False).item(), "std_b": b64.std(unbiased=False).item()}
 
 
 def check_numbers(got: dict, a: torch.Tensor, b: torch.Tensor) -> None:
     want = expected(a, b)
     for k in ("max_abs", "frac_changed"):
         assert got[k] == pytest.approx(want[k], rel=1e-12, abs=0), k
-    for k in ("rel_l2", "cosine"):
+    for k in ("rel_l2", "cosine", "norm_a", "norm_b"):
         assert torch.allclose(torch.tensor(got[k], dtype=torch.float64), torch.tensor(want[k], dtype=torch.float64),
                               rtol=1e-7, atol=0), (k, got[k], want[k])
-    for k in ("delta_mean", "delta_std"):
+    for k in ("delta_mean", "delta_std", "mean_a", "mean_b", "std_a", "std_b"):
         assert torch.allclose(torch.tensor(got[k], dtype=torch.float64), torch.tensor(want[k], dtype=torch.float64),
                               rtol=1e-5, atol=1e-8), (k, got[k], want[k])
 

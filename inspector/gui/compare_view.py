@@ -72,6 +72,7 @@ class DiffModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: list = []
         self.icons = {s: status_icon(s) for s in COLORS}
+        self.pending_label = LABELS["pending"]  # "not compared" once cancelled
 
     def set_rows(self, rows) -> None:
         self.beginResetModel()
@@ -101,10 +102,10 @@ class DiffModel(QAbstractTableModel):
         if r.dtype_a and r.dtype_b and r.dtype_a != r.dtype_b:
             dtype = f"{r.dtype_a} → {r.dtype_b}"
         key = r.key + (f" → {r.key_b}" if r.key_b else "")
+        label = self.pending_label if r.status == "pending" else LABELS.get(r.status, r.status)
         if d is None:
-            return [key, LABELS.get(r.status, r.status), shape, dtype, None, None, None, None]
-        return [key, LABELS.get(r.status, r.status), shape, dtype, d.rel_l2, d.cosine, d.max_abs,
-                d.frac_changed]
+            return [key, label, shape, dtype, None, None, None, None]
+        return [key, label, shape, dtype, d.rel_l2, d.cosine, d.max_abs, d.frac_changed]
 
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid():
@@ -337,6 +338,10 @@ class CompareView(QWidget):
         self.timer.stop()
         self.cancel_button.setEnabled(False)
         self.error = message
+        self.cancelled = self.cancelled or bool(getattr(self.meter, "cancelled", False))
+        self.model.pending_label = "not compared"
+        if self.model.rows:
+            self.model.dataChanged.emit(self.model.index(0, 1), self.model.index(len(self.model.rows) - 1, 1))
         self.summary.setText(("Cancelled. " if self.cancelled else f"Cannot compare: {message}. ")
                              + (self._summary_text(final=True) if self.result is not None else ""))
         if not self.cancelled:

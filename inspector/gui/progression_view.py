@@ -161,6 +161,7 @@ class ProgressionView(QWidget):
         super().closeEvent(event)
 
     def _failed(self, message: str) -> None:
+        self.cancelled = self.cancelled or bool(getattr(self.meter, "cancelled", False))
         self.timer.stop()
         self.cancel_button.setEnabled(False)
         self.summary.setText("Cancelled." if self.cancelled else f"Cannot follow the run: {message}")

@@ -106,6 +106,29 @@ def test_cancel_stops_a_comparison(qtbot, window, run):
     assert window.errors == []
 
 
+def test_cancel_midway_keeps_what_was_compared(qtbot, window, tmp_path):
+    torch.manual_seed(0)
+    a = {f"w{i}": torch.randn(256, 256) for i in range(8)}
+    b = {k: v + 1 for k, v in a.items()}
+    torch.save(a, tmp_path / "a.pt")
+    torch.save(b, tmp_path / "b.pt")
+    view = CompareView(window, str(tmp_path / "a.pt"), str(tmp_path / "b.pt"))
+    qtbot.addWidget(view)
+
+    class CancelAfterThree(type(view.meter)):  # Cancel pressed while the 4th tensor is read
+        def __setattr__(self, name, value):
+            super().__setattr__(name, value)
+            if name == "done" and value > 3 * 2 * 256 * 256 * 4:
+                super().__setattr__("cancelled", True)
+    view.meter = CancelAfterThree()
+    view.start()
+    qtbot.waitUntil(lambda: view.error is not None or view.done, timeout=20000)
+    assert not view.done and view.summary.text().startswith("Cancelled")
+    statuses = [view.proxy.index(r, 1).data() for r in range(view.proxy.rowCount())]
+    assert 1 <= statuses.count(LABELS["changed"]) <= 4
+    assert statuses.count("not compared") == 8 - statuses.count(LABELS["changed"])
+
+
 def test_ctrl_drop_and_two_selected_files_compare(qtbot, window, run):
     _, paths, _ = run
     window.open_paths([paths[0]])
