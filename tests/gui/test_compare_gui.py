@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QFileDialog, QMenu
 from torch import nn
 
 from inspector.gui import compare_actions
-from inspector.gui.compare_view import COLUMNS, LABELS, CompareView
+from inspector.gui.compare_view import CompareView
+from inspector.gui.diff_model import COLUMNS, LABELS
 
 
 @pytest.fixture(scope="module")
