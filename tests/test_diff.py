@@ -259,3 +259,16 @@ def test_progression_numbers_and_flags(tmp_path):
         assert counts == want.tolist()
     text = ckpt("progression", *[tmp_path / f"epoch_{e}.pt" for e in range(4)]).stdout
     assert "stalled" in text and "exploded" in text
+
+
+def test_a_file_against_a_sharded_folder(pair, tmp_path):
+    d, before, _ = pair
+    keys = list(before)
+    shards = {"model-00001-of-00002.safetensors": keys[:3], "model-00002-of-00002.safetensors": keys[3:]}
+    for name, part in shards.items():
+        save_file({k: before[k].contiguous() for k in part}, str(tmp_path / name))
+    with open(tmp_path / "model.safetensors.index.json", "w") as fh:
+        json.dump({"metadata": {}, "weight_map": {k: n for n, part in shards.items() for k in part}}, fh)
+    out = json.loads(ckpt("diff", d / "a_plain.pt", tmp_path, "--json", "--exit-code").stdout)
+    assert out["format_b"] == "hf-index" and out["differs"] is False
+    assert out["counts"]["identical"] == len(before)

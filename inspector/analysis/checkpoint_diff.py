@@ -24,6 +24,10 @@ from .training import EPOCH, STEP
 
 STATUSES = ("identical", "equal", "changed", "shape", "added", "removed", "error")
 MAX_STRUCTURE = 500  # structural differences listed (the rest are counted)
+# Root entries a format's reader adds around the tensors (index metadata, the shard list,
+# safetensors' __metadata__): compared between two files of that format, ignored when the
+# other file is of another format (a .pt against its safetensors export is not "different").
+ENVELOPE = {"hf-index": {"metadata", "__shards__"}, "safetensors": {"__metadata__"}}
 
 
 @dataclass
@@ -243,6 +247,11 @@ def _plain_nodes(ck: Checkpoint, skip: set[int]) -> dict[str, Node]:
 def structural_diff(a: Checkpoint, b: Checkpoint, skip: set[int] | None = None) -> tuple[list[dict], int]:
     skip = skip or set()
     pa, pb = _plain_nodes(a, skip), _plain_nodes(b, skip)
+    if a.format != b.format:
+        for p, ck in ((pa, a), (pb, b)):
+            for name in ENVELOPE.get(ck.format, ()):
+                for path in [k for k in p if k == name or k.startswith(name + "/")]:
+                    del p[path]
     out: list[dict] = []
     for path, n in pa.items():
         m = pb.get(path)

@@ -326,6 +326,7 @@ def compare_sources(src_a, src_b, dta: DType, dtb: DType, raw_a: np.dtype, raw_b
     floats = dta.kind in FLOAT_KINDS and dtb.kind in FLOAT_KINDS
     same_dtype = dta.name == dtb.name and raw_a == raw_b
     start = getattr(meter, "read", 0)
+    covered = getattr(meter, "done", 0)
     if same_dtype:
         differs = False
         for a, b in aligned(pieces(src_a, chunk, meter), pieces(src_b, chunk, meter)):
@@ -338,6 +339,8 @@ def compare_sources(src_a, src_b, dta: DType, dtb: DType, raw_a: np.dtype, raw_b
                               bytes_read=getattr(meter, "read", 0) - start)
     if reopen is not None:
         src_a, src_b = reopen()
+    if meter is not None and same_dtype:  # pass 2 covers the tensor again: progress restarts
+        meter.done = covered
     acc = _PairAccumulator(dta, dtb, raw_a, raw_b, atol, rtol)
     for a, b in aligned(pieces(src_a, chunk, meter), pieces(src_b, chunk, meter)):
         if same_dtype and _same_bytes(a, b):
