@@ -175,9 +175,21 @@ def pieces(src, chunk: int = CHUNK, meter=None):
     if all(hasattr(src, a) for a in ("path", "offset", "item", "raw", "size")):
         yield from _stored_pieces(src, chunk, meter)
         return
-    for raw in iter_c_order(src, chunk):
+    for raw in _c_order(src, chunk):
         _advance(meter, raw.nbytes, raw.nbytes)
         yield raw
+
+
+def _c_order(arr, chunk: int):
+    """C-order chunks of a mapped array; a strided one goes a block of whole rows at a time
+    (decode.iter_c_order goes one row at a time, one element at a time for 1-D)."""
+    if hasattr(arr, "raw_chunks") or arr.flags.c_contiguous or arr.ndim == 0:
+        yield from iter_c_order(arr, chunk)
+        return
+    row = max(1, arr.size // max(1, arr.shape[0]))
+    step = max(1, chunk // row)
+    for i in range(0, arr.shape[0], step):
+        yield np.ascontiguousarray(arr[i:i + step]).reshape(-1)
 
 
 def _size(p) -> int:

@@ -39,6 +39,7 @@ class CompareView(QWidget):
         self.detail = None
         self.detail_row = None
         self.plan_ready = None
+        self.detail_meter = None
         self.index_of: dict = {}
 
         self.title = QLabel(f"<b>A</b> {path_a}<br><b>B</b> {path_b}")
@@ -211,6 +212,8 @@ class CompareView(QWidget):
     def cancel(self) -> None:
         self.cancelled = True
         self.meter.cancelled = True
+        if self.detail_meter is not None:
+            self.detail_meter.cancelled = True
 
     def closeEvent(self, event) -> None:
         self.cancel()
@@ -246,19 +249,26 @@ class CompareView(QWidget):
         from ..analysis.compare_detail import pair_detail
         from ..formats import open_checkpoint
 
-        def work(path_a, path_b, key_a, key_b):
+        def work(path_a, path_b, key_a, key_b, meter):
             a, b = open_checkpoint(path_a), open_checkpoint(path_b)
             try:
                 na, nb = tensor_keys(a)[0].get(key_a), tensor_keys(b)[0].get(key_b)
                 if na is None or nb is None:
                     raise CheckpointError("the files changed on disk since they were compared")
-                return pair_detail(a, b, na, nb, bins=100)
+                return pair_detail(a, b, na, nb, bins=100, meter=meter)
             finally:
                 a.close()
                 b.close()
-        self.main.runner.submit(work, self.path_a, self.path_b, row.key, row.key_b or row.key,
+        if self.detail_meter is not None:  # the previous tensor's histograms are not wanted
+            self.detail_meter.cancelled = True
+        self.detail_meter = meter = Meter()
+        self.main.runner.submit(work, self.path_a, self.path_b, row.key, row.key_b or row.key, meter,
                                 on_done=lambda d, r=row: self._show_detail(r, d),
-                                on_fail=lambda m: self.detail_label.setText(f"Cannot read the tensors: {m}"))
+                                on_fail=lambda m, r=row: self._detail_failed(r, m))
+
+    def _detail_failed(self, row, message: str) -> None:
+        if row is self.detail_row:
+            self.detail_label.setText(f"Cannot read the tensors: {message}")
 
     def _show_detail(self, row, d) -> None:
         if row is not self.detail_row:
