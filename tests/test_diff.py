@@ -49,10 +49,12 @@ def check_numbers(got: dict, a: torch.Tensor, b: torch.Tensor) -> None:
     for k in ("max_abs", "frac_changed"):
         assert got[k] == pytest.approx(want[k], rel=1e-12, abs=0), k
     for k in ("rel_l2", "cosine", "norm_a", "norm_b"):
-        assert torch.allclose(torch.tensor(got[k], dtype=torch.float64), torch.tensor(want[k], dtype=torch.float64),
+        assert torch.allclose(torch.tensor(got[k], dtype=torch.float64),
+                              torch.tensor(want[k], dtype=torch.float64),
                               rtol=1e-7, atol=0), (k, got[k], want[k])
     for k in ("delta_mean", "delta_std", "mean_a", "mean_b", "std_a", "std_b"):
-        assert torch.allclose(torch.tensor(got[k], dtype=torch.float64), torch.tensor(want[k], dtype=torch.float64),
+        assert torch.allclose(torch.tensor(got[k], dtype=torch.float64),
+                              torch.tensor(want[k], dtype=torch.float64),
                               rtol=1e-5, atol=1e-8), (k, got[k], want[k])
 
 

@@ -133,7 +133,8 @@ def progression(paths: list[str], key: str | None = None, bins: int = 64, meter=
                         d = compare_sources(pck.source(old.value), ck.source(t), old.value.dtype, t.dtype,
                                             old.value.dtype.numpy_raw(pck.byteorder),
                                             t.dtype.numpy_raw(ck.byteorder), meter=meter,
-                                            reopen=lambda o=old, p=pck, c2=ck, t=t: (p.source(o.value), c2.source(t)))
+                                            reopen=lambda o=old, p=pck, c2=ck, t=t: (p.source(o.value),
+                                                                                     c2.source(t)))
                         if d.identical:
                             norm, bad, rel = c.norm[-1], c.nonfinite[-1], 0.0
                         else:
@@ -230,7 +231,9 @@ def ridgeline(paths: list[str], key: str, bins: int = 64, meter=None) -> dict:
             h = acc.result()
             edges = h.edges
             counts.append([int(v) for v in h.counts])
-        return {"key": key, "edges": [float(e) for e in (edges if edges is not None else np.linspace(lo, hi, bins + 1))],
+        if edges is None:
+            edges = np.linspace(lo, hi, bins + 1)
+        return {"key": key, "edges": [float(e) for e in edges],
                 "counts": counts}
     finally:
         for ck in cks:

@@ -116,8 +116,8 @@ def _tree_menu(window, menu) -> None:
     files = selected_files(window)
     if len(files) == 2:
         a, b = files
-        menu.addAction(f"Compare {os.path.basename(a.path)} with {os.path.basename(b.path)}").triggered.connect(
-            lambda: compare_files(window, a.path, b.path))
+        text = f"Compare {os.path.basename(a.path)} with {os.path.basename(b.path)}"
+        menu.addAction(text).triggered.connect(lambda: compare_files(window, a.path, b.path))
     if len(files) >= 2:
         menu.addAction(f"Progression of these {len(files)} files").triggered.connect(
             lambda: show_progression(window, [f.path for f in files]))

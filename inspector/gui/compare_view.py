@@ -180,7 +180,8 @@ class CompareView(QWidget):
             text += f"  ·  keys aligned with the rule {r.rule}"
         if r.structure:
             text += "<br>Other differences: " + "; ".join(
-                f"/{e['path']} {e['a'] if e['a'] is not None else '–'} → {e['b'] if e['b'] is not None else '–'}"
+                f"/{e['path']} {'–' if e['a'] is None else e['a']} → "
+                f"{'–' if e['b'] is None else e['b']}"
                 for e in r.structure[:6]) + (" …" if len(r.structure) > 6 else "")
         if not final:
             text = "Comparing… " + text

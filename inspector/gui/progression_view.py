@@ -213,7 +213,8 @@ class ProgressionView(QWidget):
         labels = self.labels()
         x = np.arange(len(labels), dtype=float)
         ticks = [list(zip(x, labels))]
-        shown = self.result.layers[:MAX_CURVES] + [c for c in flagged if c not in self.result.layers[:MAX_CURVES]]
+        first = self.result.layers[:MAX_CURVES]
+        shown = first + [c for c in flagged if c not in first]
         n = max(1, len(shown))
         for field, plot in self.plots.items():
             plot.clear()
