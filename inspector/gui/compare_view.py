@@ -9,6 +9,7 @@ one axis, the histogram of A - B, and both statistics side by side (compare_deta
 from __future__ import annotations
 
 import os
+from html import escape
 
 import numpy as np
 import pyqtgraph as pg
@@ -42,7 +43,7 @@ class CompareView(QWidget):
         self.detail_meter = None
         self.index_of: dict = {}
 
-        self.title = QLabel(f"<b>A</b> {path_a}<br><b>B</b> {path_b}")
+        self.title = QLabel(f"<b>A</b> {escape(path_a)}<br><b>B</b> {escape(path_b)}")
         self.title.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.summary = QLabel("Reading the two files…")
         self.summary.setWordWrap(True)
@@ -180,8 +181,8 @@ class CompareView(QWidget):
             text += f"  ·  keys aligned with the rule {r.rule}"
         if r.structure:
             text += "<br>Other differences: " + "; ".join(
-                f"/{e['path']} {'–' if e['a'] is None else e['a']} → "
-                f"{'–' if e['b'] is None else e['b']}"
+                escape(f"/{e['path']} {'–' if e['a'] is None else e['a']} → "
+                       f"{'–' if e['b'] is None else e['b']}")
                 for e in r.structure[:6]) + (" …" if len(r.structure) > 6 else "")
         if not final:
             text = "Comparing… " + text
@@ -205,7 +206,7 @@ class CompareView(QWidget):
         self.model.pending_label = "not compared"
         if self.model.rows:
             self.model.dataChanged.emit(self.model.index(0, 1), self.model.index(len(self.model.rows) - 1, 1))
-        self.summary.setText(("Cancelled. " if self.cancelled else f"Cannot compare: {message}. ")
+        self.summary.setText(("Cancelled. " if self.cancelled else f"Cannot compare: {escape(message)}. ")
                              + (self._summary_text(final=True) if self.result is not None else ""))
         if not self.cancelled:
             self.main.show_error("Compare", message)
@@ -243,9 +244,9 @@ class CompareView(QWidget):
         self.detail_row, self.detail = row, None
         if row.node_a is None or row.node_b is None:
             side = "A" if row.node_a is not None else "B"
-            self.detail_label.setText(f"<b>{row.key}</b> is only in {side}.")
+            self.detail_label.setText(f"<b>{escape(row.key)}</b> is only in {side}.")
             return
-        self.detail_label.setText(f"<b>{row.key}</b>: computing histograms…")
+        self.detail_label.setText(f"<b>{escape(row.key)}</b>: computing histograms…")
         from ..analysis.checkpoint_diff import tensor_keys
         from ..analysis.compare_detail import pair_detail
         from ..formats import open_checkpoint
@@ -269,7 +270,7 @@ class CompareView(QWidget):
 
     def _detail_failed(self, row, message: str) -> None:
         if row is self.detail_row:
-            self.detail_label.setText(f"Cannot read the tensors: {message}")
+            self.detail_label.setText(escape(f"Cannot read the tensors: {message}"))
 
     def _show_detail(self, row, d) -> None:
         if row is not self.detail_row:
@@ -293,4 +294,4 @@ class CompareView(QWidget):
                      f"max |Δ| {diff.max_abs:.3e}, {diff.frac_changed:.2%} of elements changed")
         elif diff is not None:
             extra = ": identical, bit for bit"
-        self.detail_label.setText(f"<b>{row.key}</b>{extra}")
+        self.detail_label.setText(f"<b>{escape(row.key)}</b>{extra}")
