@@ -186,3 +186,34 @@ def test_progression_view_curves_flags_and_ridgeline(qtbot, window, run):
     view.grab().save(str(d / "progression.png"))
     assert view.grab().width() >= 1000
     view.close()
+
+
+def test_sparse_skeleton_pair_compares_in_the_window(qtbot, window, tmp_path):
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
+    from make_skeleton import write_skeleton
+
+    for name in ("a.pt", "b.pt"):
+        write_skeleton(str(tmp_path / name), layers=2, hidden=512, ffn=1024, vocab=4000)
+    view = CompareView(window, str(tmp_path / "a.pt"), str(tmp_path / "b.pt"))
+    qtbot.addWidget(view)
+    view.start()
+    qtbot.waitUntil(lambda: view.done, timeout=30000)
+    statuses = {view.proxy.index(r, 1).data() for r in range(view.proxy.rowCount())}
+    assert statuses == {LABELS["identical"]} and view.proxy.rowCount() == 21
+    total = sum(r.nbytes for r in view.result.rows)
+    assert view.result.bytes_read < total // 10  # the holes were not read
+
+
+def test_an_unreadable_file_ends_in_one_message(qtbot, window, run, tmp_path):
+    _, paths, _ = run
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"PK\x03\x04 this is not a checkpoint")
+    view = CompareView(window, str(paths[0]), str(junk))
+    qtbot.addWidget(view)
+    view.start()
+    qtbot.waitUntil(lambda: view.error is not None, timeout=20000)
+    assert len(window.errors) == 1 and "internal error" not in window.errors[0]
+    assert view.summary.text().startswith("Cannot compare:")
