@@ -14,14 +14,14 @@ from html import escape
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
                                QTreeView, QVBoxLayout, QWidget)
 
 from ..analysis.tensor_diff import Meter
 from ..formats.errors import CheckpointError
 from . import settings as cfg
-from .diff_model import LABELS, STAT_ROWS, DiffFilter, DiffModel, fmt
+from .diff_model import LABELS, STAT_ROWS, DiffFilter, DiffModel, Group, fmt
 
 
 class CompareView(QWidget):
@@ -41,7 +41,6 @@ class CompareView(QWidget):
         self.detail_row = None
         self.plan_ready = None
         self.detail_meter = None
-        self.index_of: dict = {}
 
         self.title = QLabel(f"<b>A</b> {escape(path_a)}<br><b>B</b> {escape(path_b)}")
         self.title.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -60,13 +59,17 @@ class CompareView(QWidget):
             self.status_filter.addItem(LABELS[s], s)
         self.filter.textChanged.connect(self._refilter)
         self.status_filter.currentIndexChanged.connect(self._refilter)
+        self.grouped = QCheckBox("group by module")
+        self.grouped.setChecked(cfg.settings().value("compare_grouped", False) in (True, "true"))
 
         self.model = DiffModel(self)
+        self.model.grouped = self.grouped.isChecked()
+        self.grouped.toggled.connect(self._set_grouped)
         self.proxy = DiffFilter(self)
         self.proxy.setSourceModel(self.model)
         self.tree = QTreeView()
         self.tree.setModel(self.proxy)
-        self.tree.setRootIsDecorated(False)
+        self.tree.setRootIsDecorated(self.model.grouped)
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
         self.tree.setSortingEnabled(True)
@@ -114,6 +117,7 @@ class CompareView(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.filter, 1)
         row.addWidget(self.status_filter)
+        row.addWidget(self.grouped)
         ll.addLayout(row)
         ll.addWidget(self.tree, 1)
         self.splitter = QSplitter(Qt.Horizontal)
@@ -164,11 +168,10 @@ class CompareView(QWidget):
         if plan is not None and self.result is None:
             self.result = plan
             self.model.set_rows(plan.rows)
-            self.index_of = {id(r): i for i, r in enumerate(plan.rows)}
             self.tree.sortByColumn(4, Qt.DescendingOrder)
         while self.finished and self.result is not None:
             r = self.finished.pop(0)
-            self.model.row_changed(self.index_of[id(r)])
+            self.model.row_changed(r)
         if self.meter.total:
             self.progress.setValue(int(1000 * min(self.meter.done, self.meter.total) / self.meter.total))
         if self.result is not None and not self.done:
@@ -204,8 +207,7 @@ class CompareView(QWidget):
         self.error = message
         self.cancelled = self.cancelled or bool(getattr(self.meter, "cancelled", False))
         self.model.pending_label = "not compared"
-        if self.model.rows:
-            self.model.dataChanged.emit(self.model.index(0, 1), self.model.index(len(self.model.rows) - 1, 1))
+        self.model.set_grouped(self.model.grouped)  # redraw every row's status
         self.summary.setText(("Cancelled. " if self.cancelled else f"Cannot compare: {escape(message)}. ")
                              + (self._summary_text(final=True) if self.result is not None else ""))
         if not self.cancelled:
@@ -224,23 +226,37 @@ class CompareView(QWidget):
         s.sync()
         super().closeEvent(event)
 
+    def _set_grouped(self, on: bool) -> None:
+        self.model.set_grouped(on)
+        self.tree.setRootIsDecorated(on)
+        if on and (self.proxy.text or self.proxy.status):
+            self.tree.expandAll()
+        s = cfg.settings()
+        s.setValue("compare_grouped", on)
+        s.sync()
+
     def _refilter(self, *_):
         self.proxy.set_filter(self.filter.text(), self.status_filter.currentData())
 
     # ---- one tensor ------------------------------------------------------------------------
     def select_key(self, key: str) -> bool:
-        for row in range(self.proxy.rowCount()):
-            idx = self.proxy.index(row, 0)
-            row = self.model.rows[self.proxy.mapToSource(idx).row()]
-            if key in (row.key, row.key_b):
+        stack = [self.proxy.index(i, 0) for i in range(self.proxy.rowCount())]
+        while stack:
+            idx = stack.pop(0)
+            row = self.proxy.row_of(idx)
+            if not isinstance(row, Group) and key in (row.key, row.key_b):
+                self.tree.scrollTo(idx)
                 self.tree.setCurrentIndex(idx)
                 return True
+            stack.extend(self.proxy.index(i, 0, idx) for i in range(self.proxy.rowCount(idx)))
         return False
 
     def _selected(self, current, _previous) -> None:
         if not current.isValid():
             return
-        row = self.model.rows[self.proxy.mapToSource(current).row()]
+        row = self.proxy.row_of(current)
+        if isinstance(row, Group):
+            return
         self.detail_row, self.detail = row, None
         if row.node_a is None or row.node_b is None:
             side = "A" if row.node_a is not None else "B"

@@ -1,11 +1,12 @@
-"""The Compare view's table: one row per tensor key of either file (analysis/checkpoint_diff.py
-rows), a status icon, the change columns, numeric sorting and a key/status filter."""
+"""The Compare view's tree: one row per tensor key of either file (analysis/checkpoint_diff.py
+rows), optionally grouped by module, a status icon, the change columns, numeric sorting and
+a key/status filter."""
 
 from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
 from ..present import shape_text
@@ -35,33 +36,121 @@ def fmt(v, spec=".3e") -> str:
     return "" if v is None else format(v, spec)
 
 
-class DiffModel(QAbstractTableModel):
+SEVERITY = ("error", "shape", "removed", "added", "changed", "equal", "pending", "identical")
+
+
+class Group:
+    """A module prefix in grouped mode: its rows and the worst status among them."""
+
+    __slots__ = ("name", "rows", "pos")
+
+    def __init__(self, name: str, pos: int):
+        self.name, self.rows, self.pos = name, [], pos
+
+    @property
+    def status(self) -> str:
+        found = {r.status for r in self.rows}
+        return next((s for s in SEVERITY if s in found), "identical")
+
+
+def module_of(key: str) -> str:
+    """`layers.3.mlp.weight` -> `layers.3.mlp`; a tree path's folder for other tensors."""
+    if "/" in key:
+        return key.rpartition("/")[0]
+    return key.rpartition(".")[0] or key
+
+
+class DiffModel(QAbstractItemModel):
+    """Flat (one row per key) or grouped by module (a two-level tree)."""
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.rows: list = []
+        self.groups: list[Group] = []
+        self.where: dict[int, tuple] = {}  # id(row) -> (group or None, position)
+        self.grouped = False
         self.icons = {s: status_icon(s) for s in COLORS}
         self.pending_label = LABELS["pending"]  # "not compared" once cancelled
 
     def set_rows(self, rows) -> None:
         self.beginResetModel()
         self.rows = list(rows)
+        self._layout()
         self.endResetModel()
 
-    def row_changed(self, i: int) -> None:
-        self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+    def set_grouped(self, grouped: bool) -> None:
+        self.beginResetModel()
+        self.grouped = grouped
+        self._layout()
+        self.endResetModel()
+
+    def _layout(self) -> None:
+        self.groups, self.where = [], {}
+        by: dict[str, Group] = {}
+        for i, r in enumerate(self.rows):
+            if not self.grouped:
+                self.where[id(r)] = (None, i)
+                continue
+            name = module_of(r.key)
+            g = by.get(name)
+            if g is None:
+                g = by[name] = Group(name, len(self.groups))
+                self.groups.append(g)
+            self.where[id(r)] = (g, len(g.rows))
+            g.rows.append(r)
+
+    def row_changed(self, r) -> None:
+        g, pos = self.where[id(r)]
+        self.dataChanged.emit(self.createIndex(pos, 0, r), self.createIndex(pos, len(COLUMNS) - 1, r))
+        if g is not None:
+            self.dataChanged.emit(self.createIndex(g.pos, 0, g), self.createIndex(g.pos, len(COLUMNS) - 1, g))
+
+    # ---- tree structure ------------------------------------------------------------------------
+    def index(self, row, column, parent=QModelIndex()):
+        if not parent.isValid():
+            items = self.groups if self.grouped else self.rows
+        else:
+            obj = parent.internalPointer()
+            items = obj.rows if isinstance(obj, Group) else []
+        if 0 <= row < len(items) and 0 <= column < len(COLUMNS):
+            return self.createIndex(row, column, items[row])
+        return QModelIndex()
+
+    def parent(self, index=QModelIndex()):
+        if not index.isValid():
+            return QModelIndex()
+        obj = index.internalPointer()
+        if isinstance(obj, Group):
+            return QModelIndex()
+        g, _ = self.where.get(id(obj), (None, 0))
+        return QModelIndex() if g is None else self.createIndex(g.pos, 0, g)
 
     def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.rows)
+        if not parent.isValid():
+            return len(self.groups) if self.grouped else len(self.rows)
+        if parent.column() != 0:
+            return 0
+        obj = parent.internalPointer()
+        return len(obj.rows) if isinstance(obj, Group) else 0
 
     def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(COLUMNS)
+        return len(COLUMNS)
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):
         if orientation == Qt.Horizontal and role == Qt.DisplayRole:
             return COLUMNS[section]
         return None
 
+    # ---- cells ---------------------------------------------------------------------------------
     def _values(self, r):
+        if isinstance(r, Group):
+            done = [x.diff for x in r.rows if x.diff is not None]
+            rel = max((d.rel_l2 for d in done), default=None)
+            cos = min((d.cosine for d in done if d.cosine is not None), default=None)
+            mx = max((d.max_abs for d in done), default=None)
+            n = sum(d.numel for d in done)
+            frac = sum(d.changed for d in done) / n if n else None
+            return [f"{r.name}  ({len(r.rows)})", LABELS.get(r.status, r.status), "", "", rel, cos, mx, frac]
         d = r.diff
         shape = shape_text(r.shape_a if r.shape_a is not None else r.shape_b)
         if r.status == "shape":
@@ -78,12 +167,13 @@ class DiffModel(QAbstractTableModel):
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid():
             return None
-        r = self.rows[index.row()]
+        r = index.internalPointer()
         col = index.column()
         if role == Qt.DecorationRole and col == 0:
             return self.icons.get(r.status)
-        vals = self._values(r)
-        v = vals[col]
+        if role not in (Qt.DisplayRole, Qt.UserRole, Qt.TextAlignmentRole, Qt.ToolTipRole):
+            return None
+        v = self._values(r)[col]
         if role == Qt.DisplayRole:
             if col < 4:
                 return v
@@ -96,16 +186,20 @@ class DiffModel(QAbstractTableModel):
             return -1.0 if v is None else float(v)
         if role == Qt.TextAlignmentRole and col >= 4:
             return int(Qt.AlignRight | Qt.AlignVCenter)
-        if role == Qt.ToolTipRole and r.error:
+        if role == Qt.ToolTipRole and getattr(r, "error", None):
             return r.error
         return None
 
 
 class DiffFilter(QSortFilterProxyModel):
+    """Key substring or regular expression, and a status; groups show while a row in them
+    matches (recursive filtering)."""
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.text, self.regex, self.status = "", None, ""
         self.setSortRole(Qt.UserRole)
+        self.setRecursiveFilteringEnabled(True)
 
     def set_filter(self, text: str, status: str) -> None:
         if hasattr(self, "beginFilterChange"):  # Qt >= 6.10; invalidateFilter is deprecated there
@@ -121,10 +215,16 @@ class DiffFilter(QSortFilterProxyModel):
             self.invalidateFilter()
 
     def filterAcceptsRow(self, row, parent):
-        r = self.sourceModel().rows[row]
+        r = self.sourceModel().index(row, 0, parent).internalPointer()
+        if isinstance(r, Group):
+            return not (self.status or self.text)  # shown when one of its rows matches
         if self.status and r.status != self.status:
             return False
         if not self.text:
             return True
         key = r.key + " " + (r.key_b or "")
         return self.text in key.lower() or (self.regex is not None and self.regex.search(key) is not None)
+
+    def row_of(self, index):
+        """The diff row (or Group) behind a proxy index."""
+        return self.mapToSource(index).internalPointer()

@@ -79,6 +79,20 @@ def test_compare_with_shows_status_histograms_and_stats(qtbot, window, run, monk
     assert view.proxy.rowCount() == sum(1 for r in view.model.rows if r.status == "changed")
     view.status_filter.setCurrentIndex(0)
 
+    # grouped by module: one group per layer and one per optimizer slot, worst status shown
+    view.grouped.setChecked(True)
+    groups = {view.proxy.index(r, 0).data().split("  (")[0]: view.proxy.index(r, 1).data()
+              for r in range(view.proxy.rowCount())}
+    assert groups["0"] == LABELS["identical"] and groups["2"] == LABELS["changed"]
+    assert groups["optimizer_state_dict/state/0"] == LABELS["changed"]
+    layer2 = next(view.proxy.index(r, 0) for r in range(view.proxy.rowCount())
+                  if view.proxy.index(r, 0).data().startswith("2  ("))
+    assert sorted(view.proxy.index(i, 0, layer2).data() for i in range(2)) == ["2.bias", "2.weight"]
+    assert view.proxy.rowCount(layer2) == 2
+    view.status_filter.setCurrentIndex(view.status_filter.findData("identical"))
+    assert {view.proxy.index(r, 0).data().split("  (")[0] for r in range(view.proxy.rowCount())} == {"0"}
+    view.status_filter.setCurrentIndex(0)
+
     assert view.select_key("2.weight")
     qtbot.waitUntil(lambda: view.detail is not None, timeout=20000)
     det = view.detail
@@ -217,3 +231,18 @@ def test_an_unreadable_file_ends_in_one_message(qtbot, window, run, tmp_path):
     qtbot.waitUntil(lambda: view.error is not None, timeout=20000)
     assert len(window.errors) == 1 and "internal error" not in window.errors[0]
     assert view.summary.text().startswith("Cannot compare:")
+
+
+def test_diff_model_is_a_consistent_qt_model(qtmodeltester, run):
+    from inspector.analysis.checkpoint_diff import diff_checkpoints
+    from inspector.formats import open_checkpoint
+    from inspector.gui.diff_model import DiffModel
+
+    _, paths, _ = run
+    with open_checkpoint(paths[0]) as a, open_checkpoint(paths[2]) as b:
+        rows = diff_checkpoints(a, b).rows
+    model = DiffModel()
+    model.set_rows(rows)
+    qtmodeltester.check(model)
+    model.set_grouped(True)
+    qtmodeltester.check(model)
