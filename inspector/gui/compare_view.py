@@ -207,7 +207,7 @@ class CompareView(QWidget):
         self.error = message
         self.cancelled = self.cancelled or bool(getattr(self.meter, "cancelled", False))
         self.model.pending_label = "not compared"
-        self.model.set_grouped(self.model.grouped)  # redraw every row's status
+        self.model.publish_all()  # every row compared so far, the rest "not compared"
         self.summary.setText(("Cancelled. " if self.cancelled else f"Cannot compare: {escape(message)}. ")
                              + (self._summary_text(final=True) if self.result is not None else ""))
         if not self.cancelled:

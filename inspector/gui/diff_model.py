@@ -47,9 +47,8 @@ class Group:
     def __init__(self, name: str, pos: int):
         self.name, self.rows, self.pos = name, [], pos
 
-    @property
-    def status(self) -> str:
-        found = {r.status for r in self.rows}
+    def status_in(self, model) -> str:
+        found = {model.status_of(r) for r in self.rows}
         return next((s for s in SEVERITY if s in found), "identical")
 
 
@@ -69,6 +68,9 @@ class DiffModel(QAbstractItemModel):
         self.groups: list[Group] = []
         self.where: dict[int, tuple] = {}  # id(row) -> (group or None, position)
         self.grouped = False
+        # The worker fills rows in while the view sorts them: a row's numbers are shown only
+        # once its dataChanged is sent, or the proxy would sort on values it was not told of.
+        self.shown: set[int] = set()
         self.icons = {s: status_icon(s) for s in COLORS}
         self.pending_label = LABELS["pending"]  # "not compared" once cancelled
 
@@ -99,7 +101,13 @@ class DiffModel(QAbstractItemModel):
             self.where[id(r)] = (g, len(g.rows))
             g.rows.append(r)
 
+    def publish_all(self) -> None:
+        self.beginResetModel()
+        self.shown = {id(r) for r in self.rows}
+        self.endResetModel()
+
     def row_changed(self, r) -> None:
+        self.shown.add(id(r))
         g, pos = self.where[id(r)]
         self.dataChanged.emit(self.createIndex(pos, 0, r), self.createIndex(pos, len(COLUMNS) - 1, r))
         if g is not None:
@@ -142,24 +150,34 @@ class DiffModel(QAbstractItemModel):
         return None
 
     # ---- cells ---------------------------------------------------------------------------------
+    def status_of(self, r) -> str:
+        if isinstance(r, Group):
+            return r.status_in(self)
+        return r.status if r.status in ("added", "removed", "shape") or id(r) in self.shown else "pending"
+
+    def _diff_of(self, r):
+        return r.diff if id(r) in self.shown else None
+
     def _values(self, r):
         if isinstance(r, Group):
-            done = [x.diff for x in r.rows if x.diff is not None]
+            done = [d for d in map(self._diff_of, r.rows) if d is not None]
             rel = max((d.rel_l2 for d in done), default=None)
             cos = min((d.cosine for d in done if d.cosine is not None), default=None)
             mx = max((d.max_abs for d in done), default=None)
             n = sum(d.numel for d in done)
             frac = sum(d.changed for d in done) / n if n else None
-            return [f"{r.name}  ({len(r.rows)})", LABELS.get(r.status, r.status), "", "", rel, cos, mx, frac]
-        d = r.diff
+            status = self.status_of(r)
+            return [f"{r.name}  ({len(r.rows)})", LABELS.get(status, status), "", "", rel, cos, mx, frac]
+        d = self._diff_of(r)
+        status = self.status_of(r)
         shape = shape_text(r.shape_a if r.shape_a is not None else r.shape_b)
-        if r.status == "shape":
+        if status == "shape":
             shape = f"{shape_text(r.shape_a)} → {shape_text(r.shape_b)}"
         dtype = r.dtype_a or r.dtype_b
         if r.dtype_a and r.dtype_b and r.dtype_a != r.dtype_b:
             dtype = f"{r.dtype_a} → {r.dtype_b}"
         key = r.key + (f" → {r.key_b}" if r.key_b else "")
-        label = self.pending_label if r.status == "pending" else LABELS.get(r.status, r.status)
+        label = self.pending_label if status == "pending" else LABELS.get(status, status)
         if d is None:
             return [key, label, shape, dtype, None, None, None, None]
         return [key, label, shape, dtype, d.rel_l2, d.cosine, d.max_abs, d.frac_changed]
@@ -170,7 +188,7 @@ class DiffModel(QAbstractItemModel):
         r = index.internalPointer()
         col = index.column()
         if role == Qt.DecorationRole and col == 0:
-            return self.icons.get(r.status)
+            return self.icons.get(self.status_of(r))
         if role not in (Qt.DisplayRole, Qt.UserRole, Qt.TextAlignmentRole, Qt.ToolTipRole):
             return None
         v = self._values(r)[col]
@@ -186,7 +204,7 @@ class DiffModel(QAbstractItemModel):
             return -1.0 if v is None else float(v)
         if role == Qt.TextAlignmentRole and col >= 4:
             return int(Qt.AlignRight | Qt.AlignVCenter)
-        if role == Qt.ToolTipRole and getattr(r, "error", None):
+        if role == Qt.ToolTipRole and getattr(r, "error", None) and id(r) in self.shown:
             return r.error
         return None
 
@@ -215,10 +233,11 @@ class DiffFilter(QSortFilterProxyModel):
             self.invalidateFilter()
 
     def filterAcceptsRow(self, row, parent):
-        r = self.sourceModel().index(row, 0, parent).internalPointer()
+        model = self.sourceModel()
+        r = model.index(row, 0, parent).internalPointer()
         if isinstance(r, Group):
             return not (self.status or self.text)  # shown when one of its rows matches
-        if self.status and r.status != self.status:
+        if self.status and model.status_of(r) != self.status:
             return False
         if not self.text:
             return True
