@@ -1,7 +1,8 @@
 """`ckpt`: the command line over formats/analysis/ops.
 
-Exit codes: 0 success, 1 the command's negative finding (dangerous content for `scan`),
-2 unreadable or invalid input - with one line on stderr, never a traceback.
+Exit codes: 0 success, 1 the command's negative finding (dangerous content for `scan`,
+differences for `diff --exit-code`), 2 unreadable or invalid input - with one line on
+stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -124,7 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("demo", help="write a demo training checkpoint")
     s.add_argument("-o", "--output", default="demo_checkpoint.pt")
+
     add_registry_parser(p, sub)  # --tracking-uri and `ckpt registry` (cli_registry.py)
+
+    from .cli_diff import register as register_diff  # ckpt diff, ckpt progression
+
+    register_diff(sub, COMMANDS)
     return p
 
 

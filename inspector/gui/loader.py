@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from ..analysis.search import SearchIndex
 from ..analysis.summary import summarize
 from ..analysis.layouts import recognise
+from ..analysis.progression import CHECKPOINT_SUFFIXES  # noqa: F401 (kept importable here)
+from ..analysis.progression import run_files as expand_folders  # noqa: F401 (a folder -> sorted epochs)
 from ..analysis.training import optimizer_maps, training_summary
 from ..analysis.verdict import Verdict, scan_file
 from ..formats import open_checkpoint
@@ -34,27 +35,6 @@ class OpenFile:
         if self._index is None:
             self._index = SearchIndex(self.ck.root)
         return self._index
-
-
-CHECKPOINT_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt", ".bin", ".pkl", ".ptl", ".pt2", ".safetensors")
-
-
-def expand_folders(paths: list[str]) -> list[str]:
-    """A dropped folder of checkpoints (epoch_1.pt, epoch_2.pt, ...) opens as a list sorted
-    by the number in the name; folders that are one checkpoint (a shard index, a DCP or
-    Trainer folder) stay whole."""
-    from ..analysis.search import natural_key
-    from ..formats import folder_is_checkpoint
-
-    out = []
-    for p in paths:
-        if os.path.isdir(p) and not folder_is_checkpoint(p):
-            files = [os.path.join(p, n) for n in os.listdir(p)
-                     if n.lower().endswith(CHECKPOINT_SUFFIXES) and os.path.isfile(os.path.join(p, n))]
-            out.extend(sorted(files, key=lambda f: natural_key(os.path.basename(f))))
-        else:
-            out.append(p)
-    return out
 
 
 def load(path: str) -> OpenFile:

@@ -122,6 +122,8 @@ class MainWindow(QMainWindow):
 
         self.reloads = 0
         self._seq = 0
+        self.tree_menu_hooks: list = []  # (menu, index) -> None: add entries (compare_actions)
+        self.drop_hooks: list = []  # (event, paths) -> True when the drop was handled
         self.watcher = ReloadWatcher(self)
         self.watcher.changed.connect(self._file_changed)
         self._build_menus()
@@ -160,6 +162,9 @@ class MainWindow(QMainWindow):
         self._action(c, "&Strip for inference…", "Ctrl+Shift+S", lambda: self.convert("strip"))
         h = self.menuBar().addMenu("&Help")
         self._action(h, "&About", None, self.show_about)
+        from .compare_actions import install as install_compare
+
+        install_compare(self)  # File › Compare With…, Progression; tree menu; Ctrl+drop
 
     def _action(self, menu, text, shortcut, slot) -> QAction:
         act = QAction(text, self)
@@ -280,6 +285,8 @@ class MainWindow(QMainWindow):
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             event.acceptProposedAction()
+            if any(hook(event, paths) for hook in self.drop_hooks):
+                return
             self.open_paths(paths)
 
     # ---- selection ----------------------------------------------------------------------------
@@ -470,6 +477,10 @@ class MainWindow(QMainWindow):
             menu.addAction("Copy path").triggered.connect(
                 lambda: QApplication.clipboard().setText(it.node.path))
             menu.addAction("Extract to a file…").triggered.connect(lambda: self.extract(it))
+        for hook in self.tree_menu_hooks:
+            hook(menu, index)
+        if menu.isEmpty():
+            return
         menu.exec(self.tree.viewport().mapToGlobal(pos))
 
     def extract(self, it, output: str | None = None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 
+from ..analysis.key_alignment import flatten_state_dict
 from ..formats.checkpoint import Checkpoint
 from ..formats.stubs import ObjectStub, SizeValue, TensorInfo
 from ..formats.tree import Node
@@ -57,26 +58,8 @@ def plain_objects(ck: Checkpoint, node: Node, cast: str | None = None):
 
 def state_dict_of(ck: Checkpoint, node: Node) -> list[tuple[str, Node]]:
     """(key, tensor node) pairs of a state_dict, or of a whole pickled module flattened
-    the way module.state_dict() names them."""
-    if node.kind == "module":
-        out = []
-        stack = [(node, "")]
-        while stack:
-            mod, prefix = stack.pop()
-            kids = []
-            for c in mod.children:
-                if c.kind == "tensor":
-                    out.append((prefix + c.name, c))
-                elif c.kind == "module":
-                    kids.append((c, f"{prefix}{c.name}."))
-            stack.extend(reversed(kids))
-        return out
-    if node.kind != "dict":
+    the way module.state_dict() names them (analysis/key_alignment.py)."""
+    pairs = flatten_state_dict(node)
+    if pairs is None:
         raise OpError(f"/{node.path} is a {node.type_name}, not a state_dict")
-    pairs = []
-    for c in node.children:
-        if c.kind == "tensor":
-            pairs.append((c.name, c))
-        elif c.kind == "dict":  # nested dicts flatten with dots
-            pairs.extend((f"{c.name}.{k}", n) for k, n in state_dict_of(ck, c))
     return pairs

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..analysis.decode import decode
+from ..analysis.key_alignment import AUTO_PREFIXES, propose_rule, rename  # noqa: F401 (re-exported)
 from ..analysis.layouts import recognise
 from ..formats import open_checkpoint
 from ..formats.checkpoint import Checkpoint
@@ -27,8 +28,6 @@ from ..formats.tensor_data import extent
 from .errors import OpError
 from .objects import state_dict_of
 from .writer import Progress, TorchZipWriter, atomic_output, copy_range
-
-AUTO_PREFIXES = ("module.", "_orig_mod.", "model.")
 
 
 @dataclass
@@ -72,17 +71,6 @@ def _key_of(ck: Checkpoint, key: str | None, what: str) -> str:
     if w is None:
         raise OpError(f"no state_dict recognised in the {what}; name it with --{what}-key PATH")
     return w
-
-
-def rename(key: str, strip: list[str], add: list[str], regex: list[tuple[str, str]]) -> str:
-    for p in strip:
-        if key.startswith(p):
-            key = key[len(p):]
-    for pattern, repl in regex:
-        key = re.sub(pattern, repl, key)
-    for p in add:
-        key = p + key
-    return key
 
 
 def plan_warmstart(source: str, template: str, strip_prefix=None, add_prefix=None, renames=None,
@@ -131,18 +119,10 @@ def plan_warmstart(source: str, template: str, strip_prefix=None, add_prefix=Non
 
 def _propose(src: dict, tpl: dict, plan: MatchPlan) -> tuple[list, list]:
     """A prefix rule, when one explains the mismatch better than none."""
-    def score(strip, add):
-        return sum(1 for k in src if rename(k, strip, add, []) in tpl)
-    best, rule = score([], []), ([], [])
-    for p in AUTO_PREFIXES:
-        for strip, add in (([p], []), ([], [p])):
-            s = score(strip, add)
-            if s > best:
-                best, rule = s, (strip, add)
-    if rule != ([], []):
-        plan.proposed = (f"strip {rule[0][0]!r}" if rule[0] else f"add {rule[1][0]!r}") + \
-            f" (explains {best} of {len(tpl)} template keys)"
-    return rule
+    rule = propose_rule(src, tpl)
+    if not rule.empty:
+        plan.proposed = rule.describe()
+    return rule.strip, rule.add
 
 
 def apply_warmstart(plan: MatchPlan, output: str, force: bool = False,
