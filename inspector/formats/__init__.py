@@ -172,9 +172,10 @@ def _open_pickle(path: str, limits: Limits) -> Checkpoint:
         if not starts_with_magic(fh.read(64)):
             bare = BarePickleContainer(path, fh, limits)
             obj = bare.load()
+            unresolved = len(bare.storages)  # persistent ids; nested bytes are in the file
             ck = assemble(path, "pickle", obj, bare, bare.storages, limits)
-            if bare.storages:
-                ck.warnings.append(f"{len(bare.storages)} storages are not in this file: "
+            if unresolved:
+                ck.warnings.append(f"{unresolved} storages are not in this file: "
                                    "it is a bare pickle (a data.pkl without its archive)")
             return ck
         container = LegacyContainer(path, fh, limits, size)

@@ -124,7 +124,9 @@ def make_stub_type(module: str, name: str, counter: StubCounter | None) -> type:
         safe_name,
         (ObjectStub,),
         {"__slots__": (), "stub_module": str(module), "stub_name": str(name),
-         "stub_counter": counter},
+         "stub_counter": counter,
+         # what repr(cls) and anything that formats the class shows: the name in the file
+         "__module__": str(module), "__qualname__": str(name)},
     )
 
 

@@ -150,6 +150,10 @@ def _key_name(key: Any) -> str:
         return str(key)
     if isinstance(key, bytes):
         return key.decode("latin1")
+    if isinstance(key, type) and issubclass(key, ObjectStub):
+        return key.class_path()  # a class used as a key (Lightning 1.x callbacks)
+    if isinstance(key, ObjectStub):
+        return type(key).class_path()
     return repr(key)
 
 

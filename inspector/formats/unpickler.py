@@ -411,7 +411,7 @@ class SafeUnpickler(pickle.Unpickler):
 
     def __init__(self, file, *, persistent_load: Callable | None, counter: StubCounter,
                  encoding: str = "utf-8", seen: Counter | None = None,
-                 deferred: Realizer | None = None):
+                 deferred: Realizer | None = None, limits: Limits | None = None):
         # Bound before the C initialiser looks it up: one Python call per storage, not two;
         # none at all when tensors are deferred (deferred.py).
         self._deferred = deferred
@@ -420,6 +420,7 @@ class SafeUnpickler(pickle.Unpickler):
         self._stub_types: dict[tuple[str, str], Any] = {}
         self._counter = counter
         self._seen = seen if seen is not None else Counter()
+        self._limits = limits
 
     def find_class(self, module, name):
         module, name = normalize_global(str(module), str(name))
@@ -431,6 +432,10 @@ class SafeUnpickler(pickle.Unpickler):
         found = RECORDERS.get(key)
         if self._deferred is not None and key == (_U, "_rebuild_tensor_v2"):
             found = functools.partial  # C: records the call's arguments, calls nothing
+        elif key == ("torch.storage", "_load_from_bytes") and self._limits is not None:
+            from .nested import load_from_bytes  # read with our readers, never torch.load
+
+            found = functools.partial(load_from_bytes, self._limits)
         if found is None and module in ("torch", "torch.cuda", "torch.storage"):
             if name in dt.STORAGE_CLASSES:
                 found = StorageType(name, dt.DTYPES[dt.STORAGE_CLASSES[name]])
@@ -479,7 +484,8 @@ def unpickle(data: bytes | io.BufferedIOBase, *, what: str, limits: Limits,
         try:
             with memory_guard(budget):
                 obj = SafeUnpickler(stream, persistent_load=persistent_load, counter=counter,
-                                    encoding=encoding, seen=seen, deferred=deferred).load()
+                                    encoding=encoding, seen=seen, deferred=deferred,
+                                    limits=limits).load()
             if report is not None:
                 report.globals = seen
                 report.called = set(counter.called)
