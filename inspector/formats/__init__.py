@@ -29,7 +29,7 @@ FORMAT_NAMES = {"zip": "a torch.save zip archive", "legacy": "a legacy (pre-1.6)
                 "torchscript": "a TorchScript archive", "pt2": "a torch.export archive",
                 "safetensors": "a safetensors file", "hf-index": "a shard index",
                 "pickle": "a bare pickle", "legacy-tar": "a legacy tar checkpoint",
-                "dcp": "a distributed checkpoint"}
+                "dcp": "a distributed checkpoint", "bundle": "a zip of torch files"}
 
 
 def open_checkpoint(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> Checkpoint:

@@ -6,7 +6,6 @@ Each part is opened with its own reader; a part that fails is reported, the rest
 
 from __future__ import annotations
 
-import json
 import os
 
 from .container import Container
@@ -63,11 +62,13 @@ class CompositeContainer(Container):
                     out[label] = self.add(label, os.path.join(self.path, name))
                     break
         if "trainer_state.json" in names:
+            from .jsonsafe import parse_json
+
             try:
                 with open(os.path.join(self.path, "trainer_state.json"), "rb") as fh:
-                    out["trainer_state"] = json.loads(fh.read(64 << 20))
-            except (ValueError, UnicodeDecodeError) as exc:
-                self.errors["trainer_state"] = f"trainer_state.json is not valid JSON ({exc})"
+                    out["trainer_state"] = parse_json(fh.read(64 << 20), "trainer_state.json")
+            except CheckpointError as exc:
+                self.errors["trainer_state"] = str(exc)
         return out
 
     def locate(self, ref) -> None:

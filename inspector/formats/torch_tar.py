@@ -1,7 +1,7 @@
 """The legacy tar format of the oldest torch releases: a tar of `sys_info`, `pickle`,
 `storages` and `tensors`. `torch.load(weights_only=True)` refuses it.
 
-`storages`: a pickled count, then per storage a pickled (key, location, storage type),
+`tensors` may be missing (see load). `storages`: a pickled count, then per storage a pickled (key, location, storage type),
 an 8-byte element count and the raw bytes. Then a pickled list of storage views.
 `tensors`: a pickled count, then per tensor a pickled (key, storage id, type), int32
 ndim, 4 padding bytes, sizes, strides and the storage offset as int64. `pickle`: the
@@ -47,11 +47,14 @@ class TarContainer(Container):
             members = {m.name: m for m in tar.getmembers()}
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise CheckpointError(f"the tar archive is damaged ({exc})") from None
-        for needed in ("storages", "tensors", "pickle"):
+        for needed in ("storages", "pickle"):
             if needed not in members or not members[needed].isfile():
                 raise CheckpointError(f"the tar archive has no '{needed}' member: not a torch checkpoint")
         self._storages(_Member(self.fh, members["storages"]))
-        self._tensors(_Member(self.fh, members["tensors"]))
+        # Some exporters write no `tensors` member: their pickle rebuilds each tensor with
+        # _rebuild_tensor_v2 on a storage's persistent id (torch.load itself fails on them).
+        if "tensors" in members and members["tensors"].isfile():
+            self._tensors(_Member(self.fh, members["tensors"]))
         main = _Member(self.fh, members["pickle"])
         if main.size > self.limits.max_pickle_bytes:
             raise LimitExceeded("the pickle member is over the size limit")

@@ -1,0 +1,172 @@
+"""Zip archives of other libraries that wrap torch files, opened as one checkpoint.
+
+A stable-baselines3 `.zip` holds `data` (JSON; values it could not write as JSON are
+cloudpickled and base64-encoded under `:serialized:`), `policy.pth`,
+`policy.optimizer.pth`, `pytorch_variables.pth` (each a torch.save file),
+`_stable_baselines3_version` and `system_info.txt`. Any zip whose members are torch
+files is read the same way: each torch member is a sub-tree (a stored torch.save zip is
+read in place; compressed or legacy members are inflated into memory and read there),
+JSON members are trees, text members are text, pickles are read with stand-ins, and
+serialized values are shown as what they are (never unpickled).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import pickletools
+from dataclasses import dataclass, field
+
+from .errors import CheckpointError
+from .jsonsafe import JSON_LIMIT, parse_json
+from .limits import Limits
+from .stubs import SourceText
+from .zipdir import Window
+
+TORCH_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".tar", ".pkl", ".pickle")
+TEXT_LIMIT = 1 << 20
+
+
+@dataclass(eq=False)
+class SerializedPickle:
+    """A pickled value stored as text (stable-baselines3's cloudpickle + base64): its
+    size and the names it would import, read statically; never unpickled."""
+
+    nbytes: int
+    names: list = field(default_factory=list)
+    note: str | None = None
+
+    def __repr__(self):
+        if self.note:
+            return f"serialized pickle ({self.note})"
+        head = ", ".join(self.names[:4]) + (f", … {len(self.names) - 4} more" if len(self.names) > 4 else "")
+        return f"cloudpickle, {self.nbytes:,} bytes" + (f": {head}" if head else "")
+
+
+def looks_like_bundle(names: list[str]) -> bool:
+    return "_stable_baselines3_version" in names or any(
+        n.lower().endswith(TORCH_SUFFIXES) for n in names)
+
+
+def pickle_names(data: bytes, limit: int = 64) -> list[str]:
+    """module.name of each global a pickle names, read opcode by opcode (nothing run)."""
+    names: list[str] = []
+    strings: list[str] = []
+    try:
+        for op, arg, _ in pickletools.genops(data):
+            if op.name in ("GLOBAL", "INST"):
+                names.append(str(arg).replace(" ", "."))
+            elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                names.append(f"{strings[-2]}.{strings[-1]}")
+            elif isinstance(arg, str):
+                strings.append(arg)
+            if len(names) >= limit:
+                break
+    except Exception:  # a damaged stream: the names read so far are what we can say
+        pass
+    return list(dict.fromkeys(names))
+
+
+def decode_serialized(value):
+    """SB3's JSON: {":type:": ..., ":serialized:": base64 pickle, ...} -> the same dict with
+    the pickle replaced by a SerializedPickle; everything else unchanged (recursively)."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if k == ":serialized:" and isinstance(v, str):
+                try:
+                    raw = base64.b64decode(v, validate=False)
+                    out[k] = SerializedPickle(len(raw), pickle_names(raw))
+                except (binascii.Error, ValueError):
+                    out[k] = SerializedPickle(len(v), note="not valid base64")
+            else:
+                out[k] = decode_serialized(v)
+        return out
+    if isinstance(value, list):
+        return [decode_serialized(v) for v in value]
+    return value
+
+
+def read_bundle(path: str, c, limits: Limits) -> dict:
+    out: dict = {}
+    for name in c.names:
+        if name.endswith("/"):
+            continue
+        try:
+            out[name] = _member(path, c, name, limits)
+        except CheckpointError as exc:
+            out[name] = f"<unreadable: {exc}>"
+            c.warnings.append(f"{name}: {exc}")
+    return out
+
+
+def _member(path: str, c, name: str, limits: Limits):
+    m = c.members[name]
+    data = None
+    if m.method == 0:
+        head = Window(c.fh, c.dir.data_offset(m), m.compress_size).read(64)
+    else:  # compressed: inflated once (within the record limit) and kept for reading
+        data = c.read_member(name, name, limits.max_record_read)
+        head = data[:64]
+    if head[:4] == b"PK\x03\x04" and m.method == 0:
+        return _stored_zip(path, c, name, m, limits)
+    if head[:4] == b"PK\x03\x04" or _legacy(head):
+        from .nested import read_torch_bytes
+
+        data = data if data is not None else c.read_member(name, name, limits.max_record_read)
+        obj, storages = read_torch_bytes(data, limits, name)
+        for ref in storages:
+            c.storages[f"{name}/{ref.key}"] = ref
+        return obj
+    if head[:1] == b"\x80":
+        from .unpickler import unpickle
+
+        return unpickle(data if data is not None else c.read_member(name, name), what=name,
+                        limits=limits)
+    if m.file_size <= JSON_LIMIT and head.lstrip()[:1] in (b"{", b"["):
+        data = data if data is not None else c.read_member(name, name, JSON_LIMIT)
+        try:
+            return decode_serialized(parse_json(data, name, c.warnings))
+        except CheckpointError:
+            pass  # not JSON after all: shown as text below
+        return _text(name, data)
+    if m.file_size <= TEXT_LIMIT:
+        return _text(name, data if data is not None else c.read_member(name, name, TEXT_LIMIT))
+    return f"<{m.file_size:,} bytes>"
+
+
+def _legacy(head: bytes) -> bool:
+    from .torch_legacy import starts_with_magic
+
+    return starts_with_magic(head)
+
+
+def _text(name: str, data: bytes):
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"<{len(data):,} bytes>"
+    if len(text) <= 200 and "\n" not in text.strip():
+        return text.strip()
+    return SourceText(name, text)
+
+
+def _stored_zip(path: str, c, name: str, m, limits: Limits):
+    from .torch_zip import ZipContainer
+
+    start = c.dir.data_offset(m)
+    inner = ZipContainer(path, Window(c.fh, start, m.compress_size), limits, m.compress_size,
+                         base=start)
+    if inner.kind == "torchscript":
+        from .archives import _torchscript
+
+        obj = _torchscript(inner)
+    elif inner.kind != "zip":
+        return f"<a {inner.kind} archive, {m.compress_size:,} bytes; not read>"
+    else:
+        obj = inner.load(deferred=False)
+    for k, ref in inner.storages.items():
+        ref.source = inner
+        c.storages[f"{name}/{k}"] = ref
+    c.warnings.extend(f"{name}: {w}" for w in inner.warnings)
+    return obj
