@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("tree", help="the node tree")
     s.add_argument("file")
     s.add_argument("--depth", type=int, default=None)
+    s.add_argument("--full", action="store_true", help="print long lists of values in full")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("stats", help="statistics and exact histogram of one tensor")
@@ -45,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("key", help="tree path of the tensor, e.g. model_state_dict/fc1.weight")
     s.add_argument("--bins", type=int, default=64)
     s.add_argument("--range", type=float, nargs=2, metavar=("LO", "HI"))
+    s.add_argument("--raw", action="store_true",
+                   help="quantized tensors: the stored integers instead of the real values")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("scan", help="security verdict and referenced imports")
@@ -55,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--updates", action="store_true",
                    help="Adam-family: the next update's size relative to each weight")
+    s.add_argument("--model", metavar="MODEL_FILE",
+                   help="name the parameters from this model file (for a bare optimizer.pt)")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("remap", help="change saved device tags (and optionally cast) without loading")
@@ -216,6 +221,9 @@ def cmd_info(args) -> int:
             conf = ", ".join(f"{n} {k}" for k, n in m["confidence"].items())
             print(f"optimizer   /{m['path']}: {m['kind']}, {m['parameters']} parameters "
                   f"({m['with_state']} with state), names {conf}")
+        if t["name"] == "optimizer":
+            print("            a bare optimizer state: name its parameters from the model with "
+                  f"`ckpt optimizer {args.file} --model MODEL_FILE`")
     print(f"verdict     {verdict.summary}")
     for w in info["warnings"]:
         print(f"warning     {w}")
@@ -311,9 +319,10 @@ def cmd_optimizer(args) -> int:
     from .analysis.training import optimizer_maps
 
     ck = _open(args.file)
-    maps = optimizer_maps(ck)
+    model = _open(args.model) if args.model else None
+    maps = optimizer_maps(ck, model=model)
     if args.updates:
-        return _print_updates(ck, maps, args.json)
+        return _print_updates(ck, maps, args.json, model)
     if args.json:
         print(json.dumps([{"path": m.path, "kind": m.kind, "method": m.method, "groups": m.groups,
                            "records": [s.to_json() for s in m.slots]} for m in maps],
@@ -333,10 +342,10 @@ def cmd_optimizer(args) -> int:
     return 0
 
 
-def _print_updates(ck, maps, as_json: bool) -> int:
+def _print_updates(ck, maps, as_json: bool, model=None) -> int:
     from .analysis.updates import update_rows
 
-    tables = [(m, sorted(update_rows(ck, m), key=lambda r: r.ratio)) for m in maps]
+    tables = [(m, sorted(update_rows(ck, m, model=model), key=lambda r: r.ratio)) for m in maps]
     if as_json:
         print(json.dumps([{"path": m.path, "rows": [r.to_json() for r in rows]} for m, rows in tables],
                          indent=2))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from ..formats.checkpoint import Checkpoint
 from ..formats.stubs import ObjectStub, TensorInfo
 from ..formats.tree import Node
+from .library_layouts import LIGHTNING_KEYS, _lightning_callbacks, recognise_library
 from .training import EPOCH, LOSS_HINTS, STEP
 
 
@@ -81,6 +82,11 @@ def recognise(ck: Checkpoint) -> Layout:
     root = ck.root
     if root.kind == "module":
         return Layout("whole-module", weights="")
+    if is_optimizer_state(root):  # optimizer.pt of HF Trainer, skorch, TorchSharp exports
+        return Layout("optimizer", optimizers=[""])
+    special = recognise_library(ck)
+    if special is not None and root.kind != "dict":
+        return special
     if ck.format == "hf-trainer":
         lay = Layout("hf-trainer", weights="model" if root.child("model") else None)
         if is_optimizer_state(root.child("optimizer")):
@@ -97,13 +103,15 @@ def recognise(ck: Checkpoint) -> Layout:
     if root.kind != "dict":
         return Layout("unknown")
     keys = {c.name for c in root.children}
-    if tensor_dict(root, 0.9):
+    if special is not None:
+        lay = special  # then the general look-ups below fill what the library left open
+    elif tensor_dict(root, 0.9):
         return Layout("state_dict", weights="")
-    if "model_state_dict" in keys:
+    elif "model_state_dict" in keys:
         lay = Layout("tutorial", weights="model_state_dict")
         opt = "optimizer_state_dict" if "optimizer_state_dict" in keys else None
         lay.optimizers = [opt] if opt and is_optimizer_state(root.child(opt)) else []
-    elif "state_dict" in keys and ("optimizer_states" in keys or "pytorch-lightning_version" in keys):
+    elif "state_dict" in keys and keys & LIGHTNING_KEYS:
         lay = Layout("lightning", weights="state_dict")
         ops = root.child("optimizer_states")
         if ops is not None:
@@ -113,12 +121,7 @@ def recognise(ck: Checkpoint) -> Layout:
             lay.schedulers = [f"lr_schedulers/{c.name}" for c in sch.children]
         if "hyper_parameters" in keys:
             lay.hyper_parameters = "hyper_parameters"
-    elif "meta" in keys and "state_dict" in keys:
-        lay = Layout("mmengine", weights="state_dict")
-        meta = root.child("meta")
-        if meta is not None:
-            lay.epoch = _scalar(meta.child("epoch"), ck)
-            lay.step = _scalar(meta.child("iter"), ck)
+        _lightning_callbacks(root, lay, ck)
     elif "model" in keys and ("lr_scheduler" in keys or "args" in keys) and tensor_dict(root.child("model")):
         lay = Layout("torchvision-reference", weights="model")
         if "lr_scheduler" in keys:

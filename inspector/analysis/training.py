@@ -13,13 +13,46 @@ STEP = ("global_step", "step", "iteration", "iter", "steps", "num_updates")
 LOSS_HINTS = ("loss", "acc", "best", "metric", "score", "mae", "error", "prec", "f1", "bleu")
 
 
-def optimizer_maps(ck: Checkpoint, layout=None) -> list:
+def optimizer_maps(ck: Checkpoint, layout=None, model: Checkpoint | None = None) -> list:
+    """The file's optimizers mapped to parameter names - from its own model weights, or
+    from `model` (another file the user points at: a bare `optimizer.pt` beside its
+    model)."""
     from .layouts import recognise
     from .optimizer_map import map_optimizer
 
     layout = layout or recognise(ck)
-    weights = ck.find(layout.weights) if layout.weights is not None else None
-    return [map_optimizer(ck.find(p), weights) for p in layout.optimizers if ck.find(p) is not None]
+    weights, source = None, ck
+    if model is not None:
+        weights, source = model_weights(model), model
+    elif layout.weights is not None:
+        weights = ck.find(layout.weights)
+    sorted_keys = keys_sorted(source, weights)
+    return [map_optimizer(ck.find(p), weights, sorted_keys) for p in layout.optimizers
+            if ck.find(p) is not None]
+
+
+def model_weights(model: Checkpoint):
+    """The model state_dict (or module) of a file, wherever its layout keeps it."""
+    from .layouts import recognise
+
+    lay = recognise(model)
+    if lay.weights is not None:
+        return model.find(lay.weights)
+    return model.root if model.root.kind in ("dict", "module") else None
+
+
+def keys_sorted(ck: Checkpoint, weights) -> bool | None:
+    """True when the weights were written by a format that sorts its keys (safetensors,
+    a shard index), False for torch.save (insertion order), None when unknown."""
+    if weights is None:
+        return None
+    if ck.format in ("safetensors", "hf-index"):
+        return True
+    for node in weights.children:
+        t = node.value
+        if node.kind == "tensor":
+            return t.rebuild == "safetensors"
+    return False if ck.format in ("zip", "legacy", "pickle", "bundle", "legacy-tar") else None
 
 
 def scalars(node, limit: int = 24) -> dict:
