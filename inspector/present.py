@@ -95,7 +95,9 @@ def node_json(node: Node, depth: int | None = None) -> dict:
             out["storage"] = {"key": v.storage.key, "location": v.storage.location,
                               "numel": v.storage.numel, "record": v.storage.record}
         if v.quantization:
-            out["quantization"] = {k: value_text(x) for k, x in v.quantization.items()}
+            from .analysis.quantized import describe
+
+            out["quantization"] = describe(v)
         if v.tensor_type:
             out["tensor_type"] = v.tensor_type
         if v.layout == "dcp":

@@ -123,11 +123,15 @@ def rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params,
     t.rebuild = "_rebuild_qtensor"
     q: dict[str, Any] = {}
     if isinstance(quantizer_params, tuple) and quantizer_params:
-        q["qscheme"] = repr(quantizer_params[0]).replace("torch.", "")
-        if len(quantizer_params) == 3:
-            q["scale"], q["zero_point"] = quantizer_params[1], quantizer_params[2]
-        elif len(quantizer_params) == 4:
-            q["scales"], q["zero_points"], q["axis"] = quantizer_params[1:]
+        scheme = quantizer_params[0]
+        # the qscheme as torch names it, as text (never the repr of a repr)
+        q["qscheme"] = scheme.path.replace("torch.", "") if isinstance(scheme, NamedConstant) \
+            else str(scheme)
+        params = tuple(realize(p) for p in quantizer_params[1:])  # scales may be tensors
+        if len(params) == 2:
+            q["scale"], q["zero_point"] = params
+        elif len(params) == 3:
+            q["scales"], q["zero_points"], q["axis"] = params
     t.quantization = q
     return t
 
