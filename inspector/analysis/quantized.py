@@ -4,8 +4,9 @@ histograms (per tensor, or per channel along `axis`), the stored integers on req
 `values(ck, t, raw)` gives what statistics read and the dtype to decode it with: for a
 quantized tensor, unless `raw`, a float32 array of the dequantized values (computed one
 slice of the channel axis at a time; the result is as large as the tensor in float32),
-else the tensor's own source. Like torch's kernels, each value is computed in double
-precision (scales are doubles) and stored as float32.
+else the tensor's own source. Computed as torch.dequantize's kernels do, so that the
+values agree bit for bit: per tensor in float32 (scale cast to float), per channel in
+double precision (the scales tensor is float64), then stored as float32.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def dequantize(ck, t: TensorInfo) -> np.ndarray:
     raw = np.asarray(ck.array(t))
     out = np.empty(t.shape, dtype=np.float32)
     if axis is None:
-        out[...] = (raw.astype(np.float64) - zeros[0]) * scales[0]
+        out[...] = (raw.astype(np.float32) - np.float32(zeros[0])) * np.float32(scales[0])
         return out
     for c in range(t.shape[axis]):
         index = (slice(None),) * axis + (c,)

@@ -146,6 +146,8 @@ def _text(name: str, data: bytes):
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return f"<{len(data):,} bytes>"
+    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text[:4096]):
+        return f"<{len(data):,} bytes>"  # binary that happens to decode
     if len(text) <= 200 and "\n" not in text.strip():
         return text.strip()
     return SourceText(name, text)
