@@ -14,6 +14,8 @@ def human_bytes(n: int | None) -> str:
     if n is None:
         return ""
     step = 1024.0
+    if n >= 1 << 100:  # a hostile header's size: no float holds it
+        return f"~2^{n.bit_length() - 1} B"
     value = float(n)
     for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
         if abs(value) < step or unit == "PB":

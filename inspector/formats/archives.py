@@ -88,8 +88,18 @@ def _record_tensor(c, key: str, record: str, dtype_name: str | None, shape, stri
     dtype = dt.lookup(dtype_name or "")
     if dtype is None:
         raise CheckpointError(f"{key}: unknown dtype {dtype_name!r:.30}")
-    if not (isinstance(shape, (list, tuple)) and all(type(s) is int and s >= 0 for s in shape)):
+    if not (isinstance(shape, (list, tuple)) and all(type(s) is int and 0 <= s < 1 << 62 for s in shape)):
         raise CheckpointError(f"{key}: invalid shape")
+    numel = 1
+    for s in shape:
+        numel *= s
+    if numel >= 1 << 62 or len(shape) > 64:
+        raise CheckpointError(f"{key}: shape {tuple(shape)} is impossibly large")
+    if stride is not None and not (len(stride) == len(shape) and all(
+            type(s) is int and 0 <= s < 1 << 62 for s in stride)):
+        raise CheckpointError(f"{key}: invalid strides")
+    if type(offset) is not int or not 0 <= offset < 1 << 62:
+        raise CheckpointError(f"{key}: invalid storage offset")
     stride = tuple(stride) if stride is not None else _contiguous(shape)
     m = c.members.get(record)
     ref = StorageRef(key=record[len(c.root):], dtype=dtype, location=device,

@@ -66,6 +66,7 @@ class Walk:
 
     def int(self, value, where: str, default: int | None = 0, required: bool = False,
             minimum: int | None = None):
+        value = _int_text(value)
         v = self._check(value, (int,), where, default, "an integer", required)
         if v is not None and v is not default and minimum is not None and v < minimum:
             self.warn(where, f"expected an integer of at least {minimum}, found {v}")
@@ -81,7 +82,16 @@ class Walk:
 
     def ints(self, value, where: str) -> list | None:
         """A list of non-negative integers, or None (with a warning)."""
+        if isinstance(value, list):
+            value = [_int_text(v) for v in value]
         if isinstance(value, list) and all(type(v) is int and v >= 0 for v in value):
             return value
         self.warn(where, "expected a list of non-negative integers")
         return None
+
+
+def _int_text(value):
+    """Protobuf's JSON writes 64-bit integers as text ("3"): read those as integers."""
+    if isinstance(value, str) and 0 < len(value) <= 20 and value.lstrip("-").isdigit():
+        return int(value)
+    return value
