@@ -24,11 +24,26 @@ def optimizer_maps(ck: Checkpoint, layout=None, model: Checkpoint | None = None)
     weights, source = None, ck
     if model is not None:
         weights, source = model_weights(model), model
+        adopt_storages(model)
     elif layout.weights is not None:
         weights = ck.find(layout.weights)
     sorted_keys = keys_sorted(source, weights)
-    return [map_optimizer(ck.find(p), weights, sorted_keys) for p in layout.optimizers
+    maps = [map_optimizer(ck.find(p), weights, sorted_keys) for p in layout.optimizers
             if ck.find(p) is not None]
+    if model is not None:
+        import os
+
+        for m in maps:
+            m.method += f"; names from {os.path.basename(model.path)}"
+    return maps
+
+
+def adopt_storages(model: Checkpoint) -> None:
+    """Let the model's tensors be read through any checkpoint (the paired optimizer's
+    update sizes read weights from the model file): each storage names its own file."""
+    for ref in model.storages.values():
+        if ref.source is None:
+            ref.source, ref.path = model.container, model.path
 
 
 def model_weights(model: Checkpoint):

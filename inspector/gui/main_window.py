@@ -125,6 +125,9 @@ class MainWindow(QMainWindow):
         self.watcher = ReloadWatcher(self)
         self.watcher.changed.connect(self._file_changed)
         self._build_menus()
+        from .pair_model import install as install_pairing
+
+        install_pairing(self)  # Training › Pair optimizer with model file…
         self._restore_state()
 
     # ---- menus ---------------------------------------------------------------------------
