@@ -82,3 +82,20 @@ def test_quantized_tensor_real_values_and_raw_toggle(qtbot, window, tmp_path):
     wait_loaded(qtbot, window, 2)
     assert window.select_path("w", window.model.files()[-1])
     assert not panel.raw.isVisibleTo(panel)
+
+
+def test_long_value_list_preview_and_lazy_rows(qtbot, window, tmp_path):
+    import random
+
+    random.seed(3)
+    state = random.getstate()
+    torch.save({"python": state, "lines": [f"line {i}" for i in range(6000)]}, tmp_path / "rng.pt")
+    window.open_paths([tmp_path / "rng.pt"])
+    wait_loaded(qtbot, window)
+    assert window.select_path("python/1")
+    html = window.values.toPlainText()
+    assert f"{state[1][0]}, {state[1][1]}" in html and "… 614 more …" in html and str(state[1][624]) in html
+    assert window.select_path("lines")
+    idx = window.tree.currentIndex()
+    assert window.model.rowCount(idx) == 1000  # the rest is fetched as the view scrolls
+    assert window.model.canFetchMore(idx)
