@@ -78,6 +78,30 @@ def test_deepcopy_style_reduce_of_a_state_dict(tmp_path):
     assert main(["stats", str(p), "state/2.bias"]) == 0
 
 
+def test_nested_bytes_inside_a_torch_save_zip(tmp_path):
+    """The zip reader defers _rebuild_tensor_v2 (a C-built record): a storage from nested
+    bytes must still become a tensor there."""
+    import collections
+
+    raw = io.BytesIO()
+    torch.save(torch.arange(6, dtype=torch.float32)._typed_storage(), raw,
+               _use_new_zipfile_serialization=False)
+
+    class Bytes:
+        def __reduce__(self):
+            return (torch.storage._load_from_bytes, (raw.getvalue(),))
+
+    class T:
+        def __reduce__(self):
+            return (torch._utils._rebuild_tensor_v2,
+                    (Bytes(), 1, (2, 2), (2, 1), False, collections.OrderedDict()))
+
+    p = tmp_path / "zn.pt"
+    torch.save({"t": T()}, p)
+    ck = open_checkpoint(p)
+    np.testing.assert_array_equal(ck.array(ck.tensor_node("t")), [[1, 2], [3, 4]])
+
+
 def test_corrupt_nested_bytes_open_and_say_why(tmp_path):
     raw = pickle.dumps(small_model())
     cut = raw.index(b"_load_from_bytes")
@@ -341,3 +365,19 @@ def test_safetensors_metadata_in_info_text(tmp_path, capsys):
     assert main(["info", str(p)]) == 0
     out = capsys.readouterr().out
     assert "metadata    producer: unit test" in out and "metadata    format: pt" in out
+
+
+def test_our_record_types_never_name_themselves(tmp_path, capsys):
+    """defaultdict, a storage class, a numpy dtype: the Type column says what the file
+    holds, not the name of our stand-in (DefaultDict, StorageType, NumpyDType)."""
+    import collections
+
+    p = tmp_path / "misc.pt"
+    torch.save({"counts": collections.defaultdict(list, {"a": [1]}), "cls": torch.FloatStorage,
+                "dt": np.dtype("float32")}, p)
+    assert main(["tree", str(p)]) == 0
+    out = capsys.readouterr().out
+    assert "counts  defaultdict  1 items" in out and "cls  global  torch.FloatStorage" in out
+    assert "dt  numpy.dtype" in out
+    for ours in ("DefaultDict", "StorageType", "NumpyDType", "inspector"):
+        assert ours not in out

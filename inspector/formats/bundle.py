@@ -35,7 +35,7 @@ class SerializedPickle:
     nbytes: int
     names: list = field(default_factory=list)
     note: str | None = None
-
+    display_type = "serialized pickle"  # class attribute: the Type column
     def __repr__(self):
         if self.note:
             return f"serialized pickle ({self.note})"

@@ -151,6 +151,13 @@ class StorageRef:
     def nbytes(self) -> int:
         return self.numel * self.dtype.itemsize
 
+    def __call__(self, *args, **kwargs):
+        """Never called: callable only so that a deferred `_rebuild_tensor_v2` record
+        (functools.partial, deferred.py) can hold a storage read from nested bytes."""
+        from .errors import CheckpointError
+
+        raise CheckpointError("a storage record was called")
+
 
 @dataclass(eq=False, slots=True)
 class TensorInfo:

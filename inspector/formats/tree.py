@@ -128,10 +128,14 @@ def describe_value(value: Any) -> tuple[str, str]:
         return "value", type(value).__name__.replace("Value", "").lower()
     if isinstance(value, NumpyArray):
         return "value", "ndarray"
+    shown = getattr(type(value), "display_type", None)  # our records, named as the file names them
+    if isinstance(shown, str) and not isinstance(value, dict):
+        return ("class", shown) if shown == "global" else ("value", shown)
     if isinstance(value, collections.OrderedDict):
         return "dict", "OrderedDict"
     if isinstance(value, dict):
-        return "dict", "dict" if type(value) is dict else type(value).__name__
+        return "dict", "dict" if type(value) is dict else getattr(type(value), "display_type",
+                                                                   type(value).__name__)
     if isinstance(value, list):
         return "list", "list"
     if isinstance(value, tuple):

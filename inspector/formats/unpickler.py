@@ -43,6 +43,7 @@ class StorageType:
     """Stand-in for torch.FloatStorage & co.: only carries the dtype."""
 
     __slots__ = ("dtype", "name")
+    display_type = "global"  # a class reference, like any other the file names
 
     def __init__(self, name: str, dtype: dt.DType):
         self.name = name
@@ -217,6 +218,7 @@ class DefaultDict(dict):
     """collections.defaultdict without its factory (which is never called)."""
 
     __slots__ = ("factory",)
+    display_type = "defaultdict"
 
     def __init__(self, factory=None, *args):
         super().__init__()
@@ -284,6 +286,7 @@ class NumpyDType:
     """numpy.dtype(spec, align, copy) + BUILD(state): decoded only for plain numbers."""
 
     __slots__ = ("spec", "byteorder", "complex_state")
+    display_type = "numpy.dtype"
 
     def __init__(self, spec=None, *_):
         self.spec = spec
