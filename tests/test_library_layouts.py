@@ -220,3 +220,27 @@ def test_sorted_writer_keys_still_use_unique_shapes(tmp_path):
     torch.save(opt.state_dict(), o)
     (mp,) = optimizer_maps(open_checkpoint(o), model=open_checkpoint(m))
     assert {s.confidence for s in mp.slots} == {"unknown"}
+
+
+def test_accelerate_save_state_folder_opens_as_one_training_state(tmp_path):
+    import random
+
+    import numpy as np
+    from safetensors.torch import save_file
+
+    model = mlp(4)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    train(model, opt)
+    d = tmp_path / "checkpoint_3"
+    d.mkdir()
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(d / "model.safetensors"))
+    torch.save(opt.state_dict(), d / "optimizer.bin")
+    torch.save({"base_lrs": [1e-3], "last_epoch": 3}, d / "scheduler.bin")
+    torch.save({"random_state": random.getstate(), "numpy_random_seed": np.random.get_state(),
+                "torch_manual_seed": torch.get_rng_state()}, d / "random_states_0.pkl")
+    ck = open_checkpoint(d)
+    assert ck.format == "hf-trainer" and not ck.warnings
+    t = training_summary(ck)
+    assert t["optimizers"] == ["optimizer"] and t["schedulers"] == ["scheduler"]
+    assert ck.find("rng_state/torch_manual_seed").kind == "tensor"
+    assert t["optimizer_maps"][0]["parameters"] == 6
