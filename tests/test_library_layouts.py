@@ -244,3 +244,18 @@ def test_accelerate_save_state_folder_opens_as_one_training_state(tmp_path):
     assert t["optimizers"] == ["optimizer"] and t["schedulers"] == ["scheduler"]
     assert ck.find("rng_state/torch_manual_seed").kind == "tensor"
     assert t["optimizer_maps"][0]["parameters"] == 6
+
+
+def test_yolov5_layout(tmp_path, monkeypatch):
+    Model = library_class(monkeypatch, "models.yolo", "Model", nn.Sequential)
+    torch.manual_seed(0)
+    model = Model(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    p = tmp_path / "last.pt"
+    torch.save({"epoch": 5, "best_fitness": 0.3, "model": model, "ema": model, "updates": 100,
+                "optimizer": opt.state_dict(), "opt": {"img_size": [640, 640], "epochs": 300},
+                "git": None, "date": "2023-01-01"}, p)
+    ck = open_checkpoint(p)
+    t = training_summary(ck)
+    assert (t["name"], t["weights"], t["epoch"], t["hyper_parameters"]) == ("ultralytics", "ema", 5, "opt")
+    assert ck.find("model").type_name == "models.yolo.Model"

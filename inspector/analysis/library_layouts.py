@@ -2,7 +2,8 @@
 
 - fairseq: `args` or `cfg`, `model`, `optimizer_history`, `extra_state`,
   `last_optimizer_state` (epoch in extra_state.train_iterator, updates in the history).
-- Ultralytics: `model`, `ema` (whole modules), `optimizer`, `train_args`, `train_metrics`.
+- Ultralytics: `model`, `ema` (whole modules), `optimizer`, `train_args`, `train_metrics`
+  (YOLOv5: `opt` and `updates` instead).
 - mmengine / mmdetection: `meta` + `state_dict` and/or `message_hub`, `optimizer`,
   `param_schedulers`.
 - stable-baselines3 (a zip bundle): `data`, `policy.pth`, `policy.optimizer.pth`.
@@ -17,6 +18,7 @@ LIGHTNING_KEYS = frozenset({
     "checkpoint_callback_best_model_score", "checkpoint_callback_best_model_path",
     "early_stop_callback_state", "early_stop_callback_wait", "early_stop_callback_patience",
     "hparams_name", "native_amp_scaling_state", "amp_scaling_state", "loops", "hparams",
+    "checkpoint_callback_best", "hparams_type",
 })
 FAIRSEQ_KEYS = frozenset({"optimizer_history", "extra_state", "last_optimizer_state"})
 ACCELERATE_RNG = frozenset({"random_state", "numpy_random_seed", "torch_manual_seed"})
@@ -33,8 +35,9 @@ def recognise_library(ck):
     keys = {c.name for c in root.children}
     if "model" in keys and len(keys & FAIRSEQ_KEYS) >= 2:
         return _fairseq(ck, keys)
-    if "model" in keys and ("train_args" in keys or {"ema", "optimizer", "train_metrics"} <= keys):
-        return _ultralytics(ck, keys)
+    if "model" in keys and ("train_args" in keys or {"ema", "updates"} <= keys or
+                            {"best_fitness", "optimizer"} <= keys):
+        return _ultralytics(ck, keys)  # YOLOv8+ (train_args) and YOLOv5 (opt, updates)
     if "meta" in keys and ("state_dict" in keys or "message_hub" in keys):
         return _mmengine(ck, keys)
     if ACCELERATE_RNG <= keys:
@@ -93,7 +96,7 @@ def _ultralytics(ck, keys):
     weights = "ema" if ema is not None and ema.kind in ("module", "dict") else "model"
     lay = Layout("ultralytics", weights=weights)
     lay.optimizers = _optimizers(root, ["optimizer"])
-    lay.hyper_parameters = "train_args" if "train_args" in keys else None
+    lay.hyper_parameters = "train_args" if "train_args" in keys else "opt" if "opt" in keys else None
     lay.epoch = _scalar(root.child("epoch"), ck)
     for c in (root.child("train_metrics").children if root.child("train_metrics") else []):
         v = _scalar(c, ck)
@@ -121,8 +124,8 @@ def _mmengine(ck, keys):
     lay.step = _scalar(_child_path(meta, "iter"), ck)
     if lay.step is None:
         lay.step = _scalar(_child_path(info, "iter"), ck)
-    if _child_path(meta, "cfg") is not None:
-        lay.hyper_parameters = "meta"
+    if _child_path(meta, "cfg") is not None or _child_path(meta, "config") is not None:
+        lay.hyper_parameters = "meta"  # the config as text (mmengine: cfg, mmcv: config)
     return lay
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from ..formats.checkpoint import Checkpoint
 
 EPOCH = ("epoch", "epochs", "current_epoch", "last_epoch")
-STEP = ("global_step", "step", "iteration", "iter", "steps", "num_updates")
+STEP = ("global_step", "step", "iteration", "iter", "steps", "num_updates", "global_steps",
+        "iterations", "total_steps")
 LOSS_HINTS = ("loss", "acc", "best", "metric", "score", "mae", "error", "prec", "f1", "bleu")
 
 
