@@ -252,7 +252,9 @@ def test_yolov5_layout(tmp_path, monkeypatch):
     model = Model(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     p = tmp_path / "last.pt"
-    torch.save({"epoch": 5, "best_fitness": 0.3, "model": model, "ema": model, "updates": 100,
+    import copy
+
+    torch.save({"epoch": 5, "best_fitness": 0.3, "model": model, "ema": copy.deepcopy(model), "updates": 100,
                 "optimizer": opt.state_dict(), "opt": {"img_size": [640, 640], "epochs": 300},
                 "git": None, "date": "2023-01-01"}, p)
     ck = open_checkpoint(p)
