@@ -183,6 +183,24 @@ def test_zip_of_torch_files_including_a_legacy_member(tmp_path):
     assert summarize(ck)["storage_count"] == 8
 
 
+def test_tar_of_torch_files_nemo_style(tmp_path):
+    """A .nemo-style tar: model_config.yaml beside model_weights.ckpt (read in place)."""
+    m = small_model(4)
+    p = tmp_path / "model.nemo"
+    with tarfile.open(p, "w") as tar:
+        for name, data in (("./model_config.yaml", b"target: nemo.collections.asr.models.Model\n"),
+                           ("./model_weights.ckpt", tbytes(m.state_dict())),
+                           ("./old_weights.pt", tbytes(m.state_dict(), _use_new_zipfile_serialization=False))):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    ck = open_checkpoint(p)
+    assert ck.format == "bundle"
+    for member in ("./model_weights.ckpt", "./old_weights.pt"):
+        assert_same_tensors(ck, {f"{member}/{k}": v for k, v in m.state_dict().items()})
+    assert "nemo.collections" in ck.find("./model_config.yaml").value
+
+
 def test_zip_without_torch_members_is_still_refused(tmp_path):
     p = tmp_path / "photos.zip"
     with zipfile.ZipFile(p, "w") as z:

@@ -87,52 +87,74 @@ def decode_serialized(value):
     return value
 
 
+@dataclass(eq=False)
+class Entry:
+    """One member of a zip or tar: where its bytes lie when stored as they are."""
+
+    name: str
+    size: int  # bytes of content
+    offset: int | None  # absolute offset in the file when stored uncompressed, else None
+    read: object  # callable(limit) -> the content (inflated when compressed)
+
+
 def read_bundle(path: str, c, limits: Limits) -> dict:
-    out: dict = {}
+    """A zip of torch files (ZipContainer `c`)."""
+    entries = []
     for name in c.names:
         if name.endswith("/"):
             continue
+        m = c.members[name]
+        entries.append(Entry(name, m.file_size, c.dir.data_offset(m) if m.method == 0 else None,
+                             lambda limit, name=name: c.read_member(name, name, limit)))
+    return read_entries(path, c.fh, entries, limits, c.storages, c.warnings)
+
+
+def read_entries(path: str, fh, entries: list[Entry], limits: Limits, storages: dict,
+                 warnings: list) -> dict:
+    out: dict = {}
+    for e in entries:
         try:
-            out[name] = _member(path, c, name, limits)
+            out[e.name] = _member(path, fh, e, limits, storages, warnings)
         except CheckpointError as exc:
-            out[name] = f"<unreadable: {exc}>"
-            c.warnings.append(f"{name}: {exc}")
+            out[e.name] = f"<unreadable: {exc}>"
+            warnings.append(f"{e.name}: {exc}")
     return out
 
 
-def _member(path: str, c, name: str, limits: Limits):
-    m = c.members[name]
+def _member(path: str, fh, e: Entry, limits: Limits, storages: dict, warnings: list):
     data = None
-    if m.method == 0:
-        head = Window(c.fh, c.dir.data_offset(m), m.compress_size).read(64)
+    if e.offset is not None:
+        head = Window(fh, e.offset, e.size).read(64)
     else:  # compressed: inflated once (within the record limit) and kept for reading
-        data = c.read_member(name, name, limits.max_record_read)
+        data = e.read(limits.max_record_read)
         head = data[:64]
-    if head[:4] == b"PK\x03\x04" and m.method == 0:
-        return _stored_zip(path, c, name, m, limits)
+
+    def content(limit: int) -> bytes:
+        return data if data is not None else e.read(limit)
+
+    if head[:4] == b"PK\x03\x04" and e.offset is not None:
+        return _stored_zip(path, fh, e, limits, storages, warnings)
     if head[:4] == b"PK\x03\x04" or _legacy(head):
         from .nested import read_torch_bytes
 
-        data = data if data is not None else c.read_member(name, name, limits.max_record_read)
-        obj, storages = read_torch_bytes(data, limits, name)
-        for ref in storages:
-            c.storages[f"{name}/{ref.key}"] = ref
+        obj, refs = read_torch_bytes(content(limits.max_record_read), limits, e.name)
+        for ref in refs:
+            storages[f"{e.name}/{ref.key}"] = ref
         return obj
     if head[:1] == b"\x80":
         from .unpickler import unpickle
 
-        return unpickle(data if data is not None else c.read_member(name, name), what=name,
-                        limits=limits)
-    if m.file_size <= JSON_LIMIT and head.lstrip()[:1] in (b"{", b"["):
-        data = data if data is not None else c.read_member(name, name, JSON_LIMIT)
+        return unpickle(content(limits.max_pickle_bytes), what=e.name, limits=limits)
+    if e.size <= JSON_LIMIT and head.lstrip()[:1] in (b"{", b"["):
+        text = content(JSON_LIMIT)
         try:
-            return decode_serialized(parse_json(data, name, c.warnings))
+            return decode_serialized(parse_json(text, e.name, warnings))
         except CheckpointError:
             pass  # not JSON after all: shown as text below
-        return _text(name, data)
-    if m.file_size <= TEXT_LIMIT:
-        return _text(name, data if data is not None else c.read_member(name, name, TEXT_LIMIT))
-    return f"<{m.file_size:,} bytes>"
+        return _text(e.name, text)
+    if e.size <= TEXT_LIMIT:
+        return _text(e.name, content(TEXT_LIMIT))
+    return f"<{e.size:,} bytes>"
 
 
 def _legacy(head: bytes) -> bool:
@@ -153,22 +175,21 @@ def _text(name: str, data: bytes):
     return SourceText(name, text)
 
 
-def _stored_zip(path: str, c, name: str, m, limits: Limits):
+def _stored_zip(path: str, fh, e: Entry, limits: Limits, storages: dict, warnings: list):
+    """A torch.save zip stored as it is inside the outer file: read in place."""
     from .torch_zip import ZipContainer
 
-    start = c.dir.data_offset(m)
-    inner = ZipContainer(path, Window(c.fh, start, m.compress_size), limits, m.compress_size,
-                         base=start)
+    inner = ZipContainer(path, Window(fh, e.offset, e.size), limits, e.size, base=e.offset)
     if inner.kind == "torchscript":
         from .archives import _torchscript
 
         obj = _torchscript(inner)
     elif inner.kind != "zip":
-        return f"<a {inner.kind} archive, {m.compress_size:,} bytes; not read>"
+        return f"<a {inner.kind} archive, {e.size:,} bytes; not read>"
     else:
         obj = inner.load(deferred=False)
     for k, ref in inner.storages.items():
         ref.source = inner
-        c.storages[f"{name}/{k}"] = ref
-    c.warnings.extend(f"{name}: {w}" for w in inner.warnings)
+        storages[f"{e.name}/{k}"] = ref
+    warnings.extend(f"{e.name}: {w}" for w in inner.warnings)
     return obj

@@ -47,6 +47,11 @@ class TarContainer(Container):
             members = {m.name: m for m in tar.getmembers()}
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise CheckpointError(f"the tar archive is damaged ({exc})") from None
+        if not all(n in members and members[n].isfile() for n in ("storages", "pickle")):
+            from .bundle import looks_like_bundle
+
+            if looks_like_bundle(list(members)):  # a tar of torch files (NeMo-style)
+                return self._bundle(members)
         for needed in ("storages", "pickle"):
             if needed not in members or not members[needed].isfile():
                 raise CheckpointError(f"the tar archive has no '{needed}' member: not a torch checkpoint")
@@ -60,6 +65,24 @@ class TarContainer(Container):
             raise LimitExceeded("the pickle member is over the size limit")
         return unpickle(main.read(), what="the pickle member", limits=self.limits,
                         persistent_load=self._persistent, counter=self.counter)
+
+    def _bundle(self, members: dict) -> dict:
+        """Each member read as what it is (tar stores members as they are: in place)."""
+        from .bundle import Entry, read_entries
+
+        self.format = "bundle"
+        self.warnings: list[str] = []
+        entries = []
+        for name, info in members.items():
+            if not info.isfile():
+                continue
+
+            def read(limit, info=info, name=name):
+                if info.size > limit:
+                    raise LimitExceeded(f"{name} is {info.size:,} bytes, over the {limit:,}-byte limit")
+                return _Member(self.fh, info).read(info.size)
+            entries.append(Entry(name, info.size, info.offset_data, read))
+        return read_entries(self.path, self.fh, entries, self.limits, self.storages, self.warnings)
 
     def _storages(self, m: _Member) -> None:
         count = self._pickle(m, "the storage count")
