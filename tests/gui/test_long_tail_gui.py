@@ -3,7 +3,6 @@ tensors shown as real values with the stored integers one click away."""
 
 import os
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
