@@ -374,7 +374,8 @@ def cmd_optimizer(args) -> int:
     if not maps:
         print("no optimizer state found in this file")
     for m in maps:
-        print(f"/{m.path}: {m.kind} - {m.method}")
+        print(f"/{m.path}: {m.kind} - {m.method}"
+              + (" (--model MODEL_FILE)" if not args.model and "pair it" in m.method else ""))
         for g, hp in enumerate(m.groups):
             print(f"  group {g}: " + ", ".join(f"{k}={v}" for k, v in hp.items()))
         for s in m.slots:

@@ -36,6 +36,11 @@ def optimizer_maps(ck: Checkpoint, layout=None, model: Checkpoint | None = None)
 
         for m in maps:
             m.method += f"; names from {os.path.basename(model.path)}"
+    elif layout.name == "optimizer":
+        for m in maps:
+            if not any(s.name for s in m.slots):
+                m.method = ("a bare optimizer state: pair it with its model file to name the "
+                            "parameters")
     return maps
 
 
