@@ -399,3 +399,31 @@ def test_our_record_types_never_name_themselves(tmp_path, capsys):
     assert "dt  numpy.dtype" in out
     for ours in ("DefaultDict", "StorageType", "NumpyDType", "inspector"):
         assert ours not in out
+
+
+def test_many_nested_streams_hit_the_object_limit(tmp_path):
+    """Each nested stream costs at least 256 objects of the outer pickle's budget; the same
+    bytes object referenced again (a memo hit) is read once."""
+    from inspector.formats import LimitExceeded, Limits
+
+    streams = []
+    for i in range(60):
+        b = io.BytesIO()
+        torch.save(torch.full((1,), float(i))._typed_storage(), b, _use_new_zipfile_serialization=False)
+        streams.append(b.getvalue())
+
+    class S:
+        def __init__(self, data):
+            self.data = data
+
+        def __reduce__(self):
+            return (torch.storage._load_from_bytes, (self.data,))
+
+    many = tmp_path / "many.pkl"
+    many.write_bytes(pickle.dumps([S(d) for d in streams], protocol=4))
+    with pytest.raises(LimitExceeded, match="objects"):
+        open_checkpoint(many, Limits(max_objects=10_000))
+    same = tmp_path / "same.pkl"
+    same.write_bytes(pickle.dumps([S(streams[7]) for _ in range(500)], protocol=4))
+    ck = open_checkpoint(same, Limits(max_objects=10_000))
+    assert len({id(n.value) for n in ck.root.children}) == 1 and len(ck.storages) == 0

@@ -59,7 +59,7 @@ class MemoryZip(Container):
         return self.data[ref.data_offset: ref.data_offset + ref.record_size]
 
 
-def read_torch_bytes(data: bytes, limits: Limits, what: str):
+def read_torch_bytes(data: bytes, limits: Limits, what: str, counter=None):
     """The object a torch.save stream (legacy or zip) in memory holds, and its storages
     (each readable from memory). Raises CheckpointError naming `what`."""
     depth = getattr(_local, "depth", 0)
@@ -67,12 +67,12 @@ def read_torch_bytes(data: bytes, limits: Limits, what: str):
         raise CheckpointError(f"{what}: torch.save bytes nested more than {MAX_NESTING} deep")
     _local.depth = depth + 1
     try:
-        return _read(bytes(data), limits, what)
+        return _read(bytes(data), limits, what, counter)
     finally:
         _local.depth = depth
 
 
-def _read(data: bytes, limits: Limits, what: str):
+def _read(data: bytes, limits: Limits, what: str, counter=None):
     from .torch_legacy import LegacyContainer, starts_with_magic
 
     if data[:4] == b"PK\x03\x04":
@@ -86,6 +86,8 @@ def _read(data: bytes, limits: Limits, what: str):
         storages = list(inner.storages.values())
     elif starts_with_magic(data[:64]):
         inner = LegacyContainer(f"<{what}>", io.BytesIO(data), limits, len(data))
+        if counter is not None:
+            inner.counter = counter  # objects inside count against the outer pickle's limit
         obj = inner.load()
         source = BytesContainer(data, what)
         storages = list(inner.storages.values()) + list(inner.views.values())
@@ -98,17 +100,32 @@ def _read(data: bytes, limits: Limits, what: str):
     return obj, storages
 
 
-def load_from_bytes(limits: Limits, data=None, *_ignored):
+def load_from_bytes(limits: Limits, counter, cache: dict, data=None, *_ignored):
     """Recorder for `torch.storage._load_from_bytes(b)`: the storage those bytes hold.
     A stream we cannot read becomes a storage carrying the reason, so the rest of the file
-    still opens and asking for this tensor's data says why it cannot be read."""
+    still opens and asking for this tensor's data says why it cannot be read. Each stream
+    counts as at least 256 objects against the outer pickle's object limit (5M: ~20,000
+    nested storages), so a pickle of many tiny streams ends in a one-line error within
+    seconds; the same bytes object (a memo reference) is read once."""
     from . import dtypes as dt
 
+    hit = cache.get(id(data))
+    if hit is not None and hit[0] is data:
+        return hit[1]
+    if counter is not None and isinstance(data, (bytes, bytearray)):
+        counter.count += max(256, len(data) // 64)
+        counter.tick()
+    result = _load(limits, counter, data, dt)
+    cache[id(data)] = (data, result)  # the data kept alive so that its id stays unique
+    return result
+
+
+def _load(limits: Limits, counter, data, dt):
     n = next(_serial)
     if not isinstance(data, (bytes, bytearray)):
         return _broken(n, "the nested storage bytes are not bytes", dt)
     try:
-        obj, storages = read_torch_bytes(data, limits, "nested torch.save bytes")
+        obj, storages = read_torch_bytes(data, limits, "nested torch.save bytes", counter)
     except CheckpointError as exc:
         return _broken(n, str(exc), dt)
     if not isinstance(obj, StorageRef):

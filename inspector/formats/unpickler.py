@@ -442,7 +442,7 @@ class SafeUnpickler(pickle.Unpickler):
         elif key == ("torch.storage", "_load_from_bytes") and self._limits is not None:
             from .nested import load_from_bytes  # read with our readers, never torch.load
 
-            found = functools.partial(load_from_bytes, self._limits)
+            found = functools.partial(load_from_bytes, self._limits, self._counter, {})
         if found is None and module in ("torch", "torch.cuda", "torch.storage"):
             if name in dt.STORAGE_CLASSES:
                 found = StorageType(name, dt.DTYPES[dt.STORAGE_CLASSES[name]])
