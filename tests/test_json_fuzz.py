@@ -56,3 +56,43 @@ def test_shard_index_deep_or_huge_is_one_line(tmp_path, text):
     p = tmp_path / "model.safetensors.index.json"
     p.write_text(text)
     assert exercise(str(p)).startswith("refused: ")
+
+
+def test_pt2_pickled_tensors_and_compressed_members_are_read(tmp_path):
+    """A current-layout weight stored with use_pickle (its own torch.save file), the sample
+    inputs, and an old-layout state_dict compressed inside the archive."""
+    import io
+
+    import torch
+
+    m = torch.nn.Linear(3, 2)
+    src = tmp_path / "src.pt2"
+    torch.export.save(torch.export.export(m, (torch.randn(1, 3),)), str(src))
+    p = tmp_path / "pickled.pt2"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(p, "w", zipfile.ZIP_STORED) as zout:
+        for n in zin.namelist():
+            data = zin.read(n)
+            if n.endswith("model_weights_config.json"):
+                cfg = json.loads(data)
+                cfg["config"]["weight"]["use_pickle"] = True
+                data = json.dumps(cfg).encode()
+            elif n.endswith("data/weights/weight_0"):
+                b = io.BytesIO()
+                torch.save(m.weight.detach(), b)
+                data = b.getvalue()
+            zout.writestr(n, data)
+    ck = open_checkpoint(p)
+    w = ck.tensor_node("weights/weight")
+    torch.testing.assert_close(torch.from_numpy(ck.array(w).copy()), m.weight.detach())
+    assert ck.find("sample_inputs/model.pt") is not None
+    assert exercise(str(p)) == "ok"
+    sd = {"fc.weight": torch.randn(2, 3)}
+    b = io.BytesIO()
+    torch.save(sd, b)
+    old = tmp_path / "old.pt2"
+    with zipfile.ZipFile(old, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("serialized_exported_program.json", json.dumps({"graph_module": {}}))
+        z.writestr("serialized_state_dict.pt", b.getvalue())
+    ck = open_checkpoint(old)
+    torch.testing.assert_close(torch.from_numpy(ck.array(ck.tensor_node("state_dict/fc.weight")).copy()),
+                               sd["fc.weight"])

@@ -20,7 +20,6 @@ from .errors import CheckpointError
 from .jsonsafe import Walk, parse_json
 from .limits import Limits
 from .stubs import SourceText, StorageRef, TensorInfo
-from .zipdir import Window
 
 MAX_JSON = 256 << 20
 MAX_CODE = 4 << 20
@@ -167,8 +166,12 @@ def _torchscript_old(c) -> dict:
 
 def _export_meta(c, w: Walk, key: str, entry, folder: str) -> TensorInfo | str:
     entry = w.obj(entry, key, required=True)
-    if entry.get("use_pickle"):
-        return "<a pickled tensor (torch.save inside the archive); not read>"
+    if entry.get("use_pickle"):  # the tensor is a torch.save file of its own in the archive
+        name = c.root + folder + w.text(entry.get("path_name"), f"{key}.path_name")
+        if name not in c.members:
+            w.warn(key, "its pickled tensor is missing from the archive")
+            return "<a pickled tensor missing from the archive>"
+        return nested_member(c.path, c, name, f"{folder}{key}", c.limits)
     meta = w.obj(entry.get("tensor_meta"), f"{key}.tensor_meta", required=True)
 
     def as_int(v, where):
@@ -210,6 +213,9 @@ def _pt2(c) -> dict:
             out[group] = {str(k): _export_meta(c, w, str(k), v, folder) for k, v in cfg.items()}
     for n in c.names:
         rel = n[len(c.root):]
+        if rel.startswith("data/sample_inputs/") and not rel.endswith("/"):
+            out.setdefault("sample_inputs", {})[rel[len("data/sample_inputs/"):]] = \
+                nested_member(c.path, c, n, rel, c.limits)
         if rel.startswith("models/") and rel.endswith(".json"):
             out[f"program {rel[len('models/'):-5]}"] = _program_summary(_json(c, n), Walk(c.warnings, rel))
     return out
@@ -246,27 +252,33 @@ def _program_summary(program, w: Walk) -> dict:
             "schema_version": version(program.get("schema_version"))}
 
 
-def _pt2_old(path: str, c, limits: Limits) -> dict:
-    from .torch_zip import ZipContainer
+def nested_member(path: str, c, name: str, label: str, limits: Limits):
+    """A torch.save file stored inside the archive (read in place when stored, from memory
+    when compressed); its storages are listed as `label/<key>`. A member that cannot be
+    read becomes a note and a warning; the rest of the archive still opens."""
+    from .bundle import Entry, _member
 
+    m = c.members[name]
+    entry = Entry(name, m.file_size, c.dir.data_offset(m) if m.method == 0 else None,
+                  lambda limit: c.read_member(name, name, limit))
+    found: dict = {}
+    try:
+        obj = _member(path, c.fh, entry, limits, found, c.warnings)
+    except CheckpointError as exc:
+        c.warnings.append(f"{name[len(c.root):]}: {exc}")
+        return f"<unreadable: {exc}>"
+    for key, ref in found.items():
+        c.storages[f"{label}/{key[len(name) + 1:]}"] = ref
+    return obj
+
+
+def _pt2_old(path: str, c, limits: Limits) -> dict:
     out: dict = {}
     for member, label in (("serialized_state_dict.pt", "state_dict"),
                           ("serialized_constants.pt", "constants"),
                           ("serialized_example_inputs.pt", "example_inputs")):
-        name = c.root + member
-        m = c.members.get(name)
-        if m is None:
-            continue
-        if m.method != 0:
-            out[label] = "<compressed inside the archive; not read>"
-            continue
-        start = c.dir.data_offset(m)
-        inner = ZipContainer(path, Window(c.fh, start, m.compress_size), limits, m.compress_size,
-                             base=start)
-        out[label] = inner.load(deferred=False)
-        for k, ref in inner.storages.items():
-            ref.source = inner
-            c.storages[f"{label}/{k}"] = ref
+        if c.root + member in c.members:
+            out[label] = nested_member(path, c, c.root + member, label, limits)
     if c.root + "serialized_exported_program.json" in c.members:
         out["program"] = _program_summary(_json(c, c.root + "serialized_exported_program.json"),
                                           Walk(c.warnings, "serialized_exported_program.json"))
