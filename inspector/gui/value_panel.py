@@ -42,6 +42,9 @@ def value_html(node) -> str:
             pre = str(v) if isinstance(v, str) else text
         else:
             rows.append(("Value", e(text)))
+        if node.type_name == "serialized pickle":
+            rows.append(("Note", "a pickle stored as text (cloudpickle, base64): the names it "
+                                 "would import are read from its opcodes; it is never unpickled"))
     out = ["<table cellspacing='0' cellpadding='3'>"]
     out += [f"<tr><td style='color:#555;padding-right:12px'><b>{k}</b></td><td>{val}</td></tr>"
             for k, val in rows]
