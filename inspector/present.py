@@ -122,3 +122,19 @@ def _json_value(v: Any):
     if isinstance(v, float):
         return v if np.isfinite(v) else repr(v)
     return value_text(v, limit=200)
+
+
+def extra_summary_rows(s: dict) -> list[tuple[str, str]]:
+    """Plain-text rows for the window's summary: tree entries beside distinct tensors,
+    quantized schemes, a safetensors file's metadata (the CLI's `info` prints the same)."""
+    rows = []
+    entries = s.get("tensor_entries", s["tensor_count"])
+    if entries != s["tensor_count"]:
+        rows.append(("Tree entries", f"{entries:,} tensor rows for {s['tensor_count']:,} distinct "
+                                     "tensors (the same tensor listed in several places)"))
+    if s.get("quantized"):
+        rows.append(("Quantized", ", ".join(f"{n} {k}" for k, n in s["quantized"].items())
+                     + " (statistics show real values)"))
+    for k, v in s.get("metadata", {}).items():
+        rows.append((f"Metadata {k}", " ".join(str(v).split())[:200]))
+    return rows
