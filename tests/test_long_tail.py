@@ -183,6 +183,23 @@ def test_zip_of_torch_files_including_a_legacy_member(tmp_path):
     assert summarize(ck)["storage_count"] == 8
 
 
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_zipped_hugging_face_folder_with_safetensors(tmp_path, compression):
+    from safetensors.torch import save as save_bytes
+
+    m = small_model(5)
+    sd = {k: v.contiguous() for k, v in m.state_dict().items()}
+    p = tmp_path / "model.zip"
+    with zipfile.ZipFile(p, "w", compression=compression) as z:
+        z.writestr("bert-tiny/config.json", json.dumps({"hidden_size": 6, "architectures": ["Net"]}))
+        z.writestr("bert-tiny/model.safetensors", save_bytes(sd, metadata={"format": "pt"}))
+    ck = open_checkpoint(p)
+    assert ck.format == "bundle" and not ck.warnings
+    assert_same_tensors(ck, {f"bert-tiny/model.safetensors/{k}": v for k, v in sd.items()})
+    assert ck.find("bert-tiny/config.json/hidden_size").value == 6
+    assert ck.find("bert-tiny/model.safetensors/__metadata__/format").value == "pt"
+
+
 def test_tar_of_torch_files_nemo_style(tmp_path):
     """A .nemo-style tar: model_config.yaml beside model_weights.ckpt (read in place)."""
     m = small_model(4)

@@ -23,7 +23,7 @@ from .limits import Limits
 from .stubs import SourceText
 from .zipdir import Window
 
-TORCH_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".tar", ".pkl", ".pickle")
+TORCH_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".tar", ".pkl", ".pickle", ".safetensors")
 TEXT_LIMIT = 1 << 20
 
 
@@ -134,6 +134,10 @@ def _member(path: str, fh, e: Entry, limits: Limits, storages: dict, warnings: l
 
     if head[:4] == b"PK\x03\x04" and e.offset is not None:
         return _stored_zip(path, fh, e, limits, storages, warnings)
+    from .detect import _safetensors_header
+
+    if _safetensors_header(head, e.size):
+        return _safetensors(path, fh, e, content, limits, storages, warnings)
     if head[:4] == b"PK\x03\x04" or _legacy(head):
         from .nested import read_torch_bytes
 
@@ -173,6 +177,32 @@ def _text(name: str, data: bytes):
     if len(text) <= 200 and "\n" not in text.strip():
         return text.strip()
     return SourceText(name, text)
+
+
+def _safetensors(path: str, fh, e: Entry, content, limits: Limits, storages: dict, warnings: list):
+    """A safetensors member: stored ones mapped in place, compressed ones from memory."""
+    import io
+
+    from .safetensors_reader import SafetensorsContainer
+
+    if e.offset is not None:
+        inner = SafetensorsContainer(path, Window(fh, e.offset, e.size), limits, e.size,
+                                     base=e.offset, validate=False)
+        obj = inner.load()
+    else:
+        from .nested import BytesContainer
+
+        data = content(limits.max_record_read)
+        inner = SafetensorsContainer(f"<{e.name}>", io.BytesIO(data), limits, len(data),
+                                     validate=False)
+        obj = inner.load()
+        source = BytesContainer(data, e.name)
+        for ref in inner.storages.values():
+            ref.source, ref.compressed = source, True
+    for key, ref in inner.storages.items():
+        storages[f"{e.name}/{key}"] = ref
+    warnings.extend(f"{e.name}: {r.error}" for r in inner.storages.values() if r.error)
+    return obj
 
 
 def _stored_zip(path: str, fh, e: Entry, limits: Limits, storages: dict, warnings: list):
