@@ -444,3 +444,21 @@ def test_many_nested_streams_hit_the_object_limit(tmp_path):
     same.write_bytes(pickle.dumps([S(streams[7]) for _ in range(500)], protocol=4))
     ck = open_checkpoint(same, Limits(max_objects=10_000))
     assert len({id(n.value) for n in ck.root.children}) == 1 and len(ck.storages) == 0
+
+
+def test_bundle_with_a_damaged_member_still_opens(tmp_path):
+    m = small_model(6)
+    good = tbytes(m.state_dict())
+    p = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("good.pth", good)
+        z.writestr("cut.pth", good[: len(good) // 2])
+        z.writestr("bad_legacy.pt", tbytes(m.state_dict(), _use_new_zipfile_serialization=False)[:60])
+        z.writestr("data", "{not json")
+    ck = open_checkpoint(p)
+    assert_same_tensors(ck, {f"good.pth/{k}": v for k, v in m.state_dict().items()})
+    assert ck.find("cut.pth").value.startswith("<unreadable: ")
+    assert ck.find("bad_legacy.pt").value.startswith("<unreadable: ")
+    assert ck.find("data").value == "{not json"
+    assert sum(w.startswith(("cut.pth", "bad_legacy.pt")) for w in ck.warnings) == 2
+    assert main(["info", str(p)]) == 0
