@@ -19,13 +19,28 @@ def view_key(t: TensorInfo):
 
 def distinct_tensors(ck: Checkpoint) -> list[TensorInfo]:
     seen, out = set(), []
+    shared = False
+    storages: set = set()
     for node in ck.tensors:
         t = node.value
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        out.append(t)
+        s = t.storage
+        if s is not None:
+            if id(s) in storages:
+                shared = True
+            storages.add(id(s))
+    if not shared:  # the common case: no storage holds two tensor records
+        return out
+    keys, unique = set(), []
+    for t in out:
         key = view_key(t)
-        if key not in seen:
-            seen.add(key)
-            out.append(t)
-    return out
+        if key not in keys:
+            keys.add(key)
+            unique.append(t)
+    return unique
 
 
 def top_level(ck: Checkpoint):
