@@ -261,3 +261,21 @@ def test_yolov5_layout(tmp_path, monkeypatch):
     t = training_summary(ck)
     assert (t["name"], t["weights"], t["epoch"], t["hyper_parameters"]) == ("ultralytics", "ema", 5, "opt")
     assert ck.find("model").type_name == "models.yolo.Model"
+
+
+def test_exported_optimizer_with_text_indices_and_a_wrapper(tmp_path, capsys):
+    """Exporters that write indices as text ("0") and files that wrap the state one level
+    down ({"optimizer": {...}}) still map, and say how to name them."""
+    model = mlp(5)
+    opt = torch.optim.Adam(model.parameters())
+    train(model, opt)
+    sd = opt.state_dict()
+    text = {"state": {str(k): v for k, v in sd["state"].items()},
+            "param_groups": [dict(g, params=[str(i) for i in g["params"]]) for g in sd["param_groups"]]}
+    o, m = tmp_path / "opt.pt", tmp_path / "model.pt"
+    torch.save({"optimizer": text, "iteration": 7}, o)
+    torch.save(model.state_dict(), m)
+    (alone,) = optimizer_maps(open_checkpoint(o))
+    assert len(alone.slots) == 6 and "pair it with its model file" in alone.method
+    (paired,) = optimizer_maps(open_checkpoint(o), model=open_checkpoint(m))
+    assert [s.name for s in paired.slots] == truth(opt, model)

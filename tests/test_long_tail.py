@@ -228,7 +228,7 @@ def test_zip_without_torch_members_is_still_refused(tmp_path):
 
 # ---- 4. legacy tar checkpoints without a `tensors` member ------------------------------------
 
-def write_tensorless_tar(path, w: np.ndarray):
+def write_tensorless_tar(path, w: np.ndarray, tuple_pid: bool = False):
     def header(key, location, cls):
         def u(text):
             raw = text.encode()
@@ -252,7 +252,10 @@ def write_tensorless_tar(path, w: np.ndarray):
 
     class P(pickle.Pickler):
         def persistent_id(self, obj):
-            return "7" if isinstance(obj, StorageId) else None
+            if not isinstance(obj, StorageId):
+                return None
+            # the key alone, or the tuple torch.save itself writes for a storage
+            return ("storage", torch.FloatStorage, "7", "cpu", w.size, None) if tuple_pid else "7"
 
     pk = io.BytesIO()
     P(pk, protocol=2).dump({"weight": Tensor(), "epoch": 9})
@@ -264,10 +267,11 @@ def write_tensorless_tar(path, w: np.ndarray):
             tar.addfile(info, io.BytesIO(data))
 
 
-def test_legacy_tar_without_tensors_member(tmp_path):
+@pytest.mark.parametrize("tuple_pid", [False, True])
+def test_legacy_tar_without_tensors_member(tmp_path, tuple_pid):
     w = np.arange(12, dtype=np.float32).reshape(3, 4) / 7
     p = tmp_path / "old.tar"
-    write_tensorless_tar(p, w)
+    write_tensorless_tar(p, w, tuple_pid)
     ck = open_checkpoint(p)
     assert ck.format == "legacy-tar"
     np.testing.assert_array_equal(ck.array(ck.tensor_node("weight")), w)

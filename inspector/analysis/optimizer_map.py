@@ -178,7 +178,8 @@ def map_optimizer(opt: Node, weights: Node | None, keys_sorted: bool | None = No
             params = group.child("params")
             names = group.child("param_names")
             for j, p in enumerate(params.children if params is not None else []):
-                idx = p.value if isinstance(p.value, int) else None
+                idx = p.value if isinstance(p.value, int) and not isinstance(p.value, bool) else \
+                    _int_key(p.value) if isinstance(p.value, str) else None  # "3" from exporters
                 if idx is None:
                     continue
                 name = names.children[j] if names is not None and j < len(names.children) else None

@@ -36,7 +36,7 @@ def optimizer_maps(ck: Checkpoint, layout=None, model: Checkpoint | None = None)
 
         for m in maps:
             m.method += f"; names from {os.path.basename(model.path)}"
-    elif layout.name == "optimizer":
+    elif layout.name == "optimizer" or weights is None:
         for m in maps:
             if not any(s.name for s in m.slots):
                 m.method = ("a bare optimizer state: pair it with its model file to name the "

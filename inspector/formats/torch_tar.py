@@ -148,7 +148,9 @@ class TarContainer(Container):
                                                 rebuild="legacy-tar")
 
     def _persistent(self, pid):
-        if isinstance(pid, tuple) and pid:  # ('module', cls, source_file, source)
+        if isinstance(pid, tuple) and len(pid) >= 3 and pid[0] in ("storage", b"storage"):
+            pid = pid[2]  # ('storage', type, key, location, size, view) as torch.save writes it
+        elif isinstance(pid, tuple) and pid:  # ('module', cls, source_file, source)
             cls = pid[0]
             return cls if isinstance(cls, type) and issubclass(cls, ObjectStub) else None
         obj = self.objects.get(str(pid))
