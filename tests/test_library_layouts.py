@@ -279,3 +279,22 @@ def test_exported_optimizer_with_text_indices_and_a_wrapper(tmp_path, capsys):
     assert len(alone.slots) == 6 and "pair it with its model file" in alone.method
     (paired,) = optimizer_maps(open_checkpoint(o), model=open_checkpoint(m))
     assert [s.name for s in paired.slots] == truth(opt, model)
+
+
+def test_fairseq_with_omegaconf_cfg(tmp_path, monkeypatch):
+    DictConfig = library_class(monkeypatch, "omegaconf.dictconfig", "DictConfig")
+    cfg = DictConfig()
+    cfg.__dict__.update({"_content": {"model": {"arch": "transformer_lm"}}, "_flags_cache": None})
+    model = mlp(6)
+    opt = torch.optim.Adam(model.parameters())
+    train(model, opt)
+    p = tmp_path / "checkpoint_best.pt"
+    torch.save({"args": None, "cfg": cfg, "model": model.state_dict(),
+                "optimizer_history": [{"optimizer_name": "FairseqAdam", "num_updates": 42}],
+                "extra_state": {"train_iterator": {"epoch": 2}},
+                "last_optimizer_state": opt.state_dict()}, p)
+    ck = open_checkpoint(p)
+    t = training_summary(ck)
+    assert (t["name"], t["hyper_parameters"], t["step"], t["epoch"]) == ("fairseq", "cfg", 42, 2)
+    assert ck.find("cfg").type_name == "omegaconf.dictconfig.DictConfig"
+    assert t["optimizer_maps"][0]["confidence"] == {"inferred": 6}
