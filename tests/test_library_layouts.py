@@ -298,3 +298,20 @@ def test_fairseq_with_omegaconf_cfg(tmp_path, monkeypatch):
     assert (t["name"], t["hyper_parameters"], t["step"], t["epoch"]) == ("fairseq", "cfg", 42, 2)
     assert ck.find("cfg").type_name == "omegaconf.dictconfig.DictConfig"
     assert t["optimizer_maps"][0]["confidence"] == {"inferred": 6}
+
+
+def test_optimizer_state_a_few_levels_down(tmp_path):
+    """DeepSpeed-style: the torch optimizer's state inside a wrapper's state."""
+    model = mlp(7)
+    opt = torch.optim.Adam(model.parameters())
+    train(model, opt)
+    p = tmp_path / "zero_pp_rank_0_mp_rank_00_optim_states.pt"
+    torch.save({"optimizer_state_dict": {"loss_scaler": 1024.0, "dynamic_loss_scale": True,
+                                         "base_optimizer_state": opt.state_dict()},
+                "ds_version": "0.14.0"}, p)
+    ck = open_checkpoint(p)
+    assert recognise(ck).optimizers == ["optimizer_state_dict/base_optimizer_state"]
+    m = tmp_path / "model.pt"
+    torch.save(model.state_dict(), m)
+    (paired,) = optimizer_maps(ck, model=open_checkpoint(m))
+    assert [s.name for s in paired.slots] == truth(opt, model)

@@ -39,6 +39,27 @@ def is_optimizer_state(node: Node | None) -> bool:
         node.child("param_groups") is not None or len(node.children) <= 2)
 
 
+def nested_optimizers(root: Node, depth: int = 3, limit: int = 8) -> list[str]:
+    """Optimizer states kept a few levels down (DeepSpeed's `optimizer_state_dict/
+    base_optimizer_state`, wrappers of wrappers), breadth first, a few at most."""
+    found: list[str] = []
+    level = [c for c in root.children if c.kind in ("dict", "list", "tuple")]
+    for _ in range(depth - 1):
+        nxt = []
+        for node in level:
+            for c in node.children:
+                if c.kind not in ("dict", "list", "tuple"):
+                    continue
+                if is_optimizer_state(c):
+                    found.append(c.path)
+                    if len(found) >= limit:
+                        return found
+                elif len(nxt) < 10_000:
+                    nxt.append(c)
+        level = nxt
+    return found
+
+
 def tensor_dict(node: Node | None, minimum: float = 0.5) -> bool:
     """A dict (or module) most of whose direct children are tensors: a state_dict."""
     if node is None:
@@ -134,6 +155,8 @@ def recognise(ck: Checkpoint) -> Layout:
         lay = Layout("common" if weights else "unknown", weights=weights)
     if not lay.optimizers:
         lay.optimizers = [c.name for c in root.children if is_optimizer_state(c)]
+    if not lay.optimizers:
+        lay.optimizers = nested_optimizers(root)
     if not lay.schedulers:
         lay.schedulers = [c.name for c in root.children if "sched" in c.name.lower()]
     if lay.hyper_parameters is None:
