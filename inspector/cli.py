@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("tree", help="the node tree")
     s.add_argument("file")
     s.add_argument("--depth", type=int, default=None)
+    s.add_argument("--full", action="store_true", help="print long lists of values in full")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("stats", help="statistics and exact histogram of one tensor")
@@ -47,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("key", help="tree path of the tensor, e.g. model_state_dict/fc1.weight")
     s.add_argument("--bins", type=int, default=64)
     s.add_argument("--range", type=float, nargs=2, metavar=("LO", "HI"))
+    s.add_argument("--raw", action="store_true",
+                   help="quantized tensors: the stored integers instead of the real values")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("scan", help="security verdict and referenced imports")
@@ -57,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--updates", action="store_true",
                    help="Adam-family: the next update's size relative to each weight")
+    s.add_argument("--model", metavar="MODEL_FILE",
+                   help="name the parameters from this model file (for a bare optimizer.pt)")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("remap", help="change saved device tags (and optionally cast) without loading")
@@ -199,15 +204,22 @@ def cmd_info(args) -> int:
         return 0
     print(f"file        {info['path']} ({human_bytes(info['file_size'])})")
     print(f"format      {info['format']} (byte order {info['byteorder']})")
-    print(f"tensors     {info['tensor_count']:,} in {info['storage_count']:,} storages, "
-          f"{human_count(info['numel_total'])} elements, {human_bytes(info['bytes_total'])}")
+    entries = info["tensor_entries"]
+    print(f"tensors     {info['tensor_count']:,} distinct in {info['storage_count']:,} storages"
+          + (f" ({entries:,} entries in the tree)" if entries != info["tensor_count"] else "")
+          + f", {human_count(info['numel_total'])} elements, {human_bytes(info['bytes_total'])}")
     if info["shared_storage_tensors"]:
         print(f"shared      {info['shared_storage_tensors']} tensors share a storage with another")
     print("dtypes      " + ", ".join(f"{k} {human_count(v)}" for k, v in info["dtypes"].items()))
+    if info["quantized"]:
+        print("quantized   " + ", ".join(f"{n} {k}" for k, n in info["quantized"].items())
+              + " (statistics show real values; `ckpt stats --raw` the stored integers)")
     print("devices     " + ", ".join(f"{k} ({v})" for k, v in info["devices"].items()))
     top = info["top_level"]
     print("top level   " + (", ".join(top[:12]) + (f", … {len(top) - 12} more" if len(top) > 12 else "")
                             if isinstance(top, list) else str(top)))
+    for k, v in info["metadata"].items():
+        print(f"metadata    {k}: {' '.join(str(v).split())[:120]}")
     for src in info["module_sources"]:
         print(f"class src   {src} (embedded source code, not executed)")
     t = info["training"]
@@ -224,6 +236,9 @@ def cmd_info(args) -> int:
             conf = ", ".join(f"{n} {k}" for k, n in m["confidence"].items())
             print(f"optimizer   /{m['path']}: {m['kind']}, {m['parameters']} parameters "
                   f"({m['with_state']} with state), names {conf}")
+        if t["name"] == "optimizer":
+            print("            a bare optimizer state: name its parameters from the model with "
+                  f"`ckpt optimizer {args.file} --model MODEL_FILE`")
     print(f"verdict     {verdict.summary}")
     for w in info["warnings"]:
         print(f"warning     {w}")
@@ -240,18 +255,46 @@ def cmd_tree(args) -> int:
         print(f"(the file holds a {ck.root.type_name}: {node_row(ck.root)['value']})")
     while stack:
         node, depth = stack.pop()
+        if isinstance(node, _Elided):
+            print("  " * depth + node.name)
+            continue
         row = node_row(node)
         cols = [row["type"]]
         if node.kind == "tensor":
             cols += [row["shape"], row["dtype"], row["device"]]
+            if node.value.quantization:
+                from .analysis.quantized import describe
+
+                cols.append("[" + ", ".join(f"{k} {v}" for k, v in describe(node.value).items()) + "]")
         elif row["value"]:
             cols.append(row["value"])
         elif row["elements"]:
             cols.append(row["elements"])
         print("  " * depth + f"{node.name}  " + "  ".join(c for c in cols if c))
         if args.depth is None or depth + 1 < args.depth:
-            stack.extend((c, depth + 1) for c in reversed(node.children))
+            kids = node.children
+            if not args.full and _long_values(node):
+                kids = kids[:HEAD] + [_Elided(len(kids) - HEAD - TAIL)] + kids[-TAIL:]
+            stack.extend((c, depth + 1) for c in reversed(kids))
     return 0
+
+
+HEAD, TAIL, LONG = 5, 3, 16
+
+
+class _Elided:
+    """The '… N more' line standing for the middle of a long list of plain values."""
+
+    kind, children = "elided", []
+
+    def __init__(self, count: int):
+        self.name = f"… {count:,} more values (--full shows all)"
+
+
+def _long_values(node) -> bool:
+    """A list or tuple of more than LONG plain values (an RNG state, a long export)."""
+    return node.kind in ("list", "tuple") and len(node.children) > LONG and all(
+        c.kind == "value" for c in node.children)
 
 
 def cmd_stats(args) -> int:
@@ -263,23 +306,31 @@ def cmd_stats(args) -> int:
     t = node.value
     if args.bins < 1 or args.bins > 1_000_000:
         raise UsageError("ckpt stats: --bins must be between 1 and 1000000")
+    from .analysis.quantized import describe, is_quantized, values
+
     try:
-        arr = ck.source(t)
+        arr, vdtype = values(ck, t, raw=args.raw)
     except CheckpointError as exc:
         raise CheckpointError(f"{args.key}: {exc}") from None
-    st = tensor_stats(arr, t.dtype)
+    st = tensor_stats(arr, vdtype)
     rng = tuple(args.range) if args.range else ((st.min, st.max) if st.min is not None else None)
-    hist = histogram(arr, t.dtype, bins=args.bins, range=rng)
+    hist = histogram(arr, vdtype, bins=args.bins, range=rng)
     out = {"key": node.path, "dtype": t.dtype.name, "shape": list(t.shape), "device": t.device,
            **st.to_json(), "histogram": hist.to_json()}
     if t.dtype.kind == "complex":
         out["note"] = "statistics of the magnitudes of complex values"
-    if t.quantization:
-        out["note"] = "statistics of the stored integer values (not dequantized)"
+    if is_quantized(t):
+        out["quantization"] = describe(t)
+        out["values"] = "stored integers" if args.raw else "real values (q - zero_point) * scale"
+        out["note"] = ("statistics of the stored integer values (not dequantized)" if args.raw
+                       else "statistics of the dequantized values; --raw for the stored integers")
     if args.json:
         print(json.dumps(out, indent=2, default=str))
         return 0
     print(f"{node.path}  {t.type_name} {shape_text(t.shape)} {t.dtype.name} on {t.device}")
+    if is_quantized(t):
+        print("  quantized " + ", ".join(f"{k} {v}" for k, v in out["quantization"].items()))
+        print(f"  values   {out['values']}" + ("" if args.raw else " (--raw: the stored integers)"))
     for k in ("numel", "min", "max", "mean", "std", "l2_norm", "zeros", "nan", "inf"):
         v = out[k]
         print(f"  {k:8} {v:.6g}" if isinstance(v, float) else f"  {k:8} {v}")
@@ -319,9 +370,10 @@ def cmd_optimizer(args) -> int:
     from .analysis.training import optimizer_maps
 
     ck = _open(args.file)
-    maps = optimizer_maps(ck)
+    model = _open(args.model) if args.model else None
+    maps = optimizer_maps(ck, model=model)
     if args.updates:
-        return _print_updates(ck, maps, args.json)
+        return _print_updates(ck, maps, args.json, model)
     if args.json:
         print(json.dumps([{"path": m.path, "kind": m.kind, "method": m.method, "groups": m.groups,
                            "records": [s.to_json() for s in m.slots]} for m in maps],
@@ -330,7 +382,8 @@ def cmd_optimizer(args) -> int:
     if not maps:
         print("no optimizer state found in this file")
     for m in maps:
-        print(f"/{m.path}: {m.kind} - {m.method}")
+        print(f"/{m.path}: {m.kind} - {m.method}"
+              + (" (--model MODEL_FILE)" if not args.model and "pair it" in m.method else ""))
         for g, hp in enumerate(m.groups):
             print(f"  group {g}: " + ", ".join(f"{k}={v}" for k, v in hp.items()))
         for s in m.slots:
@@ -341,10 +394,10 @@ def cmd_optimizer(args) -> int:
     return 0
 
 
-def _print_updates(ck, maps, as_json: bool) -> int:
+def _print_updates(ck, maps, as_json: bool, model=None) -> int:
     from .analysis.updates import update_rows
 
-    tables = [(m, sorted(update_rows(ck, m), key=lambda r: r.ratio)) for m in maps]
+    tables = [(m, sorted(update_rows(ck, m, model=model), key=lambda r: r.ratio)) for m in maps]
     if as_json:
         print(json.dumps([{"path": m.path, "rows": [r.to_json() for r in rows]} for m, rows in tables],
                          indent=2))

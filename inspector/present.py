@@ -14,6 +14,8 @@ def human_bytes(n: int | None) -> str:
     if n is None:
         return ""
     step = 1024.0
+    if n >= 1 << 100:  # a hostile header's size: no float holds it
+        return f"~2^{n.bit_length() - 1} B"
     value = float(n)
     for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
         if abs(value) < step or unit == "PB":
@@ -95,7 +97,9 @@ def node_json(node: Node, depth: int | None = None) -> dict:
             out["storage"] = {"key": v.storage.key, "location": v.storage.location,
                               "numel": v.storage.numel, "record": v.storage.record}
         if v.quantization:
-            out["quantization"] = {k: value_text(x) for k, x in v.quantization.items()}
+            from .analysis.quantized import describe
+
+            out["quantization"] = describe(v)
         if v.tensor_type:
             out["tensor_type"] = v.tensor_type
         if v.layout == "dcp":
@@ -118,3 +122,19 @@ def _json_value(v: Any):
     if isinstance(v, float):
         return v if np.isfinite(v) else repr(v)
     return value_text(v, limit=200)
+
+
+def extra_summary_rows(s: dict) -> list[tuple[str, str]]:
+    """Plain-text rows for the window's summary: tree entries beside distinct tensors,
+    quantized schemes, a safetensors file's metadata (the CLI's `info` prints the same)."""
+    rows = []
+    entries = s.get("tensor_entries", s["tensor_count"])
+    if entries != s["tensor_count"]:
+        rows.append(("Tree entries", f"{entries:,} tensor rows for {s['tensor_count']:,} distinct "
+                                     "tensors (the same tensor listed in several places)"))
+    if s.get("quantized"):
+        rows.append(("Quantized", ", ".join(f"{n} {k}" for k, n in s["quantized"].items())
+                     + " (statistics show real values)"))
+    for k, v in s.get("metadata", {}).items():
+        rows.append((f"Metadata {k}", " ".join(str(v).split())[:200]))
+    return rows

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from ..formats.checkpoint import Checkpoint
 from ..formats.stubs import ObjectStub, TensorInfo
 from ..formats.tree import Node
+from .library_layouts import LIGHTNING_KEYS, _lightning_callbacks, recognise_library
 from .training import EPOCH, LOSS_HINTS, STEP
 
 
@@ -36,6 +37,27 @@ def is_optimizer_state(node: Node | None) -> bool:
     state = node.child("state")
     return state is not None and state.kind == "dict" and (
         node.child("param_groups") is not None or len(node.children) <= 2)
+
+
+def nested_optimizers(root: Node, depth: int = 3, limit: int = 8) -> list[str]:
+    """Optimizer states kept a few levels down (DeepSpeed's `optimizer_state_dict/
+    base_optimizer_state`, wrappers of wrappers), breadth first, a few at most."""
+    found: list[str] = []
+    level = [c for c in root.children if c.kind in ("dict", "list", "tuple")]
+    for _ in range(depth - 1):
+        nxt = []
+        for node in level:
+            for c in node.children:
+                if c.kind not in ("dict", "list", "tuple"):
+                    continue
+                if is_optimizer_state(c):
+                    found.append(c.path)
+                    if len(found) >= limit:
+                        return found
+                elif len(nxt) < 10_000:
+                    nxt.append(c)
+        level = nxt
+    return found
 
 
 def tensor_dict(node: Node | None, minimum: float = 0.5) -> bool:
@@ -81,6 +103,11 @@ def recognise(ck: Checkpoint) -> Layout:
     root = ck.root
     if root.kind == "module":
         return Layout("whole-module", weights="")
+    if is_optimizer_state(root):  # optimizer.pt of HF Trainer, skorch, TorchSharp exports
+        return Layout("optimizer", optimizers=[""])
+    special = recognise_library(ck)
+    if special is not None and root.kind != "dict":
+        return special
     if ck.format == "hf-trainer":
         lay = Layout("hf-trainer", weights="model" if root.child("model") else None)
         if is_optimizer_state(root.child("optimizer")):
@@ -97,13 +124,15 @@ def recognise(ck: Checkpoint) -> Layout:
     if root.kind != "dict":
         return Layout("unknown")
     keys = {c.name for c in root.children}
-    if tensor_dict(root, 0.9):
+    if special is not None:
+        lay = special  # then the general look-ups below fill what the library left open
+    elif tensor_dict(root, 0.9):
         return Layout("state_dict", weights="")
-    if "model_state_dict" in keys:
+    elif "model_state_dict" in keys:
         lay = Layout("tutorial", weights="model_state_dict")
         opt = "optimizer_state_dict" if "optimizer_state_dict" in keys else None
         lay.optimizers = [opt] if opt and is_optimizer_state(root.child(opt)) else []
-    elif "state_dict" in keys and ("optimizer_states" in keys or "pytorch-lightning_version" in keys):
+    elif "state_dict" in keys and keys & LIGHTNING_KEYS:
         lay = Layout("lightning", weights="state_dict")
         ops = root.child("optimizer_states")
         if ops is not None:
@@ -113,12 +142,7 @@ def recognise(ck: Checkpoint) -> Layout:
             lay.schedulers = [f"lr_schedulers/{c.name}" for c in sch.children]
         if "hyper_parameters" in keys:
             lay.hyper_parameters = "hyper_parameters"
-    elif "meta" in keys and "state_dict" in keys:
-        lay = Layout("mmengine", weights="state_dict")
-        meta = root.child("meta")
-        if meta is not None:
-            lay.epoch = _scalar(meta.child("epoch"), ck)
-            lay.step = _scalar(meta.child("iter"), ck)
+        _lightning_callbacks(root, lay, ck)
     elif "model" in keys and ("lr_scheduler" in keys or "args" in keys) and tensor_dict(root.child("model")):
         lay = Layout("torchvision-reference", weights="model")
         if "lr_scheduler" in keys:
@@ -131,6 +155,8 @@ def recognise(ck: Checkpoint) -> Layout:
         lay = Layout("common" if weights else "unknown", weights=weights)
     if not lay.optimizers:
         lay.optimizers = [c.name for c in root.children if is_optimizer_state(c)]
+    if not lay.optimizers:
+        lay.optimizers = nested_optimizers(root)
     if not lay.schedulers:
         lay.schedulers = [c.name for c in root.children if "sched" in c.name.lower()]
     if lay.hyper_parameters is None:

@@ -22,7 +22,7 @@ from ..formats.tree import Node
 BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
 MAX_DP = 20_000_000
 STATE_SHAPE_KEYS = ("exp_avg", "momentum_buffer", "square_avg", "exp_avg_sq", "sum", "acc_delta",
-                    "ax", "prev", "max_exp_avg_sq", "exp_inf", "mu_product")
+                    "ax", "prev", "step_size", "max_exp_avg_sq", "exp_inf", "mu_product")
 
 
 @dataclass
@@ -99,6 +99,10 @@ def optimizer_kind(slots: list[Slot]) -> str:
         return "RMSprop"
     if "sum" in keys:
         return "Adagrad"
+    if {"prev", "step_size"} <= keys:
+        return "Rprop"
+    if {"eta", "mu", "ax"} <= keys:
+        return "ASGD"
     return "stateless or unknown" if not keys else ", ".join(sorted(keys))
 
 
@@ -136,7 +140,29 @@ def model_parameters(weights: Node, skip_buffers: bool = True) -> list[tuple[str
     return unique
 
 
-def map_optimizer(opt: Node, weights: Node | None) -> OptimizerMap:
+def natural_key(name: str) -> list:
+    import re
+
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+
+
+def order_lost(names: list[str], keys_sorted: bool | None) -> bool:
+    """Whether the model's saved key order says nothing about named_parameters() order:
+    the writer sorts keys (safetensors), or the keys are in plain string order although
+    their numbers are not (`layers.10` before `layers.2`), which no module produces."""
+    if keys_sorted is not None:
+        return keys_sorted and len(names) > 2
+    if len(names) <= 2 or names != sorted(names):
+        return False
+    try:
+        return names != sorted(names, key=natural_key)
+    except TypeError:  # int and str parts compared: not a natural order either
+        return True
+
+
+def map_optimizer(opt: Node, weights: Node | None, keys_sorted: bool | None = None) -> OptimizerMap:
+    """`keys_sorted`: True when the weights come from a writer that sorts keys
+    (safetensors), False when their order is the model's, None when unknown."""
     result = OptimizerMap(path=opt.path)
     state = opt.child("state")
     groups = opt.child("param_groups")
@@ -152,7 +178,8 @@ def map_optimizer(opt: Node, weights: Node | None) -> OptimizerMap:
             params = group.child("params")
             names = group.child("param_names")
             for j, p in enumerate(params.children if params is not None else []):
-                idx = p.value if isinstance(p.value, int) else None
+                idx = p.value if isinstance(p.value, int) and not isinstance(p.value, bool) else \
+                    _int_key(p.value) if isinstance(p.value, str) else None  # "3" from exporters
                 if idx is None:
                     continue
                 name = names.children[j] if names is not None and j < len(names.children) else None
@@ -187,7 +214,7 @@ def map_optimizer(opt: Node, weights: Node | None) -> OptimizerMap:
         return result
     params = model_parameters(weights)
     names = [n for n, _ in params]
-    if len(names) > 2 and names == sorted(names) and weights.kind != "module":
+    if weights.kind != "module" and order_lost(names, keys_sorted):
         _by_unique_shape(result, params)  # keys sorted (safetensors): the order says nothing
     else:
         _infer(result, [params, model_parameters(weights, skip_buffers=False)])

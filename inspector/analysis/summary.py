@@ -8,14 +8,39 @@ from ..formats.checkpoint import Checkpoint
 from ..formats.stubs import ObjectStub, TensorInfo
 
 
+def view_key(t: TensorInfo):
+    """Two records with the same storage, offset, shape, stride and dtype are one tensor
+    (a TorchScript archive's constants and bytecode both list it; a tied weight is saved
+    once): they hold the same bytes and do not 'share' a storage with each other."""
+    if t.storage is None:
+        return id(t)
+    return (id(t.storage), t.storage_offset, t.shape, t.stride, t.dtype.name)
+
+
 def distinct_tensors(ck: Checkpoint) -> list[TensorInfo]:
     seen, out = set(), []
+    shared = False
+    storages: set = set()
     for node in ck.tensors:
         t = node.value
-        if id(t) not in seen:
-            seen.add(id(t))
-            out.append(t)
-    return out
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        out.append(t)
+        s = t.storage
+        if s is not None:
+            if id(s) in storages:
+                shared = True
+            storages.add(id(s))
+    if not shared:  # the common case: no storage holds two tensor records
+        return out
+    keys, unique = set(), []
+    for t in out:
+        key = view_key(t)
+        if key not in keys:
+            keys.add(key)
+            unique.append(t)
+    return unique
 
 
 def top_level(ck: Checkpoint):
@@ -46,7 +71,10 @@ def summarize(ck: Checkpoint) -> dict:
         "path": ck.path,
         "format": ck.format,
         "file_size": ck.file_size,
-        "tensor_count": len(tensors),
+        "tensor_entries": len(ck.tensors),  # tensor rows of the tree (a tied weight twice)
+        "tensor_count": len(tensors),  # distinct tensors
+        "quantized": _quantized(tensors),
+        "metadata": _metadata(ck),
         "storage_count": len(roots),
         "numel_total": numel_total,
         "bytes_total": bytes_total,
@@ -59,3 +87,20 @@ def summarize(ck: Checkpoint) -> dict:
         "module_sources": [m.class_path for m in ck.module_sources],
         "warnings": list(ck.warnings),
     }
+
+
+def _quantized(tensors: list[TensorInfo]) -> dict:
+    """qscheme -> how many quantized tensors use it."""
+    out: Counter = Counter()
+    for t in tensors:
+        if t.quantization:
+            out[str(t.quantization.get("qscheme", "?"))] += 1
+    return dict(out)
+
+
+def _metadata(ck: Checkpoint) -> dict:
+    """A safetensors file's `__metadata__` (text to text)."""
+    meta = getattr(ck.container, "metadata", None)
+    if isinstance(meta, dict) and meta:
+        return {str(k): v if isinstance(v, str) else repr(v) for k, v in meta.items()}
+    return {}

@@ -9,17 +9,71 @@ from __future__ import annotations
 from ..formats.checkpoint import Checkpoint
 
 EPOCH = ("epoch", "epochs", "current_epoch", "last_epoch")
-STEP = ("global_step", "step", "iteration", "iter", "steps", "num_updates")
+STEP = ("global_step", "step", "iteration", "iter", "steps", "num_updates", "global_steps",
+        "iterations", "total_steps")
 LOSS_HINTS = ("loss", "acc", "best", "metric", "score", "mae", "error", "prec", "f1", "bleu")
 
 
-def optimizer_maps(ck: Checkpoint, layout=None) -> list:
+def optimizer_maps(ck: Checkpoint, layout=None, model: Checkpoint | None = None) -> list:
+    """The file's optimizers mapped to parameter names - from its own model weights, or
+    from `model` (another file the user points at: a bare `optimizer.pt` beside its
+    model)."""
     from .layouts import recognise
     from .optimizer_map import map_optimizer
 
     layout = layout or recognise(ck)
-    weights = ck.find(layout.weights) if layout.weights is not None else None
-    return [map_optimizer(ck.find(p), weights) for p in layout.optimizers if ck.find(p) is not None]
+    weights, source = None, ck
+    if model is not None:
+        weights, source = model_weights(model), model
+        adopt_storages(model)
+    elif layout.weights is not None:
+        weights = ck.find(layout.weights)
+    sorted_keys = keys_sorted(source, weights)
+    maps = [map_optimizer(ck.find(p), weights, sorted_keys) for p in layout.optimizers
+            if ck.find(p) is not None]
+    if model is not None:
+        import os
+
+        for m in maps:
+            m.method += f"; names from {os.path.basename(model.path)}"
+    elif layout.name == "optimizer" or weights is None:
+        for m in maps:
+            if not any(s.name for s in m.slots):
+                m.method = ("a bare optimizer state: pair it with its model file to name the "
+                            "parameters")
+    return maps
+
+
+def adopt_storages(model: Checkpoint) -> None:
+    """Let the model's tensors be read through any checkpoint (the paired optimizer's
+    update sizes read weights from the model file): each storage names its own file."""
+    for ref in model.storages.values():
+        if ref.source is None:
+            ref.source, ref.path = model.container, model.path
+
+
+def model_weights(model: Checkpoint):
+    """The model state_dict (or module) of a file, wherever its layout keeps it."""
+    from .layouts import recognise
+
+    lay = recognise(model)
+    if lay.weights is not None:
+        return model.find(lay.weights)
+    return model.root if model.root.kind in ("dict", "module") else None
+
+
+def keys_sorted(ck: Checkpoint, weights) -> bool | None:
+    """True when the weights were written by a format that sorts its keys (safetensors,
+    a shard index), False for torch.save (insertion order), None when unknown."""
+    if weights is None:
+        return None
+    if ck.format in ("safetensors", "hf-index"):
+        return True
+    for node in weights.children:
+        t = node.value
+        if node.kind == "tensor":
+            return t.rebuild == "safetensors"
+    return False if ck.format in ("zip", "legacy", "pickle", "bundle", "legacy-tar") else None
 
 
 def scalars(node, limit: int = 24) -> dict:

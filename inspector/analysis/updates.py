@@ -53,8 +53,10 @@ def _chunks(ck, t: TensorInfo):
     return iter_raw_chunks(ck.source(t), CHUNK)
 
 
-def update_rows(ck, omap, cancelled=lambda: False) -> list[UpdateRow]:
+def update_rows(ck, omap, cancelled=lambda: False, model=None) -> list[UpdateRow]:
+    """`model`: the file the weights come from when it is not `ck` (a paired model file)."""
     rows = []
+    wck = model if model is not None else ck
     for s in omap.slots:
         m, v, w = s.state.get("exp_avg"), s.state.get("exp_avg_sq"), s.param
         if m is None or v is None or w is None or type(m.value) is not TensorInfo:
@@ -72,7 +74,7 @@ def update_rows(ck, omap, cancelled=lambda: False) -> list[UpdateRow]:
         if not (wt.numel == mt.numel == vt.numel) or wt.numel == 0:
             continue
         sum_w = sum_u = 0.0
-        for rw, rm, rv in zip(_chunks(ck, wt), _chunks(ck, mt), _chunks(ck, vt)):
+        for rw, rm, rv in zip(_chunks(wck, wt), _chunks(ck, mt), _chunks(ck, vt)):
             xw = decode(rw, wt.dtype).astype(np.float64)
             xm = decode(rm, mt.dtype).astype(np.float64) / c1
             xv = decode(rv, vt.dtype).astype(np.float64) / c2

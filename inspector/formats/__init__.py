@@ -24,12 +24,12 @@ EXPECTED = {".safetensors": {"safetensors"}, ".json": {"hf-index"}, ".pt2": {"pt
             ".ptl": {"torchscript"}, ".pkl": {"pickle", "legacy"}, ".npy": set(),
             ".ckpt": {"zip", "legacy"}, ".pt": {"zip", "legacy", "torchscript", "legacy-tar"},
             ".pth": {"zip", "legacy", "torchscript", "legacy-tar"},
-            ".bin": {"zip", "legacy", "safetensors"}, ".tar": {"zip", "legacy", "legacy-tar"}}
+            ".bin": {"zip", "legacy", "safetensors"}, ".tar": {"zip", "legacy", "legacy-tar", "bundle"}}
 FORMAT_NAMES = {"zip": "a torch.save zip archive", "legacy": "a legacy (pre-1.6) torch.save file",
                 "torchscript": "a TorchScript archive", "pt2": "a torch.export archive",
                 "safetensors": "a safetensors file", "hf-index": "a shard index",
                 "pickle": "a bare pickle", "legacy-tar": "a legacy tar checkpoint",
-                "dcp": "a distributed checkpoint"}
+                "dcp": "a distributed checkpoint", "bundle": "an archive of torch files"}
 
 
 def open_checkpoint(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> Checkpoint:
@@ -133,6 +133,7 @@ def _with_handle(path: str, limits: Limits, make, fmt: str) -> Checkpoint:
     try:
         container = make(fh, os.fstat(fh.fileno()).st_size)
         obj = container.load()
+        fmt = getattr(container, "format", fmt)  # a tar of torch files is a bundle
         ck = assemble(path, fmt, obj, container, container.storages, limits,
                       byteorder=container.byteorder)
         ck.warnings.extend(getattr(container, "warnings", []))
@@ -172,9 +173,10 @@ def _open_pickle(path: str, limits: Limits) -> Checkpoint:
         if not starts_with_magic(fh.read(64)):
             bare = BarePickleContainer(path, fh, limits)
             obj = bare.load()
+            unresolved = len(bare.storages)  # persistent ids; nested bytes are in the file
             ck = assemble(path, "pickle", obj, bare, bare.storages, limits)
-            if bare.storages:
-                ck.warnings.append(f"{len(bare.storages)} storages are not in this file: "
+            if unresolved:
+                ck.warnings.append(f"{unresolved} storages are not in this file: "
                                    "it is a bare pickle (a data.pkl without its archive)")
             return ck
         container = LegacyContainer(path, fh, limits, size)

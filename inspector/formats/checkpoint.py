@@ -93,6 +93,7 @@ def assemble(path: str, fmt: str, obj: Any, container, storages: dict[str, Stora
              limits: Limits = DEFAULT_LIMITS, **extra) -> Checkpoint:
     builder = TreeBuilder(limits)
     root = builder.build(obj)
+    _register_nested(builder.tensors, storages)
     ck = Checkpoint(path=path, format=fmt, file_size=_size_on_disk(path), root=root,
                     obj=obj, tensors=builder.tensors, storages=storages, container=container,
                     **extra)
@@ -100,3 +101,17 @@ def assemble(path: str, fmt: str, obj: Any, container, storages: dict[str, Stora
         ck.warnings.append(f"the tree was cut at {limits.max_nodes:,} nodes or "
                            f"{limits.max_depth} levels; deeper or further entries are not shown")
     return ck
+
+
+def _register_nested(tensors: list[Node], storages: dict[str, StorageRef]) -> None:
+    """Storages that came from bytes nested in the pickle (formats/nested.py) belong to
+    the file too: list them beside the container's own, once each."""
+    known = {id(s) for s in storages.values()}
+    for node in tensors:
+        s = node.value.storage
+        if s is not None and s.source is not None and id(s) not in known:
+            known.add(id(s))
+            key = s.key
+            while key in storages:
+                key += "'"
+            storages[key] = s

@@ -1,12 +1,13 @@
 """Several files read as one checkpoint: a Hugging Face Trainer checkpoint folder
 (`model.safetensors`/`pytorch_model.bin`, `optimizer.pt`, `scheduler.pt`,
-`rng_state.pth`, `trainer_state.json`, `training_args.bin`) opens as one training state.
+`rng_state.pth`, `trainer_state.json`, `training_args.bin`) opens as one training state;
+so does an HF Accelerate `save_state` folder (`optimizer.bin`, `scheduler.bin`,
+`random_states_0.pkl`).
 Each part is opened with its own reader; a part that fails is reported, the rest shown.
 """
 
 from __future__ import annotations
 
-import json
 import os
 
 from .container import Container
@@ -17,17 +18,20 @@ TRAINER_PARTS = [
     ("model", ("model.safetensors.index.json", "pytorch_model.bin.index.json", "model.safetensors",
                "pytorch_model.bin", "adapter_model.safetensors", "adapter_model.bin")),
     ("optimizer", ("optimizer.pt", "optimizer.bin")),
-    ("scheduler", ("scheduler.pt",)),
-    ("rng_state", ("rng_state.pth",)),
+    ("scheduler", ("scheduler.pt", "scheduler.bin")),
+    ("rng_state", ("rng_state.pth", "rng_state_0.pth", "random_states_0.pkl")),
     ("scaler", ("scaler.pt",)),
     ("training_args", ("training_args.bin",)),
 ]
 
 
 def is_trainer_folder(names) -> bool:
+    """A Trainer `checkpoint-N` folder, or an Accelerate `save_state` folder
+    (`optimizer.bin`, `scheduler.bin`, `random_states_<rank>.pkl`)."""
     names = set(names)
     return "trainer_state.json" in names or ("optimizer.pt" in names and (
-        "scheduler.pt" in names or "rng_state.pth" in names))
+        "scheduler.pt" in names or "rng_state.pth" in names)) or ("optimizer.bin" in names and (
+            "scheduler.bin" in names or any(n.startswith("random_states_") for n in names)))
 
 
 class CompositeContainer(Container):
@@ -63,11 +67,13 @@ class CompositeContainer(Container):
                     out[label] = self.add(label, os.path.join(self.path, name))
                     break
         if "trainer_state.json" in names:
+            from .jsonsafe import parse_json
+
             try:
                 with open(os.path.join(self.path, "trainer_state.json"), "rb") as fh:
-                    out["trainer_state"] = json.loads(fh.read(64 << 20))
-            except (ValueError, UnicodeDecodeError) as exc:
-                self.errors["trainer_state"] = f"trainer_state.json is not valid JSON ({exc})"
+                    out["trainer_state"] = parse_json(fh.read(64 << 20), "trainer_state.json")
+            except CheckpointError as exc:
+                self.errors["trainer_state"] = str(exc)
         return out
 
     def locate(self, ref) -> None:

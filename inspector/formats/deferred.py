@@ -73,6 +73,15 @@ def realize(value):
         owner = owner.func
     if isinstance(owner, Realizer):
         return owner.tensor(value)
+    from .stubs import StorageRef
+
+    if type(owner) is StorageRef and value.func is owner:  # nested bytes (formats/nested.py)
+        from .unpickler import rebuild_tensor_v2
+
+        try:
+            return rebuild_tensor_v2(owner, *value.args)
+        except (CheckpointError, TypeError) as exc:
+            return f"<invalid tensor: {exc}>"
     return "<invalid tensor record>"
 
 

@@ -7,7 +7,6 @@ bytes are mapped or read on demand like any other record. `__metadata__` is show
 
 from __future__ import annotations
 
-import json
 import struct
 from typing import BinaryIO
 
@@ -28,7 +27,12 @@ DTYPES = {
 
 
 class SafetensorsContainer(Container):
-    def __init__(self, path: str, fh: BinaryIO, limits: Limits, file_size: int):
+    def __init__(self, path: str, fh: BinaryIO, limits: Limits, file_size: int,
+                 base: int = 0, validate: bool = True):
+        """`base`: where this file starts inside `path` (a member of an archive, read
+        through a Window); `validate`: also ask the safetensors library (whole files only)."""
+        self.base = base
+        self.validate = validate
         self.path = path
         self.fh = fh
         self.limits = limits
@@ -37,7 +41,8 @@ class SafetensorsContainer(Container):
         self.metadata: dict = {}
 
     def load(self) -> dict:
-        _validate_with_library(self.path)
+        if self.validate:
+            _validate_with_library(self.path)
         self.fh.seek(0)
         head = self.fh.read(8)
         if len(head) != 8:
@@ -45,13 +50,12 @@ class SafetensorsContainer(Container):
         (n,) = struct.unpack("<Q", head)
         if n > MAX_HEADER or n > self.file_size - 8:
             raise LimitExceeded(f"the safetensors header claims {n:,} bytes")
-        try:
-            header = json.loads(self.fh.read(n))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise CheckpointError(f"the safetensors header is not valid JSON ({exc})") from None
+        from .jsonsafe import parse_json
+
+        header = parse_json(self.fh.read(n), "the safetensors header")
         if not isinstance(header, dict):
             raise CheckpointError("the safetensors header is not a JSON object")
-        base = 8 + n
+        base = self.base + 8 + n
         out: dict = {}
         meta = header.pop("__metadata__", None)
         if isinstance(meta, dict):
@@ -85,7 +89,7 @@ class SafetensorsContainer(Container):
         if ref.record_size != numel * dtype.itemsize:
             ref.error = (f"{name}: the header gives {ref.record_size:,} bytes for "
                          f"{numel:,} elements of {dtype.name}")
-        elif base + offsets[1] > self.file_size:
+        elif base + offsets[1] > self.base + self.file_size:
             ref.error = f"{name}: its bytes lie past the end of the file (truncated)"
         self.storages[name] = ref
         return TensorInfo(ref, dtype, shape_t, contiguous_strides(shape_t), 0, rebuild="safetensors")

@@ -7,7 +7,6 @@ A shard that is missing, is a Git LFS pointer, or is unreadable is reported in
 
 from __future__ import annotations
 
-import json
 import os
 
 from .container import Container
@@ -34,11 +33,10 @@ class ShardIndexContainer(Container):
 
         if os.path.getsize(self.path) > MAX_INDEX:
             raise LimitExceeded("the index file is too large")
-        try:
-            with open(self.path, "rb") as fh:
-                index = json.loads(fh.read())
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise CheckpointError(f"the index is not valid JSON ({exc})") from None
+        from .jsonsafe import parse_json
+
+        with open(self.path, "rb") as fh:
+            index = parse_json(fh.read(), "the index")
         if not looks_like_index(index):
             raise CheckpointError("it is a JSON file without a weight_map: not a shard index")
         folder = os.path.dirname(os.path.abspath(self.path))
@@ -68,7 +66,12 @@ class ShardIndexContainer(Container):
                 why = self.shard_errors.get(str(shard), "the key is not in the shard")
                 out[key] = f"<not available: in {shard}: {why}>"
                 continue
+            if node.kind == "ref" and node.ref is not None:
+                node = node.ref
             t = node.value
+            if node.kind != "tensor":  # the key names something else in the shard
+                out[key] = t if node.kind == "value" else f"<{node.type_name} in {shard}, not a tensor>"
+                continue
             if t.storage is not None:
                 t.storage.source = sub.container
                 t.storage.path = sub.path

@@ -124,7 +124,9 @@ def make_stub_type(module: str, name: str, counter: StubCounter | None) -> type:
         safe_name,
         (ObjectStub,),
         {"__slots__": (), "stub_module": str(module), "stub_name": str(name),
-         "stub_counter": counter},
+         "stub_counter": counter,
+         # what repr(cls) and anything that formats the class shows: the name in the file
+         "__module__": str(module), "__qualname__": str(name)},
     )
 
 
@@ -148,6 +150,13 @@ class StorageRef:
     @property
     def nbytes(self) -> int:
         return self.numel * self.dtype.itemsize
+
+    def __call__(self, *args, **kwargs):
+        """Never called: callable only so that a deferred `_rebuild_tensor_v2` record
+        (functools.partial, deferred.py) can hold a storage read from nested bytes."""
+        from .errors import CheckpointError
+
+        raise CheckpointError("a storage record was called")
 
 
 @dataclass(eq=False, slots=True)

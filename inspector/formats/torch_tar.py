@@ -1,7 +1,7 @@
 """The legacy tar format of the oldest torch releases: a tar of `sys_info`, `pickle`,
 `storages` and `tensors`. `torch.load(weights_only=True)` refuses it.
 
-`storages`: a pickled count, then per storage a pickled (key, location, storage type),
+`tensors` may be missing (see load). `storages`: a pickled count, then per storage a pickled (key, location, storage type),
 an 8-byte element count and the raw bytes. Then a pickled list of storage views.
 `tensors`: a pickled count, then per tensor a pickled (key, storage id, type), int32
 ndim, 4 padding bytes, sizes, strides and the storage offset as int64. `pickle`: the
@@ -47,16 +47,42 @@ class TarContainer(Container):
             members = {m.name: m for m in tar.getmembers()}
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise CheckpointError(f"the tar archive is damaged ({exc})") from None
-        for needed in ("storages", "tensors", "pickle"):
+        if not all(n in members and members[n].isfile() for n in ("storages", "pickle")):
+            from .bundle import looks_like_bundle
+
+            if looks_like_bundle(list(members)):  # a tar of torch files (NeMo-style)
+                return self._bundle(members)
+        for needed in ("storages", "pickle"):
             if needed not in members or not members[needed].isfile():
                 raise CheckpointError(f"the tar archive has no '{needed}' member: not a torch checkpoint")
         self._storages(_Member(self.fh, members["storages"]))
-        self._tensors(_Member(self.fh, members["tensors"]))
+        # Some exporters write no `tensors` member: their pickle rebuilds each tensor with
+        # _rebuild_tensor_v2 on a storage's persistent id (torch.load itself fails on them).
+        if "tensors" in members and members["tensors"].isfile():
+            self._tensors(_Member(self.fh, members["tensors"]))
         main = _Member(self.fh, members["pickle"])
         if main.size > self.limits.max_pickle_bytes:
             raise LimitExceeded("the pickle member is over the size limit")
         return unpickle(main.read(), what="the pickle member", limits=self.limits,
                         persistent_load=self._persistent, counter=self.counter)
+
+    def _bundle(self, members: dict) -> dict:
+        """Each member read as what it is (tar stores members as they are: in place)."""
+        from .bundle import Entry, read_entries
+
+        self.format = "bundle"
+        self.warnings: list[str] = []
+        entries = []
+        for name, info in members.items():
+            if not info.isfile():
+                continue
+
+            def read(limit, info=info, name=name):
+                if info.size > limit:
+                    raise LimitExceeded(f"{name} is {info.size:,} bytes, over the {limit:,}-byte limit")
+                return _Member(self.fh, info).read(info.size)
+            entries.append(Entry(name, info.size, info.offset_data, read))
+        return read_entries(self.path, self.fh, entries, self.limits, self.storages, self.warnings)
 
     def _storages(self, m: _Member) -> None:
         count = self._pickle(m, "the storage count")
@@ -122,7 +148,9 @@ class TarContainer(Container):
                                                 rebuild="legacy-tar")
 
     def _persistent(self, pid):
-        if isinstance(pid, tuple) and pid:  # ('module', cls, source_file, source)
+        if isinstance(pid, tuple) and len(pid) >= 3 and pid[0] in ("storage", b"storage"):
+            pid = pid[2]  # ('storage', type, key, location, size, view) as torch.save writes it
+        elif isinstance(pid, tuple) and pid:  # ('module', cls, source_file, source)
             cls = pid[0]
             return cls if isinstance(cls, type) and issubclass(cls, ObjectStub) else None
         obj = self.objects.get(str(pid))

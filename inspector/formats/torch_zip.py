@@ -53,6 +53,11 @@ class ZipContainer:
         if root is None:
             root, self.kind = _other_archive(d.names)
         if root is None:
+            from .bundle import looks_like_bundle
+
+            if looks_like_bundle(d.names):  # a zip of torch files (stable-baselines3, ...)
+                root, self.kind = "", "bundle"
+        if root is None:
             if any(m.flags & 0x1 for m in d.members.values()):
                 raise CheckpointError("it is a password-protected zip archive, not a PyTorch checkpoint")
             raise CheckpointError("the zip archive has no data.pkl: it is not a torch.save file")

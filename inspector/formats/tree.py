@@ -128,10 +128,14 @@ def describe_value(value: Any) -> tuple[str, str]:
         return "value", type(value).__name__.replace("Value", "").lower()
     if isinstance(value, NumpyArray):
         return "value", "ndarray"
+    shown = getattr(type(value), "display_type", None)  # our records, named as the file names them
+    if isinstance(shown, str) and not isinstance(value, dict):
+        return ("class", shown) if shown == "global" else ("value", shown)
     if isinstance(value, collections.OrderedDict):
         return "dict", "OrderedDict"
     if isinstance(value, dict):
-        return "dict", "dict" if type(value) is dict else type(value).__name__
+        return "dict", "dict" if type(value) is dict else getattr(type(value), "display_type",
+                                                                   type(value).__name__)
     if isinstance(value, list):
         return "list", "list"
     if isinstance(value, tuple):
@@ -150,6 +154,10 @@ def _key_name(key: Any) -> str:
         return str(key)
     if isinstance(key, bytes):
         return key.decode("latin1")
+    if isinstance(key, type) and issubclass(key, ObjectStub):
+        return key.class_path()  # a class used as a key (Lightning 1.x callbacks)
+    if isinstance(key, ObjectStub):
+        return type(key).class_path()
     return repr(key)
 
 

@@ -43,6 +43,7 @@ class StorageType:
     """Stand-in for torch.FloatStorage & co.: only carries the dtype."""
 
     __slots__ = ("dtype", "name")
+    display_type = "global"  # a class reference, like any other the file names
 
     def __init__(self, name: str, dtype: dt.DType):
         self.name = name
@@ -123,11 +124,15 @@ def rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params,
     t.rebuild = "_rebuild_qtensor"
     q: dict[str, Any] = {}
     if isinstance(quantizer_params, tuple) and quantizer_params:
-        q["qscheme"] = repr(quantizer_params[0]).replace("torch.", "")
-        if len(quantizer_params) == 3:
-            q["scale"], q["zero_point"] = quantizer_params[1], quantizer_params[2]
-        elif len(quantizer_params) == 4:
-            q["scales"], q["zero_points"], q["axis"] = quantizer_params[1:]
+        scheme = quantizer_params[0]
+        # the qscheme as torch names it, as text (never the repr of a repr)
+        q["qscheme"] = scheme.path.replace("torch.", "") if isinstance(scheme, NamedConstant) \
+            else str(scheme)
+        params = tuple(realize(p) for p in quantizer_params[1:])  # scales may be tensors
+        if len(params) == 2:
+            q["scale"], q["zero_point"] = params
+        elif len(params) == 3:
+            q["scales"], q["zero_points"], q["axis"] = params
     t.quantization = q
     return t
 
@@ -213,6 +218,7 @@ class DefaultDict(dict):
     """collections.defaultdict without its factory (which is never called)."""
 
     __slots__ = ("factory",)
+    display_type = "defaultdict"
 
     def __init__(self, factory=None, *args):
         super().__init__()
@@ -280,6 +286,7 @@ class NumpyDType:
     """numpy.dtype(spec, align, copy) + BUILD(state): decoded only for plain numbers."""
 
     __slots__ = ("spec", "byteorder", "complex_state")
+    display_type = "numpy.dtype"
 
     def __init__(self, spec=None, *_):
         self.spec = spec
@@ -411,7 +418,7 @@ class SafeUnpickler(pickle.Unpickler):
 
     def __init__(self, file, *, persistent_load: Callable | None, counter: StubCounter,
                  encoding: str = "utf-8", seen: Counter | None = None,
-                 deferred: Realizer | None = None):
+                 deferred: Realizer | None = None, limits: Limits | None = None):
         # Bound before the C initialiser looks it up: one Python call per storage, not two;
         # none at all when tensors are deferred (deferred.py).
         self._deferred = deferred
@@ -420,6 +427,7 @@ class SafeUnpickler(pickle.Unpickler):
         self._stub_types: dict[tuple[str, str], Any] = {}
         self._counter = counter
         self._seen = seen if seen is not None else Counter()
+        self._limits = limits
 
     def find_class(self, module, name):
         module, name = normalize_global(str(module), str(name))
@@ -431,6 +439,10 @@ class SafeUnpickler(pickle.Unpickler):
         found = RECORDERS.get(key)
         if self._deferred is not None and key == (_U, "_rebuild_tensor_v2"):
             found = functools.partial  # C: records the call's arguments, calls nothing
+        elif key == ("torch.storage", "_load_from_bytes") and self._limits is not None:
+            from .nested import load_from_bytes  # read with our readers, never torch.load
+
+            found = functools.partial(load_from_bytes, self._limits, self._counter, {})
         if found is None and module in ("torch", "torch.cuda", "torch.storage"):
             if name in dt.STORAGE_CLASSES:
                 found = StorageType(name, dt.DTYPES[dt.STORAGE_CLASSES[name]])
@@ -479,7 +491,8 @@ def unpickle(data: bytes | io.BufferedIOBase, *, what: str, limits: Limits,
         try:
             with memory_guard(budget):
                 obj = SafeUnpickler(stream, persistent_load=persistent_load, counter=counter,
-                                    encoding=encoding, seen=seen, deferred=deferred).load()
+                                    encoding=encoding, seen=seen, deferred=deferred,
+                                    limits=limits).load()
             if report is not None:
                 report.globals = seen
                 report.called = set(counter.called)

@@ -130,6 +130,9 @@ class MainWindow(QMainWindow):
         from .registry_actions import install as install_registry
 
         self.registry = install_registry(self)  # File › Open from / Register in Registry, models:/ paths
+        from .pair_model import install as install_pairing
+
+        install_pairing(self)  # Training › Pair optimizer with model file…
         self._restore_state()
 
     # ---- menus ---------------------------------------------------------------------------

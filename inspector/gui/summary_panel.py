@@ -6,7 +6,7 @@ import html
 
 from PySide6.QtWidgets import QTextBrowser
 
-from ..present import human_bytes, human_count, value_text
+from ..present import human_bytes, human_count, value_text, extra_summary_rows
 
 CATEGORY_COLORS = {"dangerous": "#c62828", "user-code": "#e65100", "known-framework": "#1565c0",
                    "torch-safe": "#2e7d32"}
@@ -78,6 +78,7 @@ def summary_html(f) -> str:
     top_text = ", ".join(e(x) for x in top[:20]) + (f", … {len(top) - 20} more" if len(top) > 20 else "") \
         if isinstance(top, list) else e(str(top))
     rows.append(("Top level", top_text))
+    rows += [(e(k), e(val)) for k, val in extra_summary_rows(s)]  # entries, quantized, metadata
     rows += training_rows(t)
     for src in s["module_sources"]:
         rows.append(("Class source", f"{e(src)} (embedded in the file, shown as text, never run)"))

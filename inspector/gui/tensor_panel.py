@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 
 from ..analysis.decode import sample
 from ..analysis.histogram import histogram, histogram_of_values
+from ..analysis.quantized import describe as describe_quantizer, is_quantized
+from ..analysis.quantized import values as quantized_values
 from ..analysis.stats import tensor_stats
 from ..analysis.tensor_views import default_slice, heatmap, parse_slice, values_2d
 from ..ops.tensor_export import export_histogram_csv, export_npy
@@ -26,21 +28,21 @@ from .histogram_plot import HistogramPlot
 STAT_FIELDS = ["numel", "min", "max", "mean", "std", "l2_norm", "zeros", "nan", "inf"]
 
 
-def compute_preview(ck, t, bins):
-    arr = ck.source(t)
-    values = sample(arr, t.dtype, size=1 << 20)
+def compute_preview(ck, t, bins, raw=False):
+    arr, dtype = quantized_values(ck, t, raw)  # quantized: real values unless raw
+    values = sample(arr, dtype, size=1 << 20)
     fin = values[np.isfinite(values)]
     if fin.size == 0:
         return None
     return histogram_of_values(fin, bins=bins)
 
 
-def compute_exact(ck, t, bins, rng):
-    arr = ck.source(t)
-    st = tensor_stats(arr, t.dtype)
+def compute_exact(ck, t, bins, rng, raw=False):
+    arr, dtype = quantized_values(ck, t, raw)
+    st = tensor_stats(arr, dtype)
     if rng is None and st.min is not None:
         rng = (st.min, st.max)
-    return st, histogram(arr, t.dtype, bins=bins, range=rng)
+    return st, histogram(arr, dtype, bins=bins, range=rng)
 
 
 class ArrayTableModel(QAbstractTableModel):
@@ -115,12 +117,16 @@ class TensorPanel(QWidget):
         self.overlay.setSizeAdjustPolicy(QComboBox.AdjustToContents)
         self.overlay.setToolTip("Overlay the histogram of this weight's optimizer state")
         self.overlay.currentIndexChanged.connect(self._overlay_changed)
+        self.raw = QCheckBox("stored integers")
+        self.raw.setToolTip("Quantized tensor: show the stored integers instead of the real "
+                            "values (q - zero_point) × scale")
+        self.raw.toggled.connect(self._raw_toggled)
         export_csv = QPushButton("Export CSV…")
         export_csv.clicked.connect(self._export_csv)
         export_np = QPushButton("Export .npy…")
         export_np.clicked.connect(self._export_npy)
         controls = QHBoxLayout()
-        for w in (self.bins, self.log, self.select, apply_range, reset_range):
+        for w in (self.bins, self.log, self.select, apply_range, reset_range, self.raw):
             controls.addWidget(w)
         controls.addStretch(1)
         more = QHBoxLayout()
@@ -175,6 +181,10 @@ class TensorPanel(QWidget):
         self.exact, self.range = None, None
         self.select.setChecked(False)
         t = node.value
+        self.raw.blockSignals(True)
+        self.raw.setChecked(False)
+        self.raw.blockSignals(False)
+        self.raw.setVisible(is_quantized(t))
         self.title.setText(f"<b>{node.path}</b> &nbsp; {t.type_name} {shape_text(t.shape)} "
                            f"<b>{t.dtype.name}</b> on {t.device}")
         bits = [f"{t.numel:,} elements", human_bytes(t.nbytes), f"stride {t.stride}",
@@ -182,8 +192,7 @@ class TensorPanel(QWidget):
         if t.storage is not None:
             bits.append(f"storage {t.storage.key} ({t.storage.numel:,} × {t.storage.dtype.name})")
         if t.quantization:
-            bits.append("quantized " + ", ".join(f"{k}={v}" for k, v in t.quantization.items()
-                                                  if not hasattr(v, 'shape')))
+            bits.append("quantized: " + ", ".join(f"{k} {v}" for k, v in describe_quantizer(t).items()))
         if t.requires_grad:
             bits.append("requires_grad")
         if t.tensor_type:
@@ -204,7 +213,7 @@ class TensorPanel(QWidget):
         self.status.setText("reading…")
         self.status.setStyleSheet("color:#666")
         gen = self.generation
-        self.runner.submit(compute_preview, open_file.ck, t, self.bins.value(),
+        self.runner.submit(compute_preview, open_file.ck, t, self.bins.value(), False,
                            on_done=lambda h: self._preview_done(gen, h),
                            on_fail=lambda m: self._failed(gen, m), label="preview")
         self._recompute()
@@ -215,8 +224,15 @@ class TensorPanel(QWidget):
             return
         gen = self.generation
         self.runner.submit(compute_exact, self.file.ck, self.node.value, self.bins.value(), self.range,
+                           self.raw.isChecked(),
                            on_done=lambda r: self._exact_done(gen, r),
                            on_fail=lambda m: self._failed(gen, m), label="statistics")
+
+    def _raw_toggled(self, _on: bool) -> None:
+        """Real values <-> stored integers: a new range, new statistics."""
+        self.range = None
+        self.generation += 1
+        self._recompute()
 
     def _preview_done(self, gen, hist) -> None:
         if gen != self.generation or self.exact is not None or hist is None:
@@ -236,7 +252,9 @@ class TensorPanel(QWidget):
         total = int(hist.counts.sum())
         extra = [f"{n} {name}" for name, n in (("NaN", hist.nan), ("+Inf", hist.posinf),
                  ("-Inf", hist.neginf), ("below range", hist.below), ("above range", hist.above)) if n]
-        self.status.setText(f"exact: {total:,} values in {len(hist.counts)} bins"
+        kind = ("" if not is_quantized(self.node.value) else
+                "stored integers · " if self.raw.isChecked() else "real values (q − zero point) × scale · ")
+        self.status.setText(f"{kind}exact: {total:,} values in {len(hist.counts)} bins"
                             + (" + " + ", ".join(extra) if extra else ""))
         self.plot.set_histogram(hist, f"exact counts ({len(hist.counts)} bins)")
 

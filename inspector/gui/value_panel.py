@@ -25,6 +25,8 @@ def value_html(node) -> str:
                                           f" · {human_bytes(sum(t.nbytes for t in tensors))}"))
         if isinstance(v, ObjectStub):
             rows.append(("Note", "an instance of a class named in the file; recorded, never created"))
+        if node.kind in ("list", "tuple") and node.children and all(c.kind == "value" for c in node.children[:64]):
+            rows.append(("Values", e(values_preview(node))))
     elif node.kind == "class":
         rows.append(("Global", e(value_text(v, 300))))
         rows.append(("Note", "a reference to a class or function; loading the file would import it"))
@@ -40,6 +42,9 @@ def value_html(node) -> str:
             pre = str(v) if isinstance(v, str) else text
         else:
             rows.append(("Value", e(text)))
+        if node.type_name == "serialized pickle":
+            rows.append(("Note", "a pickle stored as text (cloudpickle, base64): the names it "
+                                 "would import are read from its opcodes; it is never unpickled"))
     out = ["<table cellspacing='0' cellpadding='3'>"]
     out += [f"<tr><td style='color:#555;padding-right:12px'><b>{k}</b></td><td>{val}</td></tr>"
             for k, val in rows]
@@ -47,6 +52,17 @@ def value_html(node) -> str:
     if pre is not None:
         out.append(f"<pre>{e(pre[:100_000])}</pre>")
     return "\n".join(out)
+
+
+def values_preview(node, head: int = 8, tail: int = 3) -> str:
+    """A long list of plain values at a glance: its first and last items and a count (the
+    tree below lists them all, a thousand rows at a time)."""
+    kids = node.children
+    if len(kids) <= head + tail:
+        return ", ".join(value_text(c.value, 40) for c in kids)
+    return (", ".join(value_text(c.value, 40) for c in kids[:head])
+            + f", … {len(kids) - head - tail:,} more …, "
+            + ", ".join(value_text(c.value, 40) for c in kids[-tail:]))
 
 
 class ValuePanel(QTextBrowser):
