@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..analysis.search import SearchIndex
-from ..analysis.summary import summarize
+from ..analysis.summary import model_size, summarize
 from ..analysis.layouts import recognise
 from ..analysis.training import optimizer_maps, training_summary
 from ..analysis.verdict import Verdict, scan_file
@@ -66,7 +66,9 @@ def load(path: str) -> OpenFile:
                         getattr(ck.container, "dir", None))
     layout = recognise(ck)
     maps = optimizer_maps(ck, layout)
-    f = OpenFile(path=path, ck=ck, summary=summarize(ck), verdict=verdict,
+    summary = summarize(ck)
+    summary["model"] = model_size(ck, layout)  # parameters apart from optimizer state
+    f = OpenFile(path=path, ck=ck, summary=summary, verdict=verdict,
                  training=training_summary(ck, layout, maps), maps=maps, signature=sig)
     f.search_index()  # built here, off the GUI thread, so the first keystroke is quick
     return f

@@ -7,6 +7,7 @@ import html
 from PySide6.QtWidgets import QTextBrowser
 
 from ..present import human_bytes, human_count, value_text
+from . import theme
 
 CATEGORY_COLORS = {"dangerous": "#c62828", "user-code": "#e65100", "known-framework": "#1565c0",
                    "torch-safe": "#2e7d32"}
@@ -53,6 +54,20 @@ def training_rows(t: dict) -> list[tuple[str, str]]:
     return rows
 
 
+def model_text(m: dict) -> str:
+    """`117,825 parameters (460.3 KB)` and, apart, buffers, optimizer state, other tensors."""
+    where = f" in /{html.escape(m['weights'])}" if m.get("weights") else ""
+    text = (f"<b>{m['parameters']:,} parameters</b> ({human_bytes(m['parameter_bytes'])}){where}")
+    apart = []
+    if m["buffers"]:
+        apart.append(f"buffers {m['buffers']:,} ({human_bytes(m['buffer_bytes'])})")
+    if m["optimizer"]:
+        apart.append(f"optimizer state {m['optimizer']:,} ({human_bytes(m['optimizer_bytes'])})")
+    if m["other"]:
+        apart.append(f"other tensors {m['other']:,} ({human_bytes(m['other_bytes'])})")
+    return text + (" &nbsp;·&nbsp; apart: " + ", ".join(apart) if apart else "")
+
+
 def summary_html(f) -> str:
     s, v, t = f.summary, f.verdict, f.training
     e = html.escape
@@ -63,7 +78,10 @@ def summary_html(f) -> str:
         ("Tensors", f"{s['tensor_count']:,} in {s['storage_count']:,} storages &nbsp;·&nbsp; "
                     f"{human_count(s['numel_total'])} elements &nbsp;·&nbsp; {human_bytes(s['bytes_total'])}"),
     ]
-    if s["parameter_count"]:
+    m = s.get("model")
+    if m is not None:
+        rows.append(("Model", model_text(m)))
+    elif s["parameter_count"]:
         rows.append(("Parameters", f"{s['parameter_count']:,} (tensors saved as nn.Parameter)"))
     if s["shared_storage_tensors"]:
         rows.append(("Shared", f"{s['shared_storage_tensors']} tensors share a storage (tied weights or views)"))
@@ -85,7 +103,8 @@ def summary_html(f) -> str:
            f"<p style='background:{color};color:white;padding:6px;font-weight:bold'>"
            f"{e(VERDICT_TEXT.get(v.verdict, v.verdict))}</p>",
            "<table cellspacing='0' cellpadding='3'>"]
-    out += [f"<tr><td style='color:#555;padding-right:12px'><b>{k}</b></td><td>{val}</td></tr>"
+    muted = theme.muted()
+    out += [f"<tr><td style='color:{muted};padding-right:12px'><b>{k}</b></td><td>{val}</td></tr>"
             for k, val in rows]
     out.append("</table>")
     if v.flags:

@@ -14,6 +14,7 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from ..analysis.grouping import Group, group_children, is_groupable, leaf_label
+from ..analysis.module_attrs import inline_items, inline_text, layer_line, short_type
 from ..analysis.search import natural_key
 from ..formats.stubs import TensorInfo
 from ..present import human_bytes, node_row
@@ -149,7 +150,7 @@ class CheckpointModel(QAbstractItemModel):
             entries = item.group.children
         elif item.node is not None and item.node.kind == "tensor":
             entries = optimizer_state_of(item)
-        elif item.node is not None and item.node.kind != "ref":
+        elif item.node is not None and item.node.kind != "ref" and not _inline(item.node):
             if self.grouped and is_groupable(item.node):
                 entries = self._groups.get(id(item.node))
                 if entries is None:
@@ -240,7 +241,7 @@ class CheckpointModel(QAbstractItemModel):
             return True
         if it.node is not None and it.node.kind == "tensor":
             return bool(optimizer_state_of(it))
-        if it.node is None or not it.node.children or it.node.kind == "ref":
+        if it.node is None or not it.node.children or it.node.kind == "ref" or _inline(it.node):
             return False
         if self.visible is None:
             return True
@@ -278,8 +279,12 @@ class CheckpointModel(QAbstractItemModel):
             else:
                 r = node_row(it.node)
                 extra = r["value"] if r["value"] else r["elements"]
-                it._cells = (it.label, r["type"], r["shape"] or extra, r["dtype"], r["device"],
-                             r["elements"] if r["shape"] else "", r["size"])
+                if it.node.kind == "module":
+                    extra = layer_line(it.node)  # `3→16 · kernel 3×3 · stride 2`, as Netron
+                elif _inline(it.node):
+                    extra = inline_text(it.node)  # `(3, 3)` instead of rows 0 and 1
+                it._cells = (it.label, short_type(r["type"]), r["shape"] or extra, r["dtype"],
+                             r["device"], r["elements"] if r["shape"] else "", r["size"])
         return it._cells
 
     def data(self, index, role=Qt.DisplayRole):
@@ -290,12 +295,19 @@ class CheckpointModel(QAbstractItemModel):
         if role == Qt.DisplayRole:
             return self.cells(it)[col]
         if role == Qt.ToolTipRole:
+            if col == 1 and it.node is not None and not it.is_file:
+                return it.node.type_name  # the full class path behind the short name
+            if col == 2 and it.node is not None and it.node.kind == "module" and self.cells(it)[2]:
+                return self.cells(it)[2]
             if it.node is not None and not it.is_file:
                 return it.node.path
             return it.file.path if it.is_file else None
         if role == Qt.ForegroundRole:
             if it.node is not None and it.node.kind in ("ref", "truncated"):
-                return QBrush(QColor("#888888"))
+                from PySide6.QtGui import QPalette
+                from PySide6.QtWidgets import QApplication
+
+                return QApplication.palette().brush(QPalette.PlaceholderText)
             if it.is_file and it.file.verdict.verdict == "dangerous":
                 return QBrush(QColor("#c62828"))
         if role == Qt.TextAlignmentRole and col in (5, 6):
@@ -344,6 +356,11 @@ def optimizer_state_of(item: Item) -> list:
         if slot is not None and slot.state:
             return [n for n in slot.state.values() if n.kind == "tensor"]
     return []
+
+
+def _inline(node) -> bool:
+    """A small tuple of plain values (a kernel size, a stride) is one row, not 0/1 rows."""
+    return node.kind in ("tuple", "list") and inline_items(node) is not None
 
 
 def _group_visible(g: Group, vis: set[int]) -> bool:

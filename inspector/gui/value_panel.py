@@ -41,7 +41,10 @@ def value_html(node) -> str:
         else:
             rows.append(("Value", e(text)))
     out = ["<table cellspacing='0' cellpadding='3'>"]
-    out += [f"<tr><td style='color:#555;padding-right:12px'><b>{k}</b></td><td>{val}</td></tr>"
+    from . import theme
+
+    muted = theme.muted()
+    out += [f"<tr><td style='color:{muted};padding-right:12px'><b>{k}</b></td><td>{val}</td></tr>"
             for k, val in rows]
     out.append("</table>")
     if pre is not None:
