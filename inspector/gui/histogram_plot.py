@@ -196,14 +196,17 @@ class HistogramPlot(pg.PlotWidget):
             self.hovered.emit(text)
 
     def tick_labels(self, axis: str = "bottom") -> list[str]:
-        """The tick labels as drawn now (what a user reads on the axis)."""
+        """The tick labels as the axis draws them now (what a user reads)."""
+        from PySide6.QtGui import QImage, QPainter
+
         ax = self.getPlotItem().getAxis(axis)
-        lo, hi = ax.range
-        size = ax.geometry().width() if axis in ("bottom", "top") else ax.geometry().height()
-        out = []
-        for spacing, values in ax.tickValues(lo, hi, size):
-            out.extend(ax.tickStrings(values, ax.scale, spacing))
-        return out
+        img = QImage(10, 10, QImage.Format_ARGB32)
+        painter = QPainter(img)
+        try:
+            specs = ax.generateDrawSpecs(painter)
+        finally:
+            painter.end()
+        return [] if specs is None else [text for _, _, text in specs[2]]
 
     def show_region(self, show: bool) -> None:
         if show and self.hist is not None:

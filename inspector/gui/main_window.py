@@ -515,8 +515,12 @@ class MainWindow(QMainWindow):
         from .dialogs.strip_dialog import StripDialog
         from .dialogs.warmstart_dialog import WarmstartDialog
 
-        dicts = [n.path for n in f.ck.root.walk() if n.kind in ("dict", "module") and
-                 sum(1 for c in n.children if c.kind == "tensor") >= 1][:200]
+        from types import SimpleNamespace
+
+        from ..analysis.weight_candidates import classes_named_in_file, weight_candidates
+
+        layout = SimpleNamespace(weights=weights, optimizers=f.training.get("optimizers", []))
+        dicts = weight_candidates(f.ck, layout)  # sub-trees that look like weights, best first
         if kind == "remap":
             return RemapDialog(f.path, f.summary["devices"], f.ck.format, self)
         if kind == "strip":
@@ -525,7 +529,8 @@ class MainWindow(QMainWindow):
             return WarmstartDialog(f.path, dicts, self)
         imports = sorted({g.module for g in f.verdict.globals if g.category != "torch-safe"})
         return ExportDialog(f.path, weights, self, pickled_model=f.ck.root.kind == "module"
-                            and f.verdict.verdict != "dangerous", imports=imports)
+                            and f.verdict.verdict != "dangerous", imports=imports,
+                            classes=classes_named_in_file(f.verdict))
 
     def _converted(self, result: dict) -> None:
         out = result.get("output")
