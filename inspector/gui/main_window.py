@@ -26,7 +26,7 @@ from .tree_model import CheckpointModel
 from .updates_table import UpdatesTable
 from .value_panel import ValuePanel
 
-DEFAULT_WIDTHS = (210, 95, 105, 70, 50, 80, 70)
+DEFAULT_WIDTHS = (260, 80, 105, 70, 50, 80, 70)
 NAME_WIDTH = (220, 520)  # the Name column fits its content within these bounds
 FILE_FILTER = ("Checkpoints (*.pt *.pth *.tar *.ckpt *.bin *.pkl *.ptl *.pt2 *.safetensors *.json);;"
                "All files (*)")
@@ -141,8 +141,8 @@ class MainWindow(QMainWindow):
         self.recent_menu = m.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self._fill_recent()
-        self.reload_action = self._action(m, "Re&load", QKeySequence.Refresh, self.reload_current)
-        self.close_action = self._action(m, "&Close", QKeySequence.Close, self.close_current)
+        self.reload_action = self._action(m, "Re&load", "F5", self.reload_current)
+        self.close_action = self._action(m, "&Close", "Ctrl+W", self.close_current)
         m.addSeparator()
         self._action(m, "&Quit", QKeySequence.Quit, self.close)
         v = self.menuBar().addMenu("&View")
@@ -627,6 +627,9 @@ class MainWindow(QMainWindow):
         header = s.value("tree_header")
         if isinstance(header, QByteArray):
             self.tree.header().restoreState(header)
+        else:
+            for col, width in enumerate(DEFAULT_WIDTHS):
+                self.tree.setColumnWidth(col, width)
         # dotted state_dict keys are grouped by module unless the user turned it off
         self.grouped.setChecked(s.value("grouped", True) in (True, "true"))
         self.group_action.setChecked(self.grouped.isChecked())

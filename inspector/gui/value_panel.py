@@ -23,6 +23,14 @@ def value_html(node) -> str:
         if tensors:
             rows.append(("Tensors below", f"{len(tensors):,} · {sum(t.numel for t in tensors):,} elements"
                                           f" · {human_bytes(sum(t.nbytes for t in tensors))}"))
+        if node.kind == "module":
+            from ..analysis.module_attrs import layer_attributes, layer_line, short_type
+
+            line = layer_line(node)
+            rows.append(("Layer", f"<b>{e(short_type(node.type_name))}</b>" + (f" &nbsp; {e(line)}" if line else "")))
+            attrs = layer_attributes(node)
+            if attrs:
+                rows.append(("Attributes", ", ".join(f"{e(k)}={e(repr(v))}" for k, v in attrs.items())))
         if isinstance(v, ObjectStub):
             rows.append(("Note", "an instance of a class named in the file; recorded, never created"))
     elif node.kind == "class":

@@ -1,0 +1,253 @@
+"""The window as a daily tool (issue 14), as a user's steps: open, type, click, close -
+asserting what the user would see."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication
+
+from fixtures_i14 import bert_like_state_dict, bert_parameter_count
+from helpers import make_mlp
+from inspector.gui.main_window import NAME_WIDTH, MainWindow
+
+
+def wait_open(qtbot, w, n=1):
+    qtbot.waitUntil(lambda: len(w.model.files()) >= n and not w.loading, timeout=30000)
+
+
+def shown_rows(w, parent=None, depth=0, out=None):
+    """(depth, name) of every row the tree shows (expanded parents only)."""
+    out = [] if out is None else out
+    parent = parent if parent is not None else w.model.index(-1, -1)
+    for r in range(w.model.rowCount(parent)):
+        idx = w.model.index(r, 0, parent)
+        out.append((depth, w.model.data(idx)))
+        if w.tree.isExpanded(idx):
+            shown_rows(w, idx, depth + 1, out)
+    return out
+
+
+def cell(w, index, col):
+    return w.model.data(w.model.index(index.row(), col, index.parent()))
+
+
+@pytest.fixture
+def bert_file(tmp_path):
+    p = tmp_path / "bert_base_uncased_finetuned.bin"
+    sd = bert_like_state_dict(layers=4)
+    torch.save(sd, p)
+    return p, sd
+
+
+# ---- 1. names ------------------------------------------------------------------------------
+def test_long_names_grouped_fitted_and_elided_in_the_middle(qtbot, window, bert_file, tmp_settings):
+    path, sd = bert_file
+    window.open_paths([path])
+    wait_open(qtbot, window)
+    assert window.grouped.isChecked() and window.group_action.isChecked()
+    top = [name for depth, name in shown_rows(window) if depth == 1]
+    assert top == ["bert", "classifier"]  # grouped by module: no `bert.encoder.layer.0.atte…`
+    assert window.tree.textElideMode() == Qt.ElideMiddle
+    width = window.tree.columnWidth(0)
+    assert NAME_WIDTH[0] <= width <= NAME_WIDTH[1]
+    assert width >= min(window.tree.sizeHintForColumn(0), NAME_WIDTH[1], window.tree.viewport().width() // 2)
+    assert window.select_path("bert.encoder.layer.3.attention.self.query.weight")
+    idx = window.tree.currentIndex()
+    assert window.model.data(idx) == "weight" and cell(window, idx, 2) == "(32, 32)"
+    # the user turns grouping off from the View menu: remembered at the next start
+    window.group_action.trigger()
+    assert not window.grouped.isChecked()
+    assert [n for d, n in shown_rows(window) if d == 1][0] == "bert.embeddings.word_embeddings.weight"
+    window.close()
+    w2 = MainWindow()
+    qtbot.addWidget(w2)
+    assert not w2.grouped.isChecked() and not w2.group_action.isChecked()
+
+
+def test_short_class_names_and_layer_lines(qtbot, window, tmp_path):
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3, stride=2, padding=1), torch.nn.ReLU())
+    p = tmp_path / "whole.pt"
+    torch.save(model, p)
+    window.open_paths([p])
+    wait_open(qtbot, window)
+    assert window.select_path("0")
+    idx = window.tree.currentIndex()
+    assert cell(window, idx, 1) == "Conv2d"  # not torch.nn.mo…
+    tip = window.model.data(window.model.index(idx.row(), 1, idx.parent()), Qt.ToolTipRole)
+    assert tip == "torch.nn.modules.conv.Conv2d"
+    assert cell(window, idx, 2) == "3→16 · kernel 3×3 · stride 2 · padding 1"
+    assert window.select_path("0/kernel_size")
+    k = window.tree.currentIndex()
+    assert cell(window, k, 2) == "(3, 3)" and not window.model.hasChildren(k)  # no 0/1 rows
+    assert window.select_path("0")
+    assert "3→16" in window.values.toPlainText()
+
+
+# ---- 2. histogram ------------------------------------------------------------------------
+def test_histogram_axes_read_like_a_plot(qtbot, window, bert_file):
+    path, sd = bert_file
+    window.open_paths([path])
+    wait_open(qtbot, window)
+    key = "bert.encoder.layer.0.intermediate.dense.weight"
+    assert window.select_path(key)
+    panel = window.tensor
+    qtbot.waitUntil(lambda: panel.exact is not None, timeout=30000)
+    panel.resize(900, 700)
+    QApplication.processEvents()
+    values = sd[key].numpy()
+    labels = panel.plot.tick_labels("bottom")
+    assert labels and all("x0" not in t and "(" not in t for t in labels)
+    nums = [float(t) for t in labels]
+    assert min(nums) >= values.min() - 0.05 and max(nums) <= values.max() + 0.05
+    assert "x0.001" not in panel.plot.getPlotItem().getAxis("bottom").labelText
+    counts = panel.plot.tick_labels("left")
+    assert counts and all(t.isdigit() for t in counts)  # whole counts, no 0.5
+    n = values.size
+    bins = len(panel.exact[1].counts)
+    assert bins == int(np.ceil(2 * n ** (1 / 3))) or bins == 200  # the auto rule, not 100
+    panel.log.setChecked(True)
+    QApplication.processEvents()
+    logs = panel.plot.tick_labels("left")
+    assert logs[:2] == ["1", "10"] and set(logs) <= {"1", "10", "100", "1k", "10k"}
+    assert panel.plot.getPlotItem().getAxis("left").labelText == "count (log scale)"
+    # hover the tallest bin: its range, count and share are read out
+    h = panel.exact[1]
+    i = int(np.argmax(h.counts))
+    vb = panel.plot.getPlotItem().vb
+    centre = vb.mapViewToScene(vb.mapToView(vb.boundingRect().center()))
+    x = (h.edges[i] + h.edges[i + 1]) / 2
+    scene = vb.mapViewToScene(type(centre)(x, vb.viewRange()[1][0] + 0.1))
+    panel.plot.scene().sigMouseMoved.emit(scene)
+    want = int(np.sum((values >= h.edges[i]) & (values < h.edges[i + 1])))
+    assert f"{want:,} values" in panel.hover.text() and "%" in panel.hover.text()
+
+
+def test_integer_tensor_one_bin_per_value_and_scalar_listed(qtbot, window, tmp_path):
+    rng = np.random.default_rng(0)
+    q = torch.from_numpy(rng.integers(-20, 21, size=5000).astype(np.int8))
+    p = tmp_path / "ints.pt"
+    torch.save({"q": q, "scale": torch.tensor(0.125), "tiny": torch.tensor([1.5, -2.0, 3.25])}, p)
+    window.open_paths([p])
+    wait_open(qtbot, window)
+    panel = window.tensor
+    assert window.select_path("q")
+    qtbot.waitUntil(lambda: panel.exact is not None, timeout=30000)
+    h = panel.exact[1]
+    assert len(h.counts) == int(q.max() - q.min() + 1)
+    assert h.counts.tolist() == np.bincount((q.numpy().astype(int) - int(q.min()))).tolist()
+    assert "one bin per value" in panel.status.text()
+    assert window.select_path("scale")
+    assert panel.hist_stack.currentWidget() is panel.small
+    assert "0.125" in panel.small.text() and "scalar" in panel.small.text()
+    assert window.select_path("tiny")
+    assert "3.25" in panel.small.text() and "-2" in panel.small.text()
+
+
+# ---- 3. filters ------------------------------------------------------------------------------
+def test_filter_shows_and_selects_matches_and_clearing_restores(qtbot, window, tmp_path):
+    p = tmp_path / "many.pt"
+    torch.save({f"layers.{i}.weight": torch.zeros(2) for i in range(300)}
+               | {f"layers.{i}.bias": torch.zeros(2) for i in range(3)}
+               | {"head.proj": torch.zeros(10, 128)}, p)
+    window.open_paths([p])
+    wait_open(qtbot, window)
+    before = {f.path: set(c) for f, c in window.tree_filter.expanded_chains().items()}
+    qtbot.keyClicks(window.filter, "weight")
+    window.apply_filter()
+    rows = shown_rows(window)
+    leaves = [n for d, n in rows if n == "weight"]
+    assert len(leaves) == 300  # more than 200 matches: shown, not collapsed
+    sel = window.model.item(window.tree.currentIndex())
+    assert sel.node is not None and sel.node.name == "layers.0.weight"
+    assert window.stack.currentWidget() is window.tensor and window.tensor.node is sel.node
+    qtbot.keyClick(window, Qt.Key_Escape)  # Esc clears the filter
+    assert window.filter.text() == ""
+    after = {f.path: set(c) for f, c in window.tree_filter.expanded_chains().items()}
+    # the expansion from before the filter, plus the way to the match still selected
+    assert after[str(p)] - before[str(p)] == {("layers",), ("layers", "0")}
+    assert before[str(p)] <= after[str(p)]
+    assert window.model.item(window.tree.currentIndex()).node.name == "layers.0.weight"
+    for text in ("shape:10,128", "shape:(10, 128)", "shape:10x128", "proj shape:128"):
+        window.filter.setText(text)
+        window.apply_filter()
+        assert window.model.item(window.tree.currentIndex()).node.name == "head.proj", text
+    window.filter.setText("nothing_like_this")
+    window.apply_filter()
+    assert window.tree_filter.no_match.isVisible()
+    assert "No entry matches" in window.tree_filter.no_match.text()
+    assert window.stack.currentWidget() is not window.tensor  # the hidden tensor is not shown
+    window.filter.clear()
+    window.apply_filter()
+    assert not window.tree_filter.no_match.isVisible()
+
+
+def test_placeholder_examples_find_something_and_words_are_and(qtbot, window, tmp_path):
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    p = tmp_path / "whole.pt"
+    torch.save(model, p)
+    window.open_paths([p])
+    wait_open(qtbot, window)
+    placeholder = window.filter.placeholderText()
+    terms = placeholder.split(":", 1)[1].split("(Ctrl")[0].split(",")
+    for term in (t.strip() for t in terms):
+        window.filter.setText(term)
+        window.apply_filter()
+        assert not window.tree_filter.no_match.isVisible(), term
+        assert window.tree_filter.matches > 0, term
+    window.filter.setText("conv weight")
+    window.apply_filter()
+    assert window.tree_filter.matches == 1
+    assert window.model.item(window.tree.currentIndex()).node.path == "0/weight"
+
+
+# ---- 4. closing ----------------------------------------------------------------------------
+def test_close_clears_the_panels_and_disables_file_actions(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    p = tmp_path / "m.pt"
+    torch.save(make_mlp().state_dict(), p)
+    window.open_paths([p])
+    wait_open(qtbot, window)
+    assert window.select_path("0.weight")
+    qtbot.waitUntil(lambda: window.tensor.exact is not None, timeout=30000)
+    assert all(a.isEnabled() for a in window.convert_actions)
+    qtbot.keyClick(window.tree, Qt.Key_W, Qt.ControlModifier)  # File › Close
+    assert window.model.files() == []
+    assert window.stack.currentWidget() is window.start_page
+    assert window.tensor.node is None and window.tensor.title.text() == ""
+    assert not window.tensor.export_np.isEnabled() and not window.tensor.bins.isEnabled()
+    assert not any(a.isEnabled() for a in window.convert_actions + [window.close_action])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "x.npy"), ""))
+    window.tensor._export_npy()  # a stale click does nothing, no traceback, no "writing…"
+    window.tensor.bins.editingFinished.emit()
+    window.tensor._show_values()
+    assert window.tensor.status.text() == ""
+    assert window.windowTitle() == "Checkpoint Inspector"
+
+
+# ---- 5. the model's size ------------------------------------------------------------------
+def test_summary_shows_the_models_parameter_count_apart(qtbot, window, tmp_path):
+    model = make_mlp()
+    opt = torch.optim.Adam(model.parameters())
+    model(torch.randn(4, 8)).sum().backward()
+    opt.step()
+    p = tmp_path / "epoch=3-step=40.ckpt"
+    torch.save({"epoch": 3, "global_step": 40, "pytorch-lightning_version": "2.4.0",
+                "state_dict": model.state_dict(), "optimizer_states": [opt.state_dict()]}, p)
+    window.open_paths([p])
+    wait_open(qtbot, window)
+    text = window.summary.toPlainText()
+    want = sum(q.numel() for q in model.parameters())
+    assert f"{want:,} parameters" in text
+    n_opt = sum(v.numel() for s in opt.state_dict()["state"].values() for v in s.values())
+    assert f"optimizer state {n_opt:,}" in text
+
+
+def test_hf_like_summary_counts_parameters_not_buffers(qtbot, window, bert_file):
+    path, sd = bert_file
+    window.open_paths([path])
+    wait_open(qtbot, window)
+    assert f"{bert_parameter_count(sd):,} parameters" in window.summary.toPlainText()
