@@ -251,3 +251,100 @@ def test_hf_like_summary_counts_parameters_not_buffers(qtbot, window, bert_file)
     window.open_paths([path])
     wait_open(qtbot, window)
     assert f"{bert_parameter_count(sd):,} parameters" in window.summary.toPlainText()
+
+
+# ---- 6. warm-start ---------------------------------------------------------------------------
+def test_warmstart_dialog_explains_proposes_visibly_and_writes_after_preview(qtbot, tmp_path):
+    from inspector.gui.dialogs.warmstart_dialog import WarmstartDialog
+
+    torch.manual_seed(0)
+    trained = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    src, tpl = tmp_path / "trained.pt", tmp_path / "fresh.pt"
+    torch.save({"model_state_dict": torch.nn.DataParallel(trained).state_dict()}, src)
+    fresh = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 5))
+    torch.save(fresh.state_dict(), tpl)
+    d = WarmstartDialog(str(src), ["model_state_dict"])
+    qtbot.addWidget(d)
+    assert d.intro.text().startswith("<b>Fills a model's freshly initialised checkpoint")
+    assert not d.write_button.isEnabled()  # nothing previewed yet
+    d.preview()  # no template: said at once, in the dialog
+    assert "Choose the template first" in d.summary.text() and not d.write_button.isEnabled()
+    qtbot.keyClicks(d.template, str(tpl))
+    d.preview_button.click()
+    assert d.strip.text() == "module." and "strip 'module.'" in d.proposal.text()
+    assert d.parts.tabText(0) == "Matched (2)"
+    assert d.parts.tabText(1) == "Shape mismatch (2)" and d.parts.currentIndex() == 1
+    assert d.parts.tabText(2) == "Missing / unused (0)"
+    assert "2 matched" in d.summary.text() and "2 shape mismatches" in d.summary.text()
+    assert d.write_button.isEnabled()
+    qtbot.keyClicks(d.add, "x")  # a change after the preview: preview again first
+    assert not d.write_button.isEnabled()
+    d.add.clear()
+    d.preview_button.click()
+    assert d.write_button.isEnabled()
+    # the snippet runs as written, on the file the dialog writes
+    from inspector.ops.warmstart import apply_warmstart
+
+    out = tmp_path / "warm.pt"
+    d.output.edit.setText(str(out))
+    d.preview_button.click()
+    apply_warmstart(d.plan, str(out))
+    scope: dict = {}
+    exec(d.python.toPlainText(), scope)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 5))
+    scope["load_warm_start"](model)
+    assert torch.equal(model[0].weight, trained[0].weight)
+    assert torch.equal(model[2].weight, fresh[2].weight)  # kept from the template
+
+
+# ---- 7. convert dialogs ----------------------------------------------------------------------
+def test_convert_dialogs_check_the_output_inline(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QDialog
+
+    from helpers import tutorial_checkpoint
+
+    sd = tutorial_checkpoint()
+    sd["callbacks"] = {"ModelCheckpoint{'monitor': 'val'}": {"best_model_score": torch.tensor(0.5)}}
+    p = tmp_path / "train.pt"
+    torch.save(sd, p)
+    window.open_paths([p])
+    wait_open(qtbot, window)
+    f = window.model.files()[0]
+    existing = tmp_path / "train_weights.pt"  # the output the dialog will suggest
+    existing.write_bytes(b"keep")
+    d = window.make_dialog("strip", f, f.training["weights"])
+    qtbot.addWidget(d)
+    d.show()
+    offered = [d.key.itemData(i) for i in range(d.key.count())]
+    assert offered == ["model_state_dict"]  # no '', no optimizer_state_dict/state/N, no callbacks
+    assert d.sizeHint().width() < 900
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    assert d.output.value() == str(existing)
+    strip_ok = d.findChild(QDialogButtonBox).button(QDialogButtonBox.Ok)
+    assert d.output.message.isVisible() and d.output.force.isVisible()
+    assert "already exists. Replace it?" in d.output.message.text()
+    assert not strip_ok.isEnabled()
+    d.output.force.setChecked(True)
+    assert strip_ok.isEnabled()
+    d.output.edit.setText(str(p))  # the input itself
+    assert "is an input" in d.output.message.text() and not strip_ok.isEnabled()
+    assert "--force" not in d.output.message.text()
+
+
+def test_export_offers_classes_from_a_python_file(qtbot, tmp_path):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from inspector.gui.dialogs.export_dialog import ExportDialog
+
+    src = tmp_path / "nets.py"
+    src.write_text("import torch\n\nclass Config:\n    pass\n\nclass TinyNet(torch.nn.Module):\n    pass\n")
+    d = ExportDialog(str(tmp_path / "m.pt"), "model_state_dict", classes=[])
+    qtbot.addWidget(d)
+    assert not d.box.button(QDialogButtonBox.Ok).isEnabled()  # no class yet
+    assert d.pick_python_file(str(src)) == ["nets:TinyNet", "nets:Config"]
+    assert d.model.currentText() == "nets:TinyNet" and d.folder.text() == str(tmp_path)
+    assert d.box.button(QDialogButtonBox.Ok).isEnabled()
+    d2 = ExportDialog(str(tmp_path / "m.pt"), None, classes=["mypkg.models:Net"])
+    qtbot.addWidget(d2)
+    assert d2.model.currentText() == "mypkg.models:Net"

@@ -17,8 +17,8 @@ class StripDialog(QDialog):
         self.key = QComboBox()
         self.key.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.key.setMinimumContentsLength(30)
-        for path in candidates:
-            self.key.addItem("/" + path if path else "(the whole file: it is a state_dict)", path)
+        for key in candidates:
+            self.key.addItem("/" + key if key else "(the whole file: it is a state_dict)", key)
         if recognised in candidates:
             self.key.setCurrentIndex(candidates.index(recognised))
         self.dtype = QComboBox()
