@@ -542,9 +542,14 @@ class MainWindow(QMainWindow):
         return QMessageBox.question(self, "Done", f"Wrote and verified {path}.\nOpen it?") == QMessageBox.Yes
 
     def _tree_menu(self, pos) -> None:
-        index = self.tree.indexAt(pos)
+        menu = self.tree_menu_at(self.tree.indexAt(pos))
+        if menu is not None:
+            menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    def tree_menu_at(self, index) -> QMenu | None:
+        """The context menu of a tree row (a file row: reload, close, copy, convert…)."""
         if not index.isValid():
-            return
+            return None
         it = self.model.item(index)
         menu = QMenu(self)
         if it.is_file:
@@ -555,7 +560,7 @@ class MainWindow(QMainWindow):
             menu.addAction("Copy path").triggered.connect(
                 lambda: QApplication.clipboard().setText(it.node.path))
             menu.addAction("Extract to a file…").triggered.connect(lambda: self.extract(it))
-        menu.exec(self.tree.viewport().mapToGlobal(pos))
+        return menu
 
     def extract(self, it, output: str | None = None) -> None:
         from ..ops.strip import apply_extract

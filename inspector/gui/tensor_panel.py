@@ -432,7 +432,7 @@ class TensorPanel(QWidget):
         t = self.node.value
         try:
             idx = parse_slice(self.slice_edit.text(), t.shape)
-            vals = values_2d(self._array(), t.dtype, idx)
+            vals = values_2d(self._array(), t.dtype, idx, max_cols=PAGE if len(t.shape) == 1 else 256)
             if len(t.shape) == 1:  # a column, rows numbered by their index in the tensor
                 start = idx[0].indices(t.shape[0])[0] if idx and isinstance(idx[0], slice) else \
                     (idx[0] % t.shape[0] if idx else 0)

@@ -348,3 +348,192 @@ def test_export_offers_classes_from_a_python_file(qtbot, tmp_path):
     d2 = ExportDialog(str(tmp_path / "m.pt"), None, classes=["mypkg.models:Net"])
     qtbot.addWidget(d2)
     assert d2.model.currentText() == "mypkg.models:Net"
+
+
+# ---- 8. first run and polish ---------------------------------------------------------------
+def test_start_page_then_demo_on_request(qtbot, window, tmp_path, monkeypatch):
+    import inspector.gui.app as app_module
+
+    assert window.stack.currentWidget() is window.start_page and window.start_page.isVisible()
+    assert window.start_page.demo_button.text() == "Open the demo checkpoint"
+    assert not any(a.isEnabled() for a in window.convert_actions)
+    demo = tmp_path / "demo_checkpoint.pt"
+    built = []
+
+    def fake_demo_path():  # the real one builds with torch; counted here to prove "only when asked"
+        from inspector.demo import write_demo
+
+        built.append(1)
+        return write_demo(str(demo), steps=2)
+    monkeypatch.setattr(app_module, "demo_path", fake_demo_path)
+    assert built == []
+    qtbot.mouseClick(window.start_page.demo_button, Qt.LeftButton)
+    wait_open(qtbot, window)
+    assert built == [1] and window.model.files()[0].path == str(demo)
+    assert window.windowTitle() == "demo_checkpoint.pt — Checkpoint Inspector"
+    assert window.stack.currentWidget() is window.file_view
+
+
+def test_start_page_lists_recent_files(qtbot, tmp_settings, tmp_path):
+    from inspector.gui import settings as cfg
+
+    p = tmp_path / "recent.pt"
+    torch.save({"w": torch.zeros(2)}, p)
+    cfg.add_recent(str(p))
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    items = [w.start_page.recent.item(i).data(Qt.UserRole) for i in range(w.start_page.recent.count())]
+    assert items == [str(p)]
+    w.start_page.recent.itemActivated.emit(w.start_page.recent.item(0))
+    wait_open(qtbot, w)
+    assert w.model.files()[0].path == str(p)
+
+
+def test_app_without_a_file_starts_on_the_start_page(tmp_path, tmp_settings):
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "start.png"
+    r = subprocess.run([sys.executable, "-m", "inspector.gui.app", "--screenshot", str(out)],
+                       capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    assert out.exists()
+    assert not (tmp_path / ".cache" / "checkpoint-inspector" / "demo_checkpoint.pt").exists()
+
+
+def test_title_reload_escape_group_menu_and_file_row_menu(qtbot, window, tmp_path):
+    p = tmp_path / "m.pt"
+    torch.save(make_mlp().state_dict(), p)
+    window.open_paths([p])
+    wait_open(qtbot, window)
+    assert window.windowTitle().startswith("m.pt")
+    torch.save(make_mlp(1).state_dict(), p)
+    window.watcher.enabled = False  # F5 reloads by itself, even with live reload off
+    qtbot.keyClick(window.tree, Qt.Key_F5)
+    qtbot.waitUntil(lambda: window.reloads == 1, timeout=20000)
+    assert window.group_action.isCheckable()
+    window.filter.setText("weight")
+    qtbot.keyClick(window.filter, Qt.Key_Escape)
+    assert window.filter.text() == ""
+    # the file row's context menu
+    menu = window.tree_menu_at(window.model.file_index(window.model.files()[0]))
+    shown = [[act.text() for act in menu.actions()]]
+    texts = shown[0]
+    for want in ("Reload (F5)", "Close (Ctrl+W)", "Copy path", "Show in folder", "Convert"):
+        assert want in texts
+    from inspector.gui.about_dialog import AboutDialog
+
+    about = AboutDialog(window)
+    qtbot.addWidget(about)
+    assert about.label.textInteractionFlags() & Qt.TextSelectableByMouse
+
+
+def test_copy_path_from_the_file_row(qtbot, window, tmp_path):
+    from PySide6.QtWidgets import QMenu
+
+    from inspector.gui.file_menu import fill_file_menu
+
+    p = tmp_path / "m.pt"
+    torch.save({"w": torch.zeros(2)}, p)
+    window.open_paths([p])
+    wait_open(qtbot, window)
+    menu = QMenu(window)
+    fill_file_menu(window, menu, window.model.files()[0])
+    next(a for a in menu.actions() if a.text() == "Copy path").trigger()
+    assert QApplication.clipboard().text() == str(p)
+    next(a for a in menu.actions() if a.text().startswith("Close")).trigger()
+    assert window.model.files() == []
+
+
+# ---- 9. the rest of the panels ----------------------------------------------------------------
+def test_one_d_tensor_line_plot_and_paged_values(qtbot, window, tmp_path):
+    v = torch.linspace(-1, 1, 2500)
+    p = tmp_path / "vec.pt"
+    torch.save({"v": v}, p)
+    window.open_paths([p])
+    wait_open(qtbot, window)
+    assert window.select_path("v")
+    panel = window.tensor
+    panel.tabs.setCurrentIndex(2)
+    assert panel.tabs.tabText(2) == "Line plot" and panel.picture.currentWidget() is panel.line
+    x, y = panel.line_curve.getData()
+    assert len(x) == 2500 and np.allclose(y, v.numpy())
+    panel.tabs.setCurrentIndex(1)
+    m = panel.table_model
+    assert (m.rowCount(), m.columnCount()) == (1000, 1)  # a column, not a 1×2500 row
+    assert m.headerData(0, Qt.Vertical) == "0"
+    qtbot.mouseClick(panel.next_page, Qt.LeftButton)
+    assert m.headerData(0, Qt.Vertical) == "1000"
+    assert float(m.data(m.index(0, 0))) == pytest.approx(float(v[1000]), abs=1e-6)
+    qtbot.mouseClick(panel.next_page, Qt.LeftButton)
+    assert m.rowCount() == 500 and not panel.next_page.isEnabled()
+    qtbot.mouseClick(panel.prev_page, Qt.LeftButton)
+    assert m.headerData(0, Qt.Vertical) == "1000"
+
+
+def test_optimizer_updates_row_jumps_to_the_tensor(qtbot, window, tmp_path):
+    from helpers import tutorial_checkpoint
+
+    p = tmp_path / "train.pt"
+    torch.save(tutorial_checkpoint(), p)
+    window.open_paths([p])
+    wait_open(qtbot, window)
+    window.file_view.setCurrentIndex(1)
+    table = window.updates
+    qtbot.waitUntil(lambda: table.model.rowCount() > 0, timeout=30000)
+    index = table.view.model().index(0, 0)
+    name = table.view.model().data(index)
+    table.view.activated.emit(index)
+    sel = window.model.item(window.tree.currentIndex())
+    assert sel.node.path == f"model_state_dict/{name}"
+    assert window.stack.currentWidget() is window.tensor
+
+
+def dark_palette():
+    from PySide6.QtGui import QColor, QPalette
+
+    pal = QPalette()
+    for role, color in ((QPalette.Window, "#202124"), (QPalette.WindowText, "#e8eaed"),
+                        (QPalette.Base, "#17181a"), (QPalette.AlternateBase, "#232427"),
+                        (QPalette.Text, "#e8eaed"), (QPalette.Button, "#2d2e31"),
+                        (QPalette.ButtonText, "#e8eaed"), (QPalette.Highlight, "#8ab4f8"),
+                        (QPalette.HighlightedText, "#202124"), (QPalette.PlaceholderText, "#9aa0a6")):
+        pal.setColor(role, QColor(color))
+    return pal
+
+
+def test_dark_palette_is_followed_everywhere(qtbot, window, tmp_path):
+    from PySide6.QtGui import QPalette
+
+    app = QApplication.instance()
+    old_pal, old_style = app.palette(), app.style().name()
+    app.setStyle("Fusion")
+    app.setPalette(dark_palette())
+    try:
+        p = tmp_path / "m.pt"
+        torch.save(make_mlp().state_dict(), p)
+        window.open_paths([p])
+        wait_open(qtbot, window)
+        assert window.select_path("0.weight")
+        panel = window.tensor
+        qtbot.waitUntil(lambda: panel.exact is not None, timeout=30000)
+        QApplication.processEvents()
+        plot = panel.plot
+        assert plot.backgroundBrush().color().name() == "#17181a"  # not white
+        ax = plot.getPlotItem().getAxis("bottom")
+        assert ax.textPen().color().name() == "#e8eaed" and ax.pen().color().name() == "#e8eaed"
+        assert plot.curve.opts["pen"].color().lightness() > 128  # a light line on the dark plot
+        for name in panel.stat_names:
+            assert "#9aa0a6" in name.styleSheet() and "#666" not in name.styleSheet()
+        assert "#9aa0a6" in window.summary.toHtml() or "#9aa0a6" in \
+            window.summary.document().toHtml()
+        img = window.grab().toImage()
+        centre = plot.mapTo(window, plot.rect().center())
+        assert img.pixelColor(centre.x(), 20 + plot.mapTo(window, QPoint(0, 0)).y()).lightness() < 100
+        assert window.palette().color(QPalette.Window).name() == "#202124"
+    finally:
+        app.setPalette(old_pal)
+        app.setStyle(old_style)
