@@ -24,9 +24,17 @@ class ValueAxis(pg.AxisItem):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.enableAutoSIPrefix(False)
+        self._finest = None  # every level is written with the finest level's digits
+
+    def tickValues(self, minVal, maxVal, size):
+        levels = super().tickValues(minVal, maxVal, size)
+        spacings = [sp for sp, vals in levels if len(vals)]
+        self._finest = min(spacings) if spacings else None
+        return levels
 
     def tickStrings(self, values, scale, spacing):
-        return value_ticks([float(v) for v in values], float(spacing))
+        spacing = min(float(spacing), self._finest or float(spacing))
+        return value_ticks([float(v) for v in values], spacing)
 
 
 class CountAxis(pg.AxisItem):

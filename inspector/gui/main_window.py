@@ -26,7 +26,7 @@ from .tree_model import CheckpointModel
 from .updates_table import UpdatesTable
 from .value_panel import ValuePanel
 
-DEFAULT_WIDTHS = (260, 80, 105, 70, 50, 80, 70)
+DEFAULT_WIDTHS = (260, 80, 95, 70, 45, 88, 70)
 NAME_WIDTH = (220, 520)  # the Name column fits its content within these bounds
 FILE_FILTER = ("Checkpoints (*.pt *.pth *.tar *.ckpt *.bin *.pkl *.ptl *.pt2 *.safetensors *.json);;"
                "All files (*)")
@@ -240,9 +240,12 @@ class MainWindow(QMainWindow):
             self.progress.show()
             self.cancel_button.show()
             self._seq += 1
-            self.loading[path] = self.runner.submit(
+            self.loading[path] = None  # a synchronous runner may finish before submit returns
+            job = self.runner.submit(
                 load, path, on_done=lambda f, p=path, n=self._seq: self._opened(p, f, n),
                 on_fail=lambda msg, p=path: self._open_failed(p, msg), label=path)
+            if path in self.loading:
+                self.loading[path] = job
 
     def _loading_done(self, path: str) -> None:
         self.loading.pop(path, None)
@@ -282,7 +285,8 @@ class MainWindow(QMainWindow):
 
     def cancel_loading(self) -> None:
         for path, job in list(self.loading.items()):
-            job.cancelled = True
+            if job is not None:
+                job.cancelled = True
             self._loading_done(path)
         self.statusBar().showMessage("Opening cancelled", 5000)
 
@@ -420,9 +424,12 @@ class MainWindow(QMainWindow):
         if old is None or path in self.loading:
             return
         self.statusBar().showMessage(f"{os.path.basename(path)} changed on disk; reloading…")
-        self.loading[path] = self.runner.submit(
+        self.loading[path] = None
+        job = self.runner.submit(
             load, path, on_done=lambda f, p=path: self._reloaded(p, f),
             on_fail=lambda msg, p=path: self._reload_failed(p, msg), label=path)
+        if path in self.loading:
+            self.loading[path] = job
 
     def _reload_failed(self, path: str, message: str) -> None:
         self._loading_done(path)

@@ -68,6 +68,8 @@ class StartPage(QWidget):
             item.setData(Qt.UserRole, path)
             item.setToolTip(path)
             self.recent.addItem(item)
+        rows = max(1, len(files))
+        self.recent.setFixedHeight(min(220, rows * (self.recent.sizeHintForRow(0) if files else 20) + 8))
         self.recent_label.setVisible(bool(files))
         self.recent.setVisible(bool(files))
         self.drop.setStyleSheet(f"color:{theme.muted()}; border:2px dashed {theme.muted()};"

@@ -67,7 +67,7 @@ class WarmstartDialog(QDialog):
         self.parts.addTab(self.unmatched_table, "Missing / unused")
         self.python = QPlainTextEdit()
         self.python.setReadOnly(True)
-        self.python.setMaximumHeight(130)
+        self.python.setMaximumHeight(160)
         self.output = OutputRow(suggest(source, "_warmstart"))
         form = QFormLayout()
         form.addRow("Template", row)
