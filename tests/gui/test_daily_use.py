@@ -299,7 +299,6 @@ def test_warmstart_dialog_explains_proposes_visibly_and_writes_after_preview(qtb
 
 # ---- 7. convert dialogs ----------------------------------------------------------------------
 def test_convert_dialogs_check_the_output_inline(qtbot, window, tmp_path, monkeypatch):
-    from PySide6.QtWidgets import QDialog
 
     from helpers import tutorial_checkpoint
 
