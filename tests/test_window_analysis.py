@@ -165,3 +165,23 @@ def test_export_class_pickers(tmp_path):
         globals = [G("mypkg.models", "Net", "user-code"), G("torch._utils", "_rebuild", "torch-safe"),
                    G("collections", "OrderedDict", "torch-safe")]
     assert classes_named_in_file(V()) == ["mypkg.models:Net"]
+
+
+def test_ckpt_info_reports_the_model_parameters(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    model = make_mlp()
+    opt = torch.optim.Adam(model.parameters())
+    model(torch.randn(4, 8)).sum().backward()
+    opt.step()
+    p = tmp_path / "t.pt"
+    torch.save({"model_state_dict": model.state_dict(), "optimizer_state_dict": opt.state_dict()}, p)
+    r = subprocess.run([sys.executable, "-m", "inspector.cli", "info", str(p), "--json"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["model"]["parameters"] == sum(q.numel() for q in model.parameters())
+    r = subprocess.run([sys.executable, "-m", "inspector.cli", "info", str(p)],
+                       capture_output=True, text=True, timeout=120)
+    assert f"model       {sum(q.numel() for q in model.parameters()):,} parameters" in r.stdout

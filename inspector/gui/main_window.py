@@ -598,8 +598,7 @@ class MainWindow(QMainWindow):
         selected = self.selected_node()
         self.model.set_grouped(on)
         if self.filter.text().strip():
-            self.tree_filter.active = False
-            self.apply_filter()
+            self.apply_filter()  # the expansion saved before the filter is kept
         elif selected is not None:
             self.select_path(selected[1].path, selected[0])
         self.fit_name_column()
