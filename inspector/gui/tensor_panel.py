@@ -265,11 +265,13 @@ class TensorPanel(TensorViewsMixin, QWidget):
                            on_fail=lambda m: self._failed(gen, m), label="statistics")
 
     def _show_small(self, open_file, t) -> None:
-        try:
-            values = small_values(open_file.ck, t)
-        except CheckpointError as exc:
-            self.small.setText(f"cannot read the values: {exc}")
-            return
+        gen = self.generation  # read in the background: the first read may parse the zip directory
+        self.runner.submit(small_values, open_file.ck, t,
+                           on_done=lambda v: gen == self.generation and self._small_done(t, v),
+                           on_fail=lambda m: gen == self.generation and self.small.setText(
+                               f"cannot read the values: {m}"), label="values")
+
+    def _small_done(self, t, values) -> None:
         if len(t.shape) == 0:
             text = f"<p style='font-size:16pt'>{_num(values[0])}</p><p>a scalar: one value, no histogram</p>"
         else:

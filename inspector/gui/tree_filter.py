@@ -19,6 +19,7 @@ from . import theme
 
 EXPAND_ROWS = 60_000  # up to this many visible rows, the filtered tree is opened whole
 EXPAND_MATCHES = 500  # beyond it, the ancestors of this many matches
+EXPAND_BUDGET = 1000  # rows opened per keystroke, first rows first
 PLACEHOLDER = "Filter: {}  (Ctrl+F; Esc clears)"
 
 
@@ -119,7 +120,7 @@ class TreeFilter:
         # them all, however many matches (beyond EXPAND_ROWS, those of the first matches).
         many = len(visible) > EXPAND_ROWS
         if not many:
-            w.tree.expandAll()
+            self._expand_to_matches({id(n) for _, found in found_by_file for n in found})
         for f, found in found_by_file:
             for node in found[:EXPAND_MATCHES if many else 1]:
                 idx = w.model.index_for_path(f, node.path)
@@ -139,6 +140,23 @@ class TreeFilter:
         if target is not None:
             w.tree.setCurrentIndex(target)
             w.tree.scrollTo(target)
+
+    def _expand_to_matches(self, matched: set) -> None:
+        """Open the visible rows that are not matches themselves (a matched weight does not
+        unfold its optimizer state), top to bottom, at most EXPAND_BUDGET of them: a
+        keystroke stays quick however many rows match."""
+        model, tree = self.w.model, self.w.tree
+        stack = [model.file_index(f) for f in reversed(model.files())]
+        budget = EXPAND_BUDGET
+        while stack and budget > 0:
+            idx = stack.pop()
+            it = model.item(idx)
+            if not it.is_file and it.node is not None and id(it.node) in matched:
+                continue
+            if not tree.isExpanded(idx):
+                tree.expand(idx)
+                budget -= 1
+            stack.extend(model.index(r, 0, idx) for r in reversed(range(model.rowCount(idx))))
 
     def clear_results(self, selected=None) -> None:
         w = self.w

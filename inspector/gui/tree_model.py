@@ -60,6 +60,7 @@ class CheckpointModel(QAbstractItemModel):
         # pointer to its Item, so an Item must outlive any index the view may still hold.
         self._items: dict[tuple[int, int], Item] = {}
         self._groups: dict[int, list] = {}
+        self._group_vis: dict[int, bool] = {}
 
     # ---- files -------------------------------------------------------------------------
     def add_file(self, open_file, seq: int = 0) -> QModelIndex:
@@ -119,6 +120,7 @@ class CheckpointModel(QAbstractItemModel):
         self._rebuild(lambda: setattr(self, "grouped", grouped))
 
     def set_visible(self, visible: set[int] | None) -> None:
+        self._group_vis: dict[int, bool] = {}  # memo of _group_visible for this filter
         self._rebuild(lambda: setattr(self, "visible", visible))
 
     def sort(self, column: int, order=Qt.AscendingOrder) -> None:
@@ -161,7 +163,7 @@ class CheckpointModel(QAbstractItemModel):
         out = []
         for e in entries:
             if isinstance(e, Group):
-                if vis is not None and not _group_visible(e, vis):
+                if vis is not None and not _group_visible(e, vis, self._group_vis):
                     continue
                 out.append(self._item(item, e, e.name, group=e))
             else:
@@ -363,8 +365,13 @@ def _inline(node) -> bool:
     return node.kind in ("tuple", "list") and inline_items(node) is not None
 
 
-def _group_visible(g: Group, vis: set[int]) -> bool:
-    return any((_group_visible(c, vis) if isinstance(c, Group) else id(c) in vis) for c in g.children)
+def _group_visible(g: Group, vis: set[int], memo: dict) -> bool:
+    """Whether a group holds a visible leaf (memoised per filter: groups nest)."""
+    known = memo.get(id(g))
+    if known is None:
+        known = memo[id(g)] = any((_group_visible(c, vis, memo) if isinstance(c, Group) else id(c) in vis)
+                                  for c in g.children)
+    return known
 
 
 def _group_contains(g: Group, node) -> bool:

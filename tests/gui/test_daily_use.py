@@ -141,9 +141,11 @@ def test_integer_tensor_one_bin_per_value_and_scalar_listed(qtbot, window, tmp_p
     assert "one bin per value" in panel.status.text()
     assert window.select_path("scale")
     assert panel.hist_stack.currentWidget() is panel.small
-    assert "0.125" in panel.small.text() and "scalar" in panel.small.text()
+    qtbot.waitUntil(lambda: "0.125" in panel.small.text(), timeout=20000)
+    assert "scalar" in panel.small.text()
     assert window.select_path("tiny")
-    assert "3.25" in panel.small.text() and "-2" in panel.small.text()
+    qtbot.waitUntil(lambda: "3.25" in panel.small.text(), timeout=20000)
+    assert "-2" in panel.small.text()
 
 
 # ---- 3. filters ------------------------------------------------------------------------------
