@@ -108,7 +108,7 @@ def summary_html(f) -> str:
             for k, val in rows]
     out.append("</table>")
     if v.flags:
-        out.append("<h3>Red flags</h3><ul>" + "".join(f"<li style='color:#c62828'>{e(x)}</li>"
+        out.append("<h3>Red flags</h3><ul>" + "".join(f"<li style='color:{theme.readable('#c62828')}'>{e(x)}</li>"
                                                       for x in v.flags) + "</ul>")
     if v.globals:
         out.append("<h3>Imports the file references</h3><table cellspacing='0' cellpadding='2'>"
@@ -116,7 +116,7 @@ def summary_html(f) -> str:
                    "<th align='left'>opcode</th><th>count</th><th align='left'>where</th></tr>")
         order = {"dangerous": 0, "user-code": 1, "known-framework": 2, "torch-safe": 3}
         for g in sorted(v.globals, key=lambda g: (order.get(g.category, 9), g.module, g.name)):
-            c = CATEGORY_COLORS.get(g.category, "#333")
+            c = theme.readable(CATEGORY_COLORS.get(g.category, theme.text()))
             out.append(f"<tr><td style='color:{c}'>{e(g.category)}</td>"
                        f"<td><code>{e(g.module)}.{e(g.name)}</code>{' (called)' if g.called else ''}</td>"
                        f"<td>{e(g.opcode)}</td><td align='right'>{g.count}</td><td>{e(g.stream)}</td></tr>")
@@ -128,6 +128,19 @@ class SummaryPanel(QTextBrowser):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setOpenExternalLinks(False)
+        self.shown = None
 
     def show_file(self, f) -> None:
+        self.shown = f
         self.setHtml(summary_html(f))
+
+    def clear(self) -> None:
+        self.shown = None
+        super().clear()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        from PySide6.QtCore import QEvent
+
+        if event.type() == QEvent.PaletteChange and getattr(self, "shown", None) is not None:
+            self.setHtml(summary_html(self.shown))  # its colours come from the palette

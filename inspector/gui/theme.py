@@ -47,6 +47,16 @@ def error_background() -> str:
     return "#5c1b1b" if is_dark() else "#ffebee"
 
 
+def readable(color: str) -> str:
+    """A status colour (red, orange, blue, green) made light enough for a dark background."""
+    if not is_dark():
+        return color
+    c = QColor(color)
+    h, s, l, a = c.getHslF()
+    c.setHslF(h, min(s, 0.75), max(l, 0.72), a)
+    return c.name()
+
+
 def style_plot(widget) -> None:
     """Background, axes, tick labels and title of a pyqtgraph PlotWidget from the palette."""
     pal = palette()

@@ -311,7 +311,9 @@ class CheckpointModel(QAbstractItemModel):
 
                 return QApplication.palette().brush(QPalette.PlaceholderText)
             if it.is_file and it.file.verdict.verdict == "dangerous":
-                return QBrush(QColor("#c62828"))
+                from . import theme
+
+                return QBrush(QColor(theme.readable("#c62828")))
         if role == Qt.TextAlignmentRole and col in (5, 6):
             return int(Qt.AlignRight | Qt.AlignVCenter)
         return None

@@ -14,6 +14,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QLabel, QTableView, QVBoxLayout, QWidget
 
 from ..analysis.updates import update_rows
+from . import theme
 
 HEADERS = ["Parameter", "Shape", "update RMS / weight RMS", "update RMS", "weight RMS", "lr", "step"]
 
@@ -54,9 +55,9 @@ class UpdatesModel(QAbstractTableModel):
             return v
         if role == Qt.ForegroundRole and index.column() == 2 and math.isfinite(r.ratio):
             if r.ratio < 1e-4:
-                return QBrush(QColor("#1565c0"))
+                return QBrush(QColor(theme.readable("#1565c0")))
             if r.ratio > 1e-1:
-                return QBrush(QColor("#c62828"))
+                return QBrush(QColor(theme.readable("#c62828")))
         return None
 
 

@@ -535,6 +535,12 @@ def test_dark_palette_is_followed_everywhere(qtbot, window, tmp_path):
         centre = plot.mapTo(window, plot.rect().center())
         assert img.pixelColor(centre.x(), 20 + plot.mapTo(window, QPoint(0, 0)).y()).lightness() < 100
         assert window.palette().color(QPalette.Window).name() == "#202124"
+        from PySide6.QtGui import QColor
+
+        from inspector.gui import theme
+
+        assert QColor(theme.readable("#1565c0")).lightness() > 150  # status blue, readable on dark
+        assert "#c62828" not in window.summary.toHtml()
     finally:
         app.setPalette(old_pal)
         app.setStyle(old_style)

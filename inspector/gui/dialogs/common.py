@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialogButtonBox, QFileDialog, QHBoxLa
                                QLineEdit, QPushButton, QVBoxLayout, QWidget)
 
 from ...ops.errors import OpError
+from ..theme import readable
 from ...ops.writer import check_output
 
 
@@ -71,9 +72,9 @@ class OutputRow(QWidget):
         exists = problem is None and os.path.exists(out)
         self.force.setVisible(exists)
         if problem:
-            self.message.setText(f"<span style='color:#c62828'>{problem}</span>")
+            self.message.setText(f"<span style='color:{readable('#c62828')}'>{problem}</span>")
         elif exists:
-            self.message.setText(f"<span style='color:#e65100'>{os.path.basename(out)} already "
+            self.message.setText(f"<span style='color:{readable('#e65100')}'>{os.path.basename(out)} already "
                                  "exists. Replace it?</span>")
         self.message.setVisible(bool(problem or exists))
         ok = problem is None and (not exists or self.force.isChecked())

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
 
 from ...formats.errors import CheckpointError
 from ...ops.warmstart import plan_warmstart
+from ..theme import readable
 from .common import OutputRow, buttons, suggest
 
 COLORS = {"matched": "#2e7d32", "renamed": "#1565c0", "shape mismatch": "#e65100",
@@ -134,7 +135,7 @@ class WarmstartDialog(QDialog):
         o = self.options()
         self.plan = None
         if not o["template"]:
-            self.summary.setText("<span style='color:#c62828'>Choose the template first: the "
+            self.summary.setText(f"<span style='color:{readable('#c62828')}'>Choose the template first: the "
                                  "checkpoint of the model to fill (e.g. its freshly initialised "
                                  "state_dict).</span>")
             self.output.validate()
@@ -143,7 +144,7 @@ class WarmstartDialog(QDialog):
             plan = plan_warmstart(o["source"], o["template"], o["strip_prefix"], o["add_prefix"],
                                   o["renames"], o["source_key"], o["template_key"])
         except CheckpointError as exc:
-            self.summary.setText(f"<span style='color:#c62828'>{exc}</span>")
+            self.summary.setText(f"<span style='color:{readable('#c62828')}'>{exc}</span>")
             for t in (self.matched_table, self.mismatch_table, self.unmatched_table):
                 t.setRowCount(0)
             self.output.validate()
@@ -168,7 +169,7 @@ class WarmstartDialog(QDialog):
                 for c, v in enumerate(values):
                     item = QTableWidgetItem(str(v))
                     if c == status_col and v in COLORS:
-                        item.setForeground(QBrush(QColor(COLORS[v])))
+                        item.setForeground(QBrush(QColor(readable(COLORS[v]))))
                     table.setItem(r, c, item)
             table.resizeColumnsToContents()
         put(self.matched_table, [(t, s, "matched") for t, s in p.matched]
@@ -176,18 +177,19 @@ class WarmstartDialog(QDialog):
         put(self.mismatch_table, [(t, s, str(tuple(ts)), str(tuple(ss))) for t, s, ts, ss in p.shape_mismatch])
         put(self.unmatched_table, [(t, "template", "missing") for t in p.missing]
             + [(s, "this file", "unused") for s in p.unexpected], 2)
+        C = {k: readable(v) for k, v in COLORS.items()}
         n_match = len(p.matched) + len(p.matched_by_rule)
         unmatched = len(p.missing) + len(p.unexpected)
         self.parts.setTabText(0, f"Matched ({n_match})")
         self.parts.setTabText(1, f"Shape mismatch ({len(p.shape_mismatch)})")
         self.parts.setTabText(2, f"Missing / unused ({unmatched})")
         self.summary.setText(
-            f"<b style='color:{COLORS['matched']}'>{n_match} matched</b>"
+            f"<b style='color:{C['matched']}'>{n_match} matched</b>"
             + (f" ({len(p.matched_by_rule)} after the prefix rules)" if p.matched_by_rule else "")
-            + f" &nbsp;·&nbsp; <b style='color:{COLORS['shape mismatch']}'>{len(p.shape_mismatch)} "
+            + f" &nbsp;·&nbsp; <b style='color:{C['shape mismatch']}'>{len(p.shape_mismatch)} "
             "shape mismatches</b> (the template's values are kept)"
-            + f" &nbsp;·&nbsp; <b style='color:{COLORS['missing']}'>{len(p.missing)} missing</b> (kept "
-            f"from the template), <b style='color:{COLORS['unused']}'>{len(p.unexpected)} unused</b> "
+            + f" &nbsp;·&nbsp; <b style='color:{C['missing']}'>{len(p.missing)} missing</b> (kept "
+            f"from the template), <b style='color:{C['unused']}'>{len(p.unexpected)} unused</b> "
             f"from {os.path.basename(self.source)}")
         if p.shape_mismatch:
             self.parts.setCurrentIndex(1)
