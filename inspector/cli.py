@@ -199,6 +199,10 @@ def cmd_info(args) -> int:
     info["verdict"] = verdict.verdict
     info["security"] = verdict.to_json()
     info["training"] = training_summary(ck)
+    from .analysis.layouts import recognise
+    from .analysis.summary import model_size
+
+    info["model"] = model_size(ck, recognise(ck))  # parameters apart from optimizer state
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return 0
@@ -208,6 +212,10 @@ def cmd_info(args) -> int:
     print(f"tensors     {info['tensor_count']:,} distinct in {info['storage_count']:,} storages"
           + (f" ({entries:,} entries in the tree)" if entries != info["tensor_count"] else "")
           + f", {human_count(info['numel_total'])} elements, {human_bytes(info['bytes_total'])}")
+    m = info["model"]
+    print(f"model       {m['parameters']:,} parameters ({human_bytes(m['parameter_bytes'])})"
+          + (f", buffers {m['buffers']:,}" if m["buffers"] else "")
+          + (f"; optimizer state {m['optimizer']:,} elements apart" if m["optimizer"] else ""))
     if info["shared_storage_tensors"]:
         print(f"shared      {info['shared_storage_tensors']} tensors share a storage with another")
     print("dtypes      " + ", ".join(f"{k} {human_count(v)}" for k, v in info["dtypes"].items()))

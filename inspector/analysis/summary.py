@@ -104,3 +104,61 @@ def _metadata(ck: Checkpoint) -> dict:
     if isinstance(meta, dict) and meta:
         return {str(k): v if isinstance(v, str) else repr(v) for k, v in meta.items()}
     return {}
+# state_dict entries that are buffers, not parameters (module.parameters() leaves them out)
+BUFFER_NAMES = frozenset({"running_mean", "running_var", "num_batches_tracked", "position_ids",
+                          "token_type_ids", "inv_freq", "masked_bias", "_float_tensor",
+                          "relative_position_index", "attention_mask", "causal_mask"})
+FLOAT_KINDS = ("float", "bfloat16", "float8", "complex")
+
+
+def _tensors_below(node) -> list:
+    seen, out = set(), []
+    for n in node.walk():
+        t = n.value
+        if n.kind == "tensor" and type(t) is TensorInfo and id(t) not in seen:
+            seen.add(id(t))
+            out.append((n, t))
+    return out
+
+
+def is_buffer(node, t: TensorInfo) -> bool:
+    """A state_dict entry that module.parameters() would not count: a known buffer name,
+    or a non-floating tensor (parameters are floating)."""
+    if t.is_parameter:
+        return False
+    if node.name.rsplit(".", 1)[-1] in BUFFER_NAMES:
+        return True
+    return t.dtype.kind not in FLOAT_KINDS
+
+
+def model_size(ck: Checkpoint, layout) -> dict:
+    """The model's parameter count and bytes apart from its buffers, the optimizer state
+    and every other tensor in the file (what `sum(p.numel() for p in model.parameters())`
+    gives for the model that wrote it)."""
+    all_tensors = {id(t): t for t in distinct_tensors(ck)}
+    opt_ids: set = set()
+    for p in getattr(layout, "optimizers", []) or []:
+        node = ck.find(p)
+        if node is not None:
+            opt_ids.update(id(t) for _, t in _tensors_below(node))
+    weights = ck.find(layout.weights) if getattr(layout, "weights", None) is not None else None
+    if weights is not None:
+        model = [(n, t) for n, t in _tensors_below(weights) if id(t) not in opt_ids]
+    else:  # no weights recognised: every tensor that is not optimizer state
+        model = [(n, t) for n, t in _tensors_below(ck.root) if id(t) not in opt_ids]
+    whole_module = weights is not None and weights.kind == "module"
+    params = [t for n, t in model if (t.is_parameter if whole_module else not is_buffer(n, t))]
+    param_ids = {id(t) for t in params}
+    buffers = [t for _, t in model if id(t) not in param_ids]
+    model_ids = {id(t) for _, t in model}
+    optimizer = [all_tensors[i] for i in opt_ids if i in all_tensors and i not in model_ids]
+    other = [t for i, t in all_tensors.items() if i not in model_ids and i not in opt_ids]
+
+    def total(ts):
+        return sum(t.numel for t in ts), sum(t.nbytes for t in ts)
+    (pn, pb), (bn, bb), (on, ob), (xn, xb) = total(params), total(buffers), total(optimizer), total(other)
+    return {"weights": layout.weights if weights is not None else None,
+            "parameters": pn, "parameter_bytes": pb, "parameter_tensors": len(params),
+            "buffers": bn, "buffer_bytes": bb, "buffer_tensors": len(buffers),
+            "optimizer": on, "optimizer_bytes": ob, "optimizer_tensors": len(optimizer),
+            "other": xn, "other_bytes": xb, "other_tensors": len(other)}

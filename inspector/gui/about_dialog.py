@@ -6,7 +6,7 @@ import platform
 from importlib import metadata
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import qVersion
+from PySide6.QtCore import Qt, qVersion
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout
 
 from .. import __version__
@@ -30,7 +30,8 @@ class AboutDialog(QDialog):
         rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in versions().items())
         label = QLabel("<h3>Checkpoint Inspector</h3><p>Opens PyTorch checkpoints without running "
                        f"code hidden in them.</p><table cellpadding='2'>{rows}</table>")
-        label.setTextInteractionFlags(label.textInteractionFlags())
+        label.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
+        self.label = label  # selectable: versions are copied into bug reports
         buttons = QDialogButtonBox(QDialogButtonBox.Ok)
         buttons.accepted.connect(self.accept)
         lay = QVBoxLayout(self)

@@ -1,7 +1,8 @@
 """`checkpoint-inspector [FILE...]` (also `ckpt view`): start the desktop application.
 
-With no file, it writes a demo training checkpoint (made with torch on the spot) and
-opens it. `--screenshot OUT.png [--select TREE_PATH] FILE` renders the window offscreen
+With no file, the window shows its start page at once (Open…, Open Folder…, recent
+files, a drop zone, "Open the demo checkpoint", which writes a demo training checkpoint
+with torch only when asked). `--screenshot OUT.png [--select TREE_PATH] FILE` renders the window offscreen
 to a PNG and exits, for the README and for checks.
 """
 
@@ -19,7 +20,8 @@ def parse_args(argv):
     p.add_argument("--screenshot", metavar="OUT.png", help="render the window to a PNG and exit")
     p.add_argument("--select", metavar="TREE_PATH", help="select this node (with --screenshot)")
     p.add_argument("--size", default="1400x900", help="window size for --screenshot")
-    p.add_argument("--no-demo", action="store_true", help="start empty instead of with a demo file")
+    p.add_argument("--no-demo", action="store_true",
+                   help="(kept for old scripts: the window now starts on its start page)")
     p.add_argument("--new-window", action="store_true",
                    help="do not hand the files to an already running window")
     return p.parse_args(argv)
@@ -78,14 +80,12 @@ def main(argv=None) -> int:
     app.setWindowIcon(QIcon(":/icons/checkpoint-inspector.svg"))
     files = list(args.files)
     if args.screenshot:
-        return screenshot(app, MainWindow, files or [demo_path()], args)
+        return screenshot(app, MainWindow, files, args)
     if not args.new_window:
         from .single_instance import send_to_running
 
         if send_to_running(files):
             return 0  # the running window has them
-    if not files and not args.no_demo:
-        files = [demo_path()]
     from .single_instance import SingleInstance
 
     window = MainWindow()
@@ -94,7 +94,8 @@ def main(argv=None) -> int:
     instance.listen()
     app.installEventFilter(FileOpenFilter(window, app))
     window.show()
-    window.open_paths(files)
+    if files:
+        window.open_paths(files)
     return app.exec()
 
 
@@ -118,7 +119,8 @@ def screenshot(app, window_class, files, args) -> int:
     window.resize(max(w, 1200), max(h, 800))
     window.show()
     app.processEvents()
-    window.open_paths(files)
+    if files:
+        window.open_paths(files)
     app.processEvents()
     if args.select and not window.select_path(args.select):
         print(f"checkpoint-inspector: no entry named {args.select!r}", file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..analysis.search import SearchIndex
-from ..analysis.summary import summarize
+from ..analysis.summary import model_size, summarize
 from ..analysis.layouts import recognise
 from ..analysis.progression import CHECKPOINT_SUFFIXES  # noqa: F401 (kept importable here)
 from ..analysis.progression import run_files as expand_folders  # noqa: F401 (a folder -> sorted epochs)
@@ -46,7 +46,9 @@ def load(path: str) -> OpenFile:
                         getattr(ck.container, "dir", None))
     layout = recognise(ck)
     maps = optimizer_maps(ck, layout)
-    f = OpenFile(path=path, ck=ck, summary=summarize(ck), verdict=verdict,
+    summary = summarize(ck)
+    summary["model"] = model_size(ck, layout)  # parameters apart from optimizer state
+    f = OpenFile(path=path, ck=ck, summary=summary, verdict=verdict,
                  training=training_summary(ck, layout, maps), maps=maps, signature=sig)
     f.search_index()  # built here, off the GUI thread, so the first keystroke is quick
     return f

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import os
-import re
 
 from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QCheckBox, QDialog, QFileDialog,
                                QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMenu, QMessageBox,
                                QProgressBar, QPushButton,
                                QSplitter, QStackedWidget, QTabWidget, QTreeView, QVBoxLayout,
                                QWidget)
 
-from ..analysis.search import parse_query, visible_set
 from ..present import human_bytes
 from . import settings as cfg
+from .start_page import StartPage
+from .tree_filter import TreeFilter
 from .jobs import JobRunner
 from .watcher import ReloadWatcher
 from .operations import OperationRunner
@@ -26,7 +26,8 @@ from .tree_model import CheckpointModel
 from .updates_table import UpdatesTable
 from .value_panel import ValuePanel
 
-DEFAULT_WIDTHS = (210, 95, 105, 70, 50, 80, 70)
+DEFAULT_WIDTHS = (260, 80, 95, 70, 45, 88, 70)
+NAME_WIDTH = (220, 520)  # the Name column fits its content within these bounds
 FILE_FILTER = ("Checkpoints (*.pt *.pth *.tar *.ckpt *.bin *.pkl *.ptl *.pt2 *.safetensors *.json);;"
                "All files (*)")
 
@@ -50,18 +51,20 @@ class MainWindow(QMainWindow):
         self.tree.setSelectionMode(QAbstractItemView.SingleSelection)
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
         self.tree.setAlternatingRowColors(True)
+        self.tree.setTextElideMode(Qt.ElideMiddle)  # `bert.encoder…attention.self.query.weight`
         self.tree.setContextMenuPolicy(Qt.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._tree_menu)
         self.operations = OperationRunner(self)
 
         self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter: name, dtype:bf16, shape:4096, type:Parameter  (Ctrl+F)")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self._filter_changed)
         self.regex = QCheckBox("regex")
         self.regex.toggled.connect(lambda _: self.apply_filter())
         self.grouped = QCheckBox("group by module")
-        self.grouped.toggled.connect(self.model.set_grouped)
+        self.grouped.toggled.connect(self._grouping_changed)
+        self.tree_filter = TreeFilter(self)
+        self.tree_filter.update_placeholder()
         self.filter_timer = QTimer(self)
         self.filter_timer.setSingleShot(True)
         self.filter_timer.setInterval(120)
@@ -79,16 +82,18 @@ class MainWindow(QMainWindow):
 
         self.summary = SummaryPanel()
         self.updates = UpdatesTable(self.runner)
+        self.updates.parameter_chosen.connect(self._jump_to_parameter)
         self.file_view = QTabWidget()
         self.file_view.addTab(self.summary, "Summary")
         self.file_view.addTab(self.updates, "Optimizer updates")
         self.file_view.currentChanged.connect(self._file_tab_changed)
         self.values = ValuePanel()
         self.tensor = TensorPanel(self.runner)
-        self.welcome = QLabel("<h2>Checkpoint Inspector</h2><p>Open a checkpoint with "
-                              "<b>File › Open</b> (Ctrl+O) or drop files here.</p><p>Nothing in a "
-                              "file is ever executed.</p>")
-        self.welcome.setAlignment(Qt.AlignCenter)
+        self.start_page = self.welcome = StartPage()
+        self.start_page.open_requested.connect(self.open_dialog)
+        self.start_page.open_folder_requested.connect(self.open_folder_dialog)
+        self.start_page.demo_requested.connect(self.open_demo)
+        self.start_page.recent_chosen.connect(lambda p: self.open_paths([p]))
         self.stack = QStackedWidget()
         for w in (self.welcome, self.file_view, self.values, self.tensor):
             self.stack.addWidget(w)
@@ -144,25 +149,29 @@ class MainWindow(QMainWindow):
         self.recent_menu = m.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self._fill_recent()
-        self._action(m, "&Close", QKeySequence.Close, self.close_current)
+        self.reload_action = self._action(m, "Re&load", "F5", self.reload_current)
+        self.close_action = self._action(m, "&Close", "Ctrl+W", self.close_current)
         m.addSeparator()
         self._action(m, "&Quit", QKeySequence.Quit, self.close)
         v = self.menuBar().addMenu("&View")
         self._action(v, "&Find", QKeySequence.Find, lambda: self.filter.setFocus())
-        act = self._action(v, "&Group state_dict keys by module", "Ctrl+G",
-                           lambda: self.grouped.toggle())
-        act.setCheckable(False)
+        self.group_action = self._action(v, "&Group state_dict keys by module", "Ctrl+G",
+                                         lambda on: self.grouped.setChecked(on))
+        self.group_action.setCheckable(True)
+        QShortcut(QKeySequence(Qt.Key_Escape), self, self.clear_filter)
         self._action(v, "&Expand all", "Ctrl+E", self.tree.expandAll)
         self.live_reload = self._action(v, "&Reload files when they change on disk", None,
                                         self._toggle_live_reload)
         self.live_reload.setCheckable(True)
         self._action(v, "C&ollapse all", "Ctrl+Shift+E", self.tree.collapseAll)
-        c = self.menuBar().addMenu("&Convert")
-        self._action(c, "&Re-map devices…", "Ctrl+Shift+M", lambda: self.convert("remap"))
-        self._action(c, "&Warm-start a model from this file…", "Ctrl+Shift+W", lambda: self.convert("warmstart"))
-        self._action(c, "&Export (torch.export, TorchScript, safetensors)…", "Ctrl+Shift+X",
-                     lambda: self.convert("export"))
-        self._action(c, "&Strip for inference…", "Ctrl+Shift+S", lambda: self.convert("strip"))
+        c = self.convert_menu = self.menuBar().addMenu("&Convert")
+        self.convert_actions = [
+            self._action(c, "&Re-map devices…", "Ctrl+Shift+M", lambda: self.convert("remap")),
+            self._action(c, "&Warm-start a model from this file…", "Ctrl+Shift+W",
+                         lambda: self.convert("warmstart")),
+            self._action(c, "&Export (torch.export, TorchScript, safetensors)…", "Ctrl+Shift+X",
+                         lambda: self.convert("export")),
+            self._action(c, "&Strip for inference…", "Ctrl+Shift+S", lambda: self.convert("strip"))]
         h = self.menuBar().addMenu("&Help")
         self._action(h, "&About", None, self.show_about)
         from .compare_actions import install as install_compare
@@ -189,12 +198,27 @@ class MainWindow(QMainWindow):
         else:
             self.recent_menu.addAction("(none)").setEnabled(False)
 
+    def update_actions(self) -> None:
+        """Actions on a file are enabled only while one is open."""
+        has_file = bool(self.model.files())
+        for act in self.convert_actions + [self.close_action, self.reload_action]:
+            act.setEnabled(has_file)
+
     def show_about(self) -> None:
         from .about_dialog import AboutDialog
 
         AboutDialog(self).exec()
 
     # ---- opening -------------------------------------------------------------------------
+    def open_demo(self) -> None:
+        """Build the demo checkpoint (torch, a few seconds the first time) and open it."""
+        from .app import demo_path
+
+        self.statusBar().showMessage("Writing the demo checkpoint…")
+        self.progress.show()
+        self.runner.submit(demo_path, on_done=lambda p: self.open_paths([p]),
+                           on_fail=lambda m: self._open_failed("demo checkpoint", m), label="demo")
+
     def open_dialog(self) -> None:
         start = cfg.settings().value("last_dir", os.path.expanduser("~"))
         paths, _ = QFileDialog.getOpenFileNames(self, "Open checkpoint", start, FILE_FILTER)
@@ -228,9 +252,12 @@ class MainWindow(QMainWindow):
             self.progress.show()
             self.cancel_button.show()
             self._seq += 1
-            self.loading[path] = self.runner.submit(
+            self.loading[path] = None  # a synchronous runner may finish before submit returns
+            job = self.runner.submit(
                 load, path, on_done=lambda f, p=path, n=self._seq: self._opened(p, f, n),
                 on_fail=lambda msg, p=path: self._open_failed(p, msg), label=path)
+            if path in self.loading:
+                self.loading[path] = job
 
     def _loading_done(self, path: str) -> None:
         self.loading.pop(path, None)
@@ -250,6 +277,11 @@ class MainWindow(QMainWindow):
         if len(self.model.files()) == 1 and not cfg.settings().contains("tree_header"):
             for col, width in enumerate(DEFAULT_WIDTHS):
                 self.tree.setColumnWidth(col, width)
+        self.fit_name_column()
+        self.tree_filter.update_placeholder()
+        self.update_actions()
+        if self.filter.text().strip():
+            self.apply_filter()
         self.statusBar().showMessage(
             f"Opened {os.path.basename(path)}: {f.summary['tensor_count']:,} tensors, "
             f"verdict {f.verdict.verdict}", 8000)
@@ -265,19 +297,51 @@ class MainWindow(QMainWindow):
 
     def cancel_loading(self) -> None:
         for path, job in list(self.loading.items()):
-            job.cancelled = True
+            if job is not None:
+                job.cancelled = True
             self._loading_done(path)
         self.statusBar().showMessage("Opening cancelled", 5000)
 
     def close_current(self) -> None:
+        self.close_file(self.current_file())
+
+    def close_file(self, f) -> None:
+        """Close a file and clear every panel that shows it."""
+        if f is None:
+            return
+        self.watcher.forget(f.path)
+        if self.tensor.file is f:
+            self.tensor.clear()
+        if self.updates.file is f:
+            self.updates.clear()
+        self.model.remove_file(f)
+        f.ck.close()
+        files = self.model.files()
+        self.tree_filter.update_placeholder()
+        self.update_actions()
+        if files:
+            self.tree.setCurrentIndex(self.model.file_index(files[-1]))
+            self._current_changed(self.tree.currentIndex(), QModelIndex())
+        else:
+            self.show_nothing()
+
+    def show_nothing(self, message: str | None = None) -> None:
+        """No row selected: the start page, or a message (a filter that matches nothing)."""
+        self.tensor.clear()
+        self.summary.clear()
+        self.banner.hide()
+        if message is None or not self.model.files():
+            self.values.clear()
+            self.stack.setCurrentWidget(self.welcome)
+            self.setWindowTitle("Checkpoint Inspector")
+        else:
+            self.values.setHtml(f"<p>{message}</p>")
+            self.stack.setCurrentWidget(self.values)
+
+    def reload_current(self) -> None:
         f = self.current_file()
         if f is not None:
-            self.watcher.forget(f.path)
-            self.model.remove_file(f)
-            f.ck.close()
-            if not self.model.files():
-                self.stack.setCurrentWidget(self.welcome)
-                self.banner.hide()
+            self._file_changed(f.path)
 
     # ---- drag and drop ---------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
@@ -300,11 +364,22 @@ class MainWindow(QMainWindow):
             return files[-1] if files else None
         return self.model.item(index).file
 
+    def selected_node(self):
+        """(file, node) of the selected tree row when it shows a node, else None."""
+        index = self.tree.currentIndex()
+        if not index.isValid():
+            return None
+        it = self.model.item(index)
+        if it.node is None or it.is_file or it.file is None:
+            return None
+        return it.file, it.node
+
     def _current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
         if not current.isValid():
             return
         it = self.model.item(current)
         f = it.file
+        self.setWindowTitle(f"{os.path.basename(f.path)} — Checkpoint Inspector")
         self.banner.setVisible(f.dangerous)
         if f.dangerous:
             self.banner.setText(f"{os.path.basename(f.path)} is DANGEROUS: it would run code if "
@@ -325,6 +400,15 @@ class MainWindow(QMainWindow):
             g = it.group
             self.values.setHtml(f"<b>{it.label}</b>: {g.tensors:,} tensors, {g.numel:,} elements")
             self.stack.setCurrentWidget(self.values)
+
+    def _jump_to_parameter(self, name: str) -> None:
+        """A row of the Optimizer updates table: show that weight in the tree."""
+        f = self.updates.file
+        if f is None:
+            return
+        weights = f.training.get("weights") or ""
+        if not self.select_path(f"{weights}/{name}" if weights else name, f):
+            self.statusBar().showMessage(f"{name} is not shown in the tree (filtered out?)", 5000)
 
     def _file_tab_changed(self, i: int) -> None:
         f = self.current_file()
@@ -354,9 +438,12 @@ class MainWindow(QMainWindow):
         if old is None or path in self.loading:
             return
         self.statusBar().showMessage(f"{os.path.basename(path)} changed on disk; reloading…")
-        self.loading[path] = self.runner.submit(
+        self.loading[path] = None
+        job = self.runner.submit(
             load, path, on_done=lambda f, p=path: self._reloaded(p, f),
             on_fail=lambda msg, p=path: self._reload_failed(p, msg), label=path)
+        if path in self.loading:
+            self.loading[path] = job
 
     def _reload_failed(self, path: str, message: str) -> None:
         self._loading_done(path)
@@ -449,8 +536,12 @@ class MainWindow(QMainWindow):
         from .dialogs.strip_dialog import StripDialog
         from .dialogs.warmstart_dialog import WarmstartDialog
 
-        dicts = [n.path for n in f.ck.root.walk() if n.kind in ("dict", "module") and
-                 sum(1 for c in n.children if c.kind == "tensor") >= 1][:200]
+        from types import SimpleNamespace
+
+        from ..analysis.weight_candidates import classes_named_in_file, weight_candidates
+
+        layout = SimpleNamespace(weights=weights, optimizers=f.training.get("optimizers", []))
+        dicts = weight_candidates(f.ck, layout)  # sub-trees that look like weights, best first
         if kind == "remap":
             return RemapDialog(f.path, f.summary["devices"], f.ck.format, self)
         if kind == "strip":
@@ -459,7 +550,8 @@ class MainWindow(QMainWindow):
             return WarmstartDialog(f.path, dicts, self)
         imports = sorted({g.module for g in f.verdict.globals if g.category != "torch-safe"})
         return ExportDialog(f.path, weights, self, pickled_model=f.ck.root.kind == "module"
-                            and f.verdict.verdict != "dangerous", imports=imports)
+                            and f.verdict.verdict != "dangerous", imports=imports,
+                            classes=classes_named_in_file(f.verdict))
 
     def _converted(self, result: dict) -> None:
         out = result.get("output")
@@ -471,20 +563,27 @@ class MainWindow(QMainWindow):
         return QMessageBox.question(self, "Done", f"Wrote and verified {path}.\nOpen it?") == QMessageBox.Yes
 
     def _tree_menu(self, pos) -> None:
-        index = self.tree.indexAt(pos)
+        menu = self.tree_menu_at(self.tree.indexAt(pos))
+        if menu is not None:
+            menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    def tree_menu_at(self, index) -> QMenu | None:
+        """The context menu of a tree row (a file row: reload, close, copy, convert…)."""
         if not index.isValid():
-            return
+            return None
         it = self.model.item(index)
         menu = QMenu(self)
+        if it.is_file:
+            from .file_menu import fill_file_menu
+
+            fill_file_menu(self, menu, it.file)
         if it.node is not None and not it.is_file:
             menu.addAction("Copy path").triggered.connect(
                 lambda: QApplication.clipboard().setText(it.node.path))
             menu.addAction("Extract to a file…").triggered.connect(lambda: self.extract(it))
         for hook in self.tree_menu_hooks:
             hook(menu, index)
-        if menu.isEmpty():
-            return
-        menu.exec(self.tree.viewport().mapToGlobal(pos))
+        return None if menu.isEmpty() else menu
 
     def extract(self, it, output: str | None = None) -> None:
         from ..ops.strip import apply_extract
@@ -503,30 +602,29 @@ class MainWindow(QMainWindow):
         self.filter_timer.start()
 
     def apply_filter(self) -> None:
-        text = self.filter.text().strip()
-        self.filter_timer.stop()
-        if not text:
-            self.model.set_visible(None)
-            self.filter.setStyleSheet("")
-            return
-        try:
-            q = parse_query(text, regex=self.regex.isChecked())
-        except re.error as exc:
-            self.filter.setStyleSheet("background:#ffebee")
-            self.statusBar().showMessage(f"Bad regular expression: {exc}", 5000)
-            return
-        self.filter.setStyleSheet("")
-        visible: set[int] = set()
-        matches = 0
-        for f in self.model.files():
-            found = f.search_index().matches(q)
-            matches += len(found)
-            visible |= visible_set(found)
-            visible.add(id(f.ck.root))
-        self.model.set_visible(visible)
-        self.statusBar().showMessage(f"{matches:,} matches", 4000)
-        if matches <= 200:
-            self.tree.expandAll()
+        self.tree_filter.apply()
+
+    def clear_filter(self) -> None:
+        if self.filter.text():
+            self.filter.clear()
+            self.apply_filter()
+
+    def _grouping_changed(self, on: bool) -> None:
+        self.group_action.setChecked(on)
+        selected = self.selected_node()
+        self.model.set_grouped(on)
+        if self.filter.text().strip():
+            self.apply_filter()  # the expansion saved before the filter is kept
+        elif selected is not None:
+            self.select_path(selected[1].path, selected[0])
+        self.fit_name_column()
+
+    def fit_name_column(self) -> None:
+        """Name fits its content, within NAME_WIDTH and half the tree's width."""
+        hint = self.tree.sizeHintForColumn(0) + 24
+        lo, hi = NAME_WIDTH
+        hi = min(hi, max(lo, self.tree.viewport().width() // 2))
+        self.tree.setColumnWidth(0, max(lo, min(hint, hi)))
 
     def _expand_files(self) -> None:
         for r in range(self.model.rowCount()):
@@ -556,7 +654,13 @@ class MainWindow(QMainWindow):
         header = s.value("tree_header")
         if isinstance(header, QByteArray):
             self.tree.header().restoreState(header)
-        self.grouped.setChecked(s.value("grouped", False) in (True, "true"))
+        else:
+            for col, width in enumerate(DEFAULT_WIDTHS):
+                self.tree.setColumnWidth(col, width)
+        # dotted state_dict keys are grouped by module unless the user turned it off
+        self.grouped.setChecked(s.value("grouped", True) in (True, "true"))
+        self.group_action.setChecked(self.grouped.isChecked())
+        self.update_actions()
         live = s.value("live_reload", True) in (True, "true")
         self.live_reload.setChecked(live)
         self.watcher.enabled = live
@@ -579,7 +683,8 @@ class MainWindow(QMainWindow):
 
     def _split_evenly(self) -> None:
         w = self.splitter.width()
-        self.splitter.setSizes([w // 2, w - w // 2])
+        left = w * 11 // 20  # the tree's seven columns fit without a scroll bar at 1400 px
+        self.splitter.setSizes([left, w - left])
 
     def closeEvent(self, event) -> None:
         self.save_state()

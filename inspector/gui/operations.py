@@ -12,6 +12,11 @@ from PySide6.QtWidgets import QProgressDialog
 from ..ops.writer import Progress
 
 
+def failed_title(label: str) -> str:
+    """'Stripping…' -> 'Stripping failed' (a title, not a progress label)."""
+    return f"{label.rstrip('…. ')} failed"
+
+
 class OperationRunner:
     def __init__(self, window):
         self.window = window
@@ -42,7 +47,8 @@ class OperationRunner:
         def failed(message):
             self._finish()
             self.last_error = message
-            self.window.show_error(label, message)
+            title = failed_title(label)
+            self.window.show_error(title, message.replace("pass --force (or confirm)", "confirm"))
 
         self.window.runner.submit(fn, *args, progress, on_done=done, on_fail=failed, label=label)
 

@@ -7,6 +7,7 @@ import html
 from PySide6.QtWidgets import QTextBrowser
 
 from ..present import human_bytes, human_count, value_text, extra_summary_rows
+from . import theme
 
 CATEGORY_COLORS = {"dangerous": "#c62828", "user-code": "#e65100", "known-framework": "#1565c0",
                    "torch-safe": "#2e7d32"}
@@ -53,6 +54,20 @@ def training_rows(t: dict) -> list[tuple[str, str]]:
     return rows
 
 
+def model_text(m: dict) -> str:
+    """`117,825 parameters (460.3 KB)` and, apart, buffers, optimizer state, other tensors."""
+    where = f" in /{html.escape(m['weights'])}" if m.get("weights") else ""
+    text = (f"<b>{m['parameters']:,} parameters</b> ({human_bytes(m['parameter_bytes'])}){where}")
+    apart = []
+    if m["buffers"]:
+        apart.append(f"buffers {m['buffers']:,} ({human_bytes(m['buffer_bytes'])})")
+    if m["optimizer"]:
+        apart.append(f"optimizer state {m['optimizer']:,} ({human_bytes(m['optimizer_bytes'])})")
+    if m["other"]:
+        apart.append(f"other tensors {m['other']:,} ({human_bytes(m['other_bytes'])})")
+    return text + (" &nbsp;·&nbsp; apart: " + ", ".join(apart) if apart else "")
+
+
 def summary_html(f) -> str:
     s, v, t = f.summary, f.verdict, f.training
     e = html.escape
@@ -66,7 +81,10 @@ def summary_html(f) -> str:
     from .registry_actions import origin_rows
 
     rows[1:1] = origin_rows(f.path)  # where a file opened from a model registry came from
-    if s["parameter_count"]:
+    m = s.get("model")
+    if m is not None:
+        rows.append(("Model", model_text(m)))
+    elif s["parameter_count"]:
         rows.append(("Parameters", f"{s['parameter_count']:,} (tensors saved as nn.Parameter)"))
     if s["shared_storage_tensors"]:
         rows.append(("Shared", f"{s['shared_storage_tensors']} tensors share a storage (tied weights or views)"))
@@ -89,11 +107,12 @@ def summary_html(f) -> str:
            f"<p style='background:{color};color:white;padding:6px;font-weight:bold'>"
            f"{e(VERDICT_TEXT.get(v.verdict, v.verdict))}</p>",
            "<table cellspacing='0' cellpadding='3'>"]
-    out += [f"<tr><td style='color:#555;padding-right:12px'><b>{k}</b></td><td>{val}</td></tr>"
+    muted = theme.muted()
+    out += [f"<tr><td style='color:{muted};padding-right:12px'><b>{k}</b></td><td>{val}</td></tr>"
             for k, val in rows]
     out.append("</table>")
     if v.flags:
-        out.append("<h3>Red flags</h3><ul>" + "".join(f"<li style='color:#c62828'>{e(x)}</li>"
+        out.append("<h3>Red flags</h3><ul>" + "".join(f"<li style='color:{theme.readable('#c62828')}'>{e(x)}</li>"
                                                       for x in v.flags) + "</ul>")
     if v.globals:
         out.append("<h3>Imports the file references</h3><table cellspacing='0' cellpadding='2'>"
@@ -101,7 +120,7 @@ def summary_html(f) -> str:
                    "<th align='left'>opcode</th><th>count</th><th align='left'>where</th></tr>")
         order = {"dangerous": 0, "user-code": 1, "known-framework": 2, "torch-safe": 3}
         for g in sorted(v.globals, key=lambda g: (order.get(g.category, 9), g.module, g.name)):
-            c = CATEGORY_COLORS.get(g.category, "#333")
+            c = theme.readable(CATEGORY_COLORS.get(g.category, theme.text()))
             out.append(f"<tr><td style='color:{c}'>{e(g.category)}</td>"
                        f"<td><code>{e(g.module)}.{e(g.name)}</code>{' (called)' if g.called else ''}</td>"
                        f"<td>{e(g.opcode)}</td><td align='right'>{g.count}</td><td>{e(g.stream)}</td></tr>")
@@ -113,6 +132,19 @@ class SummaryPanel(QTextBrowser):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setOpenExternalLinks(False)
+        self.shown = None
 
     def show_file(self, f) -> None:
+        self.shown = f
         self.setHtml(summary_html(f))
+
+    def clear(self) -> None:
+        self.shown = None
+        super().clear()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        from PySide6.QtCore import QEvent
+
+        if event.type() == QEvent.PaletteChange and getattr(self, "shown", None) is not None:
+            self.setHtml(summary_html(self.shown))  # its colours come from the palette

@@ -3,29 +3,34 @@
 Selecting a tensor shows its metadata at once and a histogram of a fixed-size random
 sample (labelled as a preview); exact statistics and counts replace it when the
 background job finishes. Results of a tensor that is no longer selected are dropped.
+Bins follow `analysis.bins` unless the user sets a number; a scalar or a tiny tensor is
+listed instead of binned; 1-D tensors get a line plot and a paged column of values.
+`clear()` empties every part when the file shown is closed.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QPushButton, QSpinBox, QTableView, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout,
+                               QLabel, QPushButton, QSpinBox, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
-from ..analysis.decode import sample
+from ..analysis.bins import LIST_VALUES_UP_TO, auto_bins, integer_valued
+from ..analysis.decode import decode, sample
 from ..analysis.histogram import histogram, histogram_of_values
 from ..analysis.quantized import describe as describe_quantizer, is_quantized
 from ..analysis.quantized import values as quantized_values
 from ..analysis.stats import tensor_stats
-from ..analysis.tensor_views import default_slice, heatmap, parse_slice, values_2d
+from ..analysis.tensor_views import default_slice
 from ..ops.tensor_export import export_histogram_csv, export_npy
 from ..formats.errors import CheckpointError
 from ..present import human_bytes, shape_text
+from . import theme
 from .histogram_plot import HistogramPlot
+from .tensor_values import PAGE, TensorViewsMixin
 
 STAT_FIELDS = ["numel", "min", "max", "mean", "std", "l2_norm", "zeros", "nan", "inf"]
+AUTO = 0  # the bins spin box's "auto" value
 
 
 def compute_preview(ck, t, bins, raw=False):
@@ -34,44 +39,31 @@ def compute_preview(ck, t, bins, raw=False):
     fin = values[np.isfinite(values)]
     if fin.size == 0:
         return None
-    return histogram_of_values(fin, bins=bins)
+    rng = None
+    if bins == AUTO:
+        bins, rng = auto_bins(t.numel, dtype, float(fin.min()), float(fin.max()))
+    return histogram_of_values(fin, bins=bins, range=rng)
 
 
 def compute_exact(ck, t, bins, rng, raw=False):
-    arr, dtype = quantized_values(ck, t, raw)
+    arr, dtype = quantized_values(ck, t, raw)  # quantized: real values unless raw
     st = tensor_stats(arr, dtype)
+    if bins == AUTO:
+        bins, auto_range = auto_bins(t.numel, dtype, st.min, st.max)
+        if rng is None:
+            rng = auto_range
     if rng is None and st.min is not None:
         rng = (st.min, st.max)
     return st, histogram(arr, dtype, bins=bins, range=rng)
 
 
-class ArrayTableModel(QAbstractTableModel):
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.values = np.zeros((0, 0))
-
-    def set_values(self, values: np.ndarray) -> None:
-        self.beginResetModel()
-        self.values = values
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else self.values.shape[0]
-
-    def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else self.values.shape[1]
-
-    def data(self, index, role=Qt.DisplayRole):
-        if role == Qt.DisplayRole and index.isValid():
-            v = self.values[index.row(), index.column()]
-            return f"{v:.6g}" if isinstance(v, (float, np.floating)) else str(v)
-        return None
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        return str(section) if role == Qt.DisplayRole else None
+def small_values(ck, t) -> np.ndarray:
+    """All values of a tiny tensor, decoded (shown instead of a histogram)."""
+    arr = np.ascontiguousarray(ck.array(t)).reshape(-1)
+    return decode(arr, t.dtype)
 
 
-class TensorPanel(QWidget):
+class TensorPanel(TensorViewsMixin, QWidget):
     def __init__(self, runner, parent=None):
         super().__init__(parent)
         self.runner = runner
@@ -89,21 +81,35 @@ class TensorPanel(QWidget):
         self.meta.setWordWrap(True)
         self.meta.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.stat_labels = {k: QLabel("…") for k in STAT_FIELDS}
+        self.stat_names = []
         grid = QGridLayout()
         for i, k in enumerate(STAT_FIELDS):
             name = QLabel(k.replace("_", " "))
-            name.setStyleSheet("color:#666")
+            self.stat_names.append(name)
             grid.addWidget(name, i // 3, (i % 3) * 2)
             self.stat_labels[k].setTextInteractionFlags(Qt.TextSelectableByMouse)
             grid.addWidget(self.stat_labels[k], i // 3, (i % 3) * 2 + 1)
         self.status = QLabel()
-        self.status.setStyleSheet("color:#666")
+        self.status.setWordWrap(True)
+        self.status_error = False
 
         self.plot = HistogramPlot()
+        self.hover = QLabel(" ")
+        self.plot.hovered.connect(lambda text: self.hover.setText(text or " "))
+        self.small = QLabel()  # a scalar or tiny tensor: its values, not a histogram
+        self.small.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.small.setWordWrap(True)
+        self.small.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.hist_stack = QStackedWidget()
+        self.hist_stack.addWidget(self.plot)
+        self.hist_stack.addWidget(self.small)
         self.bins = QSpinBox()
-        self.bins.setRange(1, 10000)
-        self.bins.setValue(100)
+        self.bins.setRange(AUTO, 10000)
+        self.bins.setValue(AUTO)
+        self.bins.setSpecialValueText("bins: auto")
         self.bins.setPrefix("bins ")
+        self.bins.setToolTip("auto: one bin per value for integer dtypes, 2·n^(1/3) bins (8 to 200) "
+                             "otherwise; type a number to choose")
         self.bins.editingFinished.connect(self._recompute)
         self.log = QCheckBox("log counts")
         self.log.toggled.connect(self.plot.set_log)
@@ -121,10 +127,12 @@ class TensorPanel(QWidget):
         self.raw.setToolTip("Quantized tensor: show the stored integers instead of the real "
                             "values (q - zero_point) × scale")
         self.raw.toggled.connect(self._raw_toggled)
-        export_csv = QPushButton("Export CSV…")
+        self.export_csv = export_csv = QPushButton("Export CSV…")
         export_csv.clicked.connect(self._export_csv)
-        export_np = QPushButton("Export .npy…")
+        self.export_np = export_np = QPushButton("Export .npy…")
         export_np.clicked.connect(self._export_npy)
+        self.hist_controls = [self.bins, self.log, self.select, apply_range, reset_range, self.overlay,
+                              export_csv]
         controls = QHBoxLayout()
         for w in (self.bins, self.log, self.select, apply_range, reset_range, self.raw):
             controls.addWidget(w)
@@ -136,35 +144,17 @@ class TensorPanel(QWidget):
         more.addWidget(export_np)
         hist_tab = QWidget()
         hl = QVBoxLayout(hist_tab)
-        hl.addWidget(self.plot, 1)
+        hl.addWidget(self.hist_stack, 1)
+        hl.addWidget(self.hover)
         hl.addLayout(controls)
         hl.addLayout(more)
 
-        self.slice_edit = QLineEdit()
-        self.slice_edit.setPlaceholderText("slice, e.g. 0, :, :")
-        self.slice_edit.returnPressed.connect(self._show_values)
-        self.table_model = ArrayTableModel(self)
-        self.table = QTableView()
-        self.table.setModel(self.table_model)
-        values_tab = QWidget()
-        vl = QVBoxLayout(values_tab)
-        form = QFormLayout()
-        form.addRow("Slice", self.slice_edit)
-        vl.addLayout(form)
-        vl.addWidget(self.table, 1)
-
-        self.heat = pg.PlotWidget()
-        self.heat_img = pg.ImageItem()
-        self.heat.addItem(self.heat_img)
-        self.heat.invertY(True)
-        self.heat.setAspectLocked(False)
-        self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), interactive=False)
-        self.colorbar.setImageItem(self.heat_img, insert_in=self.heat.getPlotItem())
+        values_tab, self.picture = self._build_value_tabs()
 
         self.tabs = QTabWidget()
         self.tabs.addTab(hist_tab, "Histogram")
         self.tabs.addTab(values_tab, "Values")
-        self.tabs.addTab(self.heat, "Heatmap")
+        self.tabs.addTab(self.picture, "Heatmap")
         self.tabs.currentChanged.connect(self._tab_changed)
 
         lay = QVBoxLayout(self)
@@ -173,6 +163,48 @@ class TensorPanel(QWidget):
         lay.addLayout(grid)
         lay.addWidget(self.status)
         lay.addWidget(self.tabs, 1)
+        self.apply_palette()
+        self.clear()
+
+    def apply_palette(self) -> None:
+        muted = theme.muted()
+        for name in self.stat_names:
+            name.setStyleSheet(f"color:{muted}")
+        self.hover.setStyleSheet(f"color:{muted}")
+        self.status.setStyleSheet(f"color:{theme.error() if self.status_error else muted}")
+        for w in (self.heat, self.line):
+            theme.style_plot(w)
+        self.line_curve.setPen(theme.accent())
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.PaletteChange and hasattr(self, "line_curve"):
+            self.apply_palette()
+
+    def set_status(self, text: str, error: bool = False) -> None:
+        self.status_error = error
+        self.status.setText(text)
+        self.status.setStyleSheet(f"color:{theme.error() if error else theme.muted()}")
+
+    def clear(self) -> None:
+        """Nothing shown: the file that held the tensor was closed (or nothing selected)."""
+        self.generation += 1
+        self.file = self.node = self.exact = self.range = None
+        self.title.setText("")
+        self.meta.setText("")
+        for lab in self.stat_labels.values():
+            lab.setText("")
+        self.set_status("")
+        self.hover.setText(" ")
+        self.plot.set_histogram(None)
+        self.plot.set_overlay(None)
+        self.small.setText("")
+        self.table_model.set_values(np.zeros((0, 0)))
+        self.heat_img.clear()
+        self.line_curve.setData([], [])
+        self.slice_edit.setText("")
+        for w in self.hist_controls + [self.export_np, self.slice_edit, self.prev_page, self.next_page]:
+            w.setEnabled(False)
 
     # ---- selection -------------------------------------------------------------------
     def show_tensor(self, open_file, node) -> None:
@@ -205,13 +237,27 @@ class TensorPanel(QWidget):
         self.meta.setText(" · ".join(bits))
         for lab in self.stat_labels.values():
             lab.setText("…")
+        for w in self.hist_controls + [self.export_np, self.slice_edit]:
+            w.setEnabled(True)
         self.plot.set_histogram(None)
+        self.plot.integer = integer_valued(t.dtype)
+        self.hover.setText(" ")
         self.table_model.set_values(np.zeros((0, 0)))
         self.heat_img.clear()
-        self.slice_edit.setText(default_slice(t.shape))
+        self.line_curve.setData([], [])
+        one_d = len(t.shape) == 1
+        self.slice_edit.setText(f"0:{min(PAGE, t.shape[0])}" if one_d else default_slice(t.shape))
+        self.prev_page.setVisible(one_d)
+        self.next_page.setVisible(one_d)
+        self.tabs.setTabText(2, "Line plot" if one_d else "Heatmap")
+        self.picture.setCurrentWidget(self.line if one_d else self.heat)
         self._fill_overlay(open_file, node)
-        self.status.setText("reading…")
-        self.status.setStyleSheet("color:#666")
+        self.set_status("reading…")
+        tiny = 0 < t.numel <= LIST_VALUES_UP_TO or len(t.shape) == 0
+        self.hist_stack.setCurrentWidget(self.small if tiny else self.plot)
+        self.small.setText("")
+        if tiny:
+            self._show_small(open_file, t)
         gen = self.generation
         self.runner.submit(compute_preview, open_file.ck, t, self.bins.value(), False,
                            on_done=lambda h: self._preview_done(gen, h),
@@ -234,11 +280,27 @@ class TensorPanel(QWidget):
         self.generation += 1
         self._recompute()
 
+    def _show_small(self, open_file, t) -> None:
+        gen = self.generation  # read in the background: the first read may parse the zip directory
+        self.runner.submit(small_values, open_file.ck, t,
+                           on_done=lambda v: gen == self.generation and self._small_done(t, v),
+                           on_fail=lambda m: gen == self.generation and self.small.setText(
+                               f"cannot read the values: {m}"), label="values")
+
+    def _small_done(self, t, values) -> None:
+        if len(t.shape) == 0:
+            text = f"<p style='font-size:16pt'>{_num(values[0])}</p><p>a scalar: one value, no histogram</p>"
+        else:
+            shaped = values.reshape(t.shape)
+            text = ("<pre>" + np.array2string(shaped, threshold=LIST_VALUES_UP_TO, precision=6)
+                    + f"</pre><p>{t.numel} values: listed instead of a histogram</p>")
+        self.small.setText(text)
+
     def _preview_done(self, gen, hist) -> None:
         if gen != self.generation or self.exact is not None or hist is None:
             return
         self.plot.set_histogram(hist, "preview from a 1M-value random sample…")
-        self.status.setText("preview from a random sample; exact counts on the way")
+        self.set_status("preview from a random sample; exact counts on the way")
 
     def _exact_done(self, gen, result) -> None:
         if gen != self.generation:
@@ -254,15 +316,18 @@ class TensorPanel(QWidget):
                  ("-Inf", hist.neginf), ("below range", hist.below), ("above range", hist.above)) if n]
         kind = ("" if not is_quantized(self.node.value) else
                 "stored integers · " if self.raw.isChecked() else "real values (q − zero point) × scale · ")
-        self.status.setText(f"{kind}exact: {total:,} values in {len(hist.counts)} bins"
-                            + (" + " + ", ".join(extra) if extra else ""))
+        how = ""
+        if self.bins.value() == AUTO:
+            one_each = self.plot.integer and np.allclose(np.diff(hist.edges), 1.0)
+            how = " (auto: one bin per value)" if one_each else " (auto)"
+        self.set_status(f"{kind}exact: {total:,} values in {len(hist.counts)} bins{how}"
+                        + (" + " + ", ".join(extra) if extra else ""))
         self.plot.set_histogram(hist, f"exact counts ({len(hist.counts)} bins)")
 
     def _failed(self, gen, message) -> None:
         if gen != self.generation:
             return
-        self.status.setText(f"cannot read this tensor: {message}")
-        self.status.setStyleSheet("color:#c62828")
+        self.set_status(f"cannot read this tensor: {message}", error=True)
 
     # ---- optimizer state overlay ------------------------------------------------------------
     def _fill_overlay(self, open_file, node) -> None:
@@ -307,50 +372,43 @@ class TensorPanel(QWidget):
         if i == 1:
             self._show_values()
         elif i == 2:
-            self._show_heatmap()
-
-    def _array(self):
-        return self.file.ck.array(self.node.value)
-
-    def _show_values(self) -> None:
-        t = self.node.value
-        try:
-            idx = parse_slice(self.slice_edit.text(), t.shape)
-            self.table_model.set_values(values_2d(self._array(), t.dtype, idx))
-        except (ValueError, CheckpointError) as exc:
-            self.status.setText(f"values: {exc}")
-
-    def _show_heatmap(self) -> None:
-        t = self.node.value
-        try:
-            img = heatmap(self._array(), t.dtype)
-        except CheckpointError as exc:
-            self.status.setText(f"heatmap: {exc}")
-            return
-        finite = img[np.isfinite(img)]
-        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        self.heat_img.setImage(np.nan_to_num(img, nan=lo, posinf=hi, neginf=lo).T,
-                               levels=(lo, hi if hi > lo else lo + 1))
-        self.colorbar.setLevels((lo, hi if hi > lo else lo + 1))
+            if len(self.node.value.shape) == 1:
+                self._show_line()
+            else:
+                self._show_heatmap()
 
     def _export_csv(self) -> None:
         if self.exact is None:
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export histogram", "histogram.csv", "CSV (*.csv)")
         if path:
-            export_histogram_csv(self.exact[1], path)
-            self.status.setText(f"histogram written to {path}")
+            try:
+                export_histogram_csv(self.exact[1], path)
+            except OSError as exc:
+                self.set_status(f"cannot write {path}: {exc.strerror or exc}", error=True)
+                return
+            self.set_status(f"histogram written to {path}")
 
     def _export_npy(self) -> None:
         if self.node is None:
             return
         name = self.node.name.replace("/", "_") + ".npy"
         path, _ = QFileDialog.getSaveFileName(self, "Export tensor", name, "NumPy (*.npy)")
-        if not path:
+        if not path or self.node is None:
             return
         t = self.node.value
-        self.status.setText("writing…")
-        self.runner.submit(export_npy, self.file.ck.source(t), t.dtype, path,
-                           on_done=lambda p: self.status.setText(f"tensor written to {p}"),
-                           on_fail=lambda m: self.status.setText(f"export failed: {m}"),
+        try:
+            source = self.file.ck.source(t)
+        except CheckpointError as exc:
+            self.set_status(f"export failed: {exc}", error=True)
+            return
+        self.set_status("writing…")
+        gen = self.generation
+        self.runner.submit(export_npy, source, t.dtype, path,
+                           on_done=lambda p: gen == self.generation and self.set_status(f"tensor written to {p}"),
+                           on_fail=lambda m: self.set_status(f"export failed: {m}", error=True),
                            label="export")
+
+
+def _num(v) -> str:
+    return f"{v:.6g}" if isinstance(v, (float, np.floating)) else str(v)

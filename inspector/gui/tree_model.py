@@ -14,6 +14,7 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from ..analysis.grouping import Group, group_children, is_groupable, leaf_label
+from ..analysis.module_attrs import inline_items, inline_text, layer_line, short_type
 from ..analysis.search import natural_key
 from ..formats.stubs import TensorInfo
 from ..present import human_bytes, node_row
@@ -59,6 +60,7 @@ class CheckpointModel(QAbstractItemModel):
         # pointer to its Item, so an Item must outlive any index the view may still hold.
         self._items: dict[tuple[int, int], Item] = {}
         self._groups: dict[int, list] = {}
+        self._group_vis: dict[int, bool] = {}
 
     # ---- files -------------------------------------------------------------------------
     def add_file(self, open_file, seq: int = 0) -> QModelIndex:
@@ -118,6 +120,7 @@ class CheckpointModel(QAbstractItemModel):
         self._rebuild(lambda: setattr(self, "grouped", grouped))
 
     def set_visible(self, visible: set[int] | None) -> None:
+        self._group_vis: dict[int, bool] = {}  # memo of _group_visible for this filter
         self._rebuild(lambda: setattr(self, "visible", visible))
 
     def sort(self, column: int, order=Qt.AscendingOrder) -> None:
@@ -149,7 +152,7 @@ class CheckpointModel(QAbstractItemModel):
             entries = item.group.children
         elif item.node is not None and item.node.kind == "tensor":
             entries = optimizer_state_of(item)
-        elif item.node is not None and item.node.kind != "ref":
+        elif item.node is not None and item.node.kind != "ref" and not _inline(item.node):
             if self.grouped and is_groupable(item.node):
                 entries = self._groups.get(id(item.node))
                 if entries is None:
@@ -160,7 +163,7 @@ class CheckpointModel(QAbstractItemModel):
         out = []
         for e in entries:
             if isinstance(e, Group):
-                if vis is not None and not _group_visible(e, vis):
+                if vis is not None and not _group_visible(e, vis, self._group_vis):
                     continue
                 out.append(self._item(item, e, e.name, group=e))
             else:
@@ -240,7 +243,7 @@ class CheckpointModel(QAbstractItemModel):
             return True
         if it.node is not None and it.node.kind == "tensor":
             return bool(optimizer_state_of(it))
-        if it.node is None or not it.node.children or it.node.kind == "ref":
+        if it.node is None or not it.node.children or it.node.kind == "ref" or _inline(it.node):
             return False
         if self.visible is None:
             return True
@@ -278,8 +281,12 @@ class CheckpointModel(QAbstractItemModel):
             else:
                 r = node_row(it.node)
                 extra = r["value"] if r["value"] else r["elements"]
-                it._cells = (it.label, r["type"], r["shape"] or extra, r["dtype"], r["device"],
-                             r["elements"] if r["shape"] else "", r["size"])
+                if it.node.kind == "module":
+                    extra = layer_line(it.node)  # `3→16 · kernel 3×3 · stride 2`, as Netron
+                elif _inline(it.node):
+                    extra = inline_text(it.node)  # `(3, 3)` instead of rows 0 and 1
+                it._cells = (it.label, short_type(r["type"]), r["shape"] or extra, r["dtype"],
+                             r["device"], r["elements"] if r["shape"] else "", r["size"])
         return it._cells
 
     def data(self, index, role=Qt.DisplayRole):
@@ -290,14 +297,23 @@ class CheckpointModel(QAbstractItemModel):
         if role == Qt.DisplayRole:
             return self.cells(it)[col]
         if role == Qt.ToolTipRole:
+            if col == 1 and it.node is not None and not it.is_file:
+                return it.node.type_name  # the full class path behind the short name
+            if col == 2 and it.node is not None and it.node.kind == "module" and self.cells(it)[2]:
+                return self.cells(it)[2]
             if it.node is not None and not it.is_file:
                 return it.node.path
             return it.file.path if it.is_file else None
         if role == Qt.ForegroundRole:
             if it.node is not None and it.node.kind in ("ref", "truncated"):
-                return QBrush(QColor("#888888"))
+                from PySide6.QtGui import QPalette
+                from PySide6.QtWidgets import QApplication
+
+                return QApplication.palette().brush(QPalette.PlaceholderText)
             if it.is_file and it.file.verdict.verdict == "dangerous":
-                return QBrush(QColor("#c62828"))
+                from . import theme
+
+                return QBrush(QColor(theme.readable("#c62828")))
         if role == Qt.TextAlignmentRole and col in (5, 6):
             return int(Qt.AlignRight | Qt.AlignVCenter)
         return None
@@ -346,8 +362,18 @@ def optimizer_state_of(item: Item) -> list:
     return []
 
 
-def _group_visible(g: Group, vis: set[int]) -> bool:
-    return any((_group_visible(c, vis) if isinstance(c, Group) else id(c) in vis) for c in g.children)
+def _inline(node) -> bool:
+    """A small tuple of plain values (a kernel size, a stride) is one row, not 0/1 rows."""
+    return node.kind in ("tuple", "list") and inline_items(node) is not None
+
+
+def _group_visible(g: Group, vis: set[int], memo: dict) -> bool:
+    """Whether a group holds a visible leaf (memoised per filter: groups nest)."""
+    known = memo.get(id(g))
+    if known is None:
+        known = memo[id(g)] = any((_group_visible(c, vis, memo) if isinstance(c, Group) else id(c) in vis)
+                                  for c in g.children)
+    return known
 
 
 def _group_contains(g: Group, node) -> bool:

@@ -1,18 +1,20 @@
 """Per-layer table of Adam's next update relative to the weight (sortable).
 
 Layers that barely train or explode stand out: ratios below 1e-4 are shown blue, above
-1e-1 red. Computed in the background the first time the tab is shown.
+1e-1 red. Computed in the background the first time the tab is shown. Activating a row
+(double-click or Enter) shows that weight in the tree.
 """
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QLabel, QTableView, QVBoxLayout, QWidget
 
 from ..analysis.updates import update_rows
+from . import theme
 
 HEADERS = ["Parameter", "Shape", "update RMS / weight RMS", "update RMS", "weight RMS", "lr", "step"]
 
@@ -53,13 +55,15 @@ class UpdatesModel(QAbstractTableModel):
             return v
         if role == Qt.ForegroundRole and index.column() == 2 and math.isfinite(r.ratio):
             if r.ratio < 1e-4:
-                return QBrush(QColor("#1565c0"))
+                return QBrush(QColor(theme.readable("#1565c0")))
             if r.ratio > 1e-1:
-                return QBrush(QColor("#c62828"))
+                return QBrush(QColor(theme.readable("#c62828")))
         return None
 
 
 class UpdatesTable(QWidget):
+    parameter_chosen = Signal(str)  # the parameter's name in the model's state_dict
+
     def __init__(self, runner, parent=None):
         super().__init__(parent)
         self.runner = runner
@@ -68,16 +72,30 @@ class UpdatesTable(QWidget):
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.model = UpdatesModel(self)
-        proxy = QSortFilterProxyModel(self)
+        self.proxy = proxy = QSortFilterProxyModel(self)
         proxy.setSourceModel(self.model)
         proxy.setSortRole(Qt.UserRole)
         self.view = QTableView()
         self.view.setModel(proxy)
         self.view.setSortingEnabled(True)
         self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.setSelectionBehavior(QTableView.SelectRows)
+        self.view.setToolTip("Double-click a row to show that weight in the tree")
+        self.view.activated.connect(self._activated)
         lay = QVBoxLayout(self)
         lay.addWidget(self.note)
         lay.addWidget(self.view, 1)
+
+    def _activated(self, index) -> None:
+        row = self.proxy.mapToSource(index).row()
+        if 0 <= row < len(self.model.rows):
+            self.parameter_chosen.emit(self.model.rows[row].name)
+
+    def clear(self) -> None:
+        """The file shown was closed."""
+        self.file = self.done_for = None
+        self.model.set_rows([])
+        self.note.setText("")
 
     def show_file(self, f) -> None:
         self.file = f

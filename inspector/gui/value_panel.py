@@ -23,6 +23,14 @@ def value_html(node) -> str:
         if tensors:
             rows.append(("Tensors below", f"{len(tensors):,} · {sum(t.numel for t in tensors):,} elements"
                                           f" · {human_bytes(sum(t.nbytes for t in tensors))}"))
+        if node.kind == "module":
+            from ..analysis.module_attrs import layer_attributes, layer_line, short_type
+
+            line = layer_line(node)
+            rows.append(("Layer", f"<b>{e(short_type(node.type_name))}</b>" + (f" &nbsp; {e(line)}" if line else "")))
+            attrs = layer_attributes(node)
+            if attrs:
+                rows.append(("Attributes", ", ".join(f"{e(k)}={e(repr(v))}" for k, v in attrs.items())))
         if isinstance(v, ObjectStub):
             rows.append(("Note", "an instance of a class named in the file; recorded, never created"))
         if node.kind in ("list", "tuple") and node.children and all(c.kind == "value" for c in node.children[:64]):
@@ -46,7 +54,10 @@ def value_html(node) -> str:
             rows.append(("Note", "a pickle stored as text (cloudpickle, base64): the names it "
                                  "would import are read from its opcodes; it is never unpickled"))
     out = ["<table cellspacing='0' cellpadding='3'>"]
-    out += [f"<tr><td style='color:#555;padding-right:12px'><b>{k}</b></td><td>{val}</td></tr>"
+    from . import theme
+
+    muted = theme.muted()
+    out += [f"<tr><td style='color:{muted};padding-right:12px'><b>{k}</b></td><td>{val}</td></tr>"
             for k, val in rows]
     out.append("</table>")
     if pre is not None:

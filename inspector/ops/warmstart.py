@@ -54,12 +54,21 @@ class MatchPlan:
                 "missing": self.missing, "unexpected": self.unexpected}
 
     def python(self, output: str) -> str:
-        strict = not (self.missing or self.unexpected or self.shape_mismatch)
-        return ("import torch\n"
-                f"state = torch.load({output!r}, weights_only=True)\n"
-                + (f"state = state{''.join(f'[{p!r}]' for p in self.template_key.split('/') if p)}\n"
-                   if self.template_key else "")
-                + f"model.load_state_dict(state, strict={strict})")
+        """Python that runs as written: a function that fills a model built like the
+        template. The output holds exactly the template's keys (entries without a match
+        keep the template's values), so loading is strict: nothing is skipped silently."""
+        index = "".join(f"[{p!r}]" for p in self.template_key.split("/") if p)
+        kept = len(self.missing) + len(self.shape_mismatch)
+        note = (f"    # {kept} of the template's entries keep its own values (no source tensor "
+                "of that name and shape)\n" if kept else "")
+        return ("import torch\n\n\n"
+                "def load_warm_start(model: torch.nn.Module) -> torch.nn.Module:\n"
+                f'    """Fill `model` (built like the template {os.path.basename(self.template)}) '
+                'with the warm-started weights."""\n'
+                f"    state = torch.load({output!r}, weights_only=True){index}\n"
+                + note +
+                "    model.load_state_dict(state, strict=True)  # the file has exactly the template's keys\n"
+                "    return model\n")
 
 
 def _key_of(ck: Checkpoint, key: str | None, what: str) -> str:

@@ -72,9 +72,11 @@ def test_warmstart_dialog_previews_the_matching(qtbot, tmp_path):
     qtbot.addWidget(d)
     d.template.setText(str(tpl))
     d.preview()
-    assert "strip 'module.'" in d.summary.text()
-    statuses = {d.table.item(r, 0).text(): d.table.item(r, 2).text() for r in range(d.table.rowCount())}
-    assert statuses == {"weight": "shape mismatch", "bias": "shape mismatch"}
+    assert "strip 'module.'" in d.proposal.text() and d.strip.text() == "module."  # shown, not silent
+    t = d.mismatch_table
+    rows = {t.item(r, 0).text(): (t.item(r, 2).text(), t.item(r, 3).text()) for r in range(t.rowCount())}
+    assert rows == {"weight": ("(5, 3)", "(2, 3)"), "bias": ("(5,)", "(2,)")}
+    assert d.parts.tabText(1) == "Shape mismatch (2)" and d.parts.currentIndex() == 1
     assert "load_state_dict" in d.python.toPlainText()
 
 
@@ -83,7 +85,7 @@ def test_export_asks_before_importing_code(qtbot, tmp_path, monkeypatch):
 
     d = ExportDialog(str(tmp_path / "m.pt"), "model_state_dict")
     qtbot.addWidget(d)
-    d.model.setText("mypkg.models:Net")
+    d.model.setCurrentText("mypkg.models:Net")
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.No)
     d.accept()

@@ -2,13 +2,20 @@
 
 TorchScript and torch.export need the model's code: the class is imported from a
 module the user names, and the dialog asks once, naming that module, before anything is
-imported. torch.jit is deprecated in this torch; torch.export is recommended.
+imported. torch.jit is deprecated in this torch; torch.export is recommended. The class
+is picked from those the file names, or from a Python file the user points at (read with
+`ast`, never run until the export is confirmed), or typed as MODULE:CLASS.
 """
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QVBoxLayout)
+import os
+
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton,
+                               QVBoxLayout)
+
+from ...analysis.weight_candidates import classes_in_python_file
 
 from .common import OutputRow, buttons, suggest
 
@@ -19,7 +26,7 @@ KINDS = [("torch.export (.pt2) - recommended", "pt2", ".pt2"),
 
 class ExportDialog(QDialog):
     def __init__(self, path: str, state_key: str | None, parent=None, pickled_model: bool = False,
-                 imports: list[str] | None = None):
+                 imports: list[str] | None = None, classes: list[str] | None = None):
         super().__init__(parent)
         self.imports = imports or []
         self.setWindowTitle("Export")
@@ -28,8 +35,19 @@ class ExportDialog(QDialog):
         for label, _, _ in KINDS:
             self.kind.addItem(label)
         self.kind.currentIndexChanged.connect(self._kind_changed)
-        self.model = QLineEdit()
-        self.model.setPlaceholderText("mypackage.models:Net")
+        self.model = QComboBox()  # MODULE:CLASS - picked or typed
+        self.model.setEditable(True)
+        self.model.addItems(classes or [])
+        self.model.setCurrentIndex(0 if classes else -1)
+        self.model.lineEdit().setPlaceholderText("mypackage.models:Net")
+        self.model.setToolTip("the classes this file names; or choose a Python file that defines "
+                              "the model")
+        self.model.editTextChanged.connect(lambda _: self._check())
+        self.from_file = QPushButton("From a Python file…")
+        self.from_file.clicked.connect(lambda: self.pick_python_file())
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model, 1)
+        model_row.addWidget(self.from_file)
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("folder to import it from (optional)")
         pick = QPushButton("…")
@@ -52,7 +70,7 @@ class ExportDialog(QDialog):
         form = QFormLayout()
         form.addRow("Format", self.kind)
         form.addRow("", self.pickled)
-        form.addRow("Model class", self.model)
+        form.addRow("Model class", model_row)
         form.addRow("Import from", row)
         form.addRow("Constructor kwargs (JSON)", self.kwargs)
         form.addRow("Example input shape", self.example)
@@ -62,8 +80,45 @@ class ExportDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(self.note)
-        lay.addWidget(buttons(self, "Export"))
+        self.box = buttons(self, "Export")
+        lay.addWidget(self.box)
+        self.output.attach(self.box.button(QDialogButtonBox.Ok), [path], self._class_ok)
+        self.pickled.toggled.connect(lambda _: self._check())
         self._kind_changed(0)
+
+    def _class_ok(self) -> bool:
+        kind = KINDS[self.kind.currentIndex()][1]
+        return kind == "safetensors" or (self.pickled_allowed and self.pickled.isChecked()) or \
+            bool(self.model.currentText().strip().partition(":")[2])
+
+    def _check(self) -> None:
+        self.output.validate()
+
+    def pick_python_file(self, path: str | None = None) -> list[str]:
+        """The classes a Python file defines (parsed, not run), offered as MODULE:CLASS."""
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "The Python file that defines the model", "",
+                                                  "Python (*.py)")
+        if not path:
+            return []
+        try:
+            names = classes_in_python_file(path)
+        except (OSError, SyntaxError, ValueError) as exc:
+            self.note.setText(f"<span style='color:#c62828'>Cannot read {os.path.basename(path)}: "
+                              f"{exc}</span>")
+            return []
+        if not names:
+            self.note.setText(f"<span style='color:#c62828'>{os.path.basename(path)} defines no class."
+                              "</span>")
+            return []
+        module = os.path.splitext(os.path.basename(path))[0]
+        found = [f"{module}:{n}" for n in names]
+        self.model.clear()
+        self.model.addItems(found)
+        self.model.setCurrentIndex(0)
+        self.folder.setText(os.path.dirname(os.path.abspath(path)))
+        self._check()
+        return found
 
     def _pick_folder(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Import the model from")
@@ -73,7 +128,7 @@ class ExportDialog(QDialog):
     def _kind_changed(self, i: int) -> None:
         _, kind, ext = KINDS[i]
         code = kind != "safetensors"
-        for w in (self.model, self.folder, self.kwargs, self.example, self.trace):
+        for w in (self.model, self.from_file, self.folder, self.kwargs, self.example, self.trace):
             w.setEnabled(code)
         self.trace.setVisible(kind == "torchscript")
         text = self.output.value()
@@ -84,10 +139,12 @@ class ExportDialog(QDialog):
             "torchscript": "torch.jit is deprecated in this torch (torch.export is the way ahead); "
                            "the model is built from your class, in eval mode, then scripted or traced.",
             "safetensors": "Writes the tensors only; tied weights are recorded in the metadata."}[kind])
+        if hasattr(self, "box"):
+            self._check()
 
     def options(self) -> dict:
         kind = KINDS[self.kind.currentIndex()][1]
-        return {"kind": kind, "path": self.path, "model": self.model.text().strip(),
+        return {"kind": kind, "path": self.path, "model": self.model.currentText().strip(),
                 "kwargs": self.kwargs.text().strip() or None,
                 "example_input": self.example.text().strip() or None,
                 "trace": self.trace.isChecked(), "state_key": self.state_key.text().strip() or None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QLabel, QTableWidget,
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QTableWidget,
                                QTableWidgetItem, QVBoxLayout)
 
 from .common import OutputRow, buttons, suggest
@@ -42,7 +42,9 @@ class RemapDialog(QDialog):
                                  "written in the zip format torch.save uses today.</b>"))
         lay.addWidget(self.table)
         lay.addLayout(form)
-        lay.addWidget(buttons(self))
+        box = buttons(self)
+        lay.addWidget(box)
+        self.output.attach(box.button(QDialogButtonBox.Ok), [path])
 
     def options(self) -> dict:
         rules = [(tag, c.currentText().strip()) for tag, c in self.combos.items()

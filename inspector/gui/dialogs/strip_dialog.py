@@ -1,8 +1,10 @@
-"""Convert › Strip for inference: keep the model weights, optionally cast."""
+"""Convert › Strip for inference: keep the model weights, optionally cast.
+
+Offers only sub-trees that look like weights, best first (analysis.weight_candidates)."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QDialog, QFormLayout, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QVBoxLayout
 
 from .common import OutputRow, buttons, suggest
 
@@ -13,9 +15,12 @@ class StripDialog(QDialog):
         self.setWindowTitle("Strip for inference")
         self.path = path
         self.key = QComboBox()
-        self.key.addItems(candidates)
+        self.key.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.key.setMinimumContentsLength(30)
+        for key in candidates:
+            self.key.addItem("/" + key if key else "(the whole file: it is a state_dict)", key)
         if recognised in candidates:
-            self.key.setCurrentText(recognised)
+            self.key.setCurrentIndex(candidates.index(recognised))
         self.dtype = QComboBox()
         self.dtype.addItems(["keep dtypes", "bf16", "fp16"])
         self.output = OutputRow(suggest(path, "_weights"))
@@ -27,9 +32,11 @@ class StripDialog(QDialog):
         lay.addWidget(QLabel(f"Keeps only the chosen state_dict of this {size} file; optimizer state, "
                              "schedulers and metadata are dropped."))
         lay.addLayout(form)
-        lay.addWidget(buttons(self, "Strip"))
+        box = buttons(self, "Strip")
+        lay.addWidget(box)
+        self.output.attach(box.button(QDialogButtonBox.Ok), [path], lambda: self.key.count() > 0)
 
     def options(self) -> dict:
-        return {"path": self.path, "state_key": self.key.currentText(),
+        return {"path": self.path, "state_key": self.key.currentData() or "",
                 "dtype": {0: None, 1: "bf16", 2: "fp16"}[self.dtype.currentIndex()],
                 "output": self.output.value(), "force": self.output.force.isChecked()}
