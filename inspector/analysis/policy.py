@@ -216,6 +216,8 @@ def judge(kind: str, raw: str) -> tuple[str, str]:
     shown = path if path == raw else f"{raw} (= {path})"
     if raw.startswith("<") or path.startswith("<"):
         return DANGEROUS, "a global computed at load time"
+    if raw.startswith("__torch__."):  # TorchScript classes: compiled from the archive's code/
+        return DATA, "a TorchScript class of the archive (its code/ is judged as code)"
     why = sink_reason(path) or (sink_reason(raw) if raw != path else None)
     if kind == "reference":
         if why:

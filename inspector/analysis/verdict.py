@@ -142,6 +142,9 @@ def scan_file(path: str, reports: dict | None = None, zipdir=None, _depth: int =
     v = judge(scan)
     if v.verdict == "safe" and not any(s.complete and s.reached for s in v.streams) and \
             not v.calls and (scan.refused or sniff_error or not v.streams):
+        if fmt == "safetensors":
+            v.kinds.append("safetensors (a JSON header and raw bytes: no loader unpickles it)")
+            return v
         if scan.refused and not sniff_error:
             return Verdict("unreadable", error=f"no loader would read it: {scan.refused[0]}")
         if sniff_error:

@@ -45,7 +45,7 @@ def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> N
     label = (lambda n: f"{where} › {n}") if where else (lambda n: n)
     if not view.entries:
         if torch_load:
-            scan.unvouched.append(f"{where or 'the archive'}: no zip member can be read")
+            scan.refused.append(f"{where or 'the archive'}: no zip member can be read")
         return
     first = min(e.header_offset for e in view.entries)
     if first > 0 and torch_load is False and view.first_header is None:
@@ -90,12 +90,13 @@ def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> N
         rel = name.split("/", 1)[1] if "/" in name else name
         if rel.lower() in _RECORDS and e.file_size < 4096:
             continue
+        is_pkl = n.endswith(".pkl") or n.endswith(".debug_pkl")
         try:
             head = view.open_member(e, 64).read(64)
-        except ValueError as exc:
-            scan.flags.append(f"member {name}: {exc}")
+        except ValueError as exc:  # no loader can read it either; a pickle we cannot see
+            if is_pkl:
+                scan.unvouched.append(f"{at}: {exc}")
             continue
-        is_pkl = n.endswith(".pkl") or n.endswith(".debug_pkl")
         loader = ("torch.jit.load" if torchscript else "torch.package" if package
                   else "torch.export.load" if pt2 else "torch.load")
         small = e.file_size <= MAX_INMEMORY and e.compress_size <= MAX_INMEMORY

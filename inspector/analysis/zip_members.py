@@ -133,8 +133,9 @@ class ZipView:
                     break
             if self.first_header is None:
                 self.first_header = pos
-            if flags & 0x8:  # sizes follow the data: the directory knows them, we do not
-                break
+            if flags & 0x8 or method not in (0, 8) or not nlen or \
+                    pos + _LOCAL.size + nlen + elen + csize > self.size:
+                break  # sizes after the data, or not a member any reader would take
             name = name_raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
             out.append(Entry(name, pos, csize, usize, method, flags, crc, "local headers"))
             pos += _LOCAL.size + nlen + elen + csize
