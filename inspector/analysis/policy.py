@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from .capabilities_data import ALIASES, SINKS
+from .capabilities_data import ALIASES, ENUMS, SINKS
 from .globals_policy import (
     DANGEROUS_FRAMEWORK_PREFIXES,
     DANGEROUS_MODULES,
@@ -85,6 +85,18 @@ _STDLIB = {f"{m}.{n}" for m, n in STDLIB_DATA} | {
     "builtins.KeyError", "builtins.TypeError", "builtins.RuntimeError", "builtins.memoryview",
     "pathlib._local.PosixPath", "pathlib._local.Path", "pathlib._local.WindowsPath",
     "pathlib._local.PurePosixPath", "pathlib._local.PureWindowsPath",
+    "_io.BytesIO", "io.BytesIO",  # an in-memory buffer
+}
+# Methods of built-in values that only compute on the value (no attribute lookups by
+# name, no formatting of arbitrary objects): what getattr('abc', 'upper') resolves to.
+_VALUE_METHODS = {
+    "upper", "lower", "strip", "lstrip", "rstrip", "split", "rsplit", "join", "replace",
+    "encode", "decode", "startswith", "endswith", "title", "capitalize", "casefold", "count",
+    "find", "rfind", "index", "rindex", "zfill", "ljust", "rjust", "center", "splitlines",
+    "partition", "rpartition", "swapcase", "expandtabs", "isdigit", "isalpha", "hex",
+    "fromhex", "to_bytes", "from_bytes", "bit_length", "conjugate", "real", "imag", "copy",
+    "keys", "values", "items", "get", "fromkeys", "union", "intersection", "difference",
+    "__getitem__", "__add__", "__mul__", "__len__", "__contains__", "__eq__",
 }
 _THIRD_PARTY = {  # common data classes of training libraries (state holders, enums, configs)
     "pytorch_lightning.utilities.parsing.AttributeDict", "lightning.pytorch.utilities.parsing.AttributeDict",
@@ -164,6 +176,12 @@ def allowed(path: str) -> bool:
     if module == "torch" and _is_dtype(name):
         return True
     if module == "torch.return_types" and name.isidentifier():
+        return True
+    if module in ("builtins.str", "builtins.bytes", "builtins.bytearray", "builtins.int",
+                  "builtins.float", "builtins.complex", "builtins.tuple", "builtins.list",
+                  "builtins.dict", "builtins.set", "builtins.frozenset"):
+        return name in _VALUE_METHODS
+    if path in ENUMS:  # Enum(value) looks a member up
         return True
     if module == "torch._C._VariableFunctionsClass" or module == "torch._C._nn" or \
             module == "torch._C._linalg" or module == "torch._C._fft" or module == "torch._C._special":

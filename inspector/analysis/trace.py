@@ -305,6 +305,11 @@ class Tracer:
                 resolved = f"{target._path}.{args[1]}"
                 self._event("resolve", resolved, text)
                 return self.ref_type(resolved)
+            if isinstance(target, (str, bytes, bytearray, int, float, complex, tuple, list, dict,
+                                   set, frozenset)) and not isinstance(target, bool):
+                resolved = f"builtins.{type(target).__name__}.{args[1]}"
+                self._event("resolve", resolved, text)
+                return self.ref_type(resolved)
             if isinstance(target, Result) and target.path:
                 resolved = f"{target.path}.{args[1]}"
                 self._event("resolve", resolved, text)

@@ -275,6 +275,12 @@ def _scan_distcp(path: str) -> Verdict:
         data = fh.read(MAX_SCAN_BYTES)
     for i, (start, end) in enumerate(embedded_zips(data)):
         scan.blob(data[start:end], f"entry at byte {start}", "torch.load", 1)
+    from .loader_streams import _LEGACY_MAGIC
+
+    at = data.find(_LEGACY_MAGIC)
+    while at >= 0 and len(scan.reports) < 4096:  # legacy torch.save payloads
+        scan.pickle_file(data[at:], f"entry at byte {at}", "torch.load", 1, primary=True)
+        at = data.find(_LEGACY_MAGIC, at + 1)
     for s in carve(data, "chunk"):
         scan.reports.append(StreamReport(s.stream, "torch.load", True, static_rows(s, s.stream),
                                          reached=False))

@@ -52,8 +52,15 @@ def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> N
         scan.flags.append(f"{first} bytes of data before the archive")
     elif first > 0:
         scan.flags.append(f"{first} bytes of data before the archive")
-    if size > view.directory_end:
-        scan.flags.append(f"{size - view.directory_end} bytes of data after the archive's end")
+    if size > view.directory_end:  # a signature or padding, unless a loader could run it
+        fh.seek(view.directory_end)
+        tail = fh.read(min(size - view.directory_end, 64 << 20))
+        before = len(scan.reports)
+        scan.pickle(tail, label(f"{size - view.directory_end} bytes after the archive's end"),
+                    "pickle.load", depth + 1, reached=False, optional=True)
+        if any(r.category == "dangerous" for rep in scan.reports[before:] for r in rep.rows):
+            scan.flags.append(f"{size - view.directory_end} bytes after the archive's end hold a "
+                              "pickle that makes dangerous calls")
     scan.flags.extend(view.notes)
     low = [e.name.lower() for e in view.entries]
     torchscript = any(n.endswith("constants.pkl") or "/code/" in f"/{n}" for n in low)
