@@ -14,10 +14,10 @@ _MARK = {"dangerous": "DANGER", "needs-code": "code", "reference": "ref", "data"
 
 
 def exit_code(verdicts: list[str]) -> int:
-    if any(v in ("dangerous", "unverified") for v in verdicts):
-        return 1
     if any(v == "unreadable" for v in verdicts):
         return 2
+    if any(v in ("dangerous", "unverified") for v in verdicts):
+        return 1
     return 0
 
 
@@ -68,7 +68,8 @@ def run(args) -> int:
 
 def unreadable_info(args, exc) -> int:
     """`ckpt info` on a file the reader cannot open: the verdict still speaks (a hostile
-    file must not hide behind a read error). Exit 1 when dangerous, else 2."""
+    file must not hide behind a read error): exit 1 when dangerous, else 2 with the one-line
+    error on stderr."""
     import sys
 
     from .analysis.verdict import scan_file
@@ -76,6 +77,8 @@ def unreadable_info(args, exc) -> int:
 
     with _quiet_stderr():
         v = scan_file(args.file)
+    if v.verdict in ("unreadable", "safe"):
+        raise exc  # nothing a loader would run: the plain one-line error
     if args.json:
         print(json.dumps({"path": args.file, "error": str(exc), "verdict": v.verdict,
                           "security": v.to_json()}, indent=2, default=str))

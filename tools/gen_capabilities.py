@@ -25,7 +25,10 @@ import os
 import sys
 from collections import defaultdict
 
-PACKAGES = ["torch", "numpy", "sympy", "pandas", "scipy", "yaml", "joblib", "mpmath"]
+PACKAGES = ["torch", "numpy", "sympy", "pandas", "scipy", "yaml", "joblib", "mpmath", "sklearn",
+            "matplotlib", "PIL", "networkx", "jinja2", "fsspec", "filelock", "safetensors",
+            "pyqtgraph", "dateutil", "skops", "pyarrow"]
+DIST = {"yaml": "PyYAML", "PIL": "pillow", "sklearn": "scikit-learn", "dateutil": "python-dateutil"}
 OUT = os.path.join(os.path.dirname(__file__), "..", "inspector", "analysis", "capabilities_data.py")
 HOPS = 3
 
@@ -215,7 +218,7 @@ def generate() -> tuple[dict, dict, dict]:
     for pkg in PACKAGES + ["<stdlib>"]:
         try:
             versions[pkg] = (f"{sys.version_info[0]}.{sys.version_info[1]}" if pkg == "<stdlib>"
-                             else importlib.metadata.version(pkg if pkg != "yaml" else "PyYAML"))
+                             else importlib.metadata.version(DIST.get(pkg, pkg)))
         except importlib.metadata.PackageNotFoundError:
             continue
         for mod, path in package_files(pkg):
@@ -267,6 +270,15 @@ def generate() -> tuple[dict, dict, dict]:
                 break
         return p
 
+    classes = {f"{m}.{c}" for m, i in infos.items() for c in i.classes}
+
+    def reason_of(path: str):
+        if path in classes:  # calling a class runs its constructor
+            for meth in ("__init__", "__new__", "__post_init__"):
+                if f"{path}.{meth}" in reasons:
+                    return reasons[f"{path}.{meth}"]
+        return reasons.get(path) or seed_reason(path)
+
     for _ in range(HOPS):
         new = {}
         for fn, callees in edges.items():
@@ -274,7 +286,7 @@ def generate() -> tuple[dict, dict, dict]:
                 continue
             for c in callees:
                 c2 = canon(c)
-                r = reasons.get(c2) or seed_reason(c2)
+                r = reason_of(c2)
                 if r:
                     new[fn] = f"{r.split(' (')[0].split(', which ')[-1]} (through {c2})"
                     break

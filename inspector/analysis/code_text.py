@@ -84,10 +84,23 @@ def judge_source(text: str, where: str, loader: str, package: bool) -> StreamRep
         row.count += 1
         if len(row.examples) < 3:
             row.examples.append(_render(node, full) + f"  (line {node.lineno})")
+    if not package:  # a dangerous op taken by reference (`f = torch.from_file; f(...)`)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and not isinstance(getattr(node, "ctx", None), ast.Store):
+                full = _dotted(node)
+                if full and full not in rows:
+                    cat, why = _torchscript(full)
+                    if cat == policy.DANGEROUS:
+                        rows[full] = CallRow(where, "code", full, cat, why, 1,
+                                             [f"{full}  (line {node.lineno})"])
     rep = StreamReport(where, loader, True, list(rows.values()))
     if package:
         rep.rows.insert(0, CallRow(where, "code", where, policy.NEEDS_CODE,
                                    "torch.package imports this module from the archive: its code runs"))
+    elif any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in ast.walk(tree)):
+        rep.rows.insert(0, CallRow(where, "code", where, policy.NEEDS_CODE,
+                                   "TorchScript code of the archive runs when it is loaded (its text "
+                                   "is judged; ops outside tensor math are listed)"))
     return rep
 
 

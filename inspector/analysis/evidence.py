@@ -61,7 +61,7 @@ def judge_trace(t: StreamTrace, reached: bool = True) -> StreamReport:
     for e in t.events.values():
         if e.kind in ("call", "new", "build", "build-global", "call-computed"):
             acted.add(e.target)
-        if e.kind == "resolve":
+        if e.kind == "resolve" or e.target.endswith(".__getitem__"):
             acted.add(e.target.rsplit(".", 1)[0])
     for e in t.ordered():
         if e.kind == "persistent-id":
@@ -82,7 +82,7 @@ def judge_trace(t: StreamTrace, reached: bool = True) -> StreamReport:
         elif kind == "call-computed":
             cat, why = policy.DANGEROUS, "calls a value computed while loading (a resolver chain)"
         else:
-            cat, why = policy.judge("reference" if kind == "reference" else "call", e.target)
+            cat, why = policy.judge(kind if kind in ("reference", "new", "build") else "call", e.target)
         rep.rows.append(CallRow(t.stream, kind, e.target, cat, why, e.count, list(e.examples)))
     return rep
 

@@ -115,8 +115,7 @@ class Scan:
         if data[:6] == b"\x93NUMPY":
             self.npy(data, where, depth)
             return
-        if _is_tar(data[:512]):
-            self.tar_bytes(data, where, depth)
+        self.tar_bytes(data, where, depth)
         self.pickle_file(data, where, loader, depth, primary=True)
 
     def pickle_file(self, data, where: str, loader: str, depth: int, primary: bool) -> None:
@@ -157,9 +156,9 @@ class Scan:
 
     def tar(self, fh, where: str, depth: int) -> bool:
         try:
-            tar = tarfile.open(fileobj=fh, mode="r:")
-            members = tar.getmembers()
-        except (tarfile.TarError, OSError, EOFError, ValueError):
+            tar = tarfile.open(fileobj=fh, mode="r:", format=tarfile.PAX_FORMAT)
+            members = tar.getmembers()[:100_000]
+        except (tarfile.TarError, OSError, EOFError, ValueError, UnicodeError):
             return False
         self.kinds.append("legacy tar checkpoint")
         for m in members:
@@ -311,12 +310,15 @@ def scan_path(path: str, scan: Scan, limit: int) -> None:
             scan.kinds.append("numpy .npy")
             scan.npy(_read(fh, limit, scan, path), "", 0)
             return
-        if _is_tar(head):
+        fh.seek(0)
+        scan.tar(fh, "", 0)  # torch.load tries its tar layout first (tarfile decides, not a magic)
+        primary = head[:1] == b"\x80" or _looks_like_text_pickle(head)
+        if size <= MAX_INMEMORY:
+            data = _read(fh, limit, scan, path)
+            scan.pickle_file(data, "", "torch.load / pickle.load", 0, primary=primary)
+        else:  # streamed from the file: nothing is skipped for size
             fh.seek(0)
-            scan.tar(fh, "", 0)
-        data = _read(fh, limit, scan, path)
-    primary = head[:1] == b"\x80" or _looks_like_text_pickle(head)
-    scan.pickle_file(data, "", "torch.load / pickle.load", 0, primary=primary)
+            scan.pickle_file(fh, "", "torch.load / pickle.load", 0, primary=primary)
 
 
 def _read(fh, limit: int, scan: Scan, path: str) -> bytes:

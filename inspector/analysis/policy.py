@@ -144,6 +144,18 @@ _SINK_MODULES = {"os", "posix", "nt", "subprocess", "_posixsubprocess", "pty", "
                  "dill", "cloudpickle", "joblib", "tempfile", "mmap", "signal", "_thread", "threading",
                  "requests", "paramiko", "pexpect", "sh", "plumbum", "fabric", "invoke"}
 _CAP = re.compile(r"^_*[A-Z]")
+# Names of callables that act on the outside world, in any library the source walk did not
+# cover: calling one that is not on the allowlist is judged dangerous, not merely unknown.
+_ACTING_FUNCTION = re.compile(
+    r"^_*(write|save|dump|to_|export|remove|delete|unlink|rmtree|rmdir|mkdir|makedirs|touch|"
+    r"open|urlopen|request|fetch|download|upload|exec|eval|run|spawn|system|popen|call|compile|"
+    r"render|import|load|read|from_file|fromfile|tofile|savefig|imsave|imwrite|copy|move|rename|"
+    r"chmod|chown|connect|send|listen|bind|start|launch|invoke|submit|apply|execute|shell|"
+    r"install|register|setattr|getattr|resolve|locate|lookup_module|find_module)", re.I)
+_ACTING_CLASS = re.compile(
+    r"(Popen|Process|Thread|Timer|Shell|Socket|Server|Client|Session|Writer|Handler|Executor|"
+    r"Pool|Spawn|Launcher|Runner|Subprocess|Connection|Request|Opener|Loader|Importer|"
+    r"Interpreter|Console|Compiler|Template|Environment)$")
 
 DATA, REFERENCE, NEEDS_CODE, DANGEROUS = "data", "reference", "needs-code", "dangerous"
 
@@ -237,8 +249,10 @@ def judge(kind: str, raw: str) -> tuple[str, str]:
     if raw.startswith("__torch__."):  # TorchScript classes: compiled from the archive's code/
         return DATA, "a TorchScript class of the archive (its code/ is judged as code)"
     why = sink_reason(path) or (sink_reason(raw) if raw != path else None)
+    if allowed(path) or allowed(raw):
+        return DATA, "data-construction allowlist"
     if kind == "reference":
-        if why:
+        if why and "(through " not in why:  # a direct sink, not one three calls away
             return DANGEROUS, f"{shown}: {why} (stored in the file)"
         if _user_module(path):
             return NEEDS_CODE, "loading imports this module (its code runs)"
@@ -258,6 +272,12 @@ def judge(kind: str, raw: str) -> tuple[str, str]:
         return DANGEROUS, f"module {root} gives access to code, processes, files or network"
     if root in STDLIB:
         return DANGEROUS, f"standard-library {path} is not a data type"
+    if root in ("sympy", "mpmath") and kind == "call":
+        return DANGEROUS, f"{root} constructors sympify their arguments (strings are evaluated as code)"
+    if not _CAP.match(name) and _ACTING_FUNCTION.match(name):
+        return DANGEROUS, f"'{name}' of {module} acts on files, processes, the network or code"
+    if kind == "call" and _ACTING_CLASS.search(name):
+        return DANGEROUS, f"constructing {name} of {module} starts or opens something"
     if root in FRAMEWORKS or root in ("sympy", "mpmath", "scipy", "pandas", "yaml", "sklearn"):
         return NEEDS_CODE, f"{root} callable not on the data allowlist (cannot vouch for it)"
     return NEEDS_CODE, "loading imports and runs this code"

@@ -277,6 +277,12 @@ class Tracer:
             return
         label = target.label if isinstance(target, Result) else render(target)
         owner = getattr(target, "instance_of", None)
+        if isinstance(target, Result) and target.partial is not None and isinstance(state, tuple) \
+                and len(state) >= 3:  # partial.__setstate__((func, args, kwds, dict)) replaces all
+            func, pargs, pkw = state[0], state[1], state[2]
+            target.partial = (func, tuple(pargs) if isinstance(pargs, (tuple, list)) else (),
+                              dict(pkw) if isinstance(pkw, dict) else {})
+            target.label = render_call("functools.partial", (func,) + target.partial[1], target.partial[2])
         self._event("build", owner or label.split("(")[0], f"{label}.__setstate__({render(state)})")
 
     def call(self, callee, args, kwargs):
@@ -331,8 +337,9 @@ class Tracer:
                 rest = args[1:] if path != "copyreg._reconstructor" else ()
                 self._event("new", cls._path, render_call(f"{cls._path}.__new__", rest, None))
                 return _Instance(self, cls._path)
-            if path == "copyreg._reconstructor" and len(args) > 1 and is_ref(args[1]):
-                self._event("new", args[1]._path, None)
+        if path == "copyreg._reconstructor" and len(args) > 1 and is_ref(args[1]) and \
+                args[1]._path != "builtins.object":  # base.__new__(cls, state), base.__init__
+            self._event("call", args[1]._path, render_call(args[1]._path, args[2:3], None))
         if path in _REBUILD_FROM_TYPE and len(args) >= 3:
             func, new_type, fargs = args[0], args[1], args[2]
             inner = self.call(func, tuple(fargs) if isinstance(fargs, (tuple, list)) else (fargs,), {})

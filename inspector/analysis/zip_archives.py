@@ -108,7 +108,8 @@ def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> N
                   else "torch.export.load" if pt2 else "torch.load")
         small = e.file_size <= MAX_INMEMORY and e.compress_size <= MAX_INMEMORY
         if is_pkl:
-            fast = reports.get(name) if depth == 0 else None
+            fast = reports.get(name) if depth == 0 and not view.notes and \
+                sum(x.name == name for x in view.entries) == 1 else None
             if fast is not None and fast.end == e.file_size and fast.globals and all(
                     _fast_ok(m, x) for m, x in fast.globals):
                 scan.reports.append(StreamReport(at, loader, True, [

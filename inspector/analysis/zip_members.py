@@ -160,6 +160,23 @@ class ZipView:
         return self.open_member(e, limit).read(limit)
 
 
+class _Unbounded:
+    """bz2/lzma decompressors behind zlib's (data, max_length) interface."""
+
+    def __init__(self, d):
+        self.d = d
+        self.unconsumed_tail = b""
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes:
+        try:
+            try:
+                return self.d.decompress(data, max_length)
+            except TypeError:  # zipfile's LZMA wrapper takes no max_length
+                return self.d.decompress(data)
+        except (OSError, EOFError, ValueError) as exc:
+            raise zlib.error(str(exc)) from None
+
+
 class MemberStream(io.RawIOBase):
     """A member's bytes as a readable stream: stored ones read in place, deflated ones
     inflated as they are read, so a huge member is scanned without holding it."""
@@ -170,8 +187,15 @@ class MemberStream(io.RawIOBase):
         self.limit = limit
         self.out = 0
         self.buf = b""
-        self.z = zlib.decompressobj(-15) if method == 8 else None
-        if method not in (0, 8):
+        if method == 8:
+            self.z = zlib.decompressobj(-15)
+        elif method in (12, 14):  # bzip2, lzma: Python's zipfile (numpy.load) reads them
+            import zipfile
+
+            self.z = _Unbounded(zipfile._get_decompressor(method))
+        elif method == 0:
+            self.z = None
+        else:
             raise ValueError(f"zip compression method {method} is not supported")
         self.truncated = False
 
