@@ -85,7 +85,6 @@ def verdict_only(path: str, exc: CheckpointError, sig=None) -> OpenFile:
     if verdict.verdict in ("unreadable", "safe"):
         raise exc
     ck = assemble(path, "unreadable", {}, Container(), {})
-    ck.warnings.append(f"the reader cannot open it: {exc}")
     return OpenFile(path=path, ck=ck, summary=summarize(ck), verdict=verdict,
                     training=training_summary(ck),
                     signature=sig, read_error=str(exc))
