@@ -152,8 +152,21 @@ _ACTING_FUNCTION = re.compile(
     r"render|import|load|read|from_file|fromfile|tofile|savefig|imsave|imwrite|copy|move|rename|"
     r"chmod|chown|connect|send|listen|bind|start|launch|invoke|submit|apply|execute|shell|"
     r"install|register|setattr|getattr|resolve|locate|lookup_module|find_module)", re.I)
+# Libraries whose every callable talks to services, processes or the network.
+_SERVICE_ROOTS = {
+    "docker", "git", "mlflow", "werkzeug", "flask", "flask_cors", "gunicorn", "uvicorn", "fastapi",
+    "starlette", "aiohttp", "anyio", "huey", "sqlalchemy", "alembic", "databricks", "google",
+    "opentelemetry", "urllib3", "requests", "httpx", "paramiko", "fabric", "pexpect", "IPython",
+    "jupyter_client", "notebook", "tornado", "zmq", "celery", "kombu", "boto3", "botocore",
+    "s3fs", "gcsfs", "smart_open", "wandb", "comet_ml", "neptune", "clearml", "tensorboard",
+    "tensorboardX", "ray", "dask", "distributed", "pyspark", "sh", "plumbum", "invoke", "pip",
+    "setuptools", "pkg_resources", "_distutils_hack", "virtualenv", "gitdb", "smmap", "graphene",
+    "mako", "jinja2", "markupsafe", "dotenv", "click", "cffi", "pycparser", "importlib_metadata",
+    "grimp", "importlinter", "pytest", "_pytest", "pytestqt", "pluggy", "ruff", "h11", "yarl",
+    "multidict", "frozenlist", "aiosignal", "aiohappyeyeballs", "certifi", "idna", "cryptography",
+}
 _ACTING_CLASS = re.compile(
-    r"(Popen|Process|Thread|Timer|Shell|Socket|Server|Client|Session|Writer|Handler|Executor|"
+    r"(Subprocess|Popen)|(Process|Thread|Timer|Shell|Socket|Server|Client|Session|Writer|Handler|Executor|"
     r"Pool|Spawn|Launcher|Runner|Subprocess|Connection|Request|Opener|Loader|Importer|"
     r"Interpreter|Console|Compiler|Template|Environment)$")
 
@@ -276,6 +289,8 @@ def judge(kind: str, raw: str) -> tuple[str, str]:
         return DANGEROUS, f"{root} constructors sympify their arguments (strings are evaluated as code)"
     if not _CAP.match(name) and _ACTING_FUNCTION.match(name):
         return DANGEROUS, f"'{name}' of {module} acts on files, processes, the network or code"
+    if kind == "call" and root in _SERVICE_ROOTS:
+        return DANGEROUS, f"{root} talks to services, processes or the network"
     if kind == "call" and _ACTING_CLASS.search(name):
         return DANGEROUS, f"constructing {name} of {module} starts or opens something"
     if root in FRAMEWORKS or root in ("sympy", "mpmath", "scipy", "pandas", "yaml", "sklearn"):

@@ -132,6 +132,10 @@ def scan_file(path: str, reports: dict | None = None, zipdir=None, _depth: int =
                 scan.reports.append(StreamReport(s.stream, f"unpacked {fmt}", s.error is None,
                                                  static_rows(s, s.stream), reached=False))
             scan.flags.extend(flags)
+            inner = _unpacked(path, fmt)
+            if inner:  # what pandas.read_pickle / joblib.load unpickle after decompressing
+                scan.kinds.append(f"{FOREIGN_NAMES[fmt]} holding {len(inner):,} bytes")
+                scan.blob(inner, f"{fmt} content", "pickle.load", 1)
         else:
             scan_path(path, scan, MAX_SCAN_BYTES)
     except CheckpointError as exc:
@@ -333,6 +337,24 @@ def _scan_foreign(path: str, kind: str) -> tuple[list[StreamScan], list[str]]:
             return scan_streams(inner, f"{kind} content"), []
         data = inner or data
     return carve(data, kind), []
+
+
+def _unpacked(path: str, kind: str) -> bytes:
+    """The decompressed content of a gzip/bzip2/xz file (bounded), or b''."""
+    import bz2
+    import gzip
+    import lzma
+
+    opener = {"gzip": gzip.decompress, "bzip2": bz2.decompress, "bz2": bz2.decompress,
+              "xz": lzma.decompress}.get(kind)
+    if opener is None:
+        return b""
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_SCAN_BYTES)
+    try:
+        return _bounded(opener, data)
+    except (OSError, EOFError, ValueError, lzma.LZMAError):
+        return b""
 
 
 def _bounded(opener, data: bytes) -> bytes:
