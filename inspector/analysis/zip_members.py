@@ -165,9 +165,15 @@ class _Unbounded:
 
     def __init__(self, d):
         self.d = d
-        self.unconsumed_tail = b""
+
+    @property
+    def unconsumed_tail(self) -> bytes:  # output still pending inside the decompressor
+        pending = getattr(self.d, "needs_input", True) is False and not getattr(self.d, "eof", False)
+        return b"\0" if pending else b""
 
     def decompress(self, data: bytes, max_length: int = -1) -> bytes:
+        if data == b"\0" and self.unconsumed_tail:
+            data = b""  # continue with what the decompressor holds
         try:
             try:
                 return self.d.decompress(data, max_length)
@@ -203,24 +209,25 @@ class MemberStream(io.RawIOBase):
         return True
 
     def _fill(self, want: int) -> None:
-        while len(self.buf) < want and self.raw_pos < self.length:
-            self.fh.seek(self.start + self.raw_pos)
-            chunk = self.fh.read(min(1 << 20, self.length - self.raw_pos))
-            if not chunk:
-                self.raw_pos = self.length
-                break
-            self.raw_pos += len(chunk)
-            if self.z is None:
-                self.buf += chunk
-            else:
-                try:
-                    self.buf += self.z.decompress(chunk, max(want - len(self.buf), 1 << 16) + (1 << 20))
-                    while self.z.unconsumed_tail and len(self.buf) < want:
-                        self.buf += self.z.decompress(self.z.unconsumed_tail, 1 << 20)
-                except zlib.error as exc:
-                    raise ValueError(f"the compressed data is damaged ({exc})") from None
-        if self.z is not None and len(self.buf) < want and self.z.unconsumed_tail:
-            self.buf += self.z.decompress(self.z.unconsumed_tail, 1 << 20)
+        """Grow the buffer to `want` bytes (or the member's end), inflating only as much as
+        asked: a small compressed member that claims gigabytes costs what is read."""
+        try:
+            while len(self.buf) < want:
+                room = max(want - len(self.buf), 1 << 16)
+                if self.z is not None and self.z.unconsumed_tail:
+                    self.buf += self.z.decompress(self.z.unconsumed_tail, room)
+                    continue
+                if self.raw_pos >= self.length:
+                    break
+                self.fh.seek(self.start + self.raw_pos)
+                chunk = self.fh.read(min(1 << 20, self.length - self.raw_pos))
+                if not chunk:
+                    self.raw_pos = self.length
+                    break
+                self.raw_pos += len(chunk)
+                self.buf += chunk if self.z is None else self.z.decompress(chunk, room)
+        except zlib.error as exc:
+            raise ValueError(f"the compressed data is damaged ({exc})") from None
 
     def read(self, n: int = -1) -> bytes:
         if n is None or n < 0:
