@@ -308,7 +308,14 @@ def scan_path(path: str, scan: Scan, limit: int) -> None:
                 return
         if head[:6] == b"\x93NUMPY":
             scan.kinds.append("numpy .npy")
-            scan.npy(_read(fh, limit, scan, path), "", 0)
+            fh.seek(0)
+            top = fh.read(1 << 20)  # the header; the array data is only read when it is a pickle
+            info = npy_header(top)
+            if info is None:
+                scan.unvouched.append("the .npy header cannot be read")
+            elif info[1]:
+                src = _read(fh, limit, scan, path) if size <= MAX_INMEMORY else fh
+                scan.pickle(src, "object array", "numpy.load(allow_pickle=True)", 0, start=info[0])
             return
         fh.seek(0)
         scan.tar(fh, "", 0)  # torch.load tries its tar layout first (tarfile decides, not a magic)

@@ -211,6 +211,8 @@ _CONSTRUCTS_ARG0 = {  # target -> index of the class argument it instantiates
 _REBUILD_FROM_TYPE = {"torch._tensor._rebuild_from_type_v2", "torch._utils._rebuild_from_type_v2"}
 _CALLS_ITS_ARGS = ("numpy.random._pickle.",)
 _LOAD_FROM_BYTES = {"torch.storage._load_from_bytes"}
+_SPECIAL = _GETATTR | _GETITEM | _PARTIAL | set(_CONSTRUCTS_ARG0) | _REBUILD_FROM_TYPE | \
+    _LOAD_FROM_BYTES | {"builtins.type"}
 
 
 class Tracer:
@@ -304,6 +306,19 @@ class Tracer:
             return Result(self, text)
         if path == "builtins.type" and len(args) == 3:
             path = "builtins.type (creating a class)"
+        seen = self.out.events.get(("call", path))
+        if seen is not None and len(seen.examples) >= MAX_EXAMPLES and path not in _SPECIAL \
+                and not path.startswith(_CALLS_ITS_ARGS):
+            seen.count += 1  # the thousandth tensor: counted, not rendered again
+            self.calls += 1
+            if self.calls > MAX_CALLS:
+                raise TraceLimit(f"the stream makes more than {MAX_CALLS:,} calls")
+            if path in _CONTAINERS:
+                try:
+                    return _CONTAINERS[path](*args, **(kwargs or {}))
+                except Exception:
+                    pass
+            return Result(self, f"{path}(…)", path=None)
         text = render_call(path, args, kwargs)
         if path in _GETATTR and len(args) >= 2 and isinstance(args[1], str) and not kwargs:
             target = args[0]

@@ -99,7 +99,7 @@ def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> N
             continue
         is_pkl = n.endswith(".pkl") or n.endswith(".debug_pkl")
         try:
-            head = view.open_member(e, 64).read(64)
+            head = view.head(e, 64)
         except ValueError as exc:  # no loader can read it either; a pickle we cannot see
             if is_pkl:
                 scan.unvouched.append(f"{at}: {exc}")

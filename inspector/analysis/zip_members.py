@@ -45,6 +45,7 @@ class ZipView:
         self.notes: list[str] = []  # anomalies worth showing
         self.directory_end = size
         self.first_header = None
+        self._starts: dict[int, tuple[int, bytes]] = {}  # header offset -> (data start, local name)
         seen = set()
         for e in self._directories() + self._local_walk():
             key = (e.name, e.header_offset)
@@ -90,9 +91,9 @@ class ZipView:
                 if 0 < shift < size and cd_size < size:
                     cands.append(("shifted directory", cd_offset + shift, cd_size, count))
                 for label, off, length, cnt in cands:
-                    if (off, length) in seen_dirs or off < 0 or length <= 0 or off + length > size:
+                    if off in seen_dirs or off < 0 or length <= 0 or off + length > size:
                         continue
-                    seen_dirs.add((off, length))
+                    seen_dirs.add(off)
                     out.extend(self._central(label, off, min(length, MAX_DIRECTORY),
                                              shift if label == "shifted directory" else 0))
             at = tail.rfind(b"PK\x05\x06", 0, at)
@@ -138,23 +139,36 @@ class ZipView:
                 break  # sizes after the data, or not a member any reader would take
             name = name_raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
             out.append(Entry(name, pos, csize, usize, method, flags, crc, "local headers"))
+            self._starts[pos] = (pos + _LOCAL.size + nlen + elen, name_raw)
             pos += _LOCAL.size + nlen + elen + csize
         return out
 
     # -- reading
     def data_start(self, e: Entry) -> tuple[int, bytes]:
         """(offset of the member's data, the name in its local header)."""
+        known = self._starts.get(e.header_offset)
+        if known is not None:
+            return known
         self.fh.seek(e.header_offset)
         head = self.fh.read(_LOCAL.size)
         if len(head) < _LOCAL.size or head[:4] != b"PK\x03\x04":
             raise ValueError(f"member {e.name} has no local header where the directory says")
         nlen, elen = struct.unpack_from("<HH", head, 26)
         local_name = self.fh.read(nlen)
-        return e.header_offset + _LOCAL.size + nlen + elen, local_name
+        self._starts[e.header_offset] = out = (e.header_offset + _LOCAL.size + nlen + elen, local_name)
+        return out
 
     def open_member(self, e: Entry, limit: int | None = None) -> "MemberStream":
         start, _ = self.data_start(e)
         return MemberStream(self.fh, start, e.compress_size, e.method, limit)
+
+    def head(self, e: Entry, n: int = 64) -> bytes:
+        """The first `n` bytes of the member's content."""
+        if e.method == 0:
+            start, _ = self.data_start(e)
+            self.fh.seek(start)
+            return self.fh.read(min(n, e.compress_size))
+        return self.open_member(e, n).read(n)
 
     def read(self, e: Entry, limit: int) -> bytes:
         return self.open_member(e, limit).read(limit)
