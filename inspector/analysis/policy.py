@@ -235,8 +235,18 @@ def _torch_data_class(path: str) -> bool:
                               "torch.ao.nn.", "torch.nn.quantized.", "torch.distributions."))
 
 
+# Modules whose *import* acts (find_class imports the module before looking the name up).
+_ACTING_IMPORTS = {"antigravity", "this", "__hello__", "__phello__", "idlelib.idle",
+                   "idlelib.pyshell", "turtledemo", "tkinter.__main__"}
+
+
 def sink_reason(path: str) -> str | None:
     """Why calling (or holding) this name reaches processes, files, network, code or imports."""
+    parts = path.split(".")
+    if "__main__" in parts[1:]:
+        return "importing a package's __main__ module runs its program"
+    if any(".".join(parts[:i]) in _ACTING_IMPORTS for i in range(1, len(parts) + 1)):
+        return "importing this module acts (opens a browser, starts a program or prints)"
     if path in _SINK_NAMES:
         return "runs code, or reaches files, processes or the network"
     if path in SINKS:

@@ -179,6 +179,18 @@ def malicious() -> list[tuple[str, str, str, bytes, str]]:
                 "protocol-0 pickle in a legacy tar's storages"))
     out.append(("npy_object_descr", "object.npy", "numpy.load", npy_of("<O", pickle_of(shell())),
                 "an .npy whose descr is '<O' (numpy unpickles it)"))
+    pad = 300 << 20  # inflates past what a scanner reads into memory; the payload comes last
+    huge = zipfile.ZipFile(buf := io.BytesIO(), "w", zipfile.ZIP_DEFLATED)
+    with huge.open("archive/data.pkl", "w", force_zip64=True) as f:
+        f.write(b"\x80\x02\x8e" + struct.pack("<Q", pad))  # BINBYTES8
+        zero = bytes(1 << 20)
+        for _ in range(pad >> 20):
+            f.write(zero)
+        f.write(b"0" + pickle_of(shell())[2:])
+    huge.writestr("archive/version", "3\n")
+    huge.close()
+    out.append(("huge_deflated_pickle", "huge_data_pkl.pt", "torch.load", buf.getvalue(),
+                "a deflated data.pkl of 300 MB with the payload after the padding"))
     inner = torch_zip(pickle_of(shell()))
     out.append(("nested_load_from_bytes", "load_from_bytes.pt", "torch.load",
                 torch_zip(pickle_of(Call(Glob("torch.storage", "_load_from_bytes"), inner))),
