@@ -364,6 +364,14 @@ class Tracer:
                     self._event("build", new_type._path,
                                 f"{new_type._path}.__setstate__({render(args[3])})")
             return inner
+        last = path.rsplit(".", 1)[-1]
+        if path.startswith("torch.") and last[:1].isupper() and path not in _SPECIAL:
+            # torch classes built by calling them may call what they are given (LambdaLR
+            # calls its lr_lambda while constructing): named callables passed in count as called
+            for a in list(args) + list((kwargs or {}).values()):
+                for ref in ([a] if is_ref(a) else [x for x in a if is_ref(x)]
+                            if isinstance(a, (tuple, list)) else []):
+                    self._event("call", ref._path, f"{ref._path}(…)  (given to {path})")
         if path.startswith(_CALLS_ITS_ARGS):
             for a in list(args) + list((kwargs or {}).values()):
                 if is_ref(a):
