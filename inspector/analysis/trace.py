@@ -28,7 +28,7 @@ from ..formats.unpickler import codecs_encode, normalize_global, safe_bytes, saf
 
 MAX_CALLS = 5_000_000
 MAX_EXAMPLES = 3  # rendered examples kept per distinct call target
-MAX_NESTED = 64
+MAX_NESTED = 20_000
 
 
 class TraceLimit(Exception):
@@ -308,7 +308,7 @@ class Tracer:
             path = "builtins.type (creating a class)"
         seen = self.out.events.get(("call", path))
         if seen is not None and len(seen.examples) >= MAX_EXAMPLES and path not in _SPECIAL \
-                and not path.startswith(_CALLS_ITS_ARGS):
+                and not path.startswith(_CALLS_ITS_ARGS) and not _names_a_global(args, kwargs):
             seen.count += 1  # the thousandth tensor: counted, not rendered again
             self.calls += 1
             if self.calls > MAX_CALLS:
@@ -376,11 +376,22 @@ class Tracer:
             for a in list(args) + list((kwargs or {}).values()):
                 if is_ref(a):
                     self.call(a, (), {})
-        if path in _LOAD_FROM_BYTES and args and isinstance(args[0], (bytes, bytearray)):
-            if len(self.out.nested) < MAX_NESTED:
+        if path in _LOAD_FROM_BYTES and args:
+            if not isinstance(args[0], (bytes, bytearray)):
+                self.out.flags.append(f"{path} is given something that is not bytes")
+            elif len(self.out.nested) >= MAX_NESTED:
+                raise TraceLimit(f"more than {MAX_NESTED:,} nested torch.load payloads")
+            else:
                 self.out.nested.append((f"bytes given to {path} (call {self.out.events[('call', path)].count})",
                                         bytes(args[0])))
         return Result(self, text, path=None)
+
+
+def _names_a_global(args, kwargs) -> bool:
+    for a in list(args) + list((kwargs or {}).values()):
+        if is_ref(a) or isinstance(a, (tuple, list)) and any(is_ref(x) for x in a):
+            return True
+    return False
 
 
 class _Instance(Result):
