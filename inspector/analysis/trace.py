@@ -434,6 +434,13 @@ def trace_stream(data, stream: str, start: int = 0, loader: str = "pickle.load",
         out.error = "not read to the end: it asks for more memory than the scan allows"
     except RecursionError:
         out.error = "not read to the end: it nests too deeply"
+    except UnicodeDecodeError as exc:
+        if encoding == "utf-8" and f.seekable():  # Python 2 byte strings: loaders pass
+            f.seek(base)                          # encoding='latin1' for these, as torch says
+            retry = trace_stream(f, stream, base, loader, "latin1", budget)
+            retry.loader = f"{loader} (encoding='latin1')"
+            return retry
+        out.error = f"the loader's parser stops here (UnicodeDecodeError: {exc.reason})"
     except Exception as exc:  # the C parser refused it here, as the loader would
         text = " ".join(str(exc).split())[:160]
         out.error = f"the loader's parser stops here ({type(exc).__name__}: {text})"

@@ -192,6 +192,9 @@ def combine(parts: list[tuple[str, Verdict]]) -> Verdict:
     format loads that cannot be read leaves the whole `unverified`."""
     if not parts:
         return Verdict("unreadable", error="nothing to scan")
+    if all(v.verdict == "unreadable" for _, v in parts):
+        name, first = parts[0]
+        return Verdict("unreadable", error=f"{name}: {first.error}")
     out = Verdict("safe")
     for name, v in parts:
         for s in v.streams:
