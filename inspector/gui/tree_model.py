@@ -296,8 +296,8 @@ class CheckpointModel(QAbstractItemModel):
         if role == Qt.ForegroundRole:
             if it.node is not None and it.node.kind in ("ref", "truncated"):
                 return QBrush(QColor("#888888"))
-            if it.is_file and it.file.verdict.verdict == "dangerous":
-                return QBrush(QColor("#c62828"))
+            if it.is_file and it.file.verdict.verdict in ("dangerous", "unverified"):
+                return QBrush(QColor("#c62828" if it.file.dangerous else "#b26a00"))
         if role == Qt.TextAlignmentRole and col in (5, 6):
             return int(Qt.AlignRight | Qt.AlignVCenter)
         return None
