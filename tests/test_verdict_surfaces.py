@@ -147,3 +147,26 @@ def test_unparsed_stream_is_unverified_never_safe(tmp_path):
     assert v.verdict == "unverified" and not v.trustable
     code, out, _ = run_cli("scan", p)
     assert code == 1 and "cannot vouch" in out
+
+
+def test_stable_baselines3_serialized_values_are_judged(tmp_path):
+    """SB3's `data` member stores objects as base64 cloudpickles under ':serialized:'
+    (its loader unpickles them); `policy.pth` is a torch.save payload. (SB3 is not
+    installed here, so this sample is judged but not fired.)"""
+    import base64
+    import zipfile
+
+    from inspector.analysis.verdict import scan_file
+
+    evil = base64.b64encode(own_samples.pickle_of(own_samples.shell())).decode()
+    good = base64.b64encode(own_samples.pickle_of({"gamma": 0.99})).decode()
+    for payload, want in ((evil, "dangerous"), (good, "safe")):
+        p = tmp_path / f"{want}.zip"
+        with zipfile.ZipFile(p, "w") as z:
+            z.writestr("data", json.dumps({"policy_class": {":type:": "<class 'x'>",
+                                                            ":serialized:": payload}}))
+            z.writestr("policy.pth", own_samples.torch_save({"w": torch.zeros(2)}))
+            z.writestr("pytorch_variables.pth", own_samples.torch_save({}))
+        v = scan_file(p)
+        assert v.verdict == want, v.to_json()
+        assert any(":serialized:" in s.stream for s in v.streams)
