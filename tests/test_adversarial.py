@@ -84,9 +84,7 @@ def test_verdict_flags_every_malicious_sample_and_no_benign_one(samples, capsys)
     sentinel = outdir / "SENTINEL_SCAN"
     os.environ["RT_SENTINEL"] = str(sentinel)
     try:
-        for r in results:
-            if r["label"] == "malicious" and not r.get("expect_fire", True):
-                continue  # a bypass attempt the loader refuses: nothing to flag
+        for r in results:  # bypass attempts torch's default refuses still hold the calls
             path = outdir / r["file"]
             with audit().watch() as a:
                 v = scan_file(path)

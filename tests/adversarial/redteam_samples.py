@@ -661,7 +661,7 @@ def _containers(put, pickle):
     # safetensors-looking prefix
     L = 16
     body = b'B' + struct.pack('<I', L) + b'\x00\x00\x00{"__metadata__"'[:L].ljust(L, b' ') + b'0'
-    st = b'\x80\x02'[:0] + body + P[2:]
+    st = body + P[2:]  # no PROTO opcode: the file starts with BINBYTES
     hdr_len = struct.unpack('<Q', st[:8])[0]
     st = st + b' ' * max(0, hdr_len + 8 - len(st) + 8)
     put('mal/container/safetensors_lookalike.pkl', st, 'malicious', 'safetensors_header_lookalike', 'pickle.load',
@@ -783,10 +783,6 @@ def _torch_save_bytes(obj, **kw):
     return bio.getvalue()
 
 
-class _TinyLin:  # built lazily (needs torch)
-    pass
-
-
 class _Evil:
     """__reduce__ -> os.system(cmd); pickled by reference to posix.system, the class itself is not referenced"""
 
@@ -883,8 +879,7 @@ def _formats(put, outdir):
             e.extern(['os'])
             e.save_source_string('rt_mod', "import os\nopen(os.environ['RT_SENTINEL'], 'w').write('fired')\n"
                                            "class Config:\n    pass\n")
-            e.save_binary('pkg', 'data.pkl', b'\x80\x02crt_mod\nConfig\n)\x81}X\x02\x00\x00\x00lrG?PbM\xd2\xf1\xa9\xfcs\x86b.'[:0]
-                          + pk(B(NX(G('rt_mod', 'Config'), (), {}), {'lr': 0.001}), proto=4))
+            e.save_binary('pkg', 'data.pkl', pk(B(NX(G('rt_mod', 'Config'), (), {}), {'lr': 0.001}), proto=4))
         put('mal/package/module_source_runs.pt', _zip_patch(open(pp, 'rb').read(), {}), 'malicious',
             'torch_package_source', 'torch.package', 'data.pkl references rt_mod.Config; importing the packaged rt_mod source runs code',
             package='pkg', resource='data.pkl')
