@@ -95,6 +95,11 @@ class Scan:
             rep = judge_trace(t, reached=False)
             self.reports.append(rep)
             self.flags.extend(f"{where}: {f}" for f in t.flags)
+            for what, blob in t.nested:
+                before = len(self.reports)
+                self.blob(blob, f"{where} (stream {i}) › {what}", "torch.load", depth + 1)
+                if any(r.category == "dangerous" for x in self.reports[before:] for r in x.rows):
+                    self.flags.append(f"{where}: a later pickle stream loads a dangerous payload")
             if any(r.category == "dangerous" for r in rep.rows):
                 self.flags.append(f"{where}: a second pickle stream after STOP makes dangerous calls")
             if not t.complete or t.end <= 0:

@@ -417,9 +417,25 @@ class _Unpickler(pickle.Unpickler):
 def trace_stream(data, stream: str, start: int = 0, loader: str = "pickle.load",
                  encoding: str = "utf-8", budget: int = 2 << 30) -> StreamTrace:
     """Run the C unpickler over the stream at `start` of `data` (bytes or a seekable
-    binary file) with recording stand-ins. `complete` is True only when it reached STOP."""
+    binary file) with recording stand-ins. `complete` is True only when it reached STOP.
+
+    The C unpickler reads frames differently from a file that can `peek` (open(), a
+    zip or tar member) and from a BytesIO (torch's zip reader, `_load_from_bytes`): for
+    bytes both readings are tried when the first does not finish, and the one that got
+    further is kept (a loader of either kind would run what it saw)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        return _trace(data, stream, start, loader, encoding, budget)
+    first = _trace(io.BufferedReader(io.BytesIO(data)), stream, start, loader, encoding, budget)
+    if first.complete:
+        return first
+    second = _trace(io.BytesIO(data), stream, start, loader, encoding, budget)
+    if second.complete or len(second.events) > len(first.events):
+        return second
+    return first
+
+
+def _trace(f, stream: str, start: int, loader: str, encoding: str, budget: int) -> StreamTrace:
     out = StreamTrace(stream, loader)
-    f = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
     if start or f.seekable():
         f.seek(start)
     base = f.tell()
@@ -437,7 +453,7 @@ def trace_stream(data, stream: str, start: int = 0, loader: str = "pickle.load",
     except UnicodeDecodeError as exc:
         if encoding == "utf-8" and f.seekable():  # Python 2 byte strings: loaders pass
             f.seek(base)                          # encoding='latin1' for these, as torch says
-            retry = trace_stream(f, stream, base, loader, "latin1", budget)
+            retry = _trace(f, stream, base, loader, "latin1", budget)
             retry.loader = f"{loader} (encoding='latin1')"
             return retry
         out.error = f"the loader's parser stops here (UnicodeDecodeError: {exc.reason})"
