@@ -173,3 +173,68 @@ def test_trust_is_refused_unless_fully_parsed(samples, tmp_path):
     assert v.verdict == "unverified" and not v.trustable, v.to_json()
     with pytest.raises(OpError, match="cannot be trusted"):
         trusted_model(str(truncated))
+
+
+def _containers():
+    """Ways a loader reaches a pickle: every payload is judged inside each of them."""
+    import gzip
+    import io
+    import zipfile
+
+    import own_samples as own
+
+    def npz(data, method):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", method) as z:
+            z.writestr("a.npy", own.npy_of("|O", data))
+        return buf.getvalue()
+
+    def nested(data):
+        call = own.Call(own.Glob("torch.storage", "_load_from_bytes"), own.torch_zip(data))
+        return own.torch_zip(own.pickle_of(call))
+
+    return {
+        "bare": lambda d: d,
+        "torch zip": own.torch_zip,
+        "deflated zip": lambda d: own.torch_zip(d, method=zipfile.ZIP_DEFLATED),
+        "DATA.PKL": lambda d: own.torch_zip(d, "DATA.PKL"),
+        "legacy object": lambda d: own.legacy_stack(d, own.pickle_of([])),
+        "legacy keys": lambda d: own.legacy_stack(own.pickle_of({}), d),
+        "tar pickle": lambda d: own.tar_of([("storages", b"I0\n."), ("tensors", b"I0\n."), ("pickle", d)]),
+        "tar storages": lambda d: own.tar_of([("storages", d), ("tensors", b"I0\n."), ("pickle", b"N.")]),
+        "npy": lambda d: own.npy_of("|O", d),
+        "npz bzip2": lambda d: npz(d, zipfile.ZIP_BZIP2),
+        "npz lzma": lambda d: npz(d, zipfile.ZIP_LZMA),
+        "_load_from_bytes": nested,
+        "gzip": gzip.compress,
+        "after a benign stream": lambda d: own.pickle_of([1]) + d,
+    }
+
+
+def test_every_payload_in_every_container(tmp_path):
+    """Verdict-only generalisation check (the payloads themselves are proved to fire in
+    their own samples above): each red-team payload pickle, inside each container a loader
+    reads, is dangerous; benign pickles inside the same containers are not."""
+    import pickle
+
+    import own_samples as own
+    import redteam_samples as rt
+
+    from inspector.analysis.verdict import scan_file
+
+    benign = [pickle.dumps(obj, protocol=p) for _, _, _, obj, _ in own.benign()
+              if not isinstance(obj, bytes) for p in (2, 4)]
+    misses, false_alarms = [], []
+    for cname, wrap in _containers().items():
+        for _, name, data, _ in rt.malicious_pickles():
+            p = tmp_path / "x"
+            p.write_bytes(wrap(data))
+            if scan_file(p).verdict != "dangerous":
+                misses.append((cname, name))
+        for i, data in enumerate(benign):
+            p = tmp_path / "y"
+            p.write_bytes(wrap(data))
+            v = scan_file(p)
+            if v.verdict == "dangerous":
+                false_alarms.append((cname, i, v.summary))
+    assert misses == [] and false_alarms == [], (misses, false_alarms)

@@ -127,15 +127,16 @@ def scan_file(path: str, reports: dict | None = None, zipdir=None, _depth: int =
     scan.reader_reports = reports or {}
     try:
         if fmt in FOREIGN_NAMES and fmt != "npy":
-            scans, flags = _scan_foreign(path, fmt)
-            for s in scans:
-                scan.reports.append(StreamReport(s.stream, f"unpacked {fmt}", s.error is None,
-                                                 static_rows(s, s.stream), reached=False))
-            scan.flags.extend(flags)
             inner = _unpacked(path, fmt)
             if inner:  # what pandas.read_pickle / joblib.load unpickle after decompressing
                 scan.kinds.append(f"{FOREIGN_NAMES[fmt]} holding {len(inner):,} bytes")
                 scan.blob(inner, f"{fmt} content", "pickle.load", 1)
+            else:  # an archive we cannot unpack (7z): pickles carved from its bytes, statically
+                scans, flags = _scan_foreign(path, fmt)
+                for s in scans:
+                    scan.reports.append(StreamReport(s.stream, f"unpacked {fmt}", s.error is None,
+                                                     static_rows(s, s.stream), reached=False))
+                scan.flags.extend(flags)
         else:
             scan_path(path, scan, MAX_SCAN_BYTES)
     except CheckpointError as exc:

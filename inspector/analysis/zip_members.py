@@ -69,7 +69,7 @@ class ZipView:
         at = tail.rfind(b"PK\x05\x06")
         seen_dirs = set()
         ends = 0
-        while at >= 0 and ends < 4:
+        while at >= 0 and ends < 1:  # readers take the last end record; earlier ones are data
             ends += 1
             if at + _EOCD.size <= len(tail):
                 _, _, _, _, count, cd_size, cd_offset, clen = _EOCD.unpack_from(tail, at)
