@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from . import policy
 from .trace import StreamTrace
 
+MAX_STATIC_ROWS = 5000
 _KIND_TEXT = {"call": "call", "new": "creates", "build": "sets state of", "resolve": "fetches",
               "reference": "references", "build-global": "overwrites attributes of",
               "call-computed": "calls computed", "static": "names (static scan)"}
@@ -90,7 +91,11 @@ def judge_trace(t: StreamTrace, reached: bool = True) -> StreamReport:
 def static_rows(scan, stream: str) -> list[CallRow]:
     """Globals a static opcode scan found where the C parse did not go (evidence only)."""
     rows = []
-    for u in scan.globals.values():
+    for n, u in enumerate(scan.globals.values()):
+        if n >= MAX_STATIC_ROWS:
+            rows.append(CallRow(stream, "static", f"{len(scan.globals) - n:,} more names",
+                                policy.NEEDS_CODE, "not judged one by one (static scan)"))
+            break
         target = f"{u.module}.{u.name}"
         cat, why = policy.judge("call" if u.called else "reference", target)
         if u.module.startswith("<"):

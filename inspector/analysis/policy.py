@@ -238,6 +238,7 @@ def _torch_data_class(path: str) -> bool:
 # Modules whose *import* acts (find_class imports the module before looking the name up).
 _ACTING_IMPORTS = {"antigravity", "this", "__hello__", "__phello__", "idlelib.idle",
                    "idlelib.pyshell", "turtledemo", "tkinter.__main__"}
+_ACTING_ROOTS = {m.split(".")[0] for m in _ACTING_IMPORTS}
 
 
 def sink_reason(path: str) -> str | None:
@@ -245,7 +246,8 @@ def sink_reason(path: str) -> str | None:
     parts = path.split(".")
     if "__main__" in parts[1:]:
         return "importing a package's __main__ module runs its program"
-    if any(".".join(parts[:i]) in _ACTING_IMPORTS for i in range(1, len(parts) + 1)):
+    if parts[0] in _ACTING_ROOTS and any(".".join(parts[:i]) in _ACTING_IMPORTS
+                                         for i in range(1, len(parts) + 1)):
         return "importing this module acts (opens a browser, starts a program or prints)"
     if path in _SINK_NAMES:
         return "runs code, or reaches files, processes or the network"

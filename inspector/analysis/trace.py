@@ -29,6 +29,7 @@ from ..formats.unpickler import codecs_encode, normalize_global, safe_bytes, saf
 MAX_CALLS = 5_000_000
 MAX_EXAMPLES = 3  # rendered examples kept per distinct call target
 MAX_NESTED = 20_000
+MAX_NAMES = 20_000  # distinct globals and attributes (each gets a stand-in type)
 
 
 class TraceLimit(Exception):
@@ -241,6 +242,8 @@ class Tracer:
     def ref_type(self, path: str) -> type:
         t = self.attr_types.get(path)
         if t is None:
+            if len(self.attr_types) >= MAX_NAMES:
+                raise TraceLimit(f"the stream names more than {MAX_NAMES:,} distinct globals")
             name = path.rsplit(".", 1)[-1]
             t = _Meta(name if name.isidentifier() else "Ref", (_RefBase,),
                       {"__slots__": (), "_path": path, "_tracer": self})
@@ -426,8 +429,8 @@ def trace_stream(data, stream: str, start: int = 0, loader: str = "pickle.load",
     if not isinstance(data, (bytes, bytearray, memoryview)):
         return _trace(data, stream, start, loader, encoding, budget)
     first = _trace(io.BufferedReader(io.BytesIO(data)), stream, start, loader, encoding, budget)
-    if first.complete:
-        return first
+    if first.complete or (first.error or "").startswith("not read to the end"):
+        return first  # finished, or stopped by our bounds (which the other reading would hit too)
     second = _trace(io.BytesIO(data), stream, start, loader, encoding, budget)
     if second.complete or len(second.events) > len(first.events):
         return second
