@@ -274,30 +274,44 @@ def _scan_folder(path: str, depth: int = 0) -> Verdict:
 
 
 def _scan_distcp(path: str) -> Verdict:
-    """A DCP chunk file: raw tensor bytes and torch.save payloads (zips) for non-tensor
-    entries, which DCP loads with torch.load(weights_only=False)."""
-    from .loader_streams import Scan
+    """A DCP chunk file: raw tensor bytes and, for non-tensor entries, payloads DCP hands
+    to torch.load(weights_only=False): torch.save zips (found from their end records),
+    legacy torch.save stacks (found by torch's magic number) and bare pickles (found by
+    their protocol header, then run through the C trace; kept when they do something)."""
+    from .loader_streams import _LEGACY_MAGIC, Scan
 
     scan = Scan(path)
     with open(path, "rb") as fh:
         data = fh.read(MAX_SCAN_BYTES)
-    for i, (start, end) in enumerate(embedded_zips(data)):
+    covered = []
+    for start, end in embedded_zips(data):
         scan.blob(data[start:end], f"entry at byte {start}", "torch.load", 1)
-    from .loader_streams import _LEGACY_MAGIC
-
+        covered.append((start, end))
     at = data.find(_LEGACY_MAGIC)
-    while at >= 0 and len(scan.reports) < 4096:  # legacy torch.save payloads
+    while at >= 0 and len(scan.reports) < 4096:
         scan.pickle_file(data[at:], f"entry at byte {at}", "torch.load", 1, primary=True)
+        covered.append((at, at + 1))
         at = data.find(_LEGACY_MAGIC, at + 1)
-    for s in carve(data, "chunk"):
-        scan.reports.append(StreamReport(s.stream, "torch.load", True, static_rows(s, s.stream),
-                                         reached=False))
-    v = judge(scan)
-    return v
+    pos, tried = 0, 0
+    while tried < 4096:
+        pos = data.find(b"\x80", pos)
+        if pos < 0 or pos + 1 >= len(data):
+            break
+        if 2 <= data[pos + 1] <= 5 and not any(a <= pos < b for a, b in covered):
+            tried += 1
+            t = scan.pickle(data, f"entry at byte {pos}", "torch.load", 1, start=pos,
+                            reached=False, optional=True, follow=False)
+            if t.complete and t.end > 0:
+                covered.append((pos, pos + t.end))
+                pos += t.end
+                continue
+        pos += 1
+    return judge(scan)
 
 
 def embedded_zips(data: bytes, limit: int = 4096) -> list[tuple[int, int]]:
-    """(start, end) of each zip archive inside `data`, found from its end record."""
+    """(start, end) of each zip archive inside `data`, found from its end record (and the
+    zip64 end record just before it, whose own offset is relative to the archive)."""
     out, pos = [], 0
     while len(out) < limit:
         at = data.find(b"PK\x05\x06", pos)
@@ -305,18 +319,14 @@ def embedded_zips(data: bytes, limit: int = 4096) -> list[tuple[int, int]]:
             break
         cd_size, cd_offset, clen = struct.unpack_from("<LLH", data, at + 12)
         start = at - cd_size - cd_offset
+        if cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF or \
+                not (0 <= start < at and data[start:start + 4] == b"PK\x03\x04"):
+            loc = at - 20
+            if loc >= 56 and data[loc:loc + 4] == b"PK\x06\x07":
+                (rec,) = struct.unpack_from("<Q", data, loc + 8)
+                start = loc - 56 - rec
         if 0 <= start < at and data[start:start + 4] == b"PK\x03\x04":
             out.append((start, at + 22 + clen))
-        elif cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
-            loc = at - 20
-            if loc >= 0 and data[loc:loc + 4] == b"PK\x06\x07":
-                (rec,) = struct.unpack_from("<Q", data, loc + 8)
-                first = data.rfind(b"PK\x03\x04", 0, at)
-                while first > 0 and data.rfind(b"PK\x03\x04", 0, first) >= 0 and \
-                        len(out) == 0 and first > rec:
-                    first = data.rfind(b"PK\x03\x04", 0, first)
-                if first >= 0:
-                    out.append((first, at + 22 + clen))
         pos = at + 4
     return out
 
