@@ -115,3 +115,60 @@ def _torchscript(full: str) -> tuple[str | None, str]:
         if ns and ns not in _TS_NATIVE_OK:
             return policy.NEEDS_CODE, f"custom operator namespace '{ns}' (native code from a library)"
     return None, ""
+
+
+# torch.export graphs (`models/*.json`): node targets the program calls when it runs.
+_EXPORT_OK_NAMESPACES = {"aten", "prims", "higher_order", "quantized", "_quantized", "quantized_decomposed",
+                         "_c10d_functional", "c10d_functional", "_c10d_functional_autograd", "rngprims",
+                         "symm_mem", "mkldnn", "onednn", "profiler", "prepacked", "_higher_order_ops"}
+_EXPORT_OK_OPERATOR = {"getitem", "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "neg",
+                       "eq", "ne", "lt", "le", "gt", "ge", "and_", "or_", "not_", "abs", "pos", "invert",
+                       "lshift", "rshift", "xor", "sym_not", "sym_float", "sym_int", "sym_max", "sym_min",
+                       "sym_sqrt", "sym_ite", "sym_size", "sym_numel", "sym_stride", "sym_storage_offset"}
+
+
+def judge_export_graph(text: str, where: str) -> StreamReport | None:
+    """The `target` of every node of a serialized exported program: ATen and the other
+    built-in operator namespaces, `_operator`/`math` arithmetic are data; a custom operator
+    namespace needs its library; anything else torch.export.load would resolve by name
+    (`torch.serialization.os.system`) is judged by the policy."""
+    import json
+
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    targets: dict[str, int] = {}
+    stack, seen = [doc], 0
+    while stack and seen < 2_000_000:
+        x = stack.pop()
+        seen += 1
+        if isinstance(x, dict):
+            t = x.get("target")
+            if isinstance(t, str):
+                targets[t] = targets.get(t, 0) + 1
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    rows = []
+    for t, n in targets.items():
+        parts = t.split(".")
+        if parts[:2] == ["torch", "ops"] and len(parts) > 2:
+            if parts[2] in _EXPORT_OK_NAMESPACES:
+                continue
+            cat, why = policy.NEEDS_CODE, f"custom operator namespace '{parts[2]}' (native code from a library)"
+        elif parts[0] in ("_operator", "operator") and len(parts) == 2 and parts[1] in _EXPORT_OK_OPERATOR:
+            continue
+        elif parts[0] == "math" and len(parts) == 2 and parts[1].isidentifier() and parts[1] != "_":
+            continue
+        elif t.startswith("#"):
+            cat, why = policy.NEEDS_CODE, "an extension operator"
+        elif parts[0] not in ("torch", "_operator", "operator", "math"):
+            continue  # torch.export.load keeps other targets as strings (never resolved)
+        else:
+            cat, why = policy.judge("call", t)
+            if cat in (policy.DATA, policy.REFERENCE):
+                continue
+        rows.append(CallRow(where, "graph", t, cat, why + " (a node of the exported program calls it)",
+                            n, [f"{t}(…)  (graph node)"]))
+    return StreamReport(where, "torch.export.load", True, rows) if rows else None

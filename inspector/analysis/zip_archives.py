@@ -168,3 +168,9 @@ def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> N
             text = view.read(e, MAX_TEXT).decode("utf-8", "replace")
             if ":serialized:" in text:
                 scan.serialized_json(text, at, depth)
+            if pt2 and '"target"' in text:
+                from .code_text import judge_export_graph
+
+                rep = judge_export_graph(text, at)
+                if rep is not None:
+                    scan.reports.append(rep)
