@@ -48,10 +48,8 @@ def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> N
             scan.refused.append(f"{where or 'the archive'}: no zip member can be read")
         return
     first = min(e.header_offset for e in view.entries)
-    if first > 0 and torch_load is False and view.first_header is None:
-        scan.flags.append(f"{first} bytes of data before the archive")
-    elif first > 0:
-        scan.flags.append(f"{first} bytes of data before the archive")
+    if first > 0:  # torch.load reads such a file as a pickle (judged as one, separately)
+        scan.unvouched.append(f"{first} bytes of data before the archive")
     if size > view.directory_end:  # a signature or padding, unless a loader could run it
         fh.seek(view.directory_end)
         tail = fh.read(min(size - view.directory_end, 64 << 20))
@@ -61,7 +59,7 @@ def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> N
         if any(r.category == "dangerous" for rep in scan.reports[before:] for r in rep.rows):
             scan.flags.append(f"{size - view.directory_end} bytes after the archive's end hold a "
                               "pickle that makes dangerous calls")
-    scan.flags.extend(view.notes)
+    scan.unvouched.extend(view.notes)  # duplicate names: every one is judged; readers differ
     low = [e.name.lower() for e in view.entries]
     torchscript = any(n.endswith("constants.pkl") or "/code/" in f"/{n}" for n in low)
     pt2 = any("serialized_exported_program" in n or n.endswith("archive_format") for n in low)
@@ -74,26 +72,26 @@ def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> N
         at = label(name)
         parts = name.split("/")
         if name.startswith("/") or ".." in parts or ":" in parts[0]:
-            scan.flags.append(f"member name {name!r} escapes the archive folder")
-        if e.flags & 0x1:
+            scan.unvouched.append(f"member name {name!r} escapes the archive folder")
+        if e.flags & 0x1:  # miniz ignores the flag and reads the bytes: judged as they are
             if torch_like or n.endswith((".pkl", ".pt", ".pth", ".bin")):
-                scan.flags.append(f"member {name} is encrypted (its content cannot be checked)")
-            elif not all(x.flags & 0x1 for x in view.entries):
-                scan.unvouched.append(f"{at}: encrypted, its content cannot be checked")
-            elif depth == 0 and not where:
+                scan.unvouched.append(f"member {name} is marked encrypted (its content may not be "
+                                      "what a reader with the password sees)")
+            elif all(x.flags & 0x1 for x in view.entries) and depth == 0 and not where:
                 from ..formats.errors import CheckpointError
 
                 raise CheckpointError("it is a password-protected zip archive, not a PyTorch checkpoint")
-            continue
+            else:
+                scan.unvouched.append(f"{at}: encrypted, its content cannot be checked")
         if e.flags & 0x60:
-            scan.flags.append(f"member {name} uses unusual zip flags 0x{e.flags:x}")
+            scan.unvouched.append(f"member {name} uses unusual zip flags 0x{e.flags:x}")
         try:
             start, local = view.data_start(e)
         except ValueError as exc:
             scan.flags.append(str(exc))
             continue
         if local not in (name.encode("utf-8"), name.encode("cp437", "replace")):
-            scan.flags.append(f"local header name {local!r:.40} differs from the directory name {name!r:.40}")
+            scan.unvouched.append(f"local header name {local!r:.40} differs from the directory name {name!r:.40}")
         rel = name.split("/", 1)[1] if "/" in name else name
         if rel.lower() in _RECORDS and e.file_size < 4096:
             continue
@@ -120,7 +118,7 @@ def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> N
             if small:
                 data = view.read(e, MAX_INMEMORY + 1)
                 if zlib.crc32(data) != e.crc:
-                    scan.flags.append(f"member {name} fails its CRC-32 check (altered after writing)")
+                    scan.unvouched.append(f"member {name} fails its CRC-32 check (altered after writing)")
                 scan.pickle(data, at, loader, depth)
             else:
                 scan.pickle(view.open_member(e), at, loader, depth)
