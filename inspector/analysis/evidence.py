@@ -16,7 +16,8 @@ from .trace import StreamTrace
 MAX_STATIC_ROWS = 5000
 _KIND_TEXT = {"call": "call", "new": "creates", "build": "sets state of", "resolve": "fetches",
               "reference": "references", "build-global": "overwrites attributes of",
-              "call-computed": "calls computed", "static": "names (static scan)"}
+              "call-computed": "calls computed", "static": "names (static scan)", "code": "runs",
+              "graph": "graph calls"}
 
 
 @dataclass

@@ -169,7 +169,8 @@ class Scan:
         for m in members:
             if not m.isfile():
                 continue
-            name = f"{where} {m.name}" if where else m.name
+            shown = m.name if m.name.isprintable() else ascii(m.name)
+            name = f"{where} {shown}" if where else shown
             f = tar.extractfile(m)
             if f is None:
                 continue

@@ -97,8 +97,11 @@ class Verdict:
         if self.verdict == "unverified":
             return "unverified (cannot vouch): " + "; ".join(self.unvouched[:2])
         if self.verdict == "needs-code":
-            user = sorted({r.target for r in self.calls if r.category == "needs-code"})
-            return "needs code: loading it for real would import " + ", ".join(user[:5])
+            rows = [r for r in self.calls if r.category == "needs-code"]
+            code = sum(1 for r in rows if r.kind == "code")
+            user = sorted({r.target for r in rows if r.kind != "code"})
+            parts = ([f"the archive's own code ({code} file{'s' if code > 1 else ''})"] if code else []) + user[:5]
+            return "needs code: loading it for real would run " + ", ".join(parts)
         if self.verdict == "unreadable":
             return f"unreadable: {self.error}"
         return self.verdict
