@@ -120,6 +120,13 @@ _THIRD_PARTY = {  # common data classes of training libraries (state holders, en
     "pandas.core.indexes.category.CategoricalIndex", "pandas._libs.tslibs.nattype.__nat_unpickle",
     "sklearn.preprocessing._data.StandardScaler", "sklearn.preprocessing._label.LabelEncoder",
     "tokenizers.AddedToken", "peft.utils.peft_types.PeftType", "peft.utils.peft_types.TaskType",
+    # pandas 2 names its public classes `pandas.X`; pyarrow-backed strings unpickle through these
+    "pandas.DataFrame", "pandas.Series", "pandas.Index", "pandas.RangeIndex", "pandas.MultiIndex",
+    "pandas.DatetimeIndex", "pandas.TimedeltaIndex", "pandas.CategoricalIndex", "pandas.Categorical",
+    "pandas.CategoricalDtype", "pandas.StringDtype", "pandas.Timestamp", "pandas.Timedelta",
+    "pandas.Period", "pandas.Interval", "pandas.arrays.ArrowStringArray", "pandas.arrays.StringArray",
+    "pandas._libs.arrays.__pyx_unpickle_NDArrayBacked", "pyarrow.lib.type_for_alias",
+    "pyarrow.lib.py_buffer", "pyarrow.lib._restore_array", "numpy.ma.MaskedArray",
 }
 ALLOWED = _TORCH | _NUMPY | _STDLIB | _THIRD_PARTY | {f"numpy.{n}" for n in _NUMPY_SCALARS}
 

@@ -208,6 +208,7 @@ _CONSTRUCTS_ARG0 = {  # target -> index of the class argument it instantiates
     "copyreg._reconstructor": 0, "copyreg.__newobj__": 0, "copyreg.__newobj_ex__": 0,
     "torch._utils._rebuild_wrapper_subclass": 0,
     "numpy.core.multiarray._reconstruct": 0, "numpy._core.multiarray._reconstruct": 0,
+    "numpy.ma.core._mareconstruct": 0, "pandas.core.indexes.base._new_Index": 0,
 }
 _REBUILD_FROM_TYPE = {"torch._tensor._rebuild_from_type_v2", "torch._utils._rebuild_from_type_v2"}
 _CALLS_ITS_ARGS = ("numpy.random._pickle.",)
