@@ -369,9 +369,11 @@ class Tracer:
                                 f"{new_type._path}.__setstate__({render(args[3])})")
             return inner
         last = path.rsplit(".", 1)[-1]
-        if path.startswith("torch.") and last[:1].isupper() and path not in _SPECIAL:
-            # torch classes built by calling them may call what they are given (LambdaLR
-            # calls its lr_lambda while constructing): named callables passed in count as called
+        if path not in _SPECIAL and path not in _CONTAINERS and not path.startswith(_CALLS_ITS_ARGS) and (
+                path.startswith("torch.") and last[:1].isupper() or not _allowed(path)):
+            # what it calls with the callables it is given is not known (LambdaLR calls its
+            # lr_lambda while constructing, torch.utils.checkpoint its function): named
+            # callables passed to a torch class or to anything off the allowlist count as called
             for a in list(args) + list((kwargs or {}).values()):
                 for ref in ([a] if is_ref(a) else [x for x in a if is_ref(x)]
                             if isinstance(a, (tuple, list)) else []):
@@ -396,6 +398,12 @@ def _names_a_global(args, kwargs) -> bool:
         if is_ref(a) or isinstance(a, (tuple, list)) and any(is_ref(x) for x in a):
             return True
     return False
+
+
+def _allowed(path: str) -> bool:
+    from .policy import allowed, canonical
+
+    return allowed(path) or allowed(canonical(path))
 
 
 class _Instance(Result):
