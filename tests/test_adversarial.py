@@ -17,7 +17,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-
 from helpers import audit
 
 HERE = Path(__file__).parent / "adversarial"
@@ -155,8 +154,8 @@ def test_trust_is_refused_unless_fully_parsed(samples, tmp_path):
 
     torch.save(torch.nn.Linear(2, 2), truncated)
     data = truncated.read_bytes()
-    import zipfile
     import io
+    import zipfile
 
     src = zipfile.ZipFile(io.BytesIO(data))
     buf = io.BytesIO()

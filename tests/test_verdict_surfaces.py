@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from helpers import audit
 
 sys.path.insert(0, str(Path(__file__).parent / "adversarial"))
-import own_samples  # noqa: E402
+import own_samples
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +30,7 @@ def samples(tmp_path_factory):
 def run_cli(*argv) -> tuple[int, str, str]:
     """`ckpt` in this process (so the audit hook sees it); its redirection of C-level
     stderr to /dev/null, an open for writing, is left out."""
-    import inspector.cli as cli
+    from inspector import cli
 
     out, err = io.StringIO(), io.StringIO()
     saved = cli._quiet_stderr

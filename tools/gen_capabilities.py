@@ -83,8 +83,7 @@ def stdlib_files():
             if f.endswith(".py"):
                 full = os.path.join(folder, f)
                 mod = os.path.relpath(full, root)[:-3].replace(os.sep, ".")
-                if mod.endswith(".__init__"):
-                    mod = mod[: -len(".__init__")]
+                mod = mod.removesuffix(".__init__")
                 yield mod, full
 
 
@@ -103,8 +102,7 @@ def package_files(pkg: str):
             if f.endswith(".py"):
                 full = os.path.join(folder, f)
                 mod = os.path.relpath(full, base)[:-3].replace(os.sep, ".")
-                if mod.endswith(".__init__"):
-                    mod = mod[: -len(".__init__")]
+                mod = mod.removesuffix(".__init__")
                 yield mod, full
 
 

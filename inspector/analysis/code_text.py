@@ -157,9 +157,7 @@ def judge_export_graph(text: str, where: str) -> StreamReport | None:
             if parts[2] in _EXPORT_OK_NAMESPACES:
                 continue
             cat, why = policy.NEEDS_CODE, f"custom operator namespace '{parts[2]}' (native code from a library)"
-        elif parts[0] in ("_operator", "operator") and len(parts) == 2 and parts[1] in _EXPORT_OK_OPERATOR:
-            continue
-        elif parts[0] == "math" and len(parts) == 2 and parts[1].isidentifier() and parts[1] != "_":
+        elif parts[0] in ("_operator", "operator") and len(parts) == 2 and parts[1] in _EXPORT_OK_OPERATOR or parts[0] == "math" and len(parts) == 2 and parts[1].isidentifier() and parts[1] != "_":
             continue
         elif t.startswith("#"):
             cat, why = policy.NEEDS_CODE, "an extension operator"

@@ -26,7 +26,6 @@ from . import code_text
 from .evidence import StreamReport, judge_trace, static_rows
 from .pickle_scan import scan_stream
 from .trace import is_ref, trace_stream
-from .zip_members import ZipView
 
 MAX_DEPTH = 4
 MAX_INMEMORY = 256 << 20  # nested members read into memory; larger ones are streamed

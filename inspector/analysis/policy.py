@@ -158,7 +158,7 @@ _ACTING_FUNCTION = re.compile(
     r"open|urlopen|request|fetch|download|upload|exec|eval|run|spawn|system|popen|call|compile|"
     r"render|import|load|read|from_file|fromfile|tofile|savefig|imsave|imwrite|copy|move|rename|"
     r"chmod|chown|connect|send|listen|bind|start|launch|invoke|submit|apply|execute|shell|"
-    r"install|register|setattr|getattr|resolve|locate|lookup_module|find_module)", re.I)
+    r"install|register|setattr|getattr|resolve|locate|lookup_module|find_module)", re.IGNORECASE)
 # Libraries whose every callable talks to services, processes or the network.
 _SERVICE_ROOTS = {
     "docker", "git", "mlflow", "werkzeug", "flask", "flask_cors", "gunicorn", "uvicorn", "fastapi",

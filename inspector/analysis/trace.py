@@ -24,7 +24,12 @@ from dataclasses import dataclass, field
 
 from ..formats.errors import CheckpointError, LimitExceeded
 from ..formats.limits import memory_guard
-from ..formats.unpickler import codecs_encode, normalize_global, safe_bytes, safe_container
+from ..formats.unpickler import (
+    codecs_encode,
+    normalize_global,
+    safe_bytes,
+    safe_container,
+)
 
 MAX_CALLS = 5_000_000
 MAX_EXAMPLES = 3  # rendered examples kept per distinct call target
@@ -104,7 +109,7 @@ class _RefBase:
 class Result:
     """What a recorded call returned: inert, but remembers what it stands for."""
 
-    __slots__ = ("tracer", "label", "path", "partial", "__weakref__")
+    __slots__ = ("__weakref__", "label", "partial", "path", "tracer")
 
     def __init__(self, tracer, label: str, path: str | None = None, partial=None):
         self.tracer, self.label, self.path, self.partial = tracer, label, path, partial

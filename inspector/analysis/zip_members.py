@@ -158,7 +158,7 @@ class ZipView:
         self._starts[e.header_offset] = out = (e.header_offset + _LOCAL.size + nlen + elen, local_name)
         return out
 
-    def open_member(self, e: Entry, limit: int | None = None) -> "MemberStream":
+    def open_member(self, e: Entry, limit: int | None = None) -> MemberStream:
         start, _ = self.data_start(e)
         return MemberStream(self.fh, start, e.compress_size, e.method, limit)
 

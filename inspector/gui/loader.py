@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from ..analysis.layouts import recognise
 from ..analysis.search import SearchIndex
 from ..analysis.summary import summarize
-from ..analysis.layouts import recognise
 from ..analysis.training import optimizer_maps, training_summary
 from ..analysis.verdict import Verdict, scan_file
 from ..formats import CheckpointError, open_checkpoint

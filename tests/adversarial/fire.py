@@ -25,9 +25,9 @@ def preimport():
     import numpy  # noqa: F401
     import sympy  # noqa: F401
     import torch
-    import torch.distributed.checkpoint  # noqa: F401
-    import torch.export  # noqa: F401
-    import torch.package  # noqa: F401
+    import torch.distributed.checkpoint
+    import torch.export
+    import torch.package
 
     torch.set_num_threads(1)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from helpers import audit
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "adversarial"))
-import own_samples  # noqa: E402
+import own_samples
 
 
 def wait_done(qtbot, w):
@@ -70,6 +70,7 @@ def test_every_malicious_corpus_file_opens_to_a_dangerous_verdict():
     import json
 
     from helpers import SECURITY, corpus_or_skip
+
     from inspector.gui.loader import load
 
     corpus_or_skip(SECURITY)
