@@ -282,7 +282,7 @@ def generate() -> tuple[dict, dict, dict]:
         for fn, callees in edges.items():
             if fn in reasons:
                 continue
-            for c in callees:
+            for c in sorted(callees):
                 c2 = canon(c)
                 r = reason_of(c2)
                 if r:
