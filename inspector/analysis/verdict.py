@@ -235,10 +235,15 @@ def _scan_index(path: str) -> Verdict:
         return Verdict("unreadable", error="it is a JSON file without a weight_map")
     folder = os.path.dirname(os.path.abspath(path))
     parts = []
-    for shard in dict.fromkeys(str(v) for v in wmap.values()):
+    for shard in list(dict.fromkeys(str(v) for v in wmap.values()))[:MAX_FOLDER_FILES]:
         full = os.path.normpath(os.path.join(folder, shard))
-        if full.startswith(folder + os.sep) and os.path.isfile(full):
-            parts.append((shard, scan_file(full)))
+        if os.path.isfile(full):  # loaders join the name to the folder: judged wherever it lies
+            v = scan_file(full)
+            if not full.startswith(folder + os.sep):
+                v.unvouched.append(f"the shard lies outside the index's folder ({full})")
+                if v.verdict in ("safe", "needs-code"):
+                    v.verdict = "unverified"
+            parts.append((shard, v))
         else:
             parts.append((shard, Verdict("unreadable", error="the shard is missing")))
     return combine(parts)
