@@ -415,13 +415,3 @@ def _scan_npy(data: bytes, where: str) -> list[StreamScan]:
     if "'O'" not in header and "|O" not in header:
         return []
     return scan_streams(data[start + hlen:], f"{where} object array", expect_single=True)
-
-
-def _referenced_records(names: list[str]) -> set[str]:
-    """Storage records (`<root>/data/<key>`, `constants/<key>`) are raw tensor bytes."""
-    out = set()
-    for n in names:
-        parts = n.split("/")
-        if len(parts) >= 3 and parts[-2] in ("data", "constants", ".data") and not n.endswith(".pkl"):
-            out.add(n)
-    return out
