@@ -52,9 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="quantized tensors: the stored integers instead of the real values")
     s.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("scan", help="security verdict and referenced imports")
+    s = sub.add_parser("scan", help="security verdict and the calls loading would make")
     s.add_argument("files", nargs="+")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--verbose", "-v", action="store_true", help="also list plain-data calls")
 
     s = sub.add_parser("optimizer", help="optimizer state mapped to parameter names")
     s.add_argument("file")
@@ -192,7 +193,12 @@ def cmd_info(args) -> int:
     from .analysis.training import training_summary
     from .analysis.verdict import scan_file
 
-    ck = _open(args.file)
+    try:
+        ck = _open(args.file)
+    except CheckpointError as exc:  # unreadable, but the verdict may still say why it matters
+        from .cli_scan import unreadable_info
+
+        return unreadable_info(args, exc)
     info = summarize(ck)
     verdict = scan_file(args.file, getattr(ck.container, "reports", None),
                         getattr(ck.container, "dir", None))
@@ -248,6 +254,10 @@ def cmd_info(args) -> int:
             print("            a bare optimizer state: name its parameters from the model with "
                   f"`ckpt optimizer {args.file} --model MODEL_FILE`")
     print(f"verdict     {verdict.summary}")
+    from .cli_scan import verdict_lines
+
+    for line in verdict_lines(verdict):
+        print(f"           {line}")
     for w in info["warnings"]:
         print(f"warning     {w}")
     return 0
@@ -352,26 +362,9 @@ def cmd_stats(args) -> int:
 
 
 def cmd_scan(args) -> int:
-    from .analysis.verdict import scan_file
+    from .cli_scan import run
 
-    with _quiet_stderr():
-        results = [{"file": path, **scan_file(path).to_json()} for path in args.files]
-    code = 0
-    if any(r["verdict"] == "unreadable" for r in results):
-        code = 2
-    elif any(r["verdict"] == "dangerous" for r in results):
-        code = 1
-    if args.json:
-        print(json.dumps(results, indent=2))
-        return code
-    for r in results:
-        print(f"{r['file']}: {r['verdict']}" + (f" ({r['error']})" if r["error"] else ""))
-        for g in r["globals"]:
-            print(f"  {g['category']:15} {g['module']}.{g['name']}  [{g['opcode']} x{g['count']}"
-                  f"{', called' if g['called'] else ''}] {g['stream']}")
-        for f in r["flags"]:
-            print(f"  red flag        {f}")
-    return code
+    return run(args)
 
 
 def cmd_optimizer(args) -> int:
@@ -485,10 +478,12 @@ def cmd_export(args) -> int:
     if not args.model and not args.trust_pickled_model:
         raise UsageError(f"ckpt export {args.kind}: --model MODULE:CLASS (or --trust-pickled-model) is required")
     if args.trust_pickled_model:
-        from .ops.export_model import modules_to_import
+        from .analysis.verdict import scan_file
 
-        print("ckpt: trusting the file: loading it imports " + (", ".join(modules_to_import(args.file))
-              or "torch only"), file=sys.stderr)
+        v = scan_file(args.file)
+        if v.trustable:  # otherwise export refuses, naming why
+            print("ckpt: trusting the file: loading it imports exactly " + ", ".join(v.modules),
+                  file=sys.stderr)
     r = export(args.kind, args.file, args.output, args.model, args.kwargs, args.example_input,
                args.trace, args.state_key, args.force, args.path, args.trust_pickled_model)
     diff = r["max_abs_difference"]

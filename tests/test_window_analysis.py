@@ -157,14 +157,29 @@ def test_export_class_pickers(tmp_path):
     src.write_text("import torch\nclass Helper:\n    pass\nclass Net(torch.nn.Module):\n    pass\n")
     assert classes_in_python_file(str(src)) == ["Net", "Helper"]
 
-    class G:
-        def __init__(self, m, n, c):
-            self.module, self.name, self.category = m, n, c
+    # a whole pickled model whose class lives in the user's own package
+    import sys
+    import types
 
-    class V:
-        globals = [G("mypkg.models", "Net", "user-code"), G("torch._utils", "_rebuild", "torch-safe"),
-                   G("collections", "OrderedDict", "torch-safe")]
-    assert classes_named_in_file(V()) == ["mypkg.models:Net"]
+    import torch
+
+    from inspector.analysis.verdict import scan_file
+
+    mod = types.ModuleType("mypkg.models")
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(2, 2)
+
+    Net.__module__, Net.__qualname__ = "mypkg.models", "Net"
+    mod.Net = Net
+    sys.modules["mypkg"], sys.modules["mypkg.models"] = types.ModuleType("mypkg"), mod
+    try:
+        torch.save(Net(), tmp_path / "whole.pt")
+    finally:
+        del sys.modules["mypkg"], sys.modules["mypkg.models"]
+    assert classes_named_in_file(scan_file(str(tmp_path / "whole.pt"))) == ["mypkg.models:Net"]
 
 
 def test_ckpt_info_reports_the_model_parameters(tmp_path):

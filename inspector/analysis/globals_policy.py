@@ -1,16 +1,8 @@
-"""How a global named in a pickle is classified.
-
-- `torch-safe`: what `torch.load(weights_only=True)` itself allows (tensor rebuilders,
-  storage types, dtypes, OrderedDict, ...).
-- `known-framework`: classes of libraries that are data, not code paths (torch.nn
-  modules, optimizers, numpy dtypes, Lightning's AttributeDict, argparse.Namespace, ...).
-- `dangerous`: anything that can run code, start processes, touch files or the network,
-  import modules or resolve attributes - the union of picklescan's, fickling's and
-  modelscan's lists, plus rules that generalise beyond any list: every standard-library
-  module that is not on the small data allowlist, every dotted name (a method fetched
-  from a class), and any *function* of a framework outside its known-safe ones.
-- `user-code`: a class from a module that is neither standard library nor a known
-  framework (e.g. `__main__.Net`): loading the file for real would import it.
+"""The name lists the policy (policy.py) builds on: what `torch.load(weights_only=True)`
+itself allows, the standard library's data types, the modules and names every scanner
+(picklescan, fickling, modelscan) lists as dangerous, and the libraries we recognise.
+Recognising a library is not a pass: policy.py allows only its explicit data
+constructors. `classify` keeps the older category names for callers that use them.
 """
 
 from __future__ import annotations
@@ -103,15 +95,6 @@ FRAMEWORKS = {
     "deepspeed", "ultralytics", "yolov5", "monai", "torchmetrics", "safetensors", "einops",
 }
 
-# Framework sub-packages whose *functions* (not only classes) are harmless references.
-FRAMEWORK_SAFE_FUNCTION_MODULES = {
-    "torch.nn.functional", "torch.nn.init", "torch.functional", "numpy.core.multiarray",
-    "numpy._core.multiarray", "numpy.core.numeric", "numpy._core.numeric", "numpy",
-    "numpy.random", "numpy.random._pickle", "numpy.ma.core", "torch.optim.lr_scheduler",
-    "pytorch_lightning.utilities.parsing", "lightning.pytorch.utilities.parsing",
-    "torch.distributions", "torch.utils.data.dataloader", "torch.nn.modules.activation",
-}
-
 DANGEROUS_FRAMEWORK_PREFIXES = (
     "torch.hub", "torch.jit", "torch.package", "torch._inductor", "torch._dynamo",
     "torch.utils.cpp_extension", "torch.utils.bottleneck", "torch.utils.collect_env",
@@ -128,41 +111,18 @@ STDLIB = set(getattr(sys, "stdlib_module_names", ())) | {"__builtin__", "copy_re
                                                          "urllib2", "commands", "cPickle"}
 
 
-def _is_class_name(name: str) -> bool:
-    return name.lstrip("_")[:1].isupper()
-
-
 def classify(module: str, name: str) -> tuple[str, str]:
-    """(category, reason) for one global."""
-    root = module.split(".", 1)[0]
-    if module == "torch.jit._pickle" and name in TORCHSCRIPT_PICKLE_FUNCS:
-        return "torch-safe", "TorchScript list/tensor constructor"
-    if (module, name) in TORCH_SAFE_FUNCS:
-        return "torch-safe", "allowed by torch.load(weights_only=True)"
-    if module in ("torch", "torch.cuda") and (name.endswith("Storage") or name in TORCH_CONSTANTS):
-        return "torch-safe", "storage type or constant"
-    if module == "torch" and _is_dtype(name):
-        return "torch-safe", "dtype"
-    if "." in name:
-        return "dangerous", "a dotted name fetches an attribute (a method) of a class"
-    if name in DANGEROUS_NAMES and (module, name) not in STDLIB_DATA:
-        return "dangerous", f"'{name}' can run code or resolve names"
-    if (module, name) in STDLIB_DATA:
-        return "known-framework", "standard-library data class"
-    full = f"{module}.{name}"
-    if any(full == p or full.startswith(p + ".") for p in DANGEROUS_FRAMEWORK_PREFIXES):
-        return "dangerous", f"{module} can compile, load or run code"
-    if module == "typing" and _is_class_name(name):
-        return "known-framework", "a type hint (typing), data only"
-    if root in DANGEROUS_MODULES:
-        return "dangerous", f"module {root} gives access to code, processes, files or network"
-    if root in STDLIB:
-        return "dangerous", f"standard-library module {module} is not a data type"
-    if root in FRAMEWORKS:
-        if _is_class_name(name) or module in FRAMEWORK_SAFE_FUNCTION_MODULES:
-            return "known-framework", f"{root} class"
-        return "dangerous", f"function {name} of {root} is not a known data constructor"
-    return "user-code", "importing it would run the module's code"
+    """(category, reason) for one global called while loading, in the older vocabulary:
+    `torch-safe`/`known-framework` (on the data allowlist), `user-code` (needs code we
+    cannot vouch for) or `dangerous`. The judgment itself is policy.judge's."""
+    from . import policy
+
+    category, reason = policy.judge("call", f"{module}.{name}")
+    if category in (policy.DATA, policy.REFERENCE):
+        return ("torch-safe" if module.split(".", 1)[0] == "torch" else "known-framework"), reason
+    if category == policy.NEEDS_CODE:
+        return "user-code", reason
+    return "dangerous", reason
 
 
 def _is_dtype(name: str) -> bool:

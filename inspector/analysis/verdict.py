@@ -1,9 +1,14 @@
-"""The security verdict of a file: `dangerous`, `needs-code` or `safe`.
+"""The security verdict of a file or folder: `dangerous`, `unverified`, `needs-code`,
+`safe`, or `unreadable` (not a file any loader would read).
 
-Computed from the bytes alone (it works on files the reader refuses): every pickle
-stream in the file is scanned statically (pickle_scan), every global classified
-(globals_policy), and the container is checked for structural tricks (zip anomalies,
-pickles hidden in other members, extra streams). Nothing is imported or executed.
+It judges exactly what the real loader would run: every stream a loader would unpickle
+(loader_streams.py, zip_archives.py) is run through CPython's C unpickler with recording
+stand-ins (trace.py), each import and call is judged by capability (policy.py), and
+code the loader runs from the archive is read as text (code_text.py). It fails closed:
+`safe` only when every stream was parsed to the end and everything called is on the data
+allowlist; a stream we could not read, parse or bound makes it `unverified` (cannot
+vouch), never `safe`. Nothing is imported or executed. The static opcode scan
+(pickle_scan.py) only adds evidence where the C parse did not go.
 """
 
 from __future__ import annotations
@@ -15,24 +20,35 @@ from dataclasses import dataclass, field
 
 from ..formats.detect import FOREIGN_NAMES, sniff
 from ..formats.errors import CheckpointError
-from ..formats.zipdir import ZipDirectory
-from .globals_policy import classify
-from .pickle_scan import StreamScan, from_report, scan_stream, scan_streams
+from .evidence import CallRow, StreamReport, static_rows
+from .pickle_scan import StreamScan, scan_stream, scan_streams
 
 MAX_SCAN_BYTES = 1 << 30
+MAX_FOLDER_FILES = 2000
+LOADABLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle", ".npy", ".npz", ".pt2",
+                     ".ptl", ".tar", ".safetensors", ".distcp", ".joblib", ".zip", ".jit", ".model",
+                     ".metadata", ".torchscript", ".gz")
 _PICKLE_HEAD = tuple(bytes([0x80, p]) for p in range(2, 6))
-_TORCH_RECORDS = {"version", "byteorder", ".format_version", ".storage_alignment",
-                  ".data/version", ".data/serialization_id", "data/serialization_id"}
+RANK = {"dangerous": 4, "unverified": 3, "unreadable": 3, "needs-code": 2, "safe": 1}
+VERDICT_WORDS = {
+    "dangerous": "dangerous: loading it would run code or reach files, processes or the network",
+    "unverified": "unverified: we cannot vouch for it (a part the loader reads could not be judged)",
+    "needs-code": "needs code: loading it would import and run code outside the data allowlist",
+    "safe": "safe: only data the loader rebuilds without running code",
+    "unreadable": "unreadable: no loader would read it",
+}
 
 
 @dataclass
 class GlobalRow:
+    """One import the loader would perform (kept for the imports table)."""
+
     module: str
     name: str
     opcode: str
     count: int
     stream: str
-    category: str
+    category: str  # data | reference | needs-code | dangerous
     reason: str
     called: bool
 
@@ -42,102 +58,166 @@ class GlobalRow:
 
 @dataclass
 class Verdict:
-    verdict: str  # dangerous | needs-code | safe | unreadable
+    verdict: str  # dangerous | unverified | needs-code | safe | unreadable
     globals: list[GlobalRow] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
-    streams: int = 0
+    streams: list[StreamReport] = field(default_factory=list)
     error: str | None = None
+    unvouched: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {"verdict": self.verdict, "globals": [g.to_json() for g in self.globals],
-                "flags": self.flags, "streams": self.streams, "error": self.error}
+        return {"verdict": self.verdict, "summary": self.summary,
+                "trustable": self.trustable, "imports": self.modules,
+                "globals": [g.to_json() for g in self.globals], "flags": self.flags,
+                "unverified": self.unvouched, "streams": [s.to_json() for s in self.streams],
+                "error": self.error}
+
+    @property
+    def calls(self) -> list[CallRow]:
+        return [r for s in self.streams for r in s.rows]
+
+    @property
+    def modules(self) -> list[str]:
+        """Every module the loader would import, exactly (from the C parse)."""
+        return sorted({m for s in self.streams if s.reached for m, _ in s.imports})
+
+    @property
+    def trustable(self) -> bool:
+        """Only a file we parsed completely, whose imports we list exactly, may be loaded
+        on the user's word: never a dangerous, unverified or unreadable one."""
+        return self.verdict in ("safe", "needs-code") and not self.unvouched and all(
+            s.complete for s in self.streams if s.reached)
 
     @property
     def summary(self) -> str:
         if self.verdict == "dangerous":
-            bad = [f"{g.module}.{g.name}" for g in self.globals if g.category == "dangerous"]
-            return "dangerous: " + "; ".join((bad[:4] + self.flags[:2])[:5])
+            bad = [r.text for r in self.calls if r.category == "dangerous"]
+            return "dangerous: " + "; ".join((bad[:3] + self.flags[:2])[:4])
+        if self.verdict == "unverified":
+            return "unverified (cannot vouch): " + "; ".join(self.unvouched[:2])
         if self.verdict == "needs-code":
-            user = sorted({f"{g.module}.{g.name}" for g in self.globals if g.category == "user-code"})
-            return "needs code: loading it for real would import " + ", ".join(user[:5])
+            rows = [r for r in self.calls if r.category == "needs-code"]
+            code = sum(1 for r in rows if r.kind == "code")
+            user = sorted({r.target for r in rows if r.kind != "code"})
+            parts = ([f"the archive's own code ({code} file{'s' if code > 1 else ''})"] if code else []) + user[:5]
+            return "needs code: loading it for real would run " + ", ".join(parts)
+        if self.verdict == "unreadable":
+            return f"unreadable: {self.error}"
         return self.verdict
 
 
-def scan_file(path: str, reports: dict | None = None, zipdir: ZipDirectory | None = None) -> Verdict:
-    """`reports`: what the reader's unpickler already logged per zip member (a clean,
-    complete run makes re-scanning that stream unnecessary); `zipdir`: the reader's parsed
-    zip directory, to avoid parsing it twice."""
+def scan_file(path: str, reports: dict | None = None, zipdir=None, _depth: int = 0) -> Verdict:
+    """`reports`: what the reader's unpickler already logged per zip member (a complete
+    run naming only tensor-rebuild globals needs no second pass); `zipdir` is accepted
+    for compatibility and unused."""
     path = os.fspath(path)
     if os.path.isdir(path):
-        return _scan_folder(path)
+        return _scan_folder(path, _depth)
+    if not os.path.isfile(path):
+        return Verdict("unreadable", error="it is not a regular file")
     try:
         fmt = sniff(path)
     except CheckpointError as exc:
-        return Verdict("unreadable", error=str(exc))
+        fmt, sniff_error = None, str(exc)
+    else:
+        sniff_error = None
     if fmt == "json":
         return _scan_index(path)
+    from .loader_streams import Scan, scan_path
+
+    scan = Scan(path)
+    scan.reader_reports = reports or {}
     try:
-        if fmt == "zip":
-            scans, flags = _scan_zip(path, reports or {}, zipdir)
-        elif fmt == "pickle":
-            scans, flags = _scan_pickle_file(path)
-        elif fmt == "legacy-tar":
-            scans, flags = _scan_tar(path)
-        elif fmt in FOREIGN_NAMES:
-            scans, flags = _scan_foreign(path, fmt)
-            if not scans:
-                return Verdict("unreadable", error=f"it is {FOREIGN_NAMES[fmt]}, not a PyTorch "
-                                                   "checkpoint, and holds no pickle")
+        if fmt in FOREIGN_NAMES and fmt != "npy":
+            inner = _unpacked(path, fmt)
+            if inner:  # what pandas.read_pickle / joblib.load unpickle after decompressing
+                scan.kinds.append(f"{FOREIGN_NAMES[fmt]} holding {len(inner):,} bytes")
+                scan.blob(inner, f"{fmt} content", "pickle.load", 1)
+            else:  # an archive we cannot unpack (7z): pickles carved from its bytes, statically
+                scans, flags = _scan_foreign(path, fmt)
+                for s in scans:
+                    scan.reports.append(StreamReport(s.stream, f"unpacked {fmt}", s.error is None,
+                                                     static_rows(s, s.stream), reached=False))
+                scan.flags.extend(flags)
         else:
-            return Verdict("safe", streams=0)  # safetensors, json, tar: no pickle here
+            scan_path(path, scan, MAX_SCAN_BYTES)
     except CheckpointError as exc:
         return Verdict("unreadable", error=str(exc))
     except (OSError, zlib.error, EOFError, struct.error, ValueError) as exc:
-        return Verdict("unreadable", error=f"cannot be scanned: {exc}")
-    return judge(scans, flags)
-
-
-def judge(scans: list[StreamScan], flags: list[str]) -> Verdict:
-    rows: list[GlobalRow] = []
-    all_flags = list(flags)
-    for s in scans:
-        all_flags.extend(f"{s.stream}: {f}" for f in s.flags)
-        for u in s.globals.values():
-            category, reason = classify(u.module, u.name)
-            if u.module.startswith("<"):
-                category, reason = "dangerous", "global resolved at load time"
-            rows.append(GlobalRow(u.module, u.name, u.opcode, u.count, u.stream, category,
-                                  reason, u.called))
-    errors = [f"{s.stream}: {s.error}" for s in scans if s.error]
-    if any(r.category == "dangerous" for r in rows) or all_flags:
-        verdict = "dangerous"
-    elif any(r.category == "user-code" for r in rows):
-        verdict = "needs-code"
-    elif errors and not rows:
-        return Verdict("unreadable", rows, all_flags, len(scans), errors[0])
-    else:
-        verdict = "safe"
-    v = Verdict(verdict, rows, all_flags, len(scans), errors[0] if errors else None)
+        return Verdict("unverified", error=f"cannot be scanned: {exc}",
+                       unvouched=[f"cannot be scanned: {exc}"])
+    v = judge(scan)
+    if v.verdict == "safe" and not any(s.complete and s.reached for s in v.streams) and \
+            not v.calls and (scan.refused or sniff_error or not v.streams):
+        if fmt == "safetensors":
+            v.kinds.append("safetensors (a JSON header and raw bytes: no loader unpickles it)")
+            return v
+        if scan.refused and not sniff_error:
+            return Verdict("unreadable", error=f"no loader would read it: {scan.refused[0]}")
+        if sniff_error:
+            return Verdict("unreadable", error=sniff_error)
+        if fmt in FOREIGN_NAMES and fmt != "npy":
+            return Verdict("unreadable", error=f"it is {FOREIGN_NAMES[fmt]}, not a PyTorch "
+                                               "checkpoint, and holds no pickle")
     return v
 
 
-RANK = {"dangerous": 3, "needs-code": 2, "safe": 1, "unreadable": 0}
+def judge(scan) -> Verdict:
+    rows = [r for s in scan.reports for r in s.rows]
+    flags = list(dict.fromkeys(scan.flags))
+    unvouched = list(dict.fromkeys(scan.unvouched))
+    if any(r.category == "dangerous" for r in rows) or flags:
+        verdict = "dangerous"
+    elif unvouched:
+        verdict = "unverified"
+    elif any(r.category == "needs-code" for r in rows if _reached(scan, r)):
+        verdict = "needs-code"
+    else:
+        verdict = "safe"
+    globals_ = []
+    cat = {(r.stream, r.target): r for r in rows}
+    for s in scan.reports:
+        for m, n in s.imports:
+            r = cat.get((s.stream, f"{m}.{n}"))
+            globals_.append(GlobalRow(m, n, "import", r.count if r else 1, s.stream,
+                                      r.category if r else "data", r.reason if r else
+                                      "used as data by a modelled call", bool(r and r.kind != "reference")))
+    return Verdict(verdict, globals_, flags, list(scan.reports),
+                   unvouched[0] if unvouched else None, unvouched, list(scan.kinds))
+
+
+def _reached(scan, row) -> bool:
+    return any(s.reached for s in scan.reports if s.stream == row.stream)
 
 
 def combine(parts: list[tuple[str, Verdict]]) -> Verdict:
-    """The verdict of several files read as one checkpoint: the worst of them."""
+    """The verdict of several files read as one checkpoint: the worst of them. A file the
+    format loads that cannot be read leaves the whole `unverified`."""
+    if not parts:
+        return Verdict("unreadable", error="nothing to scan")
+    if all(v.verdict == "unreadable" for _, v in parts):
+        name, first = parts[0]
+        return Verdict("unreadable", error=f"{name}: {first.error}")
     out = Verdict("safe")
-    readable = [(n, v) for n, v in parts if v.verdict != "unreadable"]
-    if not readable:
-        return Verdict("unreadable", error=parts[0][1].error if parts else "nothing to scan")
-    for name, v in readable:
+    for name, v in parts:
+        for s in v.streams:
+            s.stream = f"{name}: {s.stream}" if s.stream else name
+            for r in s.rows:
+                r.stream = s.stream
         for g in v.globals:
-            g.stream = f"{name}: {g.stream}"
+            g.stream = f"{name}: {g.stream}" if g.stream else name
         out.globals.extend(v.globals)
+        out.streams.extend(v.streams)
         out.flags.extend(f"{name}: {f}" for f in v.flags)
-        out.streams += v.streams
-        if RANK[v.verdict] > RANK[out.verdict]:
-            out.verdict = v.verdict
+        out.unvouched.extend(f"{name}: {u}" for u in v.unvouched)
+        verdict = v.verdict
+        if verdict == "unreadable":
+            verdict = "unverified"
+            out.unvouched.append(f"{name}: {v.error}")
+        if RANK[verdict] > RANK[out.verdict]:
+            out.verdict = verdict
+    out.error = out.unvouched[0] if out.unvouched else None
     return out
 
 
@@ -155,159 +235,108 @@ def _scan_index(path: str) -> Verdict:
         return Verdict("unreadable", error="it is a JSON file without a weight_map")
     folder = os.path.dirname(os.path.abspath(path))
     parts = []
-    for shard in dict.fromkeys(str(v) for v in wmap.values()):
+    for shard in list(dict.fromkeys(str(v) for v in wmap.values()))[:MAX_FOLDER_FILES]:
         full = os.path.normpath(os.path.join(folder, shard))
-        if full.startswith(folder + os.sep) and os.path.isfile(full):
-            parts.append((shard, scan_file(full)))
-    if not parts:
-        return Verdict("unreadable", error="none of the shards it names is in the folder")
+        if os.path.isfile(full):  # loaders join the name to the folder: judged wherever it lies
+            v = scan_file(full)
+            if not full.startswith(folder + os.sep):
+                v.unvouched.append(f"the shard lies outside the index's folder ({full})")
+                if v.verdict in ("safe", "needs-code"):
+                    v.verdict = "unverified"
+            parts.append((shard, v))
+        else:
+            parts.append((shard, Verdict("unreadable", error="the shard is missing")))
     return combine(parts)
 
 
-def _scan_folder(path: str) -> Verdict:
-    """A distributed checkpoint: `.metadata` (a pickle) and the chunk files."""
-    names = sorted(os.listdir(path))
-    if ".metadata" not in names:
-        return Verdict("unreadable", error="it is a folder, not a distributed checkpoint")
-    with open(os.path.join(path, ".metadata"), "rb") as fh:
-        meta = fh.read(MAX_SCAN_BYTES)
-    parts = [(".metadata", judge(scan_streams(meta, ".metadata"), []))]
-    for n in names:
-        if n.endswith(".distcp"):
-            with open(os.path.join(path, n), "rb") as fh:
-                parts.append((n, judge(carve(fh.read(MAX_SCAN_BYTES), n), [])))
-    return combine(parts)
-
-
-def _scan_tar(path: str) -> tuple[list[StreamScan], list[str]]:
-    import tarfile
-
-    scans: list[StreamScan] = []
+def _scan_folder(path: str, depth: int = 0) -> Verdict:
+    """A folder (Trainer checkpoint-N, shard-index or model folder, DCP): the worst verdict
+    of the files in it that a loader reads (DCP `.metadata` is a pickle, `.distcp` files
+    hold torch.save payloads)."""
     try:
-        with tarfile.open(path, "r:") as tar:
-            for m in tar.getmembers():
-                if not m.isfile() or m.size > MAX_SCAN_BYTES:
-                    continue
-                data = tar.extractfile(m).read()
-                if m.name in ("pickle", "sys_info"):
-                    scans.extend(scan_streams(data, m.name, expect_single=True))
-                else:
-                    scans.extend(carve(data, m.name))
-    except (tarfile.TarError, OSError) as exc:
-        raise CheckpointError(f"the tar archive is damaged ({exc})") from None
-    return scans, []
+        names = sorted(os.listdir(path))[:MAX_FOLDER_FILES]
+    except OSError as exc:
+        return Verdict("unreadable", error=f"cannot list the folder: {exc.strerror or exc}")
+    parts = []
+    for n in names:
+        full = os.path.join(path, n)
+        if os.path.islink(full):
+            continue
+        if os.path.isdir(full):
+            if depth < 2:
+                sub = _scan_folder(full, depth + 1)
+                if sub.verdict != "unreadable":
+                    parts.append((n, sub))
+            continue
+        if not os.path.isfile(full):
+            continue
+        if n == ".metadata":
+            parts.append((n, scan_file(full)))
+        elif n.endswith(".distcp"):
+            parts.append((n, _scan_distcp(full)))
+        elif n.lower().endswith(LOADABLE_SUFFIXES) or n in ("data", "pickle"):
+            parts.append((n, scan_file(full)))
+    if not parts:
+        return Verdict("unreadable", error="the folder holds no file a checkpoint loader reads")
+    return combine(parts)
 
 
-def _scan_pickle_file(path: str) -> tuple[list[StreamScan], list[str]]:
-    size = os.path.getsize(path)
+def _scan_distcp(path: str) -> Verdict:
+    """A DCP chunk file: raw tensor bytes and, for non-tensor entries, payloads DCP hands
+    to torch.load(weights_only=False): torch.save zips (found from their end records),
+    legacy torch.save stacks (found by torch's magic number) and bare pickles (found by
+    their protocol header, then run through the C trace; kept when they do something)."""
+    from .loader_streams import _LEGACY_MAGIC, Scan
+
+    scan = Scan(path)
     with open(path, "rb") as fh:
-        head = fh.read(64)
-        from ..formats.torch_legacy import starts_with_magic
-
-        if starts_with_magic(head):
-            return _scan_legacy(fh, size)
-        if size > MAX_SCAN_BYTES:
-            raise CheckpointError("the pickle is too large to scan")
-        fh.seek(0)
-        data = fh.read()
-    return scan_streams(data, "pickle", expect_single=True), []
-
-
-def _scan_legacy(fh, size: int) -> tuple[list[StreamScan], list[str]]:
-    """Five pickles, then raw storage bytes which are not scanned as pickles."""
-    fh.seek(0)
-    data = fh.read(min(size, MAX_SCAN_BYTES))
-    scans, flags, pos = [], [], 0
-    names = ["magic number", "protocol version", "system info", "object", "storage keys"]
-    for name in names:
-        s = scan_stream(data, f"legacy {name}", pos)
-        scans.append(s)
-        if s.error:
+        data = fh.read(MAX_SCAN_BYTES)
+    covered = []
+    for start, end in embedded_zips(data):
+        scan.blob(data[start:end], f"entry at byte {start}", "torch.load", 1)
+        covered.append((start, end))
+    at = data.find(_LEGACY_MAGIC)
+    while at >= 0 and len(scan.reports) < 4096:
+        scan.pickle_file(data[at:], f"entry at byte {at}", "torch.load", 1, primary=True)
+        covered.append((at, at + 1))
+        at = data.find(_LEGACY_MAGIC, at + 1)
+    pos, tried = 0, 0
+    while tried < 4096:
+        pos = data.find(b"\x80", pos)
+        if pos < 0 or pos + 1 >= len(data):
             break
-        pos = s.end
-    if any(s.globals for s in scans[:2]):
-        flags.append("the legacy header pickles are not plain numbers")
-    return scans, flags
+        if 2 <= data[pos + 1] <= 5 and not any(a <= pos < b for a, b in covered):
+            tried += 1
+            t = scan.pickle(data, f"entry at byte {pos}", "torch.load", 1, start=pos,
+                            reached=False, optional=True, follow=False)
+            if t.complete and t.end > 0:
+                covered.append((pos, pos + t.end))
+                pos += t.end
+                continue
+        pos += 1
+    return judge(scan)
 
 
-def _scan_zip(path: str, reports: dict, known: ZipDirectory | None = None
-              ) -> tuple[list[StreamScan], list[str]]:
-    flags: list[str] = []
-    scans: list[StreamScan] = []
-    size = os.path.getsize(path)
-    with open(path, "rb") as fh:
-        try:
-            zd = ZipDirectory(fh, size, known)
-        except CheckpointError as exc:
-            raise CheckpointError(f"the zip archive is damaged ({exc})") from None
-        names = zd.names
-        if zd.duplicates:
-            flags.append(f"the archive has duplicate member names ({zd.duplicates[0]})")
-        members = [zd.members[n] for n in names]
-        first_header = min((m.header_offset for m in members), default=0)
-        if first_header > 0:
-            flags.append(f"{first_header} bytes of data before the archive")
-        if size > zd.end:
-            flags.append(f"{size - zd.end} bytes of data after the archive's end")
-        storage_keys = _referenced_records(names)
-        torch_like = any(n.endswith(".pkl") for n in names)
-        encrypted: list[str] = []
-        for m in members:
-            n = m.name
-            if n.startswith("/") or ".." in n.split("/") or ":" in n.split("/")[0]:
-                flags.append(f"member name {n!r} escapes the archive folder")
-            if m.flags & 0x1:
-                encrypted.append(n)
-                continue
-            if m.flags & 0x60:
-                flags.append(f"member {n} uses unusual zip flags 0x{m.flags:x}")
-            try:
-                local, start, head = zd.local(m, peek=2)
-            except CheckpointError as exc:
-                flags.append(str(exc))
-                continue
-            if local != n.encode("utf-8") and local != n.encode("cp437", "replace"):
-                flags.append(f"local header name {local!r:.40} differs from the directory name {n!r:.40}")
-            is_pkl = n.endswith(".pkl") or n.endswith(".debug_pkl")
-            rel = n.split("/", 1)[1] if "/" in n else n
-            if not is_pkl and rel in _TORCH_RECORDS:
-                continue
-            if "/code/" in f"/{n}" and n.endswith(".py"):
-                continue  # TorchScript source: text, shown and never executed
-            if not is_pkl and n in storage_keys:
-                if m.method == 0 and head in _PICKLE_HEAD:
-                    probe = scan_stream(zd.read_raw(m, start, MAX_SCAN_BYTES), n)
-                    if probe.error is None and probe.globals:
-                        flags.append(f"pickle bytes hidden in storage record {n}")
-                        scans.append(probe)
-                continue
-            if m.file_size > MAX_SCAN_BYTES:
-                continue
-            if m.method != 0 and n.endswith(".pkl"):
-                flags.append(f"pickle member {n} is compressed")
-            try:
-                data = zd.read(n, MAX_SCAN_BYTES)
-            except CheckpointError as exc:
-                flags.append(f"member {n}: {exc}")
-                continue
-            if zlib.crc32(data) != m.crc:
-                flags.append(f"member {n} fails its CRC-32 check (altered after writing)")
-            if is_pkl:
-                known = from_report(reports.get(n), n, len(data))
-                scans.extend([known] if known else scan_streams(data, n, expect_single=True))
-            elif n.endswith(".npy"):
-                scans.extend(_scan_npy(data, n))
-            elif data.startswith(_PICKLE_HEAD) or data[:1] in (b"c", b"(") and b"\n" in data[:64]:
-                probe = scan_stream(data, n)
-                if probe.error is None and (probe.globals or data.startswith(_PICKLE_HEAD)):
-                    flags.append(f"pickle bytes hidden in member {n}, which is not a .pkl")
-                    scans.append(probe)
-        for n in encrypted:
-            if torch_like or n.endswith((".pkl", ".pt", ".pth", ".bin")):
-                flags.append(f"member {n} is encrypted (its content cannot be checked)")
-        if encrypted and not scans and not flags:
-            raise CheckpointError("it is a password-protected zip archive, not a PyTorch checkpoint")
-    return scans, flags
+def embedded_zips(data: bytes, limit: int = 4096) -> list[tuple[int, int]]:
+    """(start, end) of each zip archive inside `data`, found from its end record (and the
+    zip64 end record just before it, whose own offset is relative to the archive)."""
+    out, pos = [], 0
+    while len(out) < limit:
+        at = data.find(b"PK\x05\x06", pos)
+        if at < 0 or at + 22 > len(data):
+            break
+        cd_size, cd_offset, clen = struct.unpack_from("<LLH", data, at + 12)
+        start = at - cd_size - cd_offset
+        if cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF or \
+                not (0 <= start < at and data[start:start + 4] == b"PK\x03\x04"):
+            loc = at - 20
+            if loc >= 56 and data[loc:loc + 4] == b"PK\x06\x07":
+                (rec,) = struct.unpack_from("<Q", data, loc + 8)
+                start = loc - 56 - rec
+        if 0 <= start < at and data[start:start + 4] == b"PK\x03\x04":
+            out.append((start, at + 22 + clen))
+        pos = at + 4
+    return out
 
 
 def _scan_foreign(path: str, kind: str) -> tuple[list[StreamScan], list[str]]:
@@ -330,6 +359,24 @@ def _scan_foreign(path: str, kind: str) -> tuple[list[StreamScan], list[str]]:
             return scan_streams(inner, f"{kind} content"), []
         data = inner or data
     return carve(data, kind), []
+
+
+def _unpacked(path: str, kind: str) -> bytes:
+    """The decompressed content of a gzip/bzip2/xz file (bounded), or b''."""
+    import bz2
+    import gzip
+    import lzma
+
+    opener = {"gzip": gzip.decompress, "bzip2": bz2.decompress, "bz2": bz2.decompress,
+              "xz": lzma.decompress}.get(kind)
+    if opener is None:
+        return b""
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_SCAN_BYTES)
+    try:
+        return _bounded(opener, data)
+    except (OSError, EOFError, ValueError, lzma.LZMAError):
+        return b""
 
 
 def _bounded(opener, data: bytes) -> bytes:
@@ -368,13 +415,3 @@ def _scan_npy(data: bytes, where: str) -> list[StreamScan]:
     if "'O'" not in header and "|O" not in header:
         return []
     return scan_streams(data[start + hlen:], f"{where} object array", expect_single=True)
-
-
-def _referenced_records(names: list[str]) -> set[str]:
-    """Storage records (`<root>/data/<key>`, `constants/<key>`) are raw tensor bytes."""
-    out = set()
-    for n in names:
-        parts = n.split("/")
-        if len(parts) >= 3 and parts[-2] in ("data", "constants", ".data") and not n.endswith(".pkl"):
-            out.add(n)
-    return out

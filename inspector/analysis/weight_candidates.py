@@ -77,7 +77,7 @@ def classes_named_in_file(verdict) -> list[str]:
     """`module:Class` for each class outside torch the file's pickle names."""
     out = []
     for g in getattr(verdict, "globals", []):
-        if g.category in ("user-code", "known-framework") and g.name[:1].isupper() and \
+        if g.category in ("needs-code", "data", "reference") and g.name[:1].isupper() and \
                 not g.module.startswith(("torch", "collections", "builtins", "numpy", "_codecs")):
             out.append(f"{g.module}:{g.name}")
     return sorted(set(out))

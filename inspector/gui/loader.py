@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..analysis.layouts import recognise
 from ..analysis.search import SearchIndex
 from ..analysis.summary import model_size, summarize
-from ..analysis.layouts import recognise
 from ..analysis.progression import CHECKPOINT_SUFFIXES  # noqa: F401 (kept importable here)
 from ..analysis.progression import run_files as expand_folders  # noqa: F401 (a folder -> sorted epochs)
 from ..analysis.training import optimizer_maps, training_summary
 from ..analysis.verdict import Verdict, scan_file
-from ..formats import open_checkpoint
-from ..formats.checkpoint import Checkpoint
+from ..formats import CheckpointError, open_checkpoint
+from ..formats.checkpoint import Checkpoint, assemble
+from ..formats.container import Container
 
 
 @dataclass(eq=False)
@@ -25,6 +26,7 @@ class OpenFile:
     maps: list = field(default_factory=list)  # OptimizerMap per optimizer in the file
     signature: tuple | None = None  # (size, mtime, inode) of the file when it was read
     seq: int = 0  # the order the user asked for it in (rows keep that order)
+    read_error: str | None = None  # the reader could not open it: only the verdict is shown
     _index: SearchIndex | None = field(default=None, repr=False)
 
     @property
@@ -41,7 +43,10 @@ def load(path: str) -> OpenFile:
     from .watcher import signature
 
     sig = signature(path)
-    ck = open_checkpoint(path)
+    try:
+        ck = open_checkpoint(path)
+    except CheckpointError as exc:
+        return verdict_only(path, exc, sig)
     verdict = scan_file(path, getattr(ck.container, "reports", None),
                         getattr(ck.container, "dir", None))
     layout = recognise(ck)
@@ -52,3 +57,16 @@ def load(path: str) -> OpenFile:
                  training=training_summary(ck, layout, maps), maps=maps, signature=sig)
     f.search_index()  # built here, off the GUI thread, so the first keystroke is quick
     return f
+
+
+def verdict_only(path: str, exc: CheckpointError, sig=None) -> OpenFile:
+    """A file (or folder) the reader cannot open but the scan can judge: it opens to its
+    verdict page with the evidence (red when dangerous, amber when we cannot vouch for
+    it) instead of a bare error. A file nothing would load stays an error."""
+    verdict = scan_file(path)
+    if verdict.verdict in ("unreadable", "safe"):
+        raise exc
+    ck = assemble(path, "unreadable", {}, Container(), {})
+    return OpenFile(path=path, ck=ck, summary=summarize(ck), verdict=verdict,
+                    training=training_summary(ck),
+                    signature=sig, read_error=str(exc))

@@ -380,10 +380,15 @@ class MainWindow(QMainWindow):
         it = self.model.item(current)
         f = it.file
         self.setWindowTitle(f"{os.path.basename(f.path)} — Checkpoint Inspector")
-        self.banner.setVisible(f.dangerous)
+        self.banner.setVisible(f.dangerous or f.verdict.verdict == "unverified")
+        self.banner.setStyleSheet("background:%s;color:white;font-weight:bold;padding:6px"
+                                  % ("#c62828" if f.dangerous else "#b26a00"))
         if f.dangerous:
             self.banner.setText(f"{os.path.basename(f.path)} is DANGEROUS: it would run code if "
                                 "loaded with torch.load. Inspect-only: nothing in it is executed here.")
+        elif f.verdict.verdict == "unverified":
+            self.banner.setText(f"Cannot vouch for {os.path.basename(f.path)}: part of what a loader "
+                                "would read could not be judged. Treat it as unsafe; inspect-only.")
         node = it.node if it.group is None else None
         if it.is_file or node is None and it.group is None:
             self.summary.show_file(f)
@@ -548,9 +553,8 @@ class MainWindow(QMainWindow):
             return StripDialog(f.path, dicts, weights, human_bytes(f.ck.file_size), self)
         if kind == "warmstart":
             return WarmstartDialog(f.path, dicts, self)
-        imports = sorted({g.module for g in f.verdict.globals if g.category != "torch-safe"})
         return ExportDialog(f.path, weights, self, pickled_model=f.ck.root.kind == "module"
-                            and f.verdict.verdict != "dangerous", imports=imports,
+                            and f.verdict.trustable, imports=f.verdict.modules,
                             classes=classes_named_in_file(f.verdict))
 
     def _converted(self, result: dict) -> None:

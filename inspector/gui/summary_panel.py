@@ -9,17 +9,6 @@ from PySide6.QtWidgets import QTextBrowser
 from ..present import human_bytes, human_count, value_text, extra_summary_rows
 from . import theme
 
-CATEGORY_COLORS = {"dangerous": "#c62828", "user-code": "#e65100", "known-framework": "#1565c0",
-                   "torch-safe": "#2e7d32"}
-VERDICT_TEXT = {
-    "dangerous": "DANGEROUS - this file would run code if loaded with torch.load. It is open "
-                 "inspect-only; nothing in it is ever executed here.",
-    "needs-code": "Needs code - loading it normally would import classes from outside torch.",
-    "safe": "Safe - only tensors, plain data and known framework classes.",
-    "unreadable": "The security scan could not read this file.",
-}
-
-
 def training_rows(t: dict) -> list[tuple[str, str]]:
     """The training card: layout, progress, optimizers and how their state was mapped."""
     e = html.escape
@@ -102,29 +91,17 @@ def summary_html(f) -> str:
         rows.append(("Class source", f"{e(src)} (embedded in the file, shown as text, never run)"))
     for w in s["warnings"]:
         rows.append(("Warning", e(w)))
-    color = {"dangerous": "#c62828", "needs-code": "#e65100", "safe": "#2e7d32"}.get(v.verdict, "#555")
-    out = [f"<h2 style='margin:0'>{e(f.path.rsplit('/', 1)[-1])}</h2>",
-           f"<p style='background:{color};color:white;padding:6px;font-weight:bold'>"
-           f"{e(VERDICT_TEXT.get(v.verdict, v.verdict))}</p>",
+    from .verdict_view import banner_html, evidence_html
+
+    if getattr(f, "read_error", None):
+        rows.insert(1, ("Cannot read", f"<span style='color:#c62828'>{e(f.read_error)}</span>"))
+    out = [f"<h2 style='margin:0'>{e(f.path.rsplit('/', 1)[-1])}</h2>", banner_html(v),
            "<table cellspacing='0' cellpadding='3'>"]
     muted = theme.muted()
     out += [f"<tr><td style='color:{muted};padding-right:12px'><b>{k}</b></td><td>{val}</td></tr>"
             for k, val in rows]
     out.append("</table>")
-    if v.flags:
-        out.append("<h3>Red flags</h3><ul>" + "".join(f"<li style='color:{theme.readable('#c62828')}'>{e(x)}</li>"
-                                                      for x in v.flags) + "</ul>")
-    if v.globals:
-        out.append("<h3>Imports the file references</h3><table cellspacing='0' cellpadding='2'>"
-                   "<tr><th align='left'>category</th><th align='left'>global</th>"
-                   "<th align='left'>opcode</th><th>count</th><th align='left'>where</th></tr>")
-        order = {"dangerous": 0, "user-code": 1, "known-framework": 2, "torch-safe": 3}
-        for g in sorted(v.globals, key=lambda g: (order.get(g.category, 9), g.module, g.name)):
-            c = theme.readable(CATEGORY_COLORS.get(g.category, theme.text()))
-            out.append(f"<tr><td style='color:{c}'>{e(g.category)}</td>"
-                       f"<td><code>{e(g.module)}.{e(g.name)}</code>{' (called)' if g.called else ''}</td>"
-                       f"<td>{e(g.opcode)}</td><td align='right'>{g.count}</td><td>{e(g.stream)}</td></tr>")
-        out.append("</table>")
+    out.append(evidence_html(v))
     return "\n".join(out)
 
 

@@ -310,10 +310,10 @@ class CheckpointModel(QAbstractItemModel):
                 from PySide6.QtWidgets import QApplication
 
                 return QApplication.palette().brush(QPalette.PlaceholderText)
-            if it.is_file and it.file.verdict.verdict == "dangerous":
+            if it.is_file and it.file.verdict.verdict in ("dangerous", "unverified"):
                 from . import theme
 
-                return QBrush(QColor(theme.readable("#c62828")))
+                return QBrush(QColor(theme.readable("#c62828" if it.file.dangerous else "#b26a00")))
         if role == Qt.TextAlignmentRole and col in (5, 6):
             return int(Qt.AlignRight | Qt.AlignVCenter)
         return None

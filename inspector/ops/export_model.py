@@ -91,20 +91,23 @@ def modules_to_import(path: str) -> list[str]:
     """What loading the file for real would import (shown before the user trusts it)."""
     from ..analysis.verdict import scan_file
 
-    v = scan_file(path)
-    return sorted({g.module for g in v.globals if g.category != "torch-safe"})
+    return scan_file(path).modules
 
 
 def trusted_model(path: str, search: list[str] | None = None):
     """The whole nn.Module pickled in the file, loaded for real - only because the user
-    chose to trust this file for this export. A file flagged dangerous is never loaded."""
+    chose to trust this file for this export, and only when we parsed every stream the
+    loader reads to the end and list exactly what it imports: a dangerous, unverified or
+    unreadable file is never loaded, trusted or not."""
     import torch
 
     from ..analysis.verdict import scan_file
 
     verdict = scan_file(path)
-    if verdict.verdict == "dangerous":
-        raise OpError(f"the file is flagged dangerous ({verdict.summary}); it is not loaded, trusted or not")
+    if not verdict.trustable:
+        raise OpError(f"the file cannot be trusted: {verdict.summary}; it is not loaded, "
+                      "trusted or not (only a fully parsed file whose imports we list exactly "
+                      "may be loaded on your word)")
     for folder in search or []:
         if folder not in sys.path:
             sys.path.insert(0, folder)
