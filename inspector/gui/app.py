@@ -20,6 +20,9 @@ def parse_args(argv):
     p.add_argument("--screenshot", metavar="OUT.png", help="render the window to a PNG and exit")
     p.add_argument("--select", metavar="TREE_PATH", help="select this node (with --screenshot)")
     p.add_argument("--size", default="1400x900", help="window size for --screenshot")
+    p.add_argument("--demo", action="store_true",
+                   help="with no files: show the window at once, then build (first time) and open "
+                        "the demo checkpoint in the background")
     p.add_argument("--no-demo", action="store_true",
                    help="(kept for old scripts: the window now starts on its start page)")
     p.add_argument("--new-window", action="store_true",
@@ -96,6 +99,8 @@ def main(argv=None) -> int:
     window.show()
     if files:
         window.open_paths(files)
+    elif args.demo:
+        window.open_demo()
     return app.exec()
 
 
