@@ -14,7 +14,7 @@ import sys
 
 from . import __version__
 from .formats import CheckpointError, open_checkpoint
-from .present import human_bytes, human_count, node_json, node_row, shape_text
+from .present import dumps_json, human_bytes, human_count, node_json, node_row, shape_text
 
 
 class UsageError(Exception):
@@ -225,7 +225,7 @@ def cmd_info(args) -> int:
 def cmd_tree(args) -> int:
     ck = _open(args.file)
     if args.json:
-        print(json.dumps(node_json(ck.root, args.depth), indent=1, default=str))
+        print(dumps_json(node_json(ck.root, args.depth)))
         return 0
     stack = [(c, 0) for c in reversed(ck.root.children)]
     if not ck.root.children:

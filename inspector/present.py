@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -33,8 +34,28 @@ def shape_text(shape) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+# Python refuses str() of an int over 4300 digits (and it is quadratic): stay well below
+_INT_STR_BITS = 13_000
+
+
+def int_text(value: int) -> str:
+    """An int as text; a giant one (a pickle may hold millions of digits) by its leading
+    digits, magnitude and last digits, computed without converting it to decimal."""
+    if value.bit_length() <= _INT_STR_BITS:
+        return str(value)
+    a = -value if value < 0 else value
+    shift = a.bit_length() - 64
+    log10 = math.log10(a >> shift) + shift * math.log10(2)
+    exp = int(log10)
+    lead = 10 ** (log10 - exp)
+    return (f"{'-' if value < 0 else ''}{lead:.9f}e+{exp} "
+            f"(an integer of about {exp + 1:,} digits, ending …{a % 10 ** 9:09d})")
+
+
 def value_text(value: Any, limit: int = 80) -> str:
-    if isinstance(value, str):
+    if type(value) is int or isinstance(value, int) and not isinstance(value, bool):
+        text = int_text(int(value))
+    elif isinstance(value, str):
         text = repr(value)
     elif isinstance(value, (bytes, bytearray)):
         text = f"{len(value)} bytes: {bytes(value[:24])!r}"
@@ -84,8 +105,24 @@ def node_row(node: Node) -> dict:
 
 
 def node_json(node: Node, depth: int | None = None) -> dict:
-    out: dict[str, Any] = {"name": node.name, "path": node.path, "kind": node.kind,
-                           "type": node.type_name}
+    """The node and its children (to `depth` levels) as JSON-ready dicts; built with an
+    explicit stack, since a file may nest its tree hundreds of levels deep."""
+    root: dict[str, Any] = {}
+    stack = [(node, depth, root)]
+    while stack:
+        n, d, out = stack.pop()
+        _node_fields(n, out)
+        if n.children and (d is None or d > 0):
+            kids = [{} for _ in n.children]
+            out["children"] = kids
+            stack.extend((c, None if d is None else d - 1, k) for c, k in zip(n.children, kids))
+        elif n.children:
+            out["child_count"] = len(n.children)
+    return root
+
+
+def _node_fields(node: Node, out: dict) -> None:
+    out.update(name=node.name, path=node.path, kind=node.kind, type=node.type_name)
     v = node.value
     if node.kind == "tensor" and isinstance(v, TensorInfo):
         out.update(dtype=v.dtype.name, shape=list(v.shape), stride=list(v.stride),
@@ -105,16 +142,63 @@ def node_json(node: Node, depth: int | None = None) -> dict:
         out["ref"] = node.ref.path
     elif node.kind in ("value", "class", "storage"):
         out["value"] = _json_value(v)
-    if node.children and (depth is None or depth > 0):
-        out["children"] = [node_json(c, None if depth is None else depth - 1) for c in node.children]
-    elif node.children:
-        out["child_count"] = len(node.children)
-    return out
 
 
 def _json_value(v: Any):
+    if isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > _INT_STR_BITS:
+        return int_text(v)  # json.dumps would fail on it (over 4300 digits)
     if isinstance(v, (bool, int, str)) or v is None:
         return v
     if isinstance(v, float):
         return v if np.isfinite(v) else repr(v)
     return value_text(v, limit=200)
+
+
+def dumps_json(obj: Any, indent: int = 1) -> str:
+    """json.dumps(obj, indent=indent, default=str); for output nested deeper than the
+    encoder's recursion allows (a tree of hundreds of levels), the same text written with
+    an explicit stack."""
+    import json
+
+    try:
+        return json.dumps(obj, indent=indent, default=str)
+    except RecursionError:
+        pass
+    from json.encoder import encode_basestring_ascii as quote
+
+    def scalar(o) -> str:
+        if o is None or isinstance(o, bool):
+            return {None: "null", True: "true", False: "false"}[o]
+        if isinstance(o, int):
+            return int.__repr__(o)
+        if isinstance(o, float):
+            return float.__repr__(o) if math.isfinite(o) else ("NaN" if o != o else
+                                                                 ("Infinity" if o > 0 else "-Infinity"))
+        return quote(o if isinstance(o, str) else str(o))
+
+    parts: list[str] = []
+    stack: list[tuple[bool, Any, int]] = [(False, obj, 0)]  # (raw text?, item, level)
+    while stack:
+        raw, o, level = stack.pop()
+        if raw:
+            parts.append(o)
+            continue
+        if isinstance(o, dict) and o or isinstance(o, (list, tuple)) and o:
+            pad = "\n" + " " * (indent * (level + 1))
+            is_dict = isinstance(o, dict)
+            todo: list[tuple[bool, Any, int]] = [(True, "{" if is_dict else "[", 0)]
+            for i, item in enumerate(o.items() if is_dict else o):
+                sep = ("," if i else "") + pad
+                if is_dict:
+                    sep += (quote(item[0]) if isinstance(item[0], str) else '"' + scalar(item[0]).strip('"') + '"') + ": "
+                    item = item[1]
+                todo += [(True, sep, 0), (False, item, level + 1)]
+            todo.append((True, "\n" + " " * (indent * level) + ("}" if is_dict else "]"), 0))
+            stack.extend(reversed(todo))
+        elif isinstance(o, dict):
+            parts.append("{}")
+        elif isinstance(o, (list, tuple)):
+            parts.append("[]")
+        else:
+            parts.append(scalar(o))
+    return "".join(parts)

@@ -13,13 +13,16 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
-from ..formats.detect import FOREIGN_NAMES, sniff
+from ..formats.detect import FOREIGN_NAMES, is_json, sniff
 from ..formats.errors import CheckpointError
+from ..formats.safe_io import bounded_inflate, check_regular, load_json, open_regular, read_regular, scan_budget
 from ..formats.zipdir import ZipDirectory
+from .carve import carve
 from .globals_policy import classify
 from .pickle_scan import StreamScan, from_report, scan_stream, scan_streams
 
 MAX_SCAN_BYTES = 1 << 30
+MAX_INFLATE = 64 << 20  # gzip/bzip2/xz content inflated to look for pickles (issue 12: bombs)
 _PICKLE_HEAD = tuple(bytes([0x80, p]) for p in range(2, 6))
 _TORCH_RECORDS = {"version", "byteorder", ".format_version", ".storage_alignment",
                   ".data/version", ".data/serialization_id", "data/serialization_id"}
@@ -69,8 +72,12 @@ def scan_file(path: str, reports: dict | None = None, zipdir: ZipDirectory | Non
     zip directory, to avoid parsing it twice."""
     path = os.fspath(path)
     if os.path.isdir(path):
-        return _scan_folder(path)
+        try:
+            return _scan_folder(path)
+        except CheckpointError as exc:
+            return Verdict("unreadable", error=str(exc))
     try:
+        check_regular(path, path)
         fmt = sniff(path)
     except CheckpointError as exc:
         return Verdict("unreadable", error=str(exc))
@@ -143,12 +150,9 @@ def combine(parts: list[tuple[str, Verdict]]) -> Verdict:
 
 def _scan_index(path: str) -> Verdict:
     """A shard index: the verdicts of the shards it names (the JSON itself runs nothing)."""
-    import json
-
     try:
-        with open(path, "rb") as fh:
-            index = json.loads(fh.read(64 << 20))
-    except (ValueError, UnicodeDecodeError, OSError):
+        index = load_json(read_regular(path, 64 << 20, path), "the index")
+    except CheckpointError:
         return Verdict("unreadable", error="it is a JSON file that is not a shard index")
     wmap = index.get("weight_map") if isinstance(index, dict) else None
     if not isinstance(wmap, dict):
@@ -157,8 +161,8 @@ def _scan_index(path: str) -> Verdict:
     parts = []
     for shard in dict.fromkeys(str(v) for v in wmap.values()):
         full = os.path.normpath(os.path.join(folder, shard))
-        if full.startswith(folder + os.sep) and os.path.isfile(full):
-            parts.append((shard, scan_file(full)))
+        if full.startswith(folder + os.sep) and os.path.isfile(full) and not is_json(full):
+            parts.append((shard, scan_file(full)))  # (a JSON "shard" - another index - is no pickle)
     if not parts:
         return Verdict("unreadable", error="none of the shards it names is in the folder")
     return combine(parts)
@@ -169,12 +173,12 @@ def _scan_folder(path: str) -> Verdict:
     names = sorted(os.listdir(path))
     if ".metadata" not in names:
         return Verdict("unreadable", error="it is a folder, not a distributed checkpoint")
-    with open(os.path.join(path, ".metadata"), "rb") as fh:
+    with open_regular(os.path.join(path, ".metadata"), ".metadata", folder=path) as fh:
         meta = fh.read(MAX_SCAN_BYTES)
     parts = [(".metadata", judge(scan_streams(meta, ".metadata"), []))]
     for n in names:
         if n.endswith(".distcp"):
-            with open(os.path.join(path, n), "rb") as fh:
+            with open_regular(os.path.join(path, n), n, folder=path) as fh:
                 parts.append((n, judge(carve(fh.read(MAX_SCAN_BYTES), n), [])))
     return combine(parts)
 
@@ -235,6 +239,8 @@ def _scan_zip(path: str, reports: dict, known: ZipDirectory | None = None
     flags: list[str] = []
     scans: list[StreamScan] = []
     size = os.path.getsize(path)
+    budget = scan_budget(size)
+    scanned_at: set[int] = set()  # local headers already read: entries naming one record scan it once
     with open(path, "rb") as fh:
         try:
             zd = ZipDirectory(fh, size, known)
@@ -268,6 +274,9 @@ def _scan_zip(path: str, reports: dict, known: ZipDirectory | None = None
                 continue
             if local != n.encode("utf-8") and local != n.encode("cp437", "replace"):
                 flags.append(f"local header name {local!r:.40} differs from the directory name {n!r:.40}")
+            if m.header_offset in scanned_at:
+                continue
+            scanned_at.add(m.header_offset)
             is_pkl = n.endswith(".pkl") or n.endswith(".debug_pkl")
             rel = n.split("/", 1)[1] if "/" in n else n
             if not is_pkl and rel in _TORCH_RECORDS:
@@ -276,6 +285,7 @@ def _scan_zip(path: str, reports: dict, known: ZipDirectory | None = None
                 continue  # TorchScript source: text, shown and never executed
             if not is_pkl and n in storage_keys:
                 if m.method == 0 and head in _PICKLE_HEAD:
+                    budget.charge(min(m.compress_size, MAX_SCAN_BYTES), n, slow=True)
                     probe = scan_stream(zd.read_raw(m, start, MAX_SCAN_BYTES), n)
                     if probe.error is None and probe.globals:
                         flags.append(f"pickle bytes hidden in storage record {n}")
@@ -285,6 +295,7 @@ def _scan_zip(path: str, reports: dict, known: ZipDirectory | None = None
                 continue
             if m.method != 0 and n.endswith(".pkl"):
                 flags.append(f"pickle member {n} is compressed")
+            budget.charge(m.file_size, n)
             try:
                 data = zd.read(n, MAX_SCAN_BYTES)
             except CheckpointError as exc:
@@ -298,6 +309,7 @@ def _scan_zip(path: str, reports: dict, known: ZipDirectory | None = None
             elif n.endswith(".npy"):
                 scans.extend(_scan_npy(data, n))
             elif data.startswith(_PICKLE_HEAD) or data[:1] in (b"c", b"(") and b"\n" in data[:64]:
+                budget.charge(len(data), n, slow=True)
                 probe = scan_stream(data, n)
                 if probe.error is None and (probe.globals or data.startswith(_PICKLE_HEAD)):
                     flags.append(f"pickle bytes hidden in member {n}, which is not a .pkl")
@@ -312,47 +324,19 @@ def _scan_zip(path: str, reports: dict, known: ZipDirectory | None = None
 
 def _scan_foreign(path: str, kind: str) -> tuple[list[StreamScan], list[str]]:
     """Containers torch cannot read: look for the pickles a payload would hide in them."""
-    import bz2
-    import gzip
-    import lzma
-
     with open(path, "rb") as fh:
         data = fh.read(MAX_SCAN_BYTES)
     if kind == "npy":
         return _scan_npy(data, "npy"), []
-    if kind in ("gzip", "bz2", "xz"):
-        opener = {"gzip": gzip.decompress, "bz2": bz2.decompress, "xz": lzma.decompress}[kind]
-        try:
-            inner = _bounded(opener, data)
-        except (OSError, EOFError, ValueError, lzma.LZMAError):
-            inner = b""
+    unread: list[StreamScan] = []
+    if kind in ("gzip", "bzip2", "xz"):
+        inner, problem = bounded_inflate(kind, data, MAX_INFLATE)
+        if problem:  # over the bound, truncated or damaged: what lies beyond is not vouched for
+            unread.append(StreamScan(f"{kind} content", end=len(inner), error=problem))
         if inner.startswith(_PICKLE_HEAD):
-            return scan_streams(inner, f"{kind} content"), []
+            return scan_streams(inner, f"{kind} content") + unread, []
         data = inner or data
-    return carve(data, kind), []
-
-
-def _bounded(opener, data: bytes) -> bytes:
-    out = opener(data)
-    return out[:MAX_SCAN_BYTES]
-
-
-def carve(data: bytes, where: str, max_candidates: int = 4096) -> list[StreamScan]:
-    """Pickle streams found at any offset of an opaque container."""
-    found, pos, tried = [], 0, 0
-    while tried < max_candidates:
-        pos = data.find(b"\x80", pos)
-        if pos < 0 or pos + 1 >= len(data):
-            break
-        if 2 <= data[pos + 1] <= 5:
-            tried += 1
-            s = scan_stream(data, f"{where} content at byte {pos}", pos)
-            if s.error is None and s.globals:
-                found.append(s)
-                pos = s.end
-                continue
-        pos += 1
-    return found
+    return carve(data, kind) + unread, []
 
 
 def _scan_npy(data: bytes, where: str) -> list[StreamScan]:

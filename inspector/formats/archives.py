@@ -12,13 +12,13 @@
 
 from __future__ import annotations
 
-import json
 
 from . import dtypes as dt
 from .checkpoint import Checkpoint, assemble
 from .container import contiguous_strides as _contiguous
 from .errors import CheckpointError
 from .limits import Limits
+from .safe_io import load_json
 from .stubs import SourceText, StorageRef, TensorInfo
 from .zipdir import Window
 
@@ -38,25 +38,31 @@ OLD_TS_DTYPES = {"FLOAT": "float32", "DOUBLE": "float64", "FLOAT16": "float16", 
 
 
 def open_archive(path: str, c, limits: Limits) -> Checkpoint:
-    if c.kind == "torchscript":
-        obj = _torchscript(c)
-    elif c.kind == "torchscript-old":
-        obj = _torchscript_old(c)
-    elif c.kind == "pt2":
-        obj = _pt2(c)
-    else:
-        obj = _pt2_old(path, c, limits)
+    try:
+        if c.kind == "torchscript":
+            obj = _torchscript(c)
+        elif c.kind == "torchscript-old":
+            obj = _torchscript_old(c)
+        elif c.kind == "pt2":
+            obj = _pt2(c)
+        else:
+            obj = _pt2_old(path, c, limits)
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
+        # JSON of the wrong shape somewhere below the top level (a list where an object
+        # belongs, a number where a list does): one line, not an internal error
+        raise CheckpointError(f"the archive's JSON has an unexpected structure "
+                              f"({type(exc).__name__}: {' '.join(str(exc).split())[:100]})") from None
     fmt = "torchscript" if c.kind.startswith("torchscript") else "pt2"
     ck = assemble(path, fmt, obj, c, c.storages, limits, byteorder=c.byteorder)
     ck.warnings.extend(c.warnings)
     return ck
 
 
-def _json(c, name: str):
-    try:
-        return json.loads(c.read_member(name, name, MAX_JSON))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{name} is not valid JSON ({exc})") from None
+def _json(c, name: str) -> dict:
+    obj = load_json(c.read_member(name, name, MAX_JSON), name)
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"{name} holds a JSON {type(obj).__name__}, not an object")
+    return obj
 
 
 def _code(c) -> dict:

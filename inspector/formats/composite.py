@@ -6,12 +6,12 @@ Each part is opened with its own reader; a part that fails is reported, the rest
 
 from __future__ import annotations
 
-import json
 import os
 
 from .container import Container
 from .errors import CheckpointError
 from .limits import Limits
+from .safe_io import check_regular, load_json, read_regular
 
 TRAINER_PARTS = [
     ("model", ("model.safetensors.index.json", "pytorch_model.bin.index.json", "model.safetensors",
@@ -43,6 +43,7 @@ class CompositeContainer(Container):
         from . import open_checkpoint
 
         try:
+            check_regular(file, os.path.basename(file), folder=self.path)
             sub = open_checkpoint(file, self.limits)
         except CheckpointError as exc:
             self.errors[label] = f"{os.path.basename(file)}: {exc}"
@@ -64,10 +65,11 @@ class CompositeContainer(Container):
                     break
         if "trainer_state.json" in names:
             try:
-                with open(os.path.join(self.path, "trainer_state.json"), "rb") as fh:
-                    out["trainer_state"] = json.loads(fh.read(64 << 20))
-            except (ValueError, UnicodeDecodeError) as exc:
-                self.errors["trainer_state"] = f"trainer_state.json is not valid JSON ({exc})"
+                out["trainer_state"] = load_json(read_regular(
+                    os.path.join(self.path, "trainer_state.json"), 64 << 20, "trainer_state.json",
+                    folder=self.path), "trainer_state.json")
+            except CheckpointError as exc:
+                self.errors["trainer_state"] = str(exc)
         return out
 
     def locate(self, ref) -> None:

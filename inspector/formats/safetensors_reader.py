@@ -7,7 +7,6 @@ bytes are mapped or read on demand like any other record. `__metadata__` is show
 
 from __future__ import annotations
 
-import json
 import struct
 from typing import BinaryIO
 
@@ -15,6 +14,7 @@ from . import dtypes as dt
 from .container import Container, contiguous_strides
 from .errors import CheckpointError, LimitExceeded
 from .limits import Limits
+from .safe_io import load_json
 from .stubs import StorageRef, TensorInfo
 
 MAX_HEADER = 100 << 20
@@ -45,10 +45,7 @@ class SafetensorsContainer(Container):
         (n,) = struct.unpack("<Q", head)
         if n > MAX_HEADER or n > self.file_size - 8:
             raise LimitExceeded(f"the safetensors header claims {n:,} bytes")
-        try:
-            header = json.loads(self.fh.read(n))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise CheckpointError(f"the safetensors header is not valid JSON ({exc})") from None
+        header = load_json(self.fh.read(n), "the safetensors header")
         if not isinstance(header, dict):
             raise CheckpointError("the safetensors header is not a JSON object")
         base = 8 + n
