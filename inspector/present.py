@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .formats.stubs import ModuleSource, NumpyArray, ObjectStub, StorageRef, TensorInfo
+from .formats.stubs import INT_STR_BITS as _INT_STR_BITS
+from .formats.stubs import ModuleSource, NumpyArray, ObjectStub, StorageRef, TensorInfo, int_text
 from .formats.tree import Node
 
 
@@ -32,24 +33,6 @@ def human_count(n: int) -> str:
 
 def shape_text(shape) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-# Python refuses str() of an int over 4300 digits (and it is quadratic): stay well below
-_INT_STR_BITS = 13_000
-
-
-def int_text(value: int) -> str:
-    """An int as text; a giant one (a pickle may hold millions of digits) by its leading
-    digits, magnitude and last digits, computed without converting it to decimal."""
-    if value.bit_length() <= _INT_STR_BITS:
-        return str(value)
-    a = -value if value < 0 else value
-    shift = a.bit_length() - 64
-    log10 = math.log10(a >> shift) + shift * math.log10(2)
-    exp = int(log10)
-    lead = 10 ** (log10 - exp)
-    return (f"{'-' if value < 0 else ''}{lead:.9f}e+{exp} "
-            f"(an integer of about {exp + 1:,} digits, ending …{a % 10 ** 9:09d})")
 
 
 def value_text(value: Any, limit: int = 80) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..formats.dtypes import DType
-from .decode import BLOCK, CHUNK, reduce_chunks, work_dtype
+from .decode import BLOCK, CHUNK, broadcast_parts, reduce_chunks, work_dtype
 
 
 @dataclass
@@ -117,6 +117,12 @@ class HistogramAccumulator:
         for k in ("nan", "posinf", "neginf", "below", "above", "numel"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
 
+    def repeat(self, times: int) -> None:
+        """As if every value counted so far had been counted `times` times."""
+        self.counts *= times
+        for k in ("nan", "posinf", "neginf", "below", "above", "numel"):
+            setattr(self, k, getattr(self, k) * times)
+
     def result(self) -> Histogram:
         return Histogram(edges=self.edges, counts=self.counts.copy(), nan=self.nan,
                          posinf=self.posinf, neginf=self.neginf, below=self.below,
@@ -131,10 +137,13 @@ def histogram(arr: np.ndarray, dtype: DType, bins: int = 100,
 
         range = finite_range(arr, dtype, chunk)
     lo, hi = (0.0, 1.0) if range is None else (float(range[0]), float(range[1]))
+    arr, repeat = broadcast_parts(arr)  # a stride-0 dimension: count stored values x repeat
     accs = reduce_chunks(arr, dtype, lambda: HistogramAccumulator(lo, hi, bins, work_dtype(dtype)),
                          chunk)
     for other in accs[1:]:
         accs[0].merge(other)
+    if repeat > 1:
+        accs[0].repeat(repeat)
     return accs[0].result()
 
 

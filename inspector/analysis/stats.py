@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..formats.dtypes import DType
-from .decode import CHUNK, reduce_chunks
+from .decode import CHUNK, broadcast_parts, reduce_chunks
 
 
 @dataclass
@@ -90,6 +90,15 @@ class StatsAccumulator:
         for k in ("zeros", "nan", "posinf", "neginf", "numel"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
 
+    def repeat(self, times: int) -> None:
+        """As if every value added so far had been added `times` times: the mean, min, max
+        and (population) std stay, the counts, the sum of squared deviations and so the
+        squared L2 norm scale."""
+        self.n *= times
+        self.m2 *= times
+        for k in ("zeros", "nan", "posinf", "neginf", "numel"):
+            setattr(self, k, getattr(self, k) * times)
+
     def result(self) -> TensorStats:
         s = TensorStats(numel=self.numel, finite=self.n, zeros=self.zeros, nan=self.nan,
                         posinf=self.posinf, neginf=self.neginf)
@@ -101,9 +110,12 @@ class StatsAccumulator:
 
 
 def tensor_stats(arr: np.ndarray, dtype: DType, chunk: int = CHUNK) -> TensorStats:
+    arr, repeat = broadcast_parts(arr)
     accs = reduce_chunks(arr, dtype, StatsAccumulator, chunk)
     for other in accs[1:]:
         accs[0].merge(other)
+    if repeat > 1:
+        accs[0].repeat(repeat)
     return accs[0].result()
 
 
@@ -124,6 +136,7 @@ class RangeAccumulator:
 
 
 def finite_range(arr: np.ndarray, dtype: DType, chunk: int = CHUNK) -> tuple[float, float] | None:
+    arr, _ = broadcast_parts(arr)
     accs = reduce_chunks(arr, dtype, RangeAccumulator, chunk)
     lo, hi = min(a.lo for a in accs), max(a.hi for a in accs)
     return (lo, hi) if lo <= hi else None

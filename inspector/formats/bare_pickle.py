@@ -34,7 +34,7 @@ class BarePickleContainer(Container):
         if ref is None:
             if len(self.storages) >= self.limits.max_storages:
                 raise LimitExceeded(f"the file references more than {self.limits.max_storages:,} storages")
-            if not isinstance(stype, StorageType) or not isinstance(numel, int) or numel < 0:
+            if not isinstance(stype, StorageType) or not isinstance(numel, int) or numel < 0 or numel >> 62:
                 raise CheckpointError(f"storage {key} is declared with invalid metadata")
             if isinstance(location, bytes):
                 location = location.decode("ascii", "replace")

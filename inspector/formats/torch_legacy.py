@@ -105,7 +105,7 @@ class LegacyContainer(Container):
             location = location.decode("ascii", "replace")
         if not isinstance(stype, StorageType):
             raise CheckpointError(f"storage {root_key} has an unknown storage type {stype!r:.60}")
-        if not isinstance(numel, int) or numel < 0:
+        if not isinstance(numel, int) or numel < 0 or numel >> 62:
             raise CheckpointError(f"storage {root_key} declares an invalid size {numel!r:.40}")
         root = self.storages.get(root_key)
         if root is None:

@@ -115,7 +115,7 @@ class ZipContainer:
             raise LimitExceeded(f"the file references more than {self.limits.max_storages:,} storages")
         if type(stype) is not StorageType:
             raise CheckpointError(f"storage {key} has an unknown storage type {stype!r:.60}")
-        if type(numel) is not int or numel < 0:
+        if type(numel) is not int or numel < 0 or numel >> 62:
             raise CheckpointError(f"storage {key} declares an invalid size {numel!r:.40}")
         if type(location) is not str:
             location = location.decode("ascii", "replace") if isinstance(location, bytes) else str(location)

@@ -62,12 +62,16 @@ def _ints(value, what: str) -> tuple:
     for v in value:
         if type(v) is not int:
             raise CheckpointError(f"tensor {what} is not a list of integers: {value!r:.80}")
+        if not -(1 << 63) <= v < (1 << 63):  # torch sizes are int64; a giant int breaks printing
+            raise CheckpointError(f"tensor {what} holds a number beyond 64 bits")
     return value
 
 
 def _offset(value) -> int:
     if type(value) is not int:
         raise CheckpointError(f"tensor storage offset is not an integer: {value!r:.80}")
+    if not -(1 << 63) <= value < (1 << 63):
+        raise CheckpointError("tensor storage offset is a number beyond 64 bits")
     return value
 
 
@@ -89,13 +93,13 @@ def rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False
                       backward_hooks=None, metadata=None, *_ignored):
     # the common case checked inline (this runs once per tensor of the file)
     if type(storage) is StorageRef and type(size) is tuple and type(stride) is tuple \
-            and type(storage_offset) is int:
+            and type(storage_offset) is int and not storage_offset >> 62:
         for v in size:
-            if type(v) is not int:
+            if type(v) is not int or v >> 62:  # negative or huge: checked in full below
                 break
         else:
             for v in stride:
-                if type(v) is not int:
+                if type(v) is not int or v >> 62:
                     break
             else:
                 return TensorInfo(storage, storage.dtype, size, stride, storage_offset,
