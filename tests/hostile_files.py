@@ -287,22 +287,37 @@ BUILDERS = {f.__name__: f for f in (
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_ckpt(argv: list[str], mem_bytes: int = 3 << 30, timeout: float = 60.0):
-    """`python -m inspector.cli ARGV` under RLIMIT_AS=mem_bytes; returns
-    (returncode, stdout, stderr, seconds, peak_rss_bytes)."""
+def run_ckpt(argv: list[str], mem_bytes: int = 3 << 30, timeout: float = 120.0):
+    """`python -m inspector.cli ARGV` under RLIMIT_AS=mem_bytes. Returns (returncode,
+    stdout, stderr, seconds, peak resident bytes of that process alone); raises
+    subprocess.TimeoutExpired (after killing it) when it runs past `timeout`."""
     import resource
     import subprocess
     import sys
+    import tempfile
     import time
 
     def limit():
         resource.setrlimit(resource.RLIMIT_AS, (mem_bytes, mem_bytes))
 
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "inspector.cli", *argv], capture_output=True, text=True,
-                       timeout=timeout, preexec_fn=limit, cwd=str(ROOT), env=env)
-    took = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return r.returncode, r.stdout, r.stderr, took, (peak if peak > before * 1024 else None)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen([sys.executable, "-m", "inspector.cli", *argv], stdout=out, stderr=err,
+                             stdin=subprocess.DEVNULL, preexec_fn=limit, cwd=str(ROOT), env=env)
+        while True:
+            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - t0 > timeout:
+                p.kill()
+                os.wait4(p.pid, 0)
+                p.returncode = -9
+                raise subprocess.TimeoutExpired(argv, timeout)
+            time.sleep(0.02)
+        took = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return (p.returncode, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
+                took, usage.ru_maxrss * 1024)
