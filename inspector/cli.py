@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("scan", help="security verdict and referenced imports")
     s.add_argument("files", nargs="+")
     s.add_argument("--json", action="store_true")
+    from .cli_scan import add_arguments as add_scan_store_arguments
+
+    add_scan_store_arguments(s)  # -r, --jobs, --jsonl, --timeout, --memory-limit (cli_scan.py)
 
     s = sub.add_parser("optimizer", help="optimizer state mapped to parameter names")
     s.add_argument("file")
@@ -286,6 +289,11 @@ def cmd_stats(args) -> int:
 
 def cmd_scan(args) -> int:
     from .analysis.verdict import scan_file
+
+    if args.recursive or args.jsonl or args.jobs:
+        from .cli_scan import run
+
+        return run(args)  # a whole store, in worker processes
 
     with _quiet_stderr():
         results = [{"file": path, **scan_file(path).to_json()} for path in args.files]
