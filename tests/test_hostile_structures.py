@@ -138,3 +138,23 @@ def test_expanded_tensor_statistics_from_stored_elements(tmp_path):
     assert st["l2_norm"] == pytest.approx(full.norm().item(), rel=1e-6)
     counts, _ = np.histogram(full.float().numpy(), bins=np.array(st["histogram"]["edges"]))
     assert st["histogram"]["counts"] == counts.tolist()
+
+
+def test_mutation_fuzz_quick(tmp_path):
+    """A few seconds of tests/fuzz/fuzz_hostile.py (run it for minutes by hand): mutated
+    checkpoints of every format through the verdict, the readers, the JSON tree and the
+    statistics, under RLIMIT_AS, with numpy warnings as errors (a warning is a stray line)."""
+    import json
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+    r = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", str(H.ROOT / "tests" / "fuzz" / "fuzz_hostile.py"),
+                        "--seconds", "4", "--seed", "12", "--slow", "20", "--keep", str(tmp_path)],
+                       capture_output=True, text=True, timeout=300, preexec_fn=limit, cwd=str(H.ROOT))
+    report = json.loads(r.stdout)
+    assert report["cases"] > 20
+    assert not report["failures"], json.dumps(report["failures"][:3], indent=1)
+    assert not report["slow"], report["slow"]
+    assert r.returncode == 0

@@ -12,7 +12,7 @@ import re
 import struct
 
 from .errors import CheckpointError
-from .safe_io import check_regular
+from .safe_io import check_regular, open_regular
 
 _LFS = re.compile(rb"^version https://git-lfs\.github\.com/spec/v1\s+oid sha256:([0-9a-f]{64})\s+size (\d+)")
 
@@ -109,10 +109,10 @@ def _parses_as_json(path: str, size: int) -> bool:
 def is_json(path: str) -> bool:
     """Whether a regular file holds JSON (a shard index naming another index, ...)."""
     try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:  # never blocks on a pipe, never reads /dev/zero
+            size = os.fstat(fh.fileno()).st_size
             head = fh.read(1024)
-    except OSError:
+    except (OSError, CheckpointError):
         return False
     return _looks_json(head) and _parses_as_json(path, size)
 
