@@ -274,12 +274,26 @@ def nested_tuples_build(folder: Path) -> list[list[str]]:
     return [["info", str(p)], ["tree", str(p), "--json"], ["scan", str(p)]]
 
 
+def copy_amplification(folder: Path) -> list[list[str]]:
+    """1.3 MB: a 20,000-entry dict memoised once, then `OrderedDict(that dict)` 200,000
+    times at 5 bytes a call - each call copies 20,000 entries (hours, unbounded)."""
+    out = io.BytesIO()
+    out.write(b"\x80\x02}q\x01(")
+    for i in range(20_000):
+        out.write(b"X" + struct.pack("<I", len(str(i))) + str(i).encode() + b"K\x01")
+    out.write(b"ucollections\nOrderedDict\nq\x02".replace(b"ucollections", b"uccollections"))
+    out.write(b"h\x02h\x01\x85R0" * 200_000 + b"N.")
+    p = folder / "amplify.pt"
+    p.write_bytes(torch_zip_bytes(out.getvalue()))
+    return [["info", str(p)], ["tree", str(p)], ["scan", str(p)]]
+
+
 BUILDERS = {f.__name__: f for f in (
     xz_bomb, gzip_bomb, bz2_bomb, zip_overlap_bomb, zip_quadratic, tar_quadratic, carve_chains,
     dcp_metadata_dev_zero, dcp_metadata_fifo, dcp_metadata_dir, dcp_chunk_symlink_out,
     fifo_file, dev_zero_file, deep_json, deep_safetensors_header, index_naming_itself,
     pt2_json_list, old_torchscript_not_object, nested_lists, giant_int, nonexistent,
-    nested_tuples_build)}
+    nested_tuples_build, copy_amplification)}
 
 
 # -- running ckpt bounded -----------------------------------------------------------------

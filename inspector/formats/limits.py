@@ -87,6 +87,34 @@ def memory_guard(budget: int):
                 _guard_saved = None
 
 
+_copies = threading.local()
+
+
+@contextmanager
+def copy_budget(elements: int):
+    """While a pickle is interpreted: how many elements our stand-ins may copy in total.
+    One opcode can make a recorder copy a whole memoised container (`OrderedDict(big)`
+    repeated through the memo costs 5 bytes a call and K elements each time): without a
+    bound a 1 MB file keeps the reader busy for hours."""
+    saved = getattr(_copies, "left", None)
+    _copies.left = elements
+    try:
+        yield
+    finally:
+        _copies.left = saved
+
+
+def charge_copy(n: int) -> None:
+    left = getattr(_copies, "left", None)
+    if left is None:
+        return
+    left -= n
+    _copies.left = left
+    if left < 0:
+        raise LimitExceeded("the pickle makes the reader copy its data over and over "
+                            "(a memoised container rebuilt again and again); refused")
+
+
 _gc_lock = threading.Lock()
 _gc_depth = 0
 _gc_was_enabled = False

@@ -63,6 +63,9 @@ class ObjectStub:
         if self.stub_state is None:
             self.stub_state = state
         elif isinstance(self.stub_state, dict) and isinstance(state, dict):
+            from .limits import charge_copy
+
+            charge_copy(len(state))
             self.stub_state.update(state)
         else:
             self.stub_state = (self.stub_state, state)
@@ -73,6 +76,10 @@ class ObjectStub:
         self.stub_items.append(item)
 
     def extend(self, items):
+        from .limits import charge_copy
+
+        if hasattr(items, "__len__"):
+            charge_copy(len(items))
         for item in items:
             self.append(item)
 

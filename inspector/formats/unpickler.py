@@ -24,7 +24,7 @@ import numpy as np
 from . import dtypes as dt
 from .deferred import Realizer, realize, storage_of
 from .errors import CheckpointError, LimitExceeded
-from .limits import Limits, memory_guard
+from .limits import Limits, charge_copy, copy_budget, memory_guard
 from .stubs import (
     DeviceValue,
     DTypeValue,
@@ -203,8 +203,22 @@ def rebuild_with_parts(kind: str):
 
 # ---- value recorders ----------------------------------------------------------------------
 
+def _charged(arg) -> None:
+    """A recorder about to copy `arg`: counted against the unpickle's copy budget."""
+    if isinstance(arg, (list, tuple, set, frozenset, dict, str, bytes, bytearray)):
+        charge_copy(len(arg))
+
+
+def ordered_dict(*args, **kwargs):
+    """collections.OrderedDict(...), its argument's copy counted."""
+    if args:
+        _charged(args[0])
+    return collections.OrderedDict(*args, **kwargs)
+
+
 def make_size(*args):
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        _charged(args[0])
         return SizeValue(args[0])
     return SizeValue(args)
 
@@ -229,6 +243,7 @@ def safe_container(kind: type):
             return kind()
         arg = args[0]
         if isinstance(arg, (list, tuple, set, frozenset, dict, str, bytes)):
+            _charged(arg)
             try:
                 return kind(arg)
             except TypeError:
@@ -243,6 +258,7 @@ def safe_bytes(kind: type):
             return kind()
         arg = args[0]
         if isinstance(arg, (bytes, bytearray, list)):
+            _charged(arg)
             return kind(arg)
         if isinstance(arg, str) and len(args) > 1 and args[1] in ("latin1", "latin-1"):
             return kind(arg.encode("latin1"))
@@ -252,6 +268,7 @@ def safe_bytes(kind: type):
 
 def codecs_encode(obj, encoding="utf-8", *_):
     """`_codecs.encode(str, 'latin1')` is how protocol 2 writes bytes for Python 3."""
+    _charged(obj)
     if isinstance(obj, str) and str(encoding).lower() in ("latin1", "latin-1", "iso-8859-1"):
         return obj.encode("latin1")
     if isinstance(obj, str) and str(encoding).lower() in ("utf-8", "utf8", "ascii"):
@@ -333,6 +350,7 @@ class NumpyArrayBuilder(NumpyArray):
         n = 1
         for s in self.shape:
             n *= s
+        charge_copy(len(raw))
         if n * npdt.itemsize != len(raw):
             self.note = "array bytes do not match its shape"
             return
@@ -365,7 +383,7 @@ RECORDERS: dict[tuple[str, str], Callable] = {
     ("torch", "Size"): make_size,
     ("torch", "device"): make_device,
     # plain data (weights_only allows it); from pairs, a dict, or nothing - never a stub
-    ("collections", "OrderedDict"): collections.OrderedDict,
+    ("collections", "OrderedDict"): ordered_dict,
     ("collections", "defaultdict"): DefaultDict,
     ("builtins", "set"): safe_container(set),
     ("builtins", "frozenset"): safe_container(frozenset),
@@ -481,7 +499,7 @@ def unpickle(data: bytes | io.BufferedIOBase, *, what: str, limits: Limits,
         stream.seek(start)
         seen: Counter = Counter()
         try:
-            with memory_guard(budget):
+            with memory_guard(budget), copy_budget(2 * size + (1 << 20)):
                 obj = SafeUnpickler(stream, persistent_load=persistent_load, counter=counter,
                                     encoding=encoding, seen=seen, deferred=deferred).load()
             if report is not None:
