@@ -102,3 +102,25 @@ def test_items_walk_dcp_as_one_and_links_once(store):
     assert "dcp" in found and not any(f.startswith("dcp/") for f in found)
     assert ("team/alias.pt" in found) != ("weights.pt" in found)  # one of the two names
     assert len(found) == len(set(found)) == 6
+
+
+def test_shards_of_a_file_list_concatenate_to_the_whole(store):
+    """The unit of work for many machines: `ckpt scan --jsonl FILE...` per shard of a file
+    list (README: GNU parallel / xargs / Ray / Spark); the shards' lines add up to -r's."""
+    import zlib
+
+    from inspector.cli_scan import items
+
+    paths = [p for p, _ in items([str(store)], True)]
+    shards: dict[int, list[str]] = {}
+    for p in paths:
+        shards.setdefault(zlib.crc32(p.encode()) % 3, []).append(p)
+    lines = []
+    for part in shards.values():
+        rc, out, err, _, _ = H.run_ckpt(["scan", "--jsonl", "--jobs", "1", *part], timeout=300)
+        lines += [json.loads(line) for line in out.splitlines()]
+        assert json.loads(err.strip().splitlines()[-1])["summary"]["items"] == len(part)
+    rc, out, _, _, _ = H.run_ckpt(["scan", "-r", "--jsonl", str(store)], timeout=300)
+    whole = [json.loads(line) for line in out.splitlines()]
+    key = lambda r: (r["file"], r["verdict"])  # noqa: E731
+    assert sorted(map(key, lines)) == sorted(map(key, whole))

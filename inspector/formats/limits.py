@@ -25,6 +25,7 @@ class Limits:
     max_depth: int = 500  # nesting shown; deeper levels are cut with a marker
     heap_budget: int = 4 << 30  # extra private memory allowed while unpickling
     max_record_read: int = 1 << 30  # a compressed record we would inflate into memory
+    max_globals: int = 50_000  # distinct classes/functions one pickle names (real ones: < 1,000)
 
 
 DEFAULT_LIMITS = Limits()

@@ -433,7 +433,7 @@ class SafeUnpickler(pickle.Unpickler):
 
     def __init__(self, file, *, persistent_load: Callable | None, counter: StubCounter,
                  encoding: str = "utf-8", seen: Counter | None = None,
-                 deferred: Realizer | None = None):
+                 deferred: Realizer | None = None, max_globals: int = 50_000):
         # Bound before the C initialiser looks it up: one Python call per storage, not two;
         # none at all when tensors are deferred (deferred.py).
         self._deferred = deferred
@@ -442,6 +442,7 @@ class SafeUnpickler(pickle.Unpickler):
         self._stub_types: dict[tuple[str, str], Any] = {}
         self._counter = counter
         self._seen = seen if seen is not None else Counter()
+        self._max_globals = max_globals
 
     def find_class(self, module, name):
         module, name = normalize_global(str(module), str(name))
@@ -461,6 +462,9 @@ class SafeUnpickler(pickle.Unpickler):
             elif name in _TORCH_CONSTANTS:
                 found = NamedConstant(f"torch.{name}")
         if found is None:
+            if len(self._stub_types) >= self._max_globals:  # each is a class: ~1 KB apiece
+                raise LimitExceeded(f"the pickle names more than {self._max_globals:,} different "
+                                    "classes and functions")
             found = make_stub_type(module, name, self._counter)
         self._stub_types[key] = found
         return found
@@ -501,7 +505,8 @@ def unpickle(data: bytes | io.BufferedIOBase, *, what: str, limits: Limits,
         try:
             with memory_guard(budget), copy_budget(2 * size + (1 << 20)):
                 obj = SafeUnpickler(stream, persistent_load=persistent_load, counter=counter,
-                                    encoding=encoding, seen=seen, deferred=deferred).load()
+                                    encoding=encoding, seen=seen, deferred=deferred,
+                                    max_globals=limits.max_globals).load()
             if report is not None:
                 report.globals = seen
                 report.called = set(counter.called)
