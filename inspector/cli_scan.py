@@ -207,6 +207,7 @@ def run_pool(paths, jobs: int, timeout: float, memory_mb: int, emit) -> None:
                     except (EOFError, OSError):
                         result = None
                 if result is None and (s.proc.sentinel in ready or not s.proc.is_alive()):
+                    s.proc.join(5)  # collect its exit status
                     code = s.proc.exitcode
                     why = (f"killed by signal {-code}" if code is not None and code < 0 else f"exit {code}")
                     result = _failed(f"the worker judging it died ({why}); it may need more "
