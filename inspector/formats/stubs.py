@@ -283,6 +283,12 @@ def int_text(value: int) -> str:
             f"(an integer of about {exp + 1:,} digits, ending …{a % 10 ** 9:09d})")
 
 
+def key_str(value) -> str:
+    """str() of a storage key or persistent id from a file; an int of thousands of digits
+    (which str() refuses) as its magnitude."""
+    return int_text(value) if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
 class GiantInt:
     """An int from the file too long to print (over ~4,000 digits): the tree shows it by
     magnitude (`int_text`); str(), format() and json.dumps() of the int itself raise."""

@@ -125,7 +125,7 @@ FRAGMENTS = [
     lambda r: b"\x8b" + struct.pack("<i", 4000) + bytes(r.randrange(256) for _ in range(4000)),  # LONG4: ~9,600 digits
     lambda r: b"r\xff\xff\xff\x7f",  # LONG_BINPUT at 2**31 - 1
     lambda r: b"\x80\x02B" + struct.pack("<I", r.randint(0, 1 << 31)),
-    lambda r: b"PK\x01\x02" + os.urandom(42),
+    lambda r: b"PK\x01\x02" + r.randbytes(42),
     lambda r: b"PK\x05\x06" + b"\xff" * 18,
     lambda r: b"\x00" * r.randint(1, 100_000),
     lambda r: b"cos\nsystem\n",
@@ -245,6 +245,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--slow", type=float, default=10.0, help="a case slower than this is reported")
     ap.add_argument("--keep", help="copy failing inputs into this folder")
+    ap.add_argument("--only", help="mutate only the seed of this name (zip.pt, legacy.pt, dcp, ...)")
     ap.add_argument("--watchdog", type=float, default=0,
                     help="dump the stack and exit when one case runs longer than this")
     args = ap.parse_args(argv)
@@ -253,7 +254,8 @@ def main(argv=None) -> int:
     base = Path(tempfile.mkdtemp(prefix="fuzz-hostile-"))
     try:
         (base / "seeds").mkdir()
-        seeds = make_seeds(base / "seeds")
+        seeds = [p for p in make_seeds(base / "seeds") if not args.only or p.name == args.only
+                 or p.parent.name == args.only]
         failures, slow, cases, slowest = [], [], 0, (0.0, "")
         t_end = time.monotonic() + args.seconds
         while time.monotonic() < t_end:
@@ -274,6 +276,7 @@ def main(argv=None) -> int:
                 failures.append({"seed": seed.name, "mutation": what, "error": f"{type(exc).__name__}: {exc}"[:300],
                                  "where": traceback.format_exc().strip().splitlines()[-3:]})
                 if args.keep:
+                    Path(args.keep).mkdir(parents=True, exist_ok=True)
                     dst = Path(args.keep) / f"fail{len(failures)}-{seed.name}"
                     (shutil.copytree if path.is_dir() else shutil.copy)(path, dst, **(
                         {"symlinks": True} if path.is_dir() else {}))
