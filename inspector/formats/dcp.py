@@ -68,16 +68,22 @@ class DcpContainer(Container):
         if not isinstance(sdm, dict):
             raise CheckpointError(".metadata holds no state_dict_metadata: not a DCP checkpoint")
         where: dict[tuple, object] = {}
-        for key, info in (st.get("storage_data") or {}).items():
-            k = _state(key)
-            offset = k.get("offset")
-            where[(k.get("fqn"), tuple(offset) if offset is not None else None)] = _state(info)
+        try:
+            for key, info in (st.get("storage_data") or {}).items():
+                k = _state(key)
+                offset = k.get("offset")
+                where[(k.get("fqn"), tuple(offset) if offset is not None else None)] = _state(info)
+        except (TypeError, AttributeError, ValueError) as exc:  # a hand-made or damaged .metadata
+            raise CheckpointError(f".metadata has an unexpected structure ({type(exc).__name__}: "
+                                  f"{' '.join(str(exc).split())[:80]})") from None
         out: dict = {}
         for fqn, md in sdm.items():
             try:
                 out[str(fqn)] = self._entry(str(fqn), md, where)
             except (CheckpointError, TensorDataError) as exc:
                 out[str(fqn)] = f"<unreadable: {exc}>"
+            except (TypeError, AttributeError, ValueError, KeyError, IndexError) as exc:
+                out[str(fqn)] = f"<unreadable: its metadata has an unexpected structure ({type(exc).__name__})>"
         return out
 
     def _entry(self, fqn: str, md, where: dict):
