@@ -92,9 +92,11 @@ def _record_tensor(c, key: str, record: str, dtype_name: str | None, shape, stri
     dtype = dt.lookup(dtype_name or "")
     if dtype is None:
         raise CheckpointError(f"{key}: unknown dtype {dtype_name!r:.30}")
-    if not (isinstance(shape, (list, tuple)) and all(type(s) is int and s >= 0 for s in shape)):
+    if not (isinstance(shape, (list, tuple)) and all(type(s) is int and 0 <= s < 1 << 62 for s in shape)):
         raise CheckpointError(f"{key}: invalid shape")
     stride = tuple(stride) if stride is not None else _contiguous(shape)
+    if not all(type(s) is int and abs(s) < 1 << 62 for s in stride) or type(offset or 0) is not int:
+        raise CheckpointError(f"{key}: invalid strides or storage offset")
     m = c.members.get(record)
     ref = StorageRef(key=record[len(c.root):], dtype=dtype, location=device,
                      numel=(m.file_size // dtype.itemsize) if m else 0, record=record)

@@ -67,7 +67,7 @@ class SafetensorsContainer(Container):
         offsets = entry.get("data_offsets")
         if dtype is None:
             raise CheckpointError(f"safetensors entry {name!r:.60} has unknown dtype {entry.get('dtype')!r:.20}")
-        if not (isinstance(shape, list) and all(type(s) is int and s >= 0 for s in shape)):
+        if not (isinstance(shape, list) and all(type(s) is int and 0 <= s < 1 << 62 for s in shape)):
             raise CheckpointError(f"safetensors entry {name!r:.60} has an invalid shape")
         if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)
                 and 0 <= offsets[0] <= offsets[1]):
