@@ -16,7 +16,7 @@ import sys
 from . import __version__
 from .cli_registry import add_registry_parser, cmd_registry, resolve_file_args
 from .formats import CheckpointError, open_checkpoint
-from .present import human_bytes, human_count, node_json, node_row, shape_text
+from .present import dumps_json, human_bytes, human_count, node_json, node_row, shape_text
 
 
 class UsageError(Exception):
@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("files", nargs="+")
     s.add_argument("--json", action="store_true")
     s.add_argument("--verbose", "-v", action="store_true", help="also list plain-data calls")
+    from .cli_scan_store import add_arguments as add_scan_store_arguments
+
+    add_scan_store_arguments(s)  # -r, --jobs, --jsonl, --timeout, --memory-limit (cli_scan_store.py)
 
     s = sub.add_parser("optimizer", help="optimizer state mapped to parameter names")
     s.add_argument("file")
@@ -266,7 +269,7 @@ def cmd_info(args) -> int:
 def cmd_tree(args) -> int:
     ck = _open(args.file)
     if args.json:
-        print(json.dumps(node_json(ck.root, args.depth), indent=1, default=str))
+        print(dumps_json(node_json(ck.root, args.depth)))
         return 0
     stack = [(c, 0) for c in reversed(ck.root.children)]
     if not ck.root.children:
@@ -364,6 +367,10 @@ def cmd_stats(args) -> int:
 def cmd_scan(args) -> int:
     from .cli_scan import run
 
+    if args.recursive or args.jsonl or args.jobs:
+        from .cli_scan_store import run as run_store
+
+        return run_store(args)  # a whole store, in worker processes
     return run(args)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from .formats.stubs import ModuleSource, NumpyArray, ObjectStub, StorageRef, TensorInfo
+from .formats.stubs import INT_STR_BITS as _INT_STR_BITS
+from .formats.stubs import ModuleSource, NumpyArray, ObjectStub, StorageRef, TensorInfo, int_text
 from .formats.tree import Node
 
 
@@ -36,7 +38,9 @@ def shape_text(shape) -> str:
 
 
 def value_text(value: Any, limit: int = 80) -> str:
-    if isinstance(value, str):
+    if type(value) is int or isinstance(value, int) and not isinstance(value, bool):
+        text = int_text(int(value))
+    elif isinstance(value, str):
         text = repr(value)
     elif isinstance(value, (bytes, bytearray)):
         text = f"{len(value)} bytes: {bytes(value[:24])!r}"
@@ -86,8 +90,24 @@ def node_row(node: Node) -> dict:
 
 
 def node_json(node: Node, depth: int | None = None) -> dict:
-    out: dict[str, Any] = {"name": node.name, "path": node.path, "kind": node.kind,
-                           "type": node.type_name}
+    """The node and its children (to `depth` levels) as JSON-ready dicts; built with an
+    explicit stack, since a file may nest its tree hundreds of levels deep."""
+    root: dict[str, Any] = {}
+    stack = [(node, depth, root)]
+    while stack:
+        n, d, out = stack.pop()
+        _node_fields(n, out)
+        if n.children and (d is None or d > 0):
+            kids = [{} for _ in n.children]
+            out["children"] = kids
+            stack.extend((c, None if d is None else d - 1, k) for c, k in zip(n.children, kids))
+        elif n.children:
+            out["child_count"] = len(n.children)
+    return root
+
+
+def _node_fields(node: Node, out: dict) -> None:
+    out.update(name=node.name, path=node.path, kind=node.kind, type=node.type_name)
     v = node.value
     if node.kind == "tensor" and isinstance(v, TensorInfo):
         out.update(dtype=v.dtype.name, shape=list(v.shape), stride=list(v.stride),
@@ -109,14 +129,11 @@ def node_json(node: Node, depth: int | None = None) -> dict:
         out["ref"] = node.ref.path
     elif node.kind in ("value", "class", "storage"):
         out["value"] = _json_value(v)
-    if node.children and (depth is None or depth > 0):
-        out["children"] = [node_json(c, None if depth is None else depth - 1) for c in node.children]
-    elif node.children:
-        out["child_count"] = len(node.children)
-    return out
 
 
 def _json_value(v: Any):
+    if isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > _INT_STR_BITS:
+        return int_text(v)  # json.dumps would fail on it (over 4300 digits)
     if isinstance(v, (bool, int, str)) or v is None:
         return v
     if isinstance(v, float):
@@ -138,3 +155,53 @@ def extra_summary_rows(s: dict) -> list[tuple[str, str]]:
     for k, v in s.get("metadata", {}).items():
         rows.append((f"Metadata {k}", " ".join(str(v).split())[:200]))
     return rows
+
+
+def dumps_json(obj: Any, indent: int = 1) -> str:
+    """json.dumps(obj, indent=indent, default=str); for output nested deeper than the
+    encoder's recursion allows (a tree of hundreds of levels), the same text written with
+    an explicit stack."""
+    import json
+
+    try:
+        return json.dumps(obj, indent=indent, default=str)
+    except RecursionError:
+        pass
+    from json.encoder import encode_basestring_ascii as quote
+
+    def scalar(o) -> str:
+        if o is None or isinstance(o, bool):
+            return {None: "null", True: "true", False: "false"}[o]
+        if isinstance(o, int):
+            return int.__repr__(o)
+        if isinstance(o, float):
+            return float.__repr__(o) if math.isfinite(o) else ("NaN" if o != o else
+                                                                 ("Infinity" if o > 0 else "-Infinity"))
+        return quote(o if isinstance(o, str) else str(o))
+
+    parts: list[str] = []
+    stack: list[tuple[bool, Any, int]] = [(False, obj, 0)]  # (raw text?, item, level)
+    while stack:
+        raw, o, level = stack.pop()
+        if raw:
+            parts.append(o)
+            continue
+        if isinstance(o, dict) and o or isinstance(o, (list, tuple)) and o:
+            pad = "\n" + " " * (indent * (level + 1))
+            is_dict = isinstance(o, dict)
+            todo: list[tuple[bool, Any, int]] = [(True, "{" if is_dict else "[", 0)]
+            for i, item in enumerate(o.items() if is_dict else o):
+                sep = ("," if i else "") + pad
+                if is_dict:
+                    sep += (quote(item[0]) if isinstance(item[0], str) else '"' + scalar(item[0]).strip('"') + '"') + ": "
+                    item = item[1]
+                todo += [(True, sep, 0), (False, item, level + 1)]
+            todo.append((True, "\n" + " " * (indent * level) + ("}" if is_dict else "]"), 0))
+            stack.extend(reversed(todo))
+        elif isinstance(o, dict):
+            parts.append("{}")
+        elif isinstance(o, (list, tuple)):
+            parts.append("[]")
+        else:
+            parts.append(scalar(o))
+    return "".join(parts)

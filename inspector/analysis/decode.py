@@ -67,6 +67,23 @@ def decode(raw: np.ndarray, dtype: DType) -> np.ndarray:
     return raw.astype(work_dtype(dtype), copy=False)
 
 
+def broadcast_parts(arr) -> tuple:
+    """(the tensor without its repeated dimensions, how many times each of its elements
+    appears in the whole). A dimension of stride 0 (`torch.zeros(1).expand(2**40)`, saved
+    as one stored element) repeats what lies below it; statistics and counts of the whole
+    follow from the stored elements times the repeat, without visiting 2**40 of them."""
+    if not isinstance(arr, np.ndarray) or arr.size == 0:
+        return arr, 1
+    repeat, index = 1, []
+    for n, st in zip(arr.shape, arr.strides):
+        if st == 0 and n > 1:
+            repeat *= n
+            index.append(slice(0, 1))
+        else:
+            index.append(slice(None))
+    return (arr, 1) if repeat == 1 else (arr[tuple(index)], repeat)
+
+
 def iter_raw_chunks(arr, chunk: int = CHUNK) -> Iterator[np.ndarray]:
     """1-D chunks covering every element once (memory order; order does not matter here).
     `arr` is an array or a source with `raw_chunks` (formats.tensor_data.StoredTensor)."""
@@ -155,6 +172,7 @@ RUN = 4096  # a preview reads random runs of this many elements: few pages, any 
 def sample(arr, dtype: DType, size: int = 1 << 20, seed: int = 0) -> np.ndarray:
     """A fixed-size random sample (all elements when the tensor is smaller). From a
     chunked source it is `size // RUN` random runs, so only those pages are read."""
+    arr, _ = broadcast_parts(arr)  # uniform over the stored elements = uniform over the whole
     n = arr.size
     if n <= size:
         return np.concatenate(list(iter_chunks(arr, dtype))) if n else np.empty(0, np.float32)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..formats.dtypes import DType
-from .decode import BLOCK, CHUNK, reduce_chunks, work_dtype
+from .decode import BLOCK, CHUNK, broadcast_parts, reduce_chunks, work_dtype
 
 
 @dataclass
@@ -67,8 +67,14 @@ class HistogramAccumulator:
             lo, hi = hi, lo
         if lo == hi:  # numpy's convention for a constant input
             lo, hi = lo - 0.5, hi + 0.5
+        if lo == hi:  # |lo| > 2**53: 0.5 vanishes; widen relatively
+            lo, hi = lo - abs(lo) * 2.0 ** -20, hi + abs(hi) * 2.0 ** -20
         self.bins = bins = max(1, int(bins))
-        self.edges = np.linspace(lo, hi, bins + 1)
+        if np.isfinite(hi - lo):
+            self.edges = np.linspace(lo, hi, bins + 1)
+        else:  # a range wider than the largest float (-1e308 .. 1e308): edges without overflow
+            t = np.arange(bins + 1) / bins
+            self.edges = lo * (1 - t) + hi * t
         self.work = work
         # Comparisons `x < e` for float32 x are exact against e rounded up to float32.
         self.lower = np.array([_round_up(e, work) for e in self.edges], dtype=work)
@@ -77,7 +83,14 @@ class HistogramAccumulator:
         self.upper = upper
         self.lo_c = self.lower[0]
         self.hi_c = _round_down(self.edges[-1], work)
-        self.scale = work.type(bins / (hi - lo))
+        with np.errstate(over="ignore"):
+            self.scale = work.type((bins / 2) / (hi / 2 - lo / 2))
+        # bins narrower than the dtype resolves (a range of a few subnormals): the estimate
+        # below cannot be made; binary search over the edges instead
+        self.search = not np.isfinite(self.scale)
+        # x - lo overflows when the range spans more than the largest float: halve both
+        with np.errstate(over="ignore"):
+            self.wide = not np.isfinite(work.type(hi) - work.type(lo))
         self.counts = np.zeros(bins, dtype=np.int64)
         self.nan = self.posinf = self.neginf = self.below = self.above = 0
         self.numel = 0
@@ -105,7 +118,12 @@ class HistogramAccumulator:
             x = x[keep]
         if x.size == 0:
             return
-        idx = ((x - self.lo_c) * self.scale).astype(np.intp)
+        if self.search:
+            idx = np.searchsorted(self.lower, x, side="right").astype(np.intp) - 1
+        elif self.wide:
+            idx = ((x * 0.5 - self.lo_c * 0.5) * (self.scale * 2)).astype(np.intp)
+        else:
+            idx = ((x - self.lo_c) * self.scale).astype(np.intp)
         np.minimum(idx, self.bins - 1, out=idx)
         np.maximum(idx, 0, out=idx)
         idx -= x < self.lower[idx]
@@ -116,6 +134,12 @@ class HistogramAccumulator:
         self.counts += other.counts
         for k in ("nan", "posinf", "neginf", "below", "above", "numel"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
+
+    def repeat(self, times: int) -> None:
+        """As if every value counted so far had been counted `times` times."""
+        self.counts *= times
+        for k in ("nan", "posinf", "neginf", "below", "above", "numel"):
+            setattr(self, k, getattr(self, k) * times)
 
     def result(self) -> Histogram:
         return Histogram(edges=self.edges, counts=self.counts.copy(), nan=self.nan,
@@ -131,10 +155,13 @@ def histogram(arr: np.ndarray, dtype: DType, bins: int = 100,
 
         range = finite_range(arr, dtype, chunk)
     lo, hi = (0.0, 1.0) if range is None else (float(range[0]), float(range[1]))
+    arr, repeat = broadcast_parts(arr)  # a stride-0 dimension: count stored values x repeat
     accs = reduce_chunks(arr, dtype, lambda: HistogramAccumulator(lo, hi, bins, work_dtype(dtype)),
                          chunk)
     for other in accs[1:]:
         accs[0].merge(other)
+    if repeat > 1:
+        accs[0].repeat(repeat)
     return accs[0].result()
 
 

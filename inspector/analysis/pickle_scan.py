@@ -68,11 +68,14 @@ def scan_stream(data: bytes, stream: str, start: int = 0) -> StreamScan:
     f.seek(start)
     last_pos = start
 
+    by_name: dict[tuple[str, str], list[GlobalUse]] = {}  # (linear: no scan of all uses per call)
+
     def use(g: Global, opcode: str, called: bool = False):
         key = (g.module, g.name, opcode)
         u = out.globals.get(key)
         if u is None:
             out.globals[key] = u = GlobalUse(g.module, g.name, opcode, stream, 0)
+            by_name.setdefault((g.module, g.name), []).append(u)
         u.count += 1
         u.called = u.called or called
 
@@ -91,10 +94,8 @@ def scan_stream(data: bytes, stream: str, start: int = 0) -> StreamScan:
 
     def on_call(callee, opcode):
         if isinstance(callee, Global):
-            key = (callee.module, callee.name)
-            for (m, n, _), u in out.globals.items():
-                if (m, n) == key:
-                    u.called = True
+            for u in by_name.get((callee.module, callee.name), ()):
+                u.called = True
         elif isinstance(callee, _Call):
             out.flags.append(f"{opcode} calls the result of another call (a resolver chain)")
         return _Call(callee)

@@ -65,10 +65,18 @@ def heatmap(arr: np.ndarray, dtype: DType, max_side: int = 512) -> np.ndarray:
     if arr.ndim == 0:
         arr = arr.reshape(1, 1)
     elif arr.ndim == 1:
-        arr = arr.reshape(1, -1)
-    elif arr.ndim > 2:
-        arr = arr.reshape(arr.shape[0], -1) if arr.flags.c_contiguous else \
-            np.ascontiguousarray(arr[: max_side * 4]).reshape(min(arr.shape[0], max_side * 4), -1)
+        arr = arr[np.newaxis, :]
+    if arr.ndim > 2 and not arr.flags.c_contiguous:
+        # pick the sampled (row, flattened column) elements directly: a copy of the whole
+        # would be enormous for an expanded tensor (stride 0, 2**40 elements, 4 bytes stored)
+        rows, rest = arr.shape[0], int(np.prod(arr.shape[1:], dtype=object))
+        sr, sc = max(1, -(-rows // max_side)), max(1, -(-rest // max_side))
+        r = np.arange(0, rows, sr)[:, None]
+        cols = np.unravel_index(np.arange(0, rest, sc, dtype=np.int64), arr.shape[1:])
+        small = np.ascontiguousarray(arr[(r, *(c[None, :] for c in cols))])
+        return decode(small.reshape(-1), dtype).reshape(small.shape)
+    if arr.ndim > 2:
+        arr = arr.reshape(arr.shape[0], -1)
     sr = max(1, -(-arr.shape[0] // max_side))
     sc = max(1, -(-arr.shape[1] // max_side))
     small = np.ascontiguousarray(arr[::sr, ::sc])

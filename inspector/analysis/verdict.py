@@ -18,16 +18,19 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
-from ..formats.detect import FOREIGN_NAMES, sniff
+from ..formats.detect import FOREIGN_NAMES, is_json, sniff
 from ..formats.errors import CheckpointError
 from .evidence import CallRow, StreamReport, static_rows
+from .carve import carve
 from .pickle_scan import StreamScan, scan_stream, scan_streams
 
 MAX_SCAN_BYTES = 1 << 30
+MAX_INFLATE = 64 << 20  # gzip/bzip2/xz content inflated to look for pickles (bombs: bounded)
 MAX_FOLDER_FILES = 2000
 LOADABLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle", ".npy", ".npz", ".pt2",
                      ".ptl", ".tar", ".safetensors", ".distcp", ".joblib", ".zip", ".jit", ".model",
                      ".metadata", ".torchscript", ".gz")
+from ..formats.safe_io import bounded_inflate, check_regular, load_json, open_regular, read_regular
 _PICKLE_HEAD = tuple(bytes([0x80, p]) for p in range(2, 6))
 RANK = {"dangerous": 4, "unverified": 3, "unreadable": 3, "needs-code": 2, "safe": 1}
 VERDICT_WORDS = {
@@ -113,10 +116,14 @@ def scan_file(path: str, reports: dict | None = None, zipdir=None, _depth: int =
     for compatibility and unused."""
     path = os.fspath(path)
     if os.path.isdir(path):
-        return _scan_folder(path, _depth)
+        try:
+            return _scan_folder(path, _depth)
+        except CheckpointError as exc:
+            return Verdict("unreadable", error=str(exc))
     if not os.path.isfile(path):
         return Verdict("unreadable", error="it is not a regular file")
     try:
+        check_regular(path, path)
         fmt = sniff(path)
     except CheckpointError as exc:
         fmt, sniff_error = None, str(exc)
@@ -130,7 +137,9 @@ def scan_file(path: str, reports: dict | None = None, zipdir=None, _depth: int =
     scan.reader_reports = reports or {}
     try:
         if fmt in FOREIGN_NAMES and fmt != "npy":
-            inner = _unpacked(path, fmt)
+            inner, problem = _unpacked(path, fmt)
+            if problem:  # over the bound, truncated or damaged: the rest is not vouched for
+                scan.unvouched.append(f"{fmt} content: {problem}")
             if inner:  # what pandas.read_pickle / joblib.load unpickle after decompressing
                 scan.kinds.append(f"{FOREIGN_NAMES[fmt]} holding {len(inner):,} bytes")
                 scan.blob(inner, f"{fmt} content", "pickle.load", 1)
@@ -223,12 +232,9 @@ def combine(parts: list[tuple[str, Verdict]]) -> Verdict:
 
 def _scan_index(path: str) -> Verdict:
     """A shard index: the verdicts of the shards it names (the JSON itself runs nothing)."""
-    import json
-
     try:
-        with open(path, "rb") as fh:
-            index = json.loads(fh.read(64 << 20))
-    except (ValueError, UnicodeDecodeError, OSError):
+        index = load_json(read_regular(path, 64 << 20, path), "the index")
+    except CheckpointError:
         return Verdict("unreadable", error="it is a JSON file that is not a shard index")
     wmap = index.get("weight_map") if isinstance(index, dict) else None
     if not isinstance(wmap, dict):
@@ -341,65 +347,29 @@ def embedded_zips(data: bytes, limit: int = 4096) -> list[tuple[int, int]]:
 
 def _scan_foreign(path: str, kind: str) -> tuple[list[StreamScan], list[str]]:
     """Containers torch cannot read: look for the pickles a payload would hide in them."""
-    import bz2
-    import gzip
-    import lzma
-
-    with open(path, "rb") as fh:
+    with open_regular(path, "the file") as fh:
         data = fh.read(MAX_SCAN_BYTES)
     if kind == "npy":
         return _scan_npy(data, "npy"), []
-    if kind in ("gzip", "bz2", "xz"):
-        opener = {"gzip": gzip.decompress, "bz2": bz2.decompress, "xz": lzma.decompress}[kind]
-        try:
-            inner = _bounded(opener, data)
-        except (OSError, EOFError, ValueError, lzma.LZMAError):
-            inner = b""
+    unread: list[StreamScan] = []
+    if kind in ("gzip", "bzip2", "xz"):
+        inner, problem = bounded_inflate(kind, data, MAX_INFLATE)
+        if problem:  # over the bound, truncated or damaged: what lies beyond is not vouched for
+            unread.append(StreamScan(f"{kind} content", end=len(inner), error=problem))
         if inner.startswith(_PICKLE_HEAD):
-            return scan_streams(inner, f"{kind} content"), []
+            return scan_streams(inner, f"{kind} content") + unread, []
         data = inner or data
-    return carve(data, kind), []
+    return carve(data, kind) + unread, []
 
 
-def _unpacked(path: str, kind: str) -> bytes:
-    """The decompressed content of a gzip/bzip2/xz file (bounded), or b''."""
-    import bz2
-    import gzip
-    import lzma
-
-    opener = {"gzip": gzip.decompress, "bzip2": bz2.decompress, "bz2": bz2.decompress,
-              "xz": lzma.decompress}.get(kind)
-    if opener is None:
-        return b""
-    with open(path, "rb") as fh:
+def _unpacked(path: str, kind: str) -> tuple[bytes, str | None]:
+    """The decompressed content of a gzip/bzip2/xz file, bounded by output size (a bomb
+    stops at MAX_INFLATE), and why it stopped early (None when complete); b'' otherwise."""
+    if kind not in ("gzip", "bzip2", "bz2", "xz"):
+        return b"", None
+    with open_regular(path, "the file") as fh:
         data = fh.read(MAX_SCAN_BYTES)
-    try:
-        return _bounded(opener, data)
-    except (OSError, EOFError, ValueError, lzma.LZMAError):
-        return b""
-
-
-def _bounded(opener, data: bytes) -> bytes:
-    out = opener(data)
-    return out[:MAX_SCAN_BYTES]
-
-
-def carve(data: bytes, where: str, max_candidates: int = 4096) -> list[StreamScan]:
-    """Pickle streams found at any offset of an opaque container."""
-    found, pos, tried = [], 0, 0
-    while tried < max_candidates:
-        pos = data.find(b"\x80", pos)
-        if pos < 0 or pos + 1 >= len(data):
-            break
-        if 2 <= data[pos + 1] <= 5:
-            tried += 1
-            s = scan_stream(data, f"{where} content at byte {pos}", pos)
-            if s.error is None and s.globals:
-                found.append(s)
-                pos = s.end
-                continue
-        pos += 1
-    return found
+    return bounded_inflate(kind, data, MAX_INFLATE)
 
 
 def _scan_npy(data: bytes, where: str) -> list[StreamScan]:

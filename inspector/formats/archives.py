@@ -19,6 +19,7 @@ from .container import contiguous_strides as _contiguous
 from .errors import CheckpointError
 from .jsonsafe import Walk, parse_json
 from .limits import Limits
+from .safe_io import load_json
 from .stubs import SourceText, StorageRef, TensorInfo
 
 MAX_JSON = 256 << 20
@@ -37,18 +38,24 @@ OLD_TS_DTYPES = {"FLOAT": "float32", "DOUBLE": "float64", "FLOAT16": "float16", 
 
 
 def open_archive(path: str, c, limits: Limits) -> Checkpoint:
-    if c.kind == "torchscript":
-        obj = _torchscript(c)
-    elif c.kind == "torchscript-old":
-        obj = _torchscript_old(c)
-    elif c.kind == "pt2":
-        obj = _pt2(c)
-    elif c.kind == "bundle":
-        from .bundle import read_bundle
+    try:
+        if c.kind == "torchscript":
+            obj = _torchscript(c)
+        elif c.kind == "torchscript-old":
+            obj = _torchscript_old(c)
+        elif c.kind == "pt2":
+            obj = _pt2(c)
+        elif c.kind == "bundle":
+            from .bundle import read_bundle
 
-        obj = read_bundle(path, c, limits)
-    else:
-        obj = _pt2_old(path, c, limits)
+            obj = read_bundle(path, c, limits)
+        else:
+            obj = _pt2_old(path, c, limits)
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
+        # JSON of the wrong shape that the typed walk did not foresee: one line, not an
+        # internal error
+        raise CheckpointError(f"the archive's JSON has an unexpected structure "
+                              f"({type(exc).__name__}: {' '.join(str(exc).split())[:100]})") from None
     fmt = "torchscript" if c.kind.startswith("torchscript") else \
         "bundle" if c.kind == "bundle" else "pt2"
     ck = assemble(path, fmt, obj, c, c.storages, limits, byteorder=c.byteorder)
@@ -57,7 +64,7 @@ def open_archive(path: str, c, limits: Limits) -> Checkpoint:
 
 
 def _json(c, name: str):
-    return parse_json(c.read_member(name, name, MAX_JSON), name, c.warnings)
+    return load_json(c.read_member(name, name, MAX_JSON), name)  # depth-bounded parse_json
 
 
 def _code(c) -> dict:
@@ -100,6 +107,8 @@ def _record_tensor(c, key: str, record: str, dtype_name: str | None, shape, stri
     if type(offset) is not int or not 0 <= offset < 1 << 62:
         raise CheckpointError(f"{key}: invalid storage offset")
     stride = tuple(stride) if stride is not None else _contiguous(shape)
+    if not all(type(s) is int and abs(s) < 1 << 62 for s in stride) or type(offset or 0) is not int:
+        raise CheckpointError(f"{key}: invalid strides or storage offset")
     m = c.members.get(record)
     ref = StorageRef(key=record[len(c.root):], dtype=dtype, location=device,
                      numel=(m.file_size // dtype.itemsize) if m else 0, record=record)

@@ -11,7 +11,7 @@ from typing import BinaryIO
 from .container import Container
 from .errors import CheckpointError, LimitExceeded
 from .limits import Limits
-from .stubs import StorageRef
+from .stubs import StorageRef, key_str
 from .unpickler import StorageType, unpickle
 
 UNRESOLVED = "the storage's bytes are not in this file (a bare pickle: its archive records are missing)"
@@ -29,16 +29,16 @@ class BarePickleContainer(Container):
         if not isinstance(pid, tuple) or len(pid) < 5 or pid[0] not in ("storage", b"storage"):
             raise CheckpointError(f"unknown persistent id {pid!r:.80}")
         stype, key, location, numel = pid[1:5]
-        key = str(key)
+        key = key_str(key)
         ref = self.storages.get(key)
         if ref is None:
             if len(self.storages) >= self.limits.max_storages:
                 raise LimitExceeded(f"the file references more than {self.limits.max_storages:,} storages")
-            if not isinstance(stype, StorageType) or not isinstance(numel, int) or numel < 0:
+            if not isinstance(stype, StorageType) or not isinstance(numel, int) or numel < 0 or numel >> 62:
                 raise CheckpointError(f"storage {key} is declared with invalid metadata")
             if isinstance(location, bytes):
                 location = location.decode("ascii", "replace")
-            ref = StorageRef(key=key, dtype=stype.dtype, location=str(location), numel=numel,
+            ref = StorageRef(key=key, dtype=stype.dtype, location=key_str(location), numel=numel,
                              error=UNRESOLVED)
             self.storages[key] = ref
         return ref

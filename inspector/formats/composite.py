@@ -13,6 +13,7 @@ import os
 from .container import Container
 from .errors import CheckpointError
 from .limits import Limits
+from .safe_io import check_regular, load_json, read_regular
 
 TRAINER_PARTS = [
     ("model", ("model.safetensors.index.json", "pytorch_model.bin.index.json", "model.safetensors",
@@ -47,6 +48,7 @@ class CompositeContainer(Container):
         from . import open_checkpoint
 
         try:
+            check_regular(file, os.path.basename(file), folder=self.path)
             sub = open_checkpoint(file, self.limits)
         except CheckpointError as exc:
             self.errors[label] = f"{os.path.basename(file)}: {exc}"
@@ -70,8 +72,9 @@ class CompositeContainer(Container):
             from .jsonsafe import parse_json
 
             try:
-                with open(os.path.join(self.path, "trainer_state.json"), "rb") as fh:
-                    out["trainer_state"] = parse_json(fh.read(64 << 20), "trainer_state.json")
+                out["trainer_state"] = load_json(read_regular(
+                    os.path.join(self.path, "trainer_state.json"), 64 << 20, "trainer_state.json",
+                    folder=self.path), "trainer_state.json")
             except CheckpointError as exc:
                 self.errors["trainer_state"] = str(exc)
         return out

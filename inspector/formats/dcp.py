@@ -20,6 +20,7 @@ from .container import contiguous_strides as _contiguous
 from .deferred import realize
 from .errors import CheckpointError, LimitExceeded, TensorDataError
 from .limits import Limits
+from .safe_io import check_regular, open_regular, read_regular
 from .stubs import DTypeValue, ObjectStub, StorageRef, TensorInfo
 from .unpickler import unpickle
 from .zipdir import Window
@@ -51,33 +52,38 @@ class DcpContainer(Container):
             raise CheckpointError(f"a chunk names a file outside the folder: {rel!r:.60}")
         full = os.path.join(self.path, rel)
         if rel not in self.handles:
-            if not os.path.isfile(full):
+            if not os.path.lexists(full):
                 raise CheckpointError(f"{rel} is missing from the folder")
-            self.handles[rel] = open(full, "rb")
-        return full, self.handles[rel], os.path.getsize(full)
+            self.handles[rel] = open_regular(full, rel, folder=self.path)
+        return full, self.handles[rel], os.fstat(self.handles[rel].fileno()).st_size
 
     def load(self) -> dict:
         meta_path = os.path.join(self.path, ".metadata")
-        size = os.path.getsize(meta_path)
-        if size > MAX_METADATA:
+        if check_regular(meta_path, ".metadata", folder=self.path) > MAX_METADATA:
             raise LimitExceeded(".metadata is too large")
-        with open(meta_path, "rb") as fh:
-            meta = unpickle(fh.read(), what=".metadata", limits=self.limits)
+        meta = unpickle(read_regular(meta_path, MAX_METADATA, ".metadata", folder=self.path),
+                        what=".metadata", limits=self.limits)
         st = _state(meta)
         sdm = st.get("state_dict_metadata")
         if not isinstance(sdm, dict):
             raise CheckpointError(".metadata holds no state_dict_metadata: not a DCP checkpoint")
         where: dict[tuple, object] = {}
-        for key, info in (st.get("storage_data") or {}).items():
-            k = _state(key)
-            offset = k.get("offset")
-            where[(k.get("fqn"), tuple(offset) if offset is not None else None)] = _state(info)
+        try:
+            for key, info in (st.get("storage_data") or {}).items():
+                k = _state(key)
+                offset = k.get("offset")
+                where[(k.get("fqn"), tuple(offset) if offset is not None else None)] = _state(info)
+        except (TypeError, AttributeError, ValueError) as exc:  # a hand-made or damaged .metadata
+            raise CheckpointError(f".metadata has an unexpected structure ({type(exc).__name__}: "
+                                  f"{' '.join(str(exc).split())[:80]})") from None
         out: dict = {}
         for fqn, md in sdm.items():
             try:
                 out[str(fqn)] = self._entry(str(fqn), md, where)
             except (CheckpointError, TensorDataError) as exc:
                 out[str(fqn)] = f"<unreadable: {exc}>"
+            except (TypeError, AttributeError, ValueError, KeyError, IndexError) as exc:
+                out[str(fqn)] = f"<unreadable: its metadata has an unexpected structure ({type(exc).__name__})>"
         return out
 
     def _entry(self, fqn: str, md, where: dict):

@@ -12,6 +12,7 @@ import re
 import struct
 
 from .errors import CheckpointError
+from .safe_io import check_regular, open_regular
 
 _LFS = re.compile(rb"^version https://git-lfs\.github\.com/spec/v1\s+oid sha256:([0-9a-f]{64})\s+size (\d+)")
 
@@ -52,7 +53,7 @@ def sniff(path: str) -> str:
     """'zip', 'pickle', 'safetensors', 'legacy-tar', 'json', a FOREIGN kind, or an error."""
     if os.path.isdir(path):
         raise CheckpointError("it is a folder; open the checkpoint file inside it")
-    size = os.path.getsize(path)
+    size = check_regular(path, "it")  # a pipe would block, /dev/zero never ends
     if size == 0:
         raise CheckpointError("the file is empty (0 bytes)")
     with open(path, "rb") as fh:
@@ -78,14 +79,8 @@ def sniff(path: str) -> str:
     for magic, what in _MAGIC:
         if head.startswith(magic):
             raise CheckpointError(f"it is {what}, not a PyTorch checkpoint")
-    stripped = head.lstrip()
-    if stripped[:1] in (b"{", b"[") and _is_text(head):
-        try:
-            with open(path, "rb") as fh:
-                json.loads(fh.read(min(size, 64 << 20)))
-            return "json"
-        except (ValueError, UnicodeDecodeError):
-            pass
+    if _looks_json(head) and _parses_as_json(path, size):
+        return "json"
     if _parses_as_pickle(path, size):
         return "pickle"
     if size < 16:
@@ -94,6 +89,32 @@ def sniff(path: str) -> str:
         first = head.decode("utf-8", "replace").strip().splitlines()[0][:60] if head.strip() else ""
         raise CheckpointError(f"it is a text file, not a PyTorch checkpoint (it begins {first!r})")
     raise CheckpointError("it is not a PyTorch checkpoint: the content matches no known format")
+
+
+def _looks_json(head: bytes) -> bool:
+    return head.lstrip()[:1] in (b"{", b"[") and _is_text(head)
+
+
+def _parses_as_json(path: str, size: int) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            json.loads(fh.read(min(size, 64 << 20)))
+        return True
+    except RecursionError:
+        return True  # JSON nested too deeply to parse: the reader says so in one line
+    except (ValueError, UnicodeDecodeError):
+        return False
+
+
+def is_json(path: str) -> bool:
+    """Whether a regular file holds JSON (a shard index naming another index, ...)."""
+    try:
+        with open_regular(path) as fh:  # never blocks on a pipe, never reads /dev/zero
+            size = os.fstat(fh.fileno()).st_size
+            head = fh.read(1024)
+    except (OSError, CheckpointError):
+        return False
+    return _looks_json(head) and _parses_as_json(path, size)
 
 
 def _is_text(head: bytes) -> bool:

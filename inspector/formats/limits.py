@@ -25,6 +25,7 @@ class Limits:
     max_depth: int = 500  # nesting shown; deeper levels are cut with a marker
     heap_budget: int = 4 << 30  # extra private memory allowed while unpickling
     max_record_read: int = 1 << 30  # a compressed record we would inflate into memory
+    max_globals: int = 50_000  # distinct classes/functions one pickle names (real ones: < 1,000)
 
 
 DEFAULT_LIMITS = Limits()
@@ -85,6 +86,34 @@ def memory_guard(budget: int):
             if _guard_depth == 0 and _guard_saved is not None:
                 resource.setrlimit(resource.RLIMIT_DATA, _guard_saved)
                 _guard_saved = None
+
+
+_copies = threading.local()
+
+
+@contextmanager
+def copy_budget(elements: int):
+    """While a pickle is interpreted: how many elements our stand-ins may copy in total.
+    One opcode can make a recorder copy a whole memoised container (`OrderedDict(big)`
+    repeated through the memo costs 5 bytes a call and K elements each time): without a
+    bound a 1 MB file keeps the reader busy for hours."""
+    saved = getattr(_copies, "left", None)
+    _copies.left = elements
+    try:
+        yield
+    finally:
+        _copies.left = saved
+
+
+def charge_copy(n: int) -> None:
+    left = getattr(_copies, "left", None)
+    if left is None:
+        return
+    left -= n
+    _copies.left = left
+    if left < 0:
+        raise LimitExceeded("the pickle makes the reader copy its data over and over "
+                            "(a memoised container rebuilt again and again); refused")
 
 
 _gc_lock = threading.Lock()

@@ -14,6 +14,7 @@ from . import dtypes as dt
 from .container import Container, contiguous_strides
 from .errors import CheckpointError, LimitExceeded
 from .limits import Limits
+from .safe_io import load_json
 from .stubs import StorageRef, TensorInfo
 
 MAX_HEADER = 100 << 20
@@ -50,9 +51,7 @@ class SafetensorsContainer(Container):
         (n,) = struct.unpack("<Q", head)
         if n > MAX_HEADER or n > self.file_size - 8:
             raise LimitExceeded(f"the safetensors header claims {n:,} bytes")
-        from .jsonsafe import parse_json
-
-        header = parse_json(self.fh.read(n), "the safetensors header")
+        header = load_json(self.fh.read(n), "the safetensors header")
         if not isinstance(header, dict):
             raise CheckpointError("the safetensors header is not a JSON object")
         base = self.base + 8 + n
@@ -74,7 +73,7 @@ class SafetensorsContainer(Container):
         offsets = entry.get("data_offsets")
         if dtype is None:
             raise CheckpointError(f"safetensors entry {name!r:.60} has unknown dtype {entry.get('dtype')!r:.20}")
-        if not (isinstance(shape, list) and all(type(s) is int and s >= 0 for s in shape)):
+        if not (isinstance(shape, list) and all(type(s) is int and 0 <= s < 1 << 62 for s in shape)):
             raise CheckpointError(f"safetensors entry {name!r:.60} has an invalid shape")
         if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)
                 and 0 <= offsets[0] <= offsets[1]):

@@ -12,8 +12,12 @@ import os
 from .container import Container
 from .errors import CheckpointError, LimitExceeded
 from .limits import Limits
+from .stubs import TensorInfo
+from .detect import is_json
+from .safe_io import check_regular, inside, load_json, read_regular
 
 MAX_INDEX = 64 << 20
+_INDEX_AS_SHARD = "it is JSON (an index names an index), not a shard; not opened"
 
 
 def looks_like_index(obj) -> bool:
@@ -31,12 +35,9 @@ class ShardIndexContainer(Container):
     def load(self) -> dict:
         from . import open_checkpoint
 
-        if os.path.getsize(self.path) > MAX_INDEX:
+        if check_regular(self.path, "the index") > MAX_INDEX:
             raise LimitExceeded("the index file is too large")
-        from .jsonsafe import parse_json
-
-        with open(self.path, "rb") as fh:
-            index = parse_json(fh.read(), "the index")
+        index = load_json(read_regular(self.path, MAX_INDEX, "the index"), "the index")
         if not looks_like_index(index):
             raise CheckpointError("it is a JSON file without a weight_map: not a shard index")
         folder = os.path.dirname(os.path.abspath(self.path))
@@ -47,13 +48,22 @@ class ShardIndexContainer(Container):
             if os.path.dirname(shard_path) != folder and not shard_path.startswith(folder + os.sep):
                 self.shard_errors[shard] = "the index points outside its folder; not opened"
                 continue
-            if not os.path.exists(shard_path):
+            if not os.path.lexists(shard_path):
                 self.shard_errors[shard] = "missing: the shard is not in the folder"
+                continue
+            if not inside(shard_path, folder):
+                self.shard_errors[shard] = "a symbolic link leading outside the folder; not opened"
+                continue
+            if is_json(shard_path):
+                self.shard_errors[shard] = _INDEX_AS_SHARD
                 continue
             try:
                 self.subs[shard] = open_checkpoint(shard_path, self.limits)
             except CheckpointError as exc:
                 self.shard_errors[shard] = str(exc)
+        if shards and all(self.shard_errors.get(s) == _INDEX_AS_SHARD for s in shards):
+            raise CheckpointError(f"it names only JSON files ({shards[0]!r:.60}: an index naming "
+                                  "itself or another index), no shard: not a checkpoint")
         out: dict = {}
         if "metadata" in index:
             out["metadata"] = index["metadata"]
@@ -72,7 +82,7 @@ class ShardIndexContainer(Container):
             if node.kind != "tensor":  # the key names something else in the shard
                 out[key] = t if node.kind == "value" else f"<{node.type_name} in {shard}, not a tensor>"
                 continue
-            if t.storage is not None:
+            if isinstance(t, TensorInfo) and t.storage is not None:
                 t.storage.source = sub.container
                 t.storage.path = sub.path
                 self.storages[f"{shard}:{t.storage.key}"] = t.storage

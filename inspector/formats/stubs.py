@@ -63,6 +63,9 @@ class ObjectStub:
         if self.stub_state is None:
             self.stub_state = state
         elif isinstance(self.stub_state, dict) and isinstance(state, dict):
+            from .limits import charge_copy
+
+            charge_copy(len(state))
             self.stub_state.update(state)
         else:
             self.stub_state = (self.stub_state, state)
@@ -73,6 +76,10 @@ class ObjectStub:
         self.stub_items.append(item)
 
     def extend(self, items):
+        from .limits import charge_copy
+
+        if hasattr(items, "__len__"):
+            charge_copy(len(items))
         for item in items:
             self.append(item)
 
@@ -264,6 +271,46 @@ class SourceText:
 
     def __repr__(self):
         return f"source {self.path} ({self.text.count(chr(10)) + 1} lines)"
+
+
+# Python refuses str() of an int over 4300 digits (and the conversion is quadratic)
+INT_STR_BITS = 13_000
+
+
+def int_text(value: int) -> str:
+    """An int as text; a giant one (a pickle may hold millions of digits) by its leading
+    digits, magnitude and last digits, computed without converting it to decimal."""
+    import math
+
+    if value.bit_length() <= INT_STR_BITS:
+        return str(value)
+    a = -value if value < 0 else value
+    shift = a.bit_length() - 64
+    log10 = math.log10(a >> shift) + shift * math.log10(2)
+    exp = int(log10)
+    return (f"{'-' if value < 0 else ''}{10 ** (log10 - exp):.9f}e+{exp} "
+            f"(an integer of about {exp + 1:,} digits, ending …{a % 10 ** 9:09d})")
+
+
+def key_str(value) -> str:
+    """str() of a storage key or persistent id from a file; an int of thousands of digits
+    (which str() refuses) as its magnitude."""
+    return int_text(value) if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+class GiantInt:
+    """An int from the file too long to print (over ~4,000 digits): the tree shows it by
+    magnitude (`int_text`); str(), format() and json.dumps() of the int itself raise."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: int):
+        self.value = value
+
+    def __repr__(self):
+        return int_text(self.value)
+
+    __str__ = __repr__
 
 
 @dataclass(eq=False)

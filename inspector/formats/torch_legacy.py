@@ -17,7 +17,7 @@ from . import dtypes
 from .container import Container
 from .errors import CheckpointError, LimitExceeded
 from .limits import Limits
-from .stubs import ModuleSource, ObjectStub, StorageRef, StubCounter
+from .stubs import ModuleSource, ObjectStub, StorageRef, StubCounter, key_str
 from .unpickler import StorageType, unpickle
 
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
@@ -100,27 +100,27 @@ class LegacyContainer(Container):
         if typename != "storage" or len(pid) < 6:
             raise CheckpointError(f"unknown persistent id type {typename!r:.40}")
         stype, root_key, location, numel, view = pid[1:6]
-        root_key = str(root_key)
+        root_key = key_str(root_key)
         if isinstance(location, bytes):
             location = location.decode("ascii", "replace")
         if not isinstance(stype, StorageType):
             raise CheckpointError(f"storage {root_key} has an unknown storage type {stype!r:.60}")
-        if not isinstance(numel, int) or numel < 0:
+        if not isinstance(numel, int) or numel < 0 or numel >> 62:
             raise CheckpointError(f"storage {root_key} declares an invalid size {numel!r:.40}")
         root = self.storages.get(root_key)
         if root is None:
             if len(self.storages) >= self.limits.max_storages:
                 raise LimitExceeded(f"the file references more than {self.limits.max_storages:,} storages")
-            root = StorageRef(key=root_key, dtype=stype.dtype, location=str(location), numel=numel)
+            root = StorageRef(key=root_key, dtype=stype.dtype, location=key_str(location), numel=numel)
             self.storages[root_key] = root
         if view is None:
             return root
         if not (isinstance(view, tuple) and len(view) == 3):
             raise CheckpointError(f"storage {root_key} has a malformed view record")
-        view_key, offset, size = str(view[0]), view[1], view[2]
+        view_key, offset, size = key_str(view[0]), view[1], view[2]
         ref = self.views.get(view_key)
         if ref is None:
-            ref = StorageRef(key=view_key, dtype=stype.dtype, location=str(location), numel=size,
+            ref = StorageRef(key=view_key, dtype=stype.dtype, location=key_str(location), numel=size,
                              view_offset=offset)
             ref.record = root_key  # resolved through the root storage
             self.views[view_key] = ref
@@ -132,7 +132,7 @@ class LegacyContainer(Container):
             raise CheckpointError("the storage key list is malformed")
         pos = self.fh.tell()
         for key in keys:
-            key = str(key)
+            key = key_str(key)
             ref = self.storages.get(key)
             if ref is None:
                 raise CheckpointError(f"storage key {key} is listed but never used")

@@ -18,7 +18,7 @@ from typing import BinaryIO
 from .container import Container
 from .errors import CheckpointError, LimitExceeded
 from .limits import Limits
-from .stubs import ObjectStub, StorageRef, StubCounter, TensorInfo
+from .stubs import ObjectStub, StorageRef, StubCounter, TensorInfo, key_str
 from .unpickler import StorageType, unpickle
 from .zipdir import Window
 
@@ -100,25 +100,25 @@ class TarContainer(Container):
             size = numel * stype.dtype.itemsize
             if numel < 0 or m.pos + size > m.size:
                 raise CheckpointError(f"storage {key} runs past the end of its member (truncated)")
-            ref = StorageRef(key=str(key), dtype=stype.dtype, location=str(location), numel=numel,
+            ref = StorageRef(key=key_str(key), dtype=stype.dtype, location=key_str(location), numel=numel,
                              record="storages", data_offset=m.base + m.pos, record_size=size)
             self.storages[ref.key] = ref
-            self.objects[str(key)] = ref
+            self.objects[key_str(key)] = ref
             m.seek(m.pos + size)
         views = self._pickle(m, "the storage views")
         for view in views if isinstance(views, list) else []:
             if not (isinstance(view, tuple) and len(view) == 4):
                 continue
             target, root, offset, numel = view
-            base = self.storages.get(str(root))
+            base = self.storages.get(key_str(root))
             if base is None or type(offset) is not int or type(numel) is not int:
                 continue
-            ref = StorageRef(key=str(target), dtype=base.dtype, location=base.location, numel=numel,
+            ref = StorageRef(key=key_str(target), dtype=base.dtype, location=base.location, numel=numel,
                              record="storages", data_offset=base.data_offset + offset * base.dtype.itemsize,
                              record_size=numel * base.dtype.itemsize)
             if offset < 0 or offset + numel > base.numel:
                 ref.error = f"storage view {target} lies outside its storage"
-            self.objects[str(target)] = ref
+            self.objects[key_str(target)] = ref
 
     def _tensors(self, m: _Member) -> None:
         count = self._pickle(m, "the tensor count")
@@ -141,10 +141,10 @@ class TarContainer(Container):
             sizes = struct.unpack(f"<{ndim}q", body[:8 * ndim])
             strides = struct.unpack(f"<{ndim}q", body[8 * ndim:16 * ndim])
             (offset,) = struct.unpack("<q", body[16 * ndim:])
-            storage = self.objects.get(str(storage_id))
+            storage = self.objects.get(key_str(storage_id))
             if not isinstance(storage, StorageRef):
                 raise CheckpointError(f"tensor {key} refers to an unknown storage")
-            self.objects[str(key)] = TensorInfo(storage, storage.dtype, sizes, strides, offset,
+            self.objects[key_str(key)] = TensorInfo(storage, storage.dtype, sizes, strides, offset,
                                                 rebuild="legacy-tar")
 
     def _persistent(self, pid):
@@ -153,7 +153,7 @@ class TarContainer(Container):
         elif isinstance(pid, tuple) and pid:  # ('module', cls, source_file, source)
             cls = pid[0]
             return cls if isinstance(cls, type) and issubclass(cls, ObjectStub) else None
-        obj = self.objects.get(str(pid))
+        obj = self.objects.get(key_str(pid))
         if obj is None:
             raise CheckpointError(f"unknown persistent id {pid!r:.40}")
         return obj

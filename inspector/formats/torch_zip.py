@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 from .errors import CheckpointError, LimitExceeded, TensorDataError
 from .limits import Limits
-from .stubs import StorageRef, StubCounter
+from .stubs import StorageRef, StubCounter, key_str
 from .deferred import Realizer
 from .unpickler import StorageType, UnpickleReport, rebuild_tensor_v2, unpickle
 from .zipdir import ZipDirectory
@@ -111,7 +111,7 @@ class ZipContainer:
         if typename != "storage" and typename != b"storage":
             raise CheckpointError(f"unknown persistent id type {typename!r:.40}")
         if type(key) is not str:
-            key = str(key)
+            key = key_str(key)
         name = key_prefix + key  # constants/0 beside data/0
         ref = self.storages.get(name)
         if ref is not None:
@@ -120,10 +120,10 @@ class ZipContainer:
             raise LimitExceeded(f"the file references more than {self.limits.max_storages:,} storages")
         if type(stype) is not StorageType:
             raise CheckpointError(f"storage {key} has an unknown storage type {stype!r:.60}")
-        if type(numel) is not int or numel < 0:
+        if type(numel) is not int or numel < 0 or numel >> 62:
             raise CheckpointError(f"storage {key} declares an invalid size {numel!r:.40}")
         if type(location) is not str:
-            location = location.decode("ascii", "replace") if isinstance(location, bytes) else str(location)
+            location = location.decode("ascii", "replace") if isinstance(location, bytes) else key_str(location)
         # the record itself is looked up when its bytes are first asked for (locate)
         ref = StorageRef(name, stype.dtype, location, numel, data_prefix + key)
         self.storages[name] = ref

@@ -24,10 +24,13 @@ from .stubs import (
     SourceText,
     NamedConstant,
     NumpyArray,
+    GiantInt,
     ObjectStub,
     SizeValue,
     StorageRef,
+    INT_STR_BITS,
     TensorInfo,
+    int_text,
 )
 
 # Module attributes that are torch internals; shown only when they hold something.
@@ -144,12 +147,16 @@ def describe_value(value: Any) -> tuple[str, str]:
         return "set", type(value).__name__
     if isinstance(value, np.generic):
         return "value", type(value).__name__
+    if isinstance(value, GiantInt):
+        return "value", "int"
     return "value", type(value).__name__
 
 
 def _key_name(key: Any) -> str:
     if isinstance(key, str):
         return key
+    if isinstance(key, int) and key.bit_length() > INT_STR_BITS:
+        return int_text(key)
     if isinstance(key, (int, float, bool)) or key is None:
         return str(key)
     if isinstance(key, bytes):
@@ -257,6 +264,8 @@ class TreeBuilder:
             for name, v in kids:
                 if type(v) is partial:  # a tensor record built by C code (deferred.py)
                     v = realize(v)
+                elif type(v) is int and v.bit_length() > INT_STR_BITS:
+                    v = GiantInt(v)  # printable: every str() of it would raise
                 ckind, ctype = describe_value(v)
                 node.children.append(Node(name, ckind, ctype, v, node))
             self.count += len(kids)

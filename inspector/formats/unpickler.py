@@ -24,7 +24,7 @@ import numpy as np
 from . import dtypes as dt
 from .deferred import Realizer, realize, storage_of
 from .errors import CheckpointError, LimitExceeded
-from .limits import Limits, memory_guard
+from .limits import Limits, charge_copy, copy_budget, memory_guard
 from .stubs import (
     DeviceValue,
     DTypeValue,
@@ -63,12 +63,16 @@ def _ints(value, what: str) -> tuple:
     for v in value:
         if type(v) is not int:
             raise CheckpointError(f"tensor {what} is not a list of integers: {value!r:.80}")
+        if not -(1 << 63) <= v < (1 << 63):  # torch sizes are int64; a giant int breaks printing
+            raise CheckpointError(f"tensor {what} holds a number beyond 64 bits")
     return value
 
 
 def _offset(value) -> int:
     if type(value) is not int:
         raise CheckpointError(f"tensor storage offset is not an integer: {value!r:.80}")
+    if not -(1 << 63) <= value < (1 << 63):
+        raise CheckpointError("tensor storage offset is a number beyond 64 bits")
     return value
 
 
@@ -90,13 +94,13 @@ def rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False
                       backward_hooks=None, metadata=None, *_ignored):
     # the common case checked inline (this runs once per tensor of the file)
     if type(storage) is StorageRef and type(size) is tuple and type(stride) is tuple \
-            and type(storage_offset) is int:
+            and type(storage_offset) is int and not storage_offset >> 62:
         for v in size:
-            if type(v) is not int:
+            if type(v) is not int or v >> 62:  # negative or huge: checked in full below
                 break
         else:
             for v in stride:
-                if type(v) is not int:
+                if type(v) is not int or v >> 62:
                     break
             else:
                 return TensorInfo(storage, storage.dtype, size, stride, storage_offset,
@@ -204,8 +208,22 @@ def rebuild_with_parts(kind: str):
 
 # ---- value recorders ----------------------------------------------------------------------
 
+def _charged(arg) -> None:
+    """A recorder about to copy `arg`: counted against the unpickle's copy budget."""
+    if isinstance(arg, (list, tuple, set, frozenset, dict, str, bytes, bytearray)):
+        charge_copy(len(arg))
+
+
+def ordered_dict(*args, **kwargs):
+    """collections.OrderedDict(...), its argument's copy counted."""
+    if args:
+        _charged(args[0])
+    return collections.OrderedDict(*args, **kwargs)
+
+
 def make_size(*args):
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        _charged(args[0])
         return SizeValue(args[0])
     return SizeValue(args)
 
@@ -231,6 +249,7 @@ def safe_container(kind: type):
             return kind()
         arg = args[0]
         if isinstance(arg, (list, tuple, set, frozenset, dict, str, bytes)):
+            _charged(arg)
             try:
                 return kind(arg)
             except TypeError:
@@ -245,6 +264,7 @@ def safe_bytes(kind: type):
             return kind()
         arg = args[0]
         if isinstance(arg, (bytes, bytearray, list)):
+            _charged(arg)
             return kind(arg)
         if isinstance(arg, str) and len(args) > 1 and args[1] in ("latin1", "latin-1"):
             return kind(arg.encode("latin1"))
@@ -254,6 +274,7 @@ def safe_bytes(kind: type):
 
 def codecs_encode(obj, encoding="utf-8", *_):
     """`_codecs.encode(str, 'latin1')` is how protocol 2 writes bytes for Python 3."""
+    _charged(obj)
     if isinstance(obj, str) and str(encoding).lower() in ("latin1", "latin-1", "iso-8859-1"):
         return obj.encode("latin1")
     if isinstance(obj, str) and str(encoding).lower() in ("utf-8", "utf8", "ascii"):
@@ -336,6 +357,7 @@ class NumpyArrayBuilder(NumpyArray):
         n = 1
         for s in self.shape:
             n *= s
+        charge_copy(len(raw))
         if n * npdt.itemsize != len(raw):
             self.note = "array bytes do not match its shape"
             return
@@ -368,7 +390,7 @@ RECORDERS: dict[tuple[str, str], Callable] = {
     ("torch", "Size"): make_size,
     ("torch", "device"): make_device,
     # plain data (weights_only allows it); from pairs, a dict, or nothing - never a stub
-    ("collections", "OrderedDict"): collections.OrderedDict,
+    ("collections", "OrderedDict"): ordered_dict,
     ("collections", "defaultdict"): DefaultDict,
     ("builtins", "set"): safe_container(set),
     ("builtins", "frozenset"): safe_container(frozenset),
@@ -428,6 +450,7 @@ class SafeUnpickler(pickle.Unpickler):
         self._counter = counter
         self._seen = seen if seen is not None else Counter()
         self._limits = limits
+        self._max_globals = limits.max_globals if limits is not None else 50_000
 
     def find_class(self, module, name):
         module, name = normalize_global(str(module), str(name))
@@ -451,6 +474,9 @@ class SafeUnpickler(pickle.Unpickler):
             elif name in _TORCH_CONSTANTS:
                 found = NamedConstant(f"torch.{name}")
         if found is None:
+            if len(self._stub_types) >= self._max_globals:  # each is a class: ~1 KB apiece
+                raise LimitExceeded(f"the pickle names more than {self._max_globals:,} different "
+                                    "classes and functions")
             found = make_stub_type(module, name, self._counter)
         self._stub_types[key] = found
         return found
@@ -489,7 +515,7 @@ def unpickle(data: bytes | io.BufferedIOBase, *, what: str, limits: Limits,
         stream.seek(start)
         seen: Counter = Counter()
         try:
-            with memory_guard(budget):
+            with memory_guard(budget), copy_budget(2 * size + (1 << 20)):
                 obj = SafeUnpickler(stream, persistent_load=persistent_load, counter=counter,
                                     encoding=encoding, seen=seen, deferred=deferred,
                                     limits=limits).load()

@@ -45,8 +45,8 @@ def value_html(node) -> str:
         rows.append(("Source file", e(str(v.source_file))))
         pre = v.source or ""
     else:
-        text = value_text(v, limit=4000)
-        if len(text) > 120 or "\n" in str(v):
+        text = value_text(v, limit=4000)  # (never str(v): a 5,000-digit int refuses it)
+        if len(text) > 120 or isinstance(v, str) and "\n" in v:
             pre = str(v) if isinstance(v, str) else text
         else:
             rows.append(("Value", e(text)))
