@@ -80,8 +80,5 @@ class JobRunner(QObject):
         if not job.cancelled and job.on_fail is not None:
             job.on_fail(message)
 
-    def busy(self) -> bool:
-        return bool(self.active)
-
     def wait(self, msecs: int = 30000) -> bool:
         return self.pool.waitForDone(msecs)

@@ -184,7 +184,6 @@ class RegistryActions:
 
         def done(r):
             busy.close()
-            self.last_registered = r
             self.window.statusBar().showMessage(f"Registered {path} as {r['uri']}", 15000)
             QMessageBox.information(self.window, "Registered",
                                     f"{os.path.basename(path)} is now {r['uri']}\n(run {r['run_id']})")

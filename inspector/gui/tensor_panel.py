@@ -72,7 +72,6 @@ class TensorPanel(TensorViewsMixin, QWidget):
         self.node = None
         self.exact = None
         self.range = None
-        self.error_hook = None  # set by the main window: shows one-line messages
 
         self.title = QLabel()
         self.title.setTextInteractionFlags(Qt.TextSelectableByMouse)

@@ -72,7 +72,3 @@ def style_plot(widget) -> None:
     title = item.titleLabel
     title.opts["color"] = fg.name()
     title.setText(title.text or "")
-
-
-def muted_color() -> QColor:
-    return palette().color(QPalette.PlaceholderText)

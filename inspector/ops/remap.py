@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..analysis.dtype_names import CAST_STORAGES, cast_dtype
 from ..formats import open_checkpoint
 from ..formats.stubs import StorageRef
 from .errors import OpError
@@ -22,9 +23,6 @@ from .pickle_rewrite import PidEdit, binunicode_op, global_op, rewrite
 from .verify import verify_same
 from .writer import Progress, TorchZipWriter, atomic_output, copy_range
 
-CASTS = {"bf16": ("bfloat16", "BFloat16Storage"), "bfloat16": ("bfloat16", "BFloat16Storage"),
-         "fp16": ("float16", "HalfStorage"), "float16": ("float16", "HalfStorage"),
-         "half": ("float16", "HalfStorage")}
 CASTABLE = {"FloatStorage": "float32"}
 
 
@@ -62,7 +60,7 @@ class RemapPlan:
     def describe(self) -> list[str]:
         lines = [f"{old} -> {new}: {n} storages" for old, (new, n) in self.changes.items()]
         if self.cast:
-            lines.append(f"cast {self.cast_storages} float32 storages to {CASTS[self.cast][0]} "
+            lines.append(f"cast {self.cast_storages} float32 storages to {cast_dtype(self.cast)} "
                          f"({self.cast_bytes_before:,} -> {self.cast_bytes_before // 2:,} bytes)")
         return lines + self.notes
 
@@ -72,8 +70,10 @@ def plan_remap(path: str, to: str | None = None, rules: list | None = None,
     rules = rules or []
     if to is None and not rules:
         raise OpError("say where tensors go: --to DEVICE or --map SRC=DST")
-    if cast is not None and cast not in CASTS:
-        raise OpError(f"--dtype must be bf16 or fp16, not {cast!r}")
+    try:
+        cast_dtype(cast)
+    except ValueError as exc:
+        raise OpError(str(exc)) from None
     ck = open_checkpoint(path)
     try:
         if ck.format not in ("zip", "legacy"):
@@ -81,7 +81,7 @@ def plan_remap(path: str, to: str | None = None, rules: list | None = None,
         plan = RemapPlan(path, ck.format, to, rules, cast)
         for s in ck.storages.values():
             new = target_of(s.location, rules, to)
-            old_new, n = plan.changes.get(s.location, (new, 0))
+            _, n = plan.changes.get(s.location, (new, 0))
             plan.changes[s.location] = (new, n + 1)
             if cast and s.dtype.name == "float32":
                 plan.cast_storages += 1
@@ -105,7 +105,7 @@ def _to_bf16(x: np.ndarray) -> np.ndarray:
 
 
 def cast_fn(cast: str):
-    target = CASTS[cast][0]
+    target = cast_dtype(cast)
     if target == "bfloat16":
         return _to_bf16
     return lambda x: x.astype(np.float16)
@@ -137,7 +137,7 @@ def apply_remap(plan: RemapPlan, output: str, force: bool = False, progress: Pro
                 edit.replace[3] = binunicode_op(new)
             stype = v[1]
             if plan.cast and isinstance(stype, tuple) and stype[2] in CASTABLE:
-                edit.replace[1] = global_op("torch", CASTS[plan.cast][1])
+                edit.replace[1] = global_op("torch", CAST_STORAGES[cast_dtype(plan.cast)])
                 cast_keys.add(key)
             if len(v) == 6:  # legacy: (…, view_metadata)
                 if v[5] is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import os
 
+from ..analysis.dtype_names import cast_dtype
 from ..analysis.layouts import recognise
 from ..formats import open_checkpoint
 from .errors import OpError
@@ -14,7 +15,6 @@ from .torch_bridge import to_torch
 from .verify import verify_tensors
 from .writer import Progress, atomic_output
 
-CAST = {None: None, "bf16": "bfloat16", "fp16": "float16", "bfloat16": "bfloat16", "float16": "float16"}
 
 
 def plan_strip(path: str, state_key: str | None = None) -> dict:
@@ -46,16 +46,16 @@ def apply_strip(plan: dict, output: str, dtype: str | None = None, force: bool =
     ck = open_checkpoint(plan["path"])
     try:
         pairs = state_dict_of(ck, ck.find(plan["state_key"]))
-        tensors = to_torch(ck, [n.value for _, n in pairs], CAST[dtype])
+        tensors = to_torch(ck, [n.value for _, n in pairs], cast_dtype(dtype))
         sd = collections.OrderedDict((k, tensors[id(n.value)]) for k, n in pairs)
         progress.check()
         with atomic_output(output, [plan["path"]], force) as tmp:
             torch.save(sd, tmp)
             progress.check()
-            verify_tensors(ck, {k: n for k, n in pairs}, tmp, cast=CAST[dtype])
+            verify_tensors(ck, {k: n for k, n in pairs}, tmp, cast=cast_dtype(dtype))
         after = os.path.getsize(output)
         return {"output": os.path.abspath(output), "tensors": len(sd), "size_before": plan["bytes_before"],
-                "size_after": after, "dtype": CAST[dtype] or "unchanged", "dropped": plan["dropped"]}
+                "size_after": after, "dtype": cast_dtype(dtype) or "unchanged", "dropped": plan["dropped"]}
     finally:
         ck.close()
 

@@ -25,7 +25,7 @@ def structure(ck: Checkpoint) -> dict:
     return strip(node_json(ck.root))
 
 
-def verify_same(src: Checkpoint, out_path: str, expect_bytes=None, cast: dict | None = None) -> dict:
+def verify_same(src: Checkpoint, out_path: str, cast: dict | None = None) -> dict:
     """Every tensor of `src` is in the output at the same path with the same bytes (or
     `cast[path](src_bytes)` for cast ones); the rest of the tree is unchanged."""
     out = open_checkpoint(out_path)
