@@ -9,8 +9,8 @@ import pickle
 import zipfile
 
 import torch
-
 from helpers import SECURITY, audit, corpus_or_skip
+
 from inspector.analysis.verdict import scan_file
 from inspector.formats import CheckpointError, open_checkpoint
 

@@ -22,6 +22,7 @@ from functools import partial
 
 from .errors import CheckpointError
 
+
 class Realizer:
     """Owns the records of one container; `partial(self, pid)` marks its storages."""
 

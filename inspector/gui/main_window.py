@@ -6,25 +6,41 @@ import os
 
 from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QCheckBox, QDialog, QFileDialog,
-                               QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMenu, QMessageBox,
-                               QProgressBar, QPushButton,
-                               QSplitter, QStackedWidget, QTabWidget, QTreeView, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QCheckBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..present import human_bytes
 from . import settings as cfg
-from .start_page import StartPage
-from .tree_filter import TreeFilter
 from .jobs import JobRunner
-from .watcher import ReloadWatcher
-from .operations import OperationRunner
 from .loader import expand_folders, load
+from .operations import OperationRunner
+from .start_page import StartPage
 from .summary_panel import SummaryPanel
 from .tensor_panel import TensorPanel
+from .tree_filter import TreeFilter
 from .tree_model import CheckpointModel
 from .updates_table import UpdatesTable
 from .value_panel import ValuePanel
+from .watcher import ReloadWatcher
 
 DEFAULT_WIDTHS = (260, 80, 95, 70, 45, 88, 70)
 NAME_WIDTH = (220, 520)  # the Name column fits its content within these bounds
@@ -531,14 +547,13 @@ class MainWindow(QMainWindow):
             run("Exporting…", job, o, on_done=self._converted)
 
     def make_dialog(self, kind: str, f, weights):
+        from types import SimpleNamespace
+
+        from ..analysis.weight_candidates import classes_named_in_file, weight_candidates
         from .dialogs.export_dialog import ExportDialog
         from .dialogs.remap_dialog import RemapDialog
         from .dialogs.strip_dialog import StripDialog
         from .dialogs.warmstart_dialog import WarmstartDialog
-
-        from types import SimpleNamespace
-
-        from ..analysis.weight_candidates import classes_named_in_file, weight_candidates
 
         layout = SimpleNamespace(weights=weights, optimizers=f.training.get("optimizers", []))
         dicts = weight_candidates(f.ck, layout)  # sub-trees that look like weights, best first

@@ -18,7 +18,7 @@ from ..registry.resolve import origin_of
 from . import settings as cfg
 
 
-def install(window) -> "RegistryActions":
+def install(window) -> RegistryActions:
     return RegistryActions(window)
 
 

@@ -6,7 +6,7 @@ import html
 
 from PySide6.QtWidgets import QTextBrowser
 
-from ..present import human_bytes, human_count, value_text, extra_summary_rows
+from ..present import extra_summary_rows, human_bytes, human_count, value_text
 from . import theme
 
 CATEGORY_COLORS = {"dangerous": "#c62828", "user-code": "#e65100", "known-framework": "#1565c0",

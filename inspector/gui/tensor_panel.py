@@ -12,18 +12,31 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout,
-                               QLabel, QPushButton, QSpinBox, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..analysis.bins import LIST_VALUES_UP_TO, auto_bins, integer_valued
 from ..analysis.decode import decode, sample
 from ..analysis.histogram import histogram, histogram_of_values
-from ..analysis.quantized import describe as describe_quantizer, is_quantized
+from ..analysis.quantized import describe as describe_quantizer
+from ..analysis.quantized import is_quantized
 from ..analysis.quantized import values as quantized_values
 from ..analysis.stats import tensor_stats
 from ..analysis.tensor_views import default_slice
-from ..ops.tensor_export import export_histogram_csv, export_npy
 from ..formats.errors import CheckpointError
+from ..ops.tensor_export import export_histogram_csv, export_npy
 from ..present import human_bytes, shape_text
 from . import theme
 from .histogram_plot import HistogramPlot

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import pickletools
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from .errors import OpError
 

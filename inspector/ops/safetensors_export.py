@@ -76,7 +76,7 @@ def export_safetensors(path: str, output: str, state_key: str | None = None, for
             with open(tmp, "wb") as fh:
                 fh.write(struct.pack("<Q", len(raw)))
                 fh.write(raw)
-                for name, n in pairs:
+                for _, n in pairs:
                     src = ck.source(n.value)
                     for chunk in iter_c_order(src):
                         data = np.ascontiguousarray(chunk).astype(chunk.dtype.newbyteorder("<"), copy=False).tobytes()

@@ -16,7 +16,6 @@ from .verify import verify_tensors
 from .writer import Progress, atomic_output
 
 
-
 def plan_strip(path: str, state_key: str | None = None) -> dict:
     ck = open_checkpoint(path)
     try:

@@ -3,10 +3,10 @@ write verified files; failures give a message and leave nothing behind."""
 
 import pytest
 import torch
+from helpers import saved_as, tutorial_checkpoint
 from PySide6.QtWidgets import QDialog
 from torch import nn
 
-from helpers import saved_as, tutorial_checkpoint
 from inspector.gui.dialogs.export_dialog import ExportDialog
 from inspector.gui.dialogs.remap_dialog import RemapDialog
 from inspector.gui.dialogs.strip_dialog import StripDialog

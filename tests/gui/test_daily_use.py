@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from fixtures_i14 import bert_like_state_dict, bert_parameter_count
+from helpers import make_mlp
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
-from fixtures_i14 import bert_like_state_dict, bert_parameter_count
-from helpers import make_mlp
 from inspector.gui.main_window import NAME_WIDTH, MainWindow
 
 
@@ -137,7 +137,7 @@ def test_integer_tensor_one_bin_per_value_and_scalar_listed(qtbot, window, tmp_p
     qtbot.waitUntil(lambda: panel.exact is not None, timeout=30000)
     h = panel.exact[1]
     assert len(h.counts) == int(q.max() - q.min() + 1)
-    assert h.counts.tolist() == np.bincount((q.numpy().astype(int) - int(q.min()))).tolist()
+    assert h.counts.tolist() == np.bincount(q.numpy().astype(int) - int(q.min())).tolist()
     assert "one bin per value" in panel.status.text()
     assert window.select_path("scale")
     assert panel.hist_stack.currentWidget() is panel.small

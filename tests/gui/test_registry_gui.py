@@ -190,8 +190,8 @@ def test_register_dialog_needs_a_tick_for_a_dangerous_file(window, qtbot, store,
 
 
 def test_without_mlflow_the_menu_says_how_to_install(window, monkeypatch):
-    from inspector.registry import INSTALL_HINT, RegistryError
     import inspector.registry.store as store_mod
+    from inspector.registry import INSTALL_HINT, RegistryError
 
     def missing():
         raise RegistryError(INSTALL_HINT)
