@@ -420,9 +420,11 @@ def _print_updates(ck, maps, as_json: bool, model=None) -> int:
     return 0
 
 
-def _report(result: dict, as_json: bool, lines: list[str]) -> int:
+def _report(result, as_json: bool, lines: list[str]) -> int:
+    """Print `lines`, or with --json the result (a dict, or a typed result's to_json())."""
     if as_json:
-        print(json.dumps(result, indent=2, default=str))
+        data = result.to_json() if hasattr(result, "to_json") else result
+        print(json.dumps(data, indent=2, default=str))
     else:
         for line in lines:
             print(line)
@@ -443,20 +445,24 @@ def _progress():
 
 
 def cmd_remap(args) -> int:
+    from .ops.plans import RemapOptions
     from .ops.remap import apply_remap, parse_map, plan_remap
 
-    plan = plan_remap(args.file, to=args.to, rules=parse_map(args.map or []), cast=args.dtype)
-    result = apply_remap(plan, args.output, force=args.force, progress=_progress())
-    v = result["verified"]
-    return _report(result, args.json, plan.describe() + [
-        f"wrote {result['output']}: {v['tensors_checked']} tensors verified, devices {', '.join(v['devices'])}"])
+    o = RemapOptions(args.file, args.output, parse_map(args.map or []), args.to, args.dtype, args.force)
+    plan = plan_remap(o.path, to=o.to, rules=o.rules, cast=o.cast)
+    r = apply_remap(plan, o.output, o.force, _progress())
+    v = r.verified
+    return _report(r, args.json, plan.describe() + [
+        f"wrote {r.output}: {v.tensors_checked} tensors verified, devices {', '.join(v.devices)}"])
 
 
 def cmd_warmstart(args) -> int:
-    from .ops.warmstart import apply_warmstart, plan_warmstart
+    from .ops.plans import WarmstartOptions, plan_warmstart_for
+    from .ops.warmstart import apply_warmstart
 
-    plan = plan_warmstart(args.source, args.into, args.strip_prefix, args.add_prefix, args.rename,
-                          args.source_key, args.template_key)
+    o = WarmstartOptions(args.source, args.into, args.output, args.strip_prefix or [], args.add_prefix or [],
+                         args.rename or [], args.source_key, args.template_key, args.force)
+    plan = plan_warmstart_for(o)
     lines = [f"matched {len(plan.matched)}, after rules {len(plan.matched_by_rule)}, shape mismatch "
              f"{len(plan.shape_mismatch)} (kept from the template), missing {len(plan.missing)}, "
              f"unexpected {len(plan.unexpected)}"]
@@ -468,33 +474,31 @@ def cmd_warmstart(args) -> int:
         if not args.dry_run:
             raise UsageError("ckpt warmstart: -o OUT is required (or --dry-run)")
         return _report(plan.report(), args.json, lines)
-    result = apply_warmstart(plan, args.output, force=args.force, progress=_progress())
-    return _report(result, args.json, lines + [f"wrote {result['output']} (report {result['report']})",
-                                               "load it with:", result["python"]])
+    r = apply_warmstart(plan, o.output, force=o.force, progress=_progress())
+    return _report(r, args.json, lines + [f"wrote {r.output} (report {r.report})", "load it with:", r.python])
 
 
 def cmd_export(args) -> int:
-    if args.kind == "safetensors":
-        from .ops.safetensors_export import export_safetensors
+    from .ops.plans import ExportOptions, run_export
 
-        r = export_safetensors(args.file, args.output, args.state_key, args.force, _progress())
-        return _report(r, args.json, [f"wrote {r['output']}: {r['tensors']} tensors"
-                                      + (f", {len(r['tied'])} tied (recorded in metadata)" if r["tied"] else "")])
-    from .ops.export_model import export
-
-    if not args.model and not args.trust_pickled_model:
-        raise UsageError(f"ckpt export {args.kind}: --model MODULE:CLASS (or --trust-pickled-model) is required")
-    if args.trust_pickled_model:
+    o = ExportOptions(args.kind, args.file, args.output, args.model, args.kwargs, args.example_input,
+                      args.trace, args.state_key, args.path, args.trust_pickled_model, args.force)
+    if o.kind == "safetensors":
+        r = run_export(o, _progress())
+        return _report(r, args.json, [f"wrote {r.output}: {r.tensors} tensors"
+                                      + (f", {len(r.tied)} tied (recorded in metadata)" if r.tied else "")])
+    if not o.model and not o.trust_pickled:
+        raise UsageError(f"ckpt export {o.kind}: --model MODULE:CLASS (or --trust-pickled-model) is required")
+    if o.trust_pickled:
         from .ops.export_model import modules_to_import
 
-        print("ckpt: trusting the file: loading it imports " + (", ".join(modules_to_import(args.file))
+        print("ckpt: trusting the file: loading it imports " + (", ".join(modules_to_import(o.path))
               or "torch only"), file=sys.stderr)
-    r = export(args.kind, args.file, args.output, args.model, args.kwargs, args.example_input,
-               args.trace, args.state_key, args.force, args.path, args.trust_pickled_model)
-    diff = r["max_abs_difference"]
-    return _report(r, args.json, [f"wrote {r['output']} ({args.kind}, eval mode)"]
+    r = run_export(o)
+    diff = r.max_abs_difference
+    return _report(r, args.json, [f"wrote {r.output} ({o.kind}, eval mode)"]
                    + ([f"largest |eager - exported| on a random input: {diff:.3g}"] if diff is not None else [])
-                   + ([r["note"]] if r.get("note") else []))
+                   + ([r.note] if r.note else []))
 
 
 def cmd_strip(args) -> int:
@@ -503,16 +507,16 @@ def cmd_strip(args) -> int:
     plan = plan_strip(args.file, args.state_key)
     r = apply_strip(plan, args.output, args.dtype, args.force, _progress())
     return _report(r, args.json, [
-        f"kept /{plan['state_key']}: {r['tensors']} tensors ({r['dtype']}); dropped "
-        + (", ".join(plan["dropped"]) or "nothing"),
-        f"{human_bytes(r['size_before'])} -> {human_bytes(r['size_after'])}: {r['output']}"])
+        f"kept /{plan.state_key}: {r.tensors} tensors ({r.dtype}); dropped "
+        + (", ".join(plan.dropped) or "nothing"),
+        f"{human_bytes(r.size_before)} -> {human_bytes(r.size_after)}: {r.output}"])
 
 
 def cmd_extract(args) -> int:
     from .ops.strip import apply_extract
 
     r = apply_extract(args.file, args.key, args.output, args.force)
-    return _report(r, args.json, [f"wrote /{args.key} to {r['output']} ({human_bytes(r['size'])})"])
+    return _report(r, args.json, [f"wrote /{args.key} to {r.output} ({human_bytes(r.size)})"])
 
 
 def cmd_desktop(args) -> int:

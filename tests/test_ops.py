@@ -191,9 +191,9 @@ def test_warmstart_from_dataparallel_into_a_new_head(tmp_path):
     model.load_state_dict(got, strict=True)
     assert torch.equal(model.features[0].weight, trained.module.features[0].weight)
     assert torch.equal(model.classifier.weight, fresh.classifier.weight)  # kept from template
-    report = json.loads(open(result["report"]).read())
+    report = json.loads(open(result.report).read())
     assert len(report["shape_mismatch"]) == 2
-    assert "load_state_dict" in result["python"]
+    assert "load_state_dict" in result.python
 
 
 def test_warmstart_nested_template_keeps_everything_else(tmp_path):

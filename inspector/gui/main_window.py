@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QCheckBox,
-    QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -28,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..present import human_bytes
 from . import settings as cfg
+from .convert_actions import CONVERT, convert, make_dialog
 from .jobs import JobRunner
 from .loader import expand_folders, load
 from .operations import OperationRunner
@@ -180,14 +179,9 @@ class MainWindow(QMainWindow):
                                         self._toggle_live_reload)
         self.live_reload.setCheckable(True)
         self._action(v, "C&ollapse all", "Ctrl+Shift+E", self.tree.collapseAll)
-        c = self.convert_menu = self.menuBar().addMenu("&Convert")
-        self.convert_actions = [
-            self._action(c, "&Re-map devices…", "Ctrl+Shift+M", lambda: self.convert("remap")),
-            self._action(c, "&Warm-start a model from this file…", "Ctrl+Shift+W",
-                         lambda: self.convert("warmstart")),
-            self._action(c, "&Export (torch.export, TorchScript, safetensors)…", "Ctrl+Shift+X",
-                         lambda: self.convert("export")),
-            self._action(c, "&Strip for inference…", "Ctrl+Shift+S", lambda: self.convert("strip"))]
+        c = self.menuBar().addMenu("&Convert")
+        self.convert_actions = [self._action(c, a.label, a.shortcut, lambda _=False, k=a.kind: self.convert(k))
+                                for a in CONVERT]
         h = self.menuBar().addMenu("&Help")
         self._action(h, "&About", None, self.show_about)
         from .compare_actions import install as install_compare
@@ -501,75 +495,13 @@ class MainWindow(QMainWindow):
 
     # ---- conversions ---------------------------------------------------------------------------
     def convert(self, kind: str) -> None:
-        f = self.current_file()
-        if f is None:
-            self.show_error("Convert", "Open a checkpoint first.")
-            return
-        weights = f.training.get("weights")  # the layout recognised when the file was read
-        dialog = self.make_dialog(kind, f, weights)
-        if dialog.exec() != QDialog.Accepted:
-            return
-        o = dialog.options()
-        run = self.operations.run
-        if kind == "remap":
-            from ..ops.remap import apply_remap, plan_remap
-
-            def job(o, progress):
-                plan = plan_remap(o["path"], to=None if o["rules"] else "cpu", rules=o["rules"], cast=o["cast"])
-                return apply_remap(plan, o["output"], o["force"], progress)
-            run("Re-mapping devices…", job, o, on_done=self._converted)
-        elif kind == "strip":
-            from ..ops.strip import apply_strip, plan_strip
-
-            def job(o, progress):
-                return apply_strip(plan_strip(o["path"], o["state_key"]), o["output"], o["dtype"],
-                                   o["force"], progress)
-            run("Stripping…", job, o, on_done=self._converted)
-        elif kind == "warmstart":
-            from ..ops.warmstart import apply_warmstart, plan_warmstart
-
-            def job(o, progress):
-                plan = plan_warmstart(o["source"], o["template"], o["strip_prefix"], o["add_prefix"],
-                                      o["renames"], o["source_key"], o["template_key"])
-                return apply_warmstart(plan, o["output"], o["force"], progress)
-            run("Warm-starting…", job, o, on_done=self._converted)
-        elif kind == "export":
-            def job(o, progress):
-                if o["kind"] == "safetensors":
-                    from ..ops.safetensors_export import export_safetensors
-
-                    return export_safetensors(o["path"], o["output"], o["state_key"], o["force"], progress)
-                from ..ops.export_model import export
-
-                return export(o["kind"], o["path"], o["output"], o["model"], o["kwargs"],
-                              o["example_input"], o["trace"], o["state_key"], o["force"], o["search"],
-                              o["trust_pickled"])
-            run("Exporting…", job, o, on_done=self._converted)
+        convert(self, kind)
 
     def make_dialog(self, kind: str, f, weights):
-        from types import SimpleNamespace
+        return make_dialog(self, kind, f, weights)
 
-        from ..analysis.weight_candidates import classes_named_in_file, weight_candidates
-        from .dialogs.export_dialog import ExportDialog
-        from .dialogs.remap_dialog import RemapDialog
-        from .dialogs.strip_dialog import StripDialog
-        from .dialogs.warmstart_dialog import WarmstartDialog
-
-        layout = SimpleNamespace(weights=weights, optimizers=f.training.get("optimizers", []))
-        dicts = weight_candidates(f.ck, layout)  # sub-trees that look like weights, best first
-        if kind == "remap":
-            return RemapDialog(f.path, f.summary["devices"], f.ck.format, self)
-        if kind == "strip":
-            return StripDialog(f.path, dicts, weights, human_bytes(f.ck.file_size), self)
-        if kind == "warmstart":
-            return WarmstartDialog(f.path, dicts, self)
-        imports = sorted({g.module for g in f.verdict.globals if g.category != "torch-safe"})
-        return ExportDialog(f.path, weights, self, pickled_model=f.ck.root.kind == "module"
-                            and f.verdict.verdict != "dangerous", imports=imports,
-                            classes=classes_named_in_file(f.verdict))
-
-    def _converted(self, result: dict) -> None:
-        out = result.get("output")
+    def converted(self, result) -> None:
+        out = result.output
         self.statusBar().showMessage(f"Wrote {out}", 10000)
         if out and self.ask_open(out):
             self.open_paths([out])
@@ -610,7 +542,7 @@ class MainWindow(QMainWindow):
                                                     it.node.name.replace("/", "_")), FILE_FILTER)
         if output:
             self.operations.run("Extracting…", lambda path, key, out, progress: apply_extract(
-                path, key, out, True), it.file.path, it.node.path, output, on_done=self._converted)
+                path, key, out, True), it.file.path, it.node.path, output, on_done=self.converted)
 
     # ---- filter and sort -----------------------------------------------------------------------
     def _filter_changed(self, _text: str) -> None:

@@ -20,6 +20,7 @@ from ..formats import open_checkpoint
 from ..formats.stubs import StorageRef
 from .errors import OpError
 from .pickle_rewrite import PidEdit, binunicode_op, global_op, rewrite
+from .results import RemapResult
 from .verify import verify_same
 from .writer import Progress, TorchZipWriter, atomic_output, copy_range
 
@@ -118,7 +119,7 @@ def _cast_chunks(path: str, ref: StorageRef, cast: str, progress: Progress, bloc
         yield fn(np.frombuffer(chunk, dtype="<f4")).tobytes()
 
 
-def apply_remap(plan: RemapPlan, output: str, force: bool = False, progress: Progress | None = None) -> dict:
+def apply_remap(plan: RemapPlan, output: str, force: bool = False, progress: Progress | None = None) -> RemapResult:
     progress = progress or Progress()
     ck = open_checkpoint(plan.path)
     try:
@@ -177,8 +178,8 @@ def apply_remap(plan: RemapPlan, output: str, force: bool = False, progress: Pro
             casts = {n.path: cast_fn(plan.cast) for n in ck.tensors
                      if n.value.storage is not None and n.value.storage.key in cast_keys}
             check = verify_same(ck, tmp, cast=casts)
-        return {"output": os.path.abspath(output), "changes": {k: v[0] for k, v in plan.changes.items()},
-                "verified": check, "notes": plan.notes}
+        return RemapResult(os.path.abspath(output), {k: v[0] for k, v in plan.changes.items()}, check,
+                           plan.notes)
     finally:
         ck.close()
 

@@ -1,4 +1,4 @@
-"""The Convert menu: dialogs return plain options; operations run with progress and
+"""The Convert menu: dialogs return typed options (ops/plans.py); operations run with progress and
 write verified files; failures give a message and leave nothing behind."""
 
 import pytest
@@ -50,8 +50,8 @@ def test_remap_dialog_options_are_plain(qtbot, gpu_file):
     d.combos["cuda:0"].setCurrentText("cuda:1")
     d.cast.setCurrentIndex(1)
     o = d.options()
-    assert o["rules"] == [("cuda:0", "cuda:1")] and o["cast"] == "bf16"
-    assert o["output"].endswith("gpu_cpu.pt")
+    assert o.rules == [("cuda:0", "cuda:1")] and o.cast == "bf16"
+    assert o.output.endswith("gpu_cpu.pt")
 
 
 def test_strip_and_existing_output_refused(qtbot, window, gpu_file, monkeypatch, tmp_path):
@@ -91,7 +91,7 @@ def test_export_asks_before_importing_code(qtbot, tmp_path, monkeypatch):
     d.accept()
     assert asked and "mypkg.models" in asked[0] and d.result() != QDialog.Accepted
     d.kind.setCurrentIndex(2)  # safetensors: no code, no question
-    assert d.options()["output"].endswith(".safetensors")
+    assert d.options().output.endswith(".safetensors")
 
 
 def test_extract_from_the_context_menu(qtbot, window, gpu_file, tmp_path):
@@ -116,4 +116,4 @@ def test_export_from_pickled_model_names_what_it_imports(qtbot, tmp_path, monkey
     d.accept()
     assert d.result() == QDialog.Accepted
     assert "__main__" in asked[0] and "weights_only=False" in asked[0]
-    assert d.options()["trust_pickled"] is True
+    assert d.options().trust_pickled is True

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...formats.errors import CheckpointError
-from ...ops.warmstart import plan_warmstart
+from ...ops.plans import WarmstartOptions, plan_warmstart_for
 from ..theme import readable
 from .common import OutputRow, buttons, suggest
 
@@ -135,34 +135,33 @@ class WarmstartDialog(QDialog):
     def _split(self, text: str) -> list[str]:
         return [p.strip() for p in text.split(";") if p.strip()]
 
-    def options(self) -> dict:
+    def options(self) -> WarmstartOptions:
         key = self.source_key.currentText()
-        return {"source": self.source, "template": self.template.text().strip(),
-                "source_key": None if key == "(recognised)" else key,
-                "template_key": self.template_key.text().strip() or None,
-                "strip_prefix": self._split(self.strip.text()), "add_prefix": self._split(self.add.text()),
-                "renames": self._split(self.rename.text()), "output": self.output.value(),
-                "force": self.output.force.isChecked()}
+        return WarmstartOptions(self.source, self.template.text().strip(), self.output.value(),
+                                strip_prefix=self._split(self.strip.text()),
+                                add_prefix=self._split(self.add.text()), renames=self._split(self.rename.text()),
+                                source_key=None if key == "(recognised)" else key,
+                                template_key=self.template_key.text().strip() or None,
+                                force=self.output.force.isChecked())
 
     def preview(self) -> None:
         o = self.options()
         self.plan = None
-        if not o["template"]:
+        if not o.template:
             self.summary.setText(f"<span style='color:{readable('#c62828')}'>Choose the template first: the "
                                  "checkpoint of the model to fill (e.g. its freshly initialised "
                                  "state_dict).</span>")
             self.output.validate()
             return
         try:
-            plan = plan_warmstart(o["source"], o["template"], o["strip_prefix"], o["add_prefix"],
-                                  o["renames"], o["source_key"], o["template_key"])
+            plan = plan_warmstart_for(o)
         except CheckpointError as exc:
             self.summary.setText(f"<span style='color:{readable('#c62828')}'>{exc}</span>")
             for t in (self.matched_table, self.mismatch_table, self.unmatched_table):
                 t.setRowCount(0)
             self.output.validate()
             return
-        if plan.proposed and not (o["strip_prefix"] or o["add_prefix"] or o["renames"]):
+        if plan.proposed and not (o.strip_prefix or o.add_prefix or o.renames):
             # the proposed rule goes into its field, where the user sees (and may clear) it
             rule = plan.rules[0] if plan.rules else ""
             field = self.strip if rule.startswith("strip") else self.add
