@@ -14,6 +14,7 @@ import os
 import sys
 
 from . import __version__
+from .analysis.dtype_names import CAST_CHOICES
 from .cli_registry import add_registry_parser, cmd_registry, resolve_file_args
 from .formats import CheckpointError, open_checkpoint
 from .present import human_bytes, human_count, node_json, node_row, shape_text
@@ -28,53 +29,56 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="ckpt", description="Inspect PyTorch checkpoints without running them.")
-    p.add_argument("--version", action="version", version=f"ckpt {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _common_options() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """Parent parsers for the options many commands share: --json, and -o/--force for the
+    commands that write a file."""
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print the result as JSON")
+    writes = argparse.ArgumentParser(add_help=False)
+    writes.add_argument("-o", "--output", required=True)
+    writes.add_argument("--force", action="store_true", help="replace an existing output")
+    return as_json, writes
 
-    s = sub.add_parser("info", help="format, sizes, tensor counts, dtypes, devices, verdict")
+
+def _add_reading_commands(sub, as_json) -> None:
+    s = sub.add_parser("info", help="format, sizes, tensor counts, dtypes, devices, verdict", parents=[as_json])
     s.add_argument("file")
-    s.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("tree", help="the node tree")
+    s = sub.add_parser("tree", help="the node tree", parents=[as_json])
     s.add_argument("file")
     s.add_argument("--depth", type=int, default=None)
     s.add_argument("--full", action="store_true", help="print long lists of values in full")
-    s.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("stats", help="statistics and exact histogram of one tensor")
+    s = sub.add_parser("stats", help="statistics and exact histogram of one tensor", parents=[as_json])
     s.add_argument("file")
     s.add_argument("key", help="tree path of the tensor, e.g. model_state_dict/fc1.weight")
     s.add_argument("--bins", type=int, default=64)
     s.add_argument("--range", type=float, nargs=2, metavar=("LO", "HI"))
     s.add_argument("--raw", action="store_true",
                    help="quantized tensors: the stored integers instead of the real values")
-    s.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("scan", help="security verdict and referenced imports")
+    s = sub.add_parser("scan", help="security verdict and referenced imports", parents=[as_json])
     s.add_argument("files", nargs="+")
-    s.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("optimizer", help="optimizer state mapped to parameter names")
+    s = sub.add_parser("optimizer", help="optimizer state mapped to parameter names", parents=[as_json])
     s.add_argument("file")
     s.add_argument("--updates", action="store_true",
                    help="Adam-family: the next update's size relative to each weight")
     s.add_argument("--model", metavar="MODEL_FILE",
                    help="name the parameters from this model file (for a bare optimizer.pt)")
-    s.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("remap", help="change saved device tags (and optionally cast) without loading")
+
+def _add_writing_commands(sub, as_json, writes) -> None:
+    s = sub.add_parser("remap", help="change saved device tags (and optionally cast) without loading",
+                       parents=[as_json, writes])
     s.add_argument("file")
     g = s.add_mutually_exclusive_group(required=True)
     g.add_argument("--to", metavar="DEVICE", help="every storage to DEVICE (e.g. cpu)")
     g.add_argument("--map", metavar="SRC=DST", action="append", help="e.g. cuda:1=cuda:0, 'cuda*=cpu'")
-    s.add_argument("--dtype", choices=["bf16", "fp16"], help="cast float32 storages too")
-    s.add_argument("-o", "--output", required=True)
-    s.add_argument("--force", action="store_true", help="replace an existing output")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--dtype", choices=CAST_CHOICES, help="cast float32 storages too")
 
-    s = sub.add_parser("warmstart", help="a template checkpoint filled with a source's matching weights")
+    s = sub.add_parser("warmstart", help="a template checkpoint filled with a source's matching weights",
+                       parents=[as_json])
     s.add_argument("source")
     s.add_argument("--into", required=True, metavar="TEMPLATE")
     s.add_argument("--strip-prefix", action="append", metavar="P")
@@ -84,10 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--template-key", metavar="PATH")
     s.add_argument("--dry-run", action="store_true", help="show the matching table, write nothing")
     s.add_argument("-o", "--output")
-    s.add_argument("--force", action="store_true")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--force", action="store_true", help="replace an existing output")
 
-    s = sub.add_parser("export", help="export TorchScript, torch.export (.pt2) or safetensors")
+    s = sub.add_parser("export", help="export TorchScript, torch.export (.pt2) or safetensors",
+                       parents=[as_json, writes])
     s.add_argument("kind", choices=["torchscript", "pt2", "safetensors"])
     s.add_argument("file")
     s.add_argument("--model", metavar="MODULE:CLASS", help="the class to build (imported: your code)")
@@ -98,32 +102,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--path", action="append", metavar="DIR", help="folder to import MODULE from")
     s.add_argument("--trust-pickled-model", action="store_true",
                    help="build from the whole model pickled in FILE: loads it for real (runs its code)")
-    s.add_argument("-o", "--output", required=True)
-    s.add_argument("--force", action="store_true")
-    s.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("strip", help="keep only the model weights (optionally cast)")
+    s = sub.add_parser("strip", help="keep only the model weights (optionally cast)", parents=[as_json, writes])
     s.add_argument("file")
-    s.add_argument("--dtype", choices=["bf16", "fp16"])
+    s.add_argument("--dtype", choices=CAST_CHOICES)
     s.add_argument("--state-key", metavar="PATH")
-    s.add_argument("-o", "--output", required=True)
-    s.add_argument("--force", action="store_true")
-    s.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("extract", help="write one sub-tree to its own file")
+    s = sub.add_parser("extract", help="write one sub-tree to its own file", parents=[as_json, writes])
     s.add_argument("file")
     s.add_argument("key", metavar="TREE_PATH")
-    s.add_argument("-o", "--output", required=True)
-    s.add_argument("--force", action="store_true")
-    s.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("desktop", help="register with the desktop: double-click opens checkpoints")
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="ckpt", description="Inspect PyTorch checkpoints without running them.")
+    p.add_argument("--version", action="version", version=f"ckpt {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    as_json, writes = _common_options()
+    _add_reading_commands(sub, as_json)
+    _add_writing_commands(sub, as_json, writes)
+
+    s = sub.add_parser("desktop", help="register with the desktop: double-click opens checkpoints",
+                       parents=[as_json])
     s.add_argument("action", choices=["install", "uninstall"])
     s.add_argument("--user", action="store_true", default=True,
                    help="for this user, in $XDG_DATA_HOME (the default)")
     s.add_argument("--system", dest="user", action="store_false", help="for everyone (/usr/local/share)")
     s.add_argument("--set-default", action="store_true", help="also make it the default handler")
-    s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("view", help="open the desktop application")
     s.add_argument("files", nargs="*")
