@@ -54,7 +54,29 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.runner = JobRunner(self, synchronous=synchronous)
         self.loading: dict[str, object] = {}  # path -> job
+        self._build_tree()
+        self.operations = OperationRunner(self)
+        left = self._build_filter_row()
+        self._build_views()
+        self._build_central(left)
+        self._build_status_bar()
 
+        self.reloads = 0
+        self._seq = 0
+        self.tree_menu_hooks: list = []  # (menu, index) -> None: add entries (compare_actions)
+        self.drop_hooks: list = []  # (event, paths) -> True when the drop was handled
+        self.watcher = ReloadWatcher(self)
+        self.watcher.changed.connect(self._file_changed)
+        self._build_menus()
+        from .registry_actions import install as install_registry
+
+        self.registry = install_registry(self)  # File › Open from / Register in Registry, models:/ paths
+        from .pair_model import install as install_pairing
+
+        install_pairing(self)  # Training › Pair optimizer with model file…
+        self._restore_state()
+
+    def _build_tree(self) -> None:
         self.model = CheckpointModel(self)
         self.model.modelReset.connect(self._expand_files)
         self.tree = QTreeView()
@@ -69,8 +91,9 @@ class MainWindow(QMainWindow):
         self.tree.setTextElideMode(Qt.ElideMiddle)  # `bert.encoder…attention.self.query.weight`
         self.tree.setContextMenuPolicy(Qt.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._tree_menu)
-        self.operations = OperationRunner(self)
 
+    def _build_filter_row(self) -> QWidget:
+        """The filter box with its regex and grouping switches above the tree."""
         self.filter = QLineEdit()
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self._filter_changed)
@@ -94,7 +117,10 @@ class MainWindow(QMainWindow):
         row.addWidget(self.grouped)
         ll.addLayout(row)
         ll.addWidget(self.tree, 1)
+        return left
 
+    def _build_views(self) -> None:
+        """The right-hand pages: start page, file summary/updates, value, tensor."""
         self.summary = SummaryPanel()
         self.updates = UpdatesTable(self.runner)
         self.updates.parameter_chosen.connect(self._jump_to_parameter)
@@ -113,6 +139,7 @@ class MainWindow(QMainWindow):
         for w in (self.welcome, self.file_view, self.values, self.tensor):
             self.stack.addWidget(w)
 
+    def _build_central(self, left: QWidget) -> None:
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.stack)
@@ -130,6 +157,7 @@ class MainWindow(QMainWindow):
         cl.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
+    def _build_status_bar(self) -> None:
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.progress.setMaximumWidth(160)
@@ -139,21 +167,6 @@ class MainWindow(QMainWindow):
         self.cancel_button.hide()
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.cancel_button)
-
-        self.reloads = 0
-        self._seq = 0
-        self.tree_menu_hooks: list = []  # (menu, index) -> None: add entries (compare_actions)
-        self.drop_hooks: list = []  # (event, paths) -> True when the drop was handled
-        self.watcher = ReloadWatcher(self)
-        self.watcher.changed.connect(self._file_changed)
-        self._build_menus()
-        from .registry_actions import install as install_registry
-
-        self.registry = install_registry(self)  # File › Open from / Register in Registry, models:/ paths
-        from .pair_model import install as install_pairing
-
-        install_pairing(self)  # Training › Pair optimizer with model file…
-        self._restore_state()
 
     # ---- menus ---------------------------------------------------------------------------
     def _build_menus(self) -> None:

@@ -85,7 +85,27 @@ class TensorPanel(TensorViewsMixin, QWidget):
         self.node = None
         self.exact = None
         self.range = None
+        grid = self._build_header()
+        hist_tab = self._build_histogram_tab()
+        values_tab, self.picture = self._build_value_tabs()
 
+        self.tabs = QTabWidget()
+        self.tabs.addTab(hist_tab, "Histogram")
+        self.tabs.addTab(values_tab, "Values")
+        self.tabs.addTab(self.picture, "Heatmap")
+        self.tabs.currentChanged.connect(self._tab_changed)
+
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.title)
+        lay.addWidget(self.meta)
+        lay.addLayout(grid)
+        lay.addWidget(self.status)
+        lay.addWidget(self.tabs, 1)
+        self.apply_palette()
+        self.clear()
+
+    def _build_header(self) -> QGridLayout:
+        """Title, shape/dtype line, the statistics grid (returned) and the status line."""
         self.title = QLabel()
         self.title.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.title.setWordWrap(True)
@@ -104,7 +124,9 @@ class TensorPanel(TensorViewsMixin, QWidget):
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status_error = False
+        return grid
 
+    def _build_histogram_tab(self) -> QWidget:
         self.plot = HistogramPlot()
         self.hover = QLabel(" ")
         self.plot.hovered.connect(lambda text: self.hover.setText(text or " "))
@@ -123,6 +145,10 @@ class TensorPanel(TensorViewsMixin, QWidget):
         self.bins.setToolTip("auto: one bin per value for integer dtypes, 2·n^(1/3) bins (8 to 200) "
                              "otherwise; type a number to choose")
         self.bins.editingFinished.connect(self._recompute)
+        return self._build_histogram_controls()
+
+    def _build_histogram_controls(self) -> QWidget:
+        """Below the plot: bins, log, range selection, overlay, raw integers, exports."""
         self.log = QCheckBox("log counts")
         self.log.toggled.connect(self.plot.set_log)
         self.select = QCheckBox("select range")
@@ -160,23 +186,7 @@ class TensorPanel(TensorViewsMixin, QWidget):
         hl.addWidget(self.hover)
         hl.addLayout(controls)
         hl.addLayout(more)
-
-        values_tab, self.picture = self._build_value_tabs()
-
-        self.tabs = QTabWidget()
-        self.tabs.addTab(hist_tab, "Histogram")
-        self.tabs.addTab(values_tab, "Values")
-        self.tabs.addTab(self.picture, "Heatmap")
-        self.tabs.currentChanged.connect(self._tab_changed)
-
-        lay = QVBoxLayout(self)
-        lay.addWidget(self.title)
-        lay.addWidget(self.meta)
-        lay.addLayout(grid)
-        lay.addWidget(self.status)
-        lay.addWidget(self.tabs, 1)
-        self.apply_palette()
-        self.clear()
+        return hist_tab
 
     def apply_palette(self) -> None:
         muted = theme.muted()
