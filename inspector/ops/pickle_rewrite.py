@@ -130,53 +130,58 @@ def _simulate(data: bytes) -> _Simulation:
     return sim
 
 
-def rewrite(data: bytes, on_pid: Callable[[PidEdit], None]) -> bytes:
-    sim = _simulate(data)
-    ops, pids, gets, origins = sim.ops, sim.pids, sim.gets, sim.origins
-    spans = [(pos, ops[i + 1][2] if i + 1 < len(ops) else len(data)) for i, (_, _, pos) in enumerate(ops)]
-    replace_ops: dict[int, bytes] = {}
-    drop_ops: set[int] = {i for i, (op, _, _) in enumerate(ops) if op.name == "FRAME"}
-    wanted: dict[int, bytes] = {}  # id(item) -> opcode bytes it must push instead
-    dropped_slots: set = set()
-    unwrapped_gets: set[int] = set()
-    for pid, persid in pids:
-        edit = PidEdit(pid.kids)
-        on_pid(edit)
-        if edit.unwrap is not None:  # ('module', cls, file, source) -> cls
-            if pid.mark is None:
-                raise OpError("unexpected persistent id layout")
-            drop_ops.update({pid.mark, persid})
-            drop_ops.update(range(pid.last - (1 if pid.slot is not None else 0), pid.last + 1))
-            for j, it in enumerate(pid.kids):
-                if j != edit.unwrap:
-                    drop_ops.update(range(it.first, it.last + 1))
-                    if it.slot is not None:
-                        dropped_slots.add(it.slot)
-                    if it.get_of is not None:
-                        unwrapped_gets.add(id(it))
-            if pid.slot is not None:
-                dropped_slots.add(pid.slot)
-            continue
+class _Edits:
+    """What the callbacks asked for, as opcode indexes to drop and items to push anew."""
+
+    def __init__(self, ops):
+        self.drop_ops: set[int] = {i for i, (op, _, _) in enumerate(ops) if op.name == "FRAME"}
+        self.wanted: dict[int, bytes] = {}  # id(item) -> opcode bytes it must push instead
+        self.dropped_slots: set = set()
+        self.unwrapped_gets: set[int] = set()
+
+    def unwrap(self, pid: Item, persid: int, keep: int) -> None:
+        """('module', cls, file, source) -> cls: everything but element `keep` goes."""
+        if pid.mark is None:
+            raise OpError("unexpected persistent id layout")
+        self.drop_ops.update({pid.mark, persid})
+        self.drop_ops.update(range(pid.last - (1 if pid.slot is not None else 0), pid.last + 1))
+        for j, it in enumerate(pid.kids):
+            if j != keep:
+                self.drop_ops.update(range(it.first, it.last + 1))
+                if it.slot is not None:
+                    self.dropped_slots.add(it.slot)
+                if it.get_of is not None:
+                    self.unwrapped_gets.add(id(it))
+        if pid.slot is not None:
+            self.dropped_slots.add(pid.slot)
+
+    def apply(self, pid: Item, edit: PidEdit) -> None:
         for j, new in edit.replace.items():
-            wanted[id(pid.kids[j])] = new
+            self.wanted[id(pid.kids[j])] = new
         for j in edit.drop:
             it = pid.kids[j]
             if it.first != it.last or it.get_of is not None:
                 raise OpError("cannot drop a shared value from a persistent id")
-            drop_ops.add(it.first)
-    for g in gets:
-        if g.get_of in dropped_slots and id(g) not in unwrapped_gets:
+            self.drop_ops.add(it.first)
+
+
+def _replacements(data: bytes, sim: _Simulation, spans, edits: _Edits) -> dict[int, bytes]:
+    """Opcode index -> the bytes written instead of it."""
+    wanted = edits.wanted
+    for g in sim.gets:
+        if g.get_of in edits.dropped_slots and id(g) not in edits.unwrapped_gets:
             raise OpError("a removed value is used elsewhere in the pickle; not supported")
+    replace_ops: dict[int, bytes] = {}
     # Each memoized value keeps one meaning per fetch: its origin op pushes what the origin
     # use wants; every fetch that wants something else is given its own literal.
-    for origin in origins.values():
+    for origin in sim.origins.values():
         if origin.first != origin.last - 1 and origin.first != origin.last:
             continue  # built by several ops (not a literal): never a target
         new = wanted.get(id(origin))
         if new is not None:
             replace_ops[origin.first] = new
-    for g in gets:
-        origin = origins[g.get_of]
+    for g in sim.gets:
+        origin = sim.origins[g.get_of]
         have = wanted.get(id(origin))  # what the memo slot now holds (None: unchanged)
         want = wanted.get(id(g))
         if want == have:
@@ -184,15 +189,31 @@ def rewrite(data: bytes, on_pid: Callable[[PidEdit], None]) -> bytes:
         if want is None:  # a fetch elsewhere keeps the old value
             want = bytes(data[spans[origin.first][0]:spans[origin.first][1]])
         replace_ops[g.first] = want
-    for pid, _ in pids:  # literals without memo that feed a replaced element
+    for pid, _ in sim.pids:  # literals without memo that feed a replaced element
         for it in pid.kids:
             new = wanted.get(id(it))
             if new is not None and it.get_of is None and it.slot is None:
                 replace_ops[it.first] = new
+    return replace_ops
+
+
+def rewrite(data: bytes, on_pid: Callable[[PidEdit], None]) -> bytes:
+    sim = _simulate(data)
+    ops = sim.ops
+    spans = [(pos, ops[i + 1][2] if i + 1 < len(ops) else len(data)) for i, (_, _, pos) in enumerate(ops)]
+    edits = _Edits(ops)
+    for pid, persid in sim.pids:
+        edit = PidEdit(pid.kids)
+        on_pid(edit)
+        if edit.unwrap is not None:
+            edits.unwrap(pid, persid, edit.unwrap)
+        else:
+            edits.apply(pid, edit)
+    replace_ops = _replacements(data, sim, spans, edits)
     out = bytearray()
     for i, (a, b) in enumerate(spans):
         if i in replace_ops:
             out += replace_ops[i]
-        elif i not in drop_ops:
+        elif i not in edits.drop_ops:
             out += data[a:b]
     return bytes(out)
