@@ -119,42 +119,51 @@ def _cast_chunks(path: str, ref: StorageRef, cast: str, progress: Progress, bloc
         yield fn(np.frombuffer(chunk, dtype="<f4")).tobytes()
 
 
-def apply_remap(plan: RemapPlan, output: str, force: bool = False, progress: Progress | None = None) -> RemapResult:
+def _pid_editor(plan: RemapPlan, cast_keys: set[str]):
+    """The persistent-id callback: new device tags, cast storage classes, legacy ids made
+    into zip ones; the keys of the storages to cast are added to `cast_keys`."""
+
+    def on_pid(edit: PidEdit) -> None:
+        v = edit.values
+        if v and v[0] == "module":  # legacy class source: keep the class reference only
+            edit.unwrap = 1
+            return
+        if len(v) < 5 or v[0] != "storage":
+            raise OpError(f"unexpected persistent id {v!r:.80}")
+        location, key = v[3], str(v[2])
+        new = target_of(location, plan.rules, plan.to)
+        if new != location:
+            edit.replace[3] = binunicode_op(new)
+        stype = v[1]
+        if plan.cast and isinstance(stype, tuple) and stype[2] in CASTABLE:
+            edit.replace[1] = global_op("torch", CAST_STORAGES[cast_dtype(plan.cast)])
+            cast_keys.add(key)
+        if len(v) == 6:  # legacy: (…, view_metadata)
+            if v[5] is not None:
+                raise OpError("the legacy file uses storage views, which the zip format lacks")
+            edit.drop.add(5)
+    return on_pid
+
+
+def _data_pickle(ck) -> tuple[bytes, str]:
+    """The pickle naming the storages, and the archive folder name to write."""
+    c = ck.container
+    if ck.format == "zip":
+        return c.read_member(c.root + "data.pkl", "data.pkl"), c.root.rstrip("/") or "archive"
+    _, start, end = c.streams[3]
+    c.fh.seek(start)
+    return c.fh.read(end - start), "archive"
+
+
+def apply_remap(plan: RemapPlan, output: str, force: bool = False,
+                progress: Progress | None = None) -> RemapResult:
     progress = progress or Progress()
     ck = open_checkpoint(plan.path)
     try:
         cast_keys: set[str] = set()
-
-        def on_pid(edit: PidEdit) -> None:
-            v = edit.values
-            if v and v[0] == "module":  # legacy class source: keep the class reference only
-                edit.unwrap = 1
-                return
-            if len(v) < 5 or v[0] != "storage":
-                raise OpError(f"unexpected persistent id {v!r:.80}")
-            location, key = v[3], str(v[2])
-            new = target_of(location, plan.rules, plan.to)
-            if new != location:
-                edit.replace[3] = binunicode_op(new)
-            stype = v[1]
-            if plan.cast and isinstance(stype, tuple) and stype[2] in CASTABLE:
-                edit.replace[1] = global_op("torch", CAST_STORAGES[cast_dtype(plan.cast)])
-                cast_keys.add(key)
-            if len(v) == 6:  # legacy: (…, view_metadata)
-                if v[5] is not None:
-                    raise OpError("the legacy file uses storage views, which the zip format lacks")
-                edit.drop.add(5)
-
+        pkl, root = _data_pickle(ck)
+        new_pkl = rewrite(pkl, _pid_editor(plan, cast_keys))
         c = ck.container
-        if ck.format == "zip":
-            pkl = c.read_member(c.root + "data.pkl", "data.pkl")
-            root = c.root.rstrip("/") or "archive"
-        else:
-            name, start, end = c.streams[3]
-            c.fh.seek(start)
-            pkl = c.fh.read(end - start)
-            root = "archive"
-        new_pkl = rewrite(pkl, on_pid)
         storages = sorted(ck.storages.values(), key=lambda s: _key_order(s.key))
         progress.total = sum(s.nbytes for s in storages)
         with atomic_output(output, [plan.path], force) as tmp:
