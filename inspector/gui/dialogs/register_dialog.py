@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...present import human_bytes
+from ...registry.register import RegisterOptions, parse_tags
 
 
 def _fact_rows(facts: dict) -> list[tuple[str, str]]:
@@ -137,14 +138,12 @@ class RegisterDialog(QDialog):
         self.name.setCompleter(completer)
         self.name.setEditText(text)
 
-    def options(self) -> dict:
-        from ...registry.register import parse_tags
-
+    def options(self) -> RegisterOptions:
         tags = parse_tags([line for line in self.tags.toPlainText().splitlines() if line.strip()])
-        return {"name": self.name.currentText().strip(), "tags": tags,
-                "description": self.description.toPlainText().strip() or None,
-                "alias": self.alias.text().strip() or None, "force": self.force.isChecked(),
-                "tracking_uri": self.tracking, "facts": self.facts}
+        return RegisterOptions(self.name.currentText().strip(), tags,
+                               description=self.description.toPlainText().strip() or None,
+                               alias=self.alias.text().strip() or None, force=self.force.isChecked(),
+                               tracking_uri=self.tracking, facts=self.facts)
 
     def _accept(self) -> None:
         from ...registry import RegistryError
@@ -154,7 +153,7 @@ class RegisterDialog(QDialog):
         except RegistryError as exc:
             self.error.setText(str(exc))
             return
-        if not o["name"]:
+        if not o.name:
             self.error.setText("Give the model a name.")
             return
         self.accept()
