@@ -235,11 +235,11 @@ class MainWindow(QMainWindow):
     # ---- opening -------------------------------------------------------------------------
     def open_demo(self) -> None:
         """Build the demo checkpoint (torch, a few seconds the first time) and open it."""
-        from .app import demo_path
+        from .. import demo
 
         self.statusBar().showMessage("Writing the demo checkpoint…")
         self.progress.show()
-        self.runner.submit(demo_path, on_done=lambda p: self.open_paths([p]),
+        self.runner.submit(demo.demo_path, on_done=lambda p: self.open_paths([p]),
                            on_fail=lambda m: self._open_failed("demo checkpoint", m), label="demo")
 
     def open_dialog(self) -> None:

@@ -353,7 +353,7 @@ def test_export_offers_classes_from_a_python_file(qtbot, tmp_path):
 
 # ---- 8. first run and polish ---------------------------------------------------------------
 def test_start_page_then_demo_on_request(qtbot, window, tmp_path, monkeypatch):
-    import inspector.gui.app as app_module
+    import inspector.demo as demo_module
 
     assert window.stack.currentWidget() is window.start_page and window.start_page.isVisible()
     assert window.start_page.demo_button.text() == "Open the demo checkpoint"
@@ -366,7 +366,7 @@ def test_start_page_then_demo_on_request(qtbot, window, tmp_path, monkeypatch):
 
         built.append(1)
         return write_demo(str(demo), steps=2)
-    monkeypatch.setattr(app_module, "demo_path", fake_demo_path)
+    monkeypatch.setattr(demo_module, "demo_path", fake_demo_path)
     assert built == []
     qtbot.mouseClick(window.start_page.demo_button, Qt.LeftButton)
     wait_open(qtbot, window)
