@@ -117,3 +117,29 @@ def test_export_from_pickled_model_names_what_it_imports(qtbot, tmp_path, monkey
     assert d.result() == QDialog.Accepted
     assert "__main__" in asked[0] and "weights_only=False" in asked[0]
     assert d.options().trust_pickled is True
+
+
+def test_one_convert_table_feeds_both_menus_and_typed_options(qtbot, window, gpu_file):
+    from inspector.gui.convert_actions import CONVERT
+    from inspector.gui.file_menu import fill_file_menu
+    from inspector.ops.plans import ExportOptions, RemapOptions, StripOptions, WarmstartOptions
+
+    open_file(qtbot, window, gpu_file)
+    assert [a.text() for a in window.convert_actions] == [c.label for c in CONVERT]
+    assert [a.shortcut().toString() for a in window.convert_actions] == [c.shortcut for c in CONVERT]
+    f = window.model.files()[0]
+    from PySide6.QtWidgets import QMenu
+
+    menu = QMenu(window)
+    fill_file_menu(window, menu, f)
+    convert = next(a.menu() for a in menu.actions() if a.menu() is not None and a.text() == "Convert")
+    assert [a.text() for a in convert.actions()] == [c.row_label for c in CONVERT]
+    expected = {"remap": RemapOptions, "strip": StripOptions, "warmstart": WarmstartOptions,
+                "export": ExportOptions}
+    for action in CONVERT:
+        d = window.make_dialog(action.kind, f, f.training.get("weights"))
+        qtbot.addWidget(d)
+        o = d.options()
+        assert type(o) is expected[action.kind]
+        assert action.job.__annotations__["o"] == expected[action.kind].__name__
+        assert o.output and str(gpu_file) in (getattr(o, "path", None), getattr(o, "source", None))
