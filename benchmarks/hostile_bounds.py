@@ -16,7 +16,6 @@ import argparse
 import io
 import lzma
 import os
-import pickle
 import struct
 import subprocess
 import sys

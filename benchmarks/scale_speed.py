@@ -132,7 +132,7 @@ def measured_code(code: str, path: str, limit_as: int | None = None, env: dict |
 def describe(r: subprocess.CompletedProcess) -> str:
     if r.returncode == 0 and "loaded" in r.stdout:
         return "loaded"
-    lines = [l for l in r.stderr.splitlines() if l.strip() and not l.startswith("PEAK_KB")]
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith("PEAK_KB")]
     last = lines[-1] if lines else f"exit {r.returncode}"
     return "error: " + last[:160]
 

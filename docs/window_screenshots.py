@@ -25,9 +25,9 @@ def main(out_dir: str) -> None:
     tmp = tempfile.mkdtemp(prefix="ci-shots-")
     os.environ["CHECKPOINT_INSPECTOR_SETTINGS"] = os.path.join(tmp, "settings")
     import torch
+    from fixtures_i14 import bert_like_state_dict
     from PySide6.QtWidgets import QApplication
 
-    from fixtures_i14 import bert_like_state_dict
     from inspector.gui import settings as cfg
     from inspector.gui.main_window import MainWindow
 

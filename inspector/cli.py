@@ -14,6 +14,7 @@ import os
 import sys
 
 from . import __version__
+from .analysis.dtype_names import CAST_CHOICES
 from .cli_registry import add_registry_parser, cmd_registry, resolve_file_args
 from .formats import CheckpointError, open_checkpoint
 from .present import dumps_json, human_bytes, human_count, node_json, node_row, shape_text
@@ -28,57 +29,60 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="ckpt", description="Inspect PyTorch checkpoints without running them.")
-    p.add_argument("--version", action="version", version=f"ckpt {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _common_options() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """Parent parsers for the options many commands share: --json, and -o/--force for the
+    commands that write a file."""
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print the result as JSON")
+    writes = argparse.ArgumentParser(add_help=False)
+    writes.add_argument("-o", "--output", required=True)
+    writes.add_argument("--force", action="store_true", help="replace an existing output")
+    return as_json, writes
 
-    s = sub.add_parser("info", help="format, sizes, tensor counts, dtypes, devices, verdict")
+
+def _add_reading_commands(sub, as_json) -> None:
+    s = sub.add_parser("info", help="format, sizes, tensor counts, dtypes, devices, verdict", parents=[as_json])
     s.add_argument("file")
-    s.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("tree", help="the node tree")
+    s = sub.add_parser("tree", help="the node tree", parents=[as_json])
     s.add_argument("file")
     s.add_argument("--depth", type=int, default=None)
     s.add_argument("--full", action="store_true", help="print long lists of values in full")
-    s.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("stats", help="statistics and exact histogram of one tensor")
+    s = sub.add_parser("stats", help="statistics and exact histogram of one tensor", parents=[as_json])
     s.add_argument("file")
     s.add_argument("key", help="tree path of the tensor, e.g. model_state_dict/fc1.weight")
     s.add_argument("--bins", type=int, default=64)
     s.add_argument("--range", type=float, nargs=2, metavar=("LO", "HI"))
     s.add_argument("--raw", action="store_true",
                    help="quantized tensors: the stored integers instead of the real values")
-    s.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("scan", help="security verdict and the calls loading would make")
+    s = sub.add_parser("scan", help="security verdict and the calls loading would make", parents=[as_json])
     s.add_argument("files", nargs="+")
-    s.add_argument("--json", action="store_true")
     s.add_argument("--verbose", "-v", action="store_true", help="also list plain-data calls")
     from .cli_scan_store import add_arguments as add_scan_store_arguments
 
     add_scan_store_arguments(s)  # -r, --jobs, --jsonl, --timeout, --memory-limit (cli_scan_store.py)
 
-    s = sub.add_parser("optimizer", help="optimizer state mapped to parameter names")
+    s = sub.add_parser("optimizer", help="optimizer state mapped to parameter names", parents=[as_json])
     s.add_argument("file")
     s.add_argument("--updates", action="store_true",
                    help="Adam-family: the next update's size relative to each weight")
     s.add_argument("--model", metavar="MODEL_FILE",
                    help="name the parameters from this model file (for a bare optimizer.pt)")
-    s.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("remap", help="change saved device tags (and optionally cast) without loading")
+
+def _add_writing_commands(sub, as_json, writes) -> None:
+    s = sub.add_parser("remap", help="change saved device tags (and optionally cast) without loading",
+                       parents=[as_json, writes])
     s.add_argument("file")
     g = s.add_mutually_exclusive_group(required=True)
     g.add_argument("--to", metavar="DEVICE", help="every storage to DEVICE (e.g. cpu)")
     g.add_argument("--map", metavar="SRC=DST", action="append", help="e.g. cuda:1=cuda:0, 'cuda*=cpu'")
-    s.add_argument("--dtype", choices=["bf16", "fp16"], help="cast float32 storages too")
-    s.add_argument("-o", "--output", required=True)
-    s.add_argument("--force", action="store_true", help="replace an existing output")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--dtype", choices=CAST_CHOICES, help="cast float32 storages too")
 
-    s = sub.add_parser("warmstart", help="a template checkpoint filled with a source's matching weights")
+    s = sub.add_parser("warmstart", help="a template checkpoint filled with a source's matching weights",
+                       parents=[as_json])
     s.add_argument("source")
     s.add_argument("--into", required=True, metavar="TEMPLATE")
     s.add_argument("--strip-prefix", action="append", metavar="P")
@@ -88,10 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--template-key", metavar="PATH")
     s.add_argument("--dry-run", action="store_true", help="show the matching table, write nothing")
     s.add_argument("-o", "--output")
-    s.add_argument("--force", action="store_true")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--force", action="store_true", help="replace an existing output")
 
-    s = sub.add_parser("export", help="export TorchScript, torch.export (.pt2) or safetensors")
+    s = sub.add_parser("export", help="export TorchScript, torch.export (.pt2) or safetensors",
+                       parents=[as_json, writes])
     s.add_argument("kind", choices=["torchscript", "pt2", "safetensors"])
     s.add_argument("file")
     s.add_argument("--model", metavar="MODULE:CLASS", help="the class to build (imported: your code)")
@@ -102,32 +106,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--path", action="append", metavar="DIR", help="folder to import MODULE from")
     s.add_argument("--trust-pickled-model", action="store_true",
                    help="build from the whole model pickled in FILE: loads it for real (runs its code)")
-    s.add_argument("-o", "--output", required=True)
-    s.add_argument("--force", action="store_true")
-    s.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("strip", help="keep only the model weights (optionally cast)")
+    s = sub.add_parser("strip", help="keep only the model weights (optionally cast)", parents=[as_json, writes])
     s.add_argument("file")
-    s.add_argument("--dtype", choices=["bf16", "fp16"])
+    s.add_argument("--dtype", choices=CAST_CHOICES)
     s.add_argument("--state-key", metavar="PATH")
-    s.add_argument("-o", "--output", required=True)
-    s.add_argument("--force", action="store_true")
-    s.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("extract", help="write one sub-tree to its own file")
+    s = sub.add_parser("extract", help="write one sub-tree to its own file", parents=[as_json, writes])
     s.add_argument("file")
     s.add_argument("key", metavar="TREE_PATH")
-    s.add_argument("-o", "--output", required=True)
-    s.add_argument("--force", action="store_true")
-    s.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("desktop", help="register with the desktop: double-click opens checkpoints")
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="ckpt", description="Inspect PyTorch checkpoints without running them.")
+    p.add_argument("--version", action="version", version=f"ckpt {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    as_json, writes = _common_options()
+    _add_reading_commands(sub, as_json)
+    _add_writing_commands(sub, as_json, writes)
+
+    s = sub.add_parser("desktop", help="register with the desktop: double-click opens checkpoints",
+                       parents=[as_json])
     s.add_argument("action", choices=["install", "uninstall"])
     s.add_argument("--user", action="store_true", default=True,
                    help="for this user, in $XDG_DATA_HOME (the default)")
     s.add_argument("--system", dest="user", action="store_false", help="for everyone (/usr/local/share)")
     s.add_argument("--set-default", action="store_true", help="also make it the default handler")
-    s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("view", help="open the desktop application")
     s.add_argument("files", nargs="*")
@@ -420,9 +424,11 @@ def _print_updates(ck, maps, as_json: bool, model=None) -> int:
     return 0
 
 
-def _report(result: dict, as_json: bool, lines: list[str]) -> int:
+def _report(result, as_json: bool, lines: list[str]) -> int:
+    """Print `lines`, or with --json the result (a dict, or a typed result's to_json())."""
     if as_json:
-        print(json.dumps(result, indent=2, default=str))
+        data = result.to_json() if hasattr(result, "to_json") else result
+        print(json.dumps(data, indent=2, default=str))
     else:
         for line in lines:
             print(line)
@@ -443,20 +449,24 @@ def _progress():
 
 
 def cmd_remap(args) -> int:
+    from .ops.plans import RemapOptions
     from .ops.remap import apply_remap, parse_map, plan_remap
 
-    plan = plan_remap(args.file, to=args.to, rules=parse_map(args.map or []), cast=args.dtype)
-    result = apply_remap(plan, args.output, force=args.force, progress=_progress())
-    v = result["verified"]
-    return _report(result, args.json, plan.describe() + [
-        f"wrote {result['output']}: {v['tensors_checked']} tensors verified, devices {', '.join(v['devices'])}"])
+    o = RemapOptions(args.file, args.output, parse_map(args.map or []), args.to, args.dtype, args.force)
+    plan = plan_remap(o.path, to=o.to, rules=o.rules, cast=o.cast)
+    r = apply_remap(plan, o.output, o.force, _progress())
+    v = r.verified
+    return _report(r, args.json, plan.describe() + [
+        f"wrote {r.output}: {v.tensors_checked} tensors verified, devices {', '.join(v.devices)}"])
 
 
 def cmd_warmstart(args) -> int:
-    from .ops.warmstart import apply_warmstart, plan_warmstart
+    from .ops.plans import WarmstartOptions, plan_warmstart_for
+    from .ops.warmstart import apply_warmstart
 
-    plan = plan_warmstart(args.source, args.into, args.strip_prefix, args.add_prefix, args.rename,
-                          args.source_key, args.template_key)
+    o = WarmstartOptions(args.source, args.into, args.output, args.strip_prefix or [], args.add_prefix or [],
+                         args.rename or [], args.source_key, args.template_key, args.force)
+    plan = plan_warmstart_for(o)
     lines = [f"matched {len(plan.matched)}, after rules {len(plan.matched_by_rule)}, shape mismatch "
              f"{len(plan.shape_mismatch)} (kept from the template), missing {len(plan.missing)}, "
              f"unexpected {len(plan.unexpected)}"]
@@ -468,35 +478,33 @@ def cmd_warmstart(args) -> int:
         if not args.dry_run:
             raise UsageError("ckpt warmstart: -o OUT is required (or --dry-run)")
         return _report(plan.report(), args.json, lines)
-    result = apply_warmstart(plan, args.output, force=args.force, progress=_progress())
-    return _report(result, args.json, lines + [f"wrote {result['output']} (report {result['report']})",
-                                               "load it with:", result["python"]])
+    r = apply_warmstart(plan, o.output, force=o.force, progress=_progress())
+    return _report(r, args.json, lines + [f"wrote {r.output} (report {r.report})", "load it with:", r.python])
 
 
 def cmd_export(args) -> int:
-    if args.kind == "safetensors":
-        from .ops.safetensors_export import export_safetensors
+    from .ops.plans import ExportOptions, run_export
 
-        r = export_safetensors(args.file, args.output, args.state_key, args.force, _progress())
-        return _report(r, args.json, [f"wrote {r['output']}: {r['tensors']} tensors"
-                                      + (f", {len(r['tied'])} tied (recorded in metadata)" if r["tied"] else "")])
-    from .ops.export_model import export
-
-    if not args.model and not args.trust_pickled_model:
-        raise UsageError(f"ckpt export {args.kind}: --model MODULE:CLASS (or --trust-pickled-model) is required")
-    if args.trust_pickled_model:
+    o = ExportOptions(args.kind, args.file, args.output, args.model, args.kwargs, args.example_input,
+                      args.trace, args.state_key, args.path, args.trust_pickled_model, args.force)
+    if o.kind == "safetensors":
+        r = run_export(o, _progress())
+        return _report(r, args.json, [f"wrote {r.output}: {r.tensors} tensors"
+                                      + (f", {len(r.tied)} tied (recorded in metadata)" if r.tied else "")])
+    if not o.model and not o.trust_pickled:
+        raise UsageError(f"ckpt export {o.kind}: --model MODULE:CLASS (or --trust-pickled-model) is required")
+    if o.trust_pickled:
         from .analysis.verdict import scan_file
 
-        v = scan_file(args.file)
+        v = scan_file(o.path)
         if v.trustable:  # otherwise export refuses, naming why
             print("ckpt: trusting the file: loading it imports exactly " + ", ".join(v.modules),
                   file=sys.stderr)
-    r = export(args.kind, args.file, args.output, args.model, args.kwargs, args.example_input,
-               args.trace, args.state_key, args.force, args.path, args.trust_pickled_model)
-    diff = r["max_abs_difference"]
-    return _report(r, args.json, [f"wrote {r['output']} ({args.kind}, eval mode)"]
+    r = run_export(o)
+    diff = r.max_abs_difference
+    return _report(r, args.json, [f"wrote {r.output} ({o.kind}, eval mode)"]
                    + ([f"largest |eager - exported| on a random input: {diff:.3g}"] if diff is not None else [])
-                   + ([r["note"]] if r.get("note") else []))
+                   + ([r.note] if r.note else []))
 
 
 def cmd_strip(args) -> int:
@@ -505,16 +513,16 @@ def cmd_strip(args) -> int:
     plan = plan_strip(args.file, args.state_key)
     r = apply_strip(plan, args.output, args.dtype, args.force, _progress())
     return _report(r, args.json, [
-        f"kept /{plan['state_key']}: {r['tensors']} tensors ({r['dtype']}); dropped "
-        + (", ".join(plan["dropped"]) or "nothing"),
-        f"{human_bytes(r['size_before'])} -> {human_bytes(r['size_after'])}: {r['output']}"])
+        f"kept /{plan.state_key}: {r.tensors} tensors ({r.dtype}); dropped "
+        + (", ".join(plan.dropped) or "nothing"),
+        f"{human_bytes(r.size_before)} -> {human_bytes(r.size_after)}: {r.output}"])
 
 
 def cmd_extract(args) -> int:
     from .ops.strip import apply_extract
 
     r = apply_extract(args.file, args.key, args.output, args.force)
-    return _report(r, args.json, [f"wrote /{args.key} to {r['output']} ({human_bytes(r['size'])})"])
+    return _report(r, args.json, [f"wrote /{args.key} to {r.output} ({human_bytes(r.size)})"])
 
 
 def cmd_desktop(args) -> int:

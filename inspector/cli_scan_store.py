@@ -17,7 +17,6 @@ import json
 import multiprocessing
 import os
 import signal
-import stat
 import sys
 import time
 from collections import Counter

@@ -12,6 +12,15 @@ import os
 import tempfile
 
 
+def demo_path() -> str:
+    """The demo checkpoint in the user's cache folder, written the first time it is asked for."""
+    folder = os.path.join(os.path.expanduser("~"), ".cache", "checkpoint-inspector")
+    path = os.path.join(folder, "demo_checkpoint.pt")
+    if not os.path.exists(path):
+        write_demo(path)
+    return path
+
+
 def write_demo(path: str, steps: int = 20) -> str:
     import torch
     from torch import nn

@@ -24,7 +24,6 @@ def sha256(path) -> str:
 def save_mlp(path, seed: int, epoch: int | None = None, loss: float | None = None) -> dict:
     """A checkpoint of a small MLP; returns its state_dict (torch tensors)."""
     import torch
-
     from helpers import make_mlp
 
     sd = make_mlp(seed).state_dict()

@@ -9,7 +9,6 @@ import sys
 
 import pytest
 import torch
-
 from helpers import saved_as, tutorial_checkpoint
 
 

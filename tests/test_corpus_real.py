@@ -10,8 +10,8 @@ import warnings
 import numpy as np
 import pytest
 import torch
-
 from helpers import REAL, audit, corpus_or_skip
+
 from inspector.analysis.summary import summarize
 from inspector.analysis.verdict import scan_file
 from inspector.formats import CheckpointError, open_checkpoint

@@ -39,7 +39,7 @@ def test_install_registers_the_mime_type_and_an_absolute_exec(tmp_path):
     r = ckpt("desktop", "install", "--user", env={"XDG_DATA_HOME": str(home)})
     assert r.returncode == 0, r.stderr
     entry = (home / "applications" / "checkpoint-inspector.desktop").read_text()
-    exec_line = next(l for l in entry.splitlines() if l.startswith("Exec="))
+    exec_line = next(ln for ln in entry.splitlines() if ln.startswith("Exec="))
     exe = exec_line[len("Exec="):].split(" %F")[0].strip('"')
     assert os.path.isabs(exe) and os.access(exe, os.X_OK)
     if shutil.which("desktop-file-validate"):

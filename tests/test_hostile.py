@@ -13,7 +13,7 @@ import zipfile
 import pytest
 import torch
 
-from inspector.formats import CheckpointError, Limits, LimitExceeded, TensorDataError, open_checkpoint
+from inspector.formats import CheckpointError, LimitExceeded, Limits, TensorDataError, open_checkpoint
 
 
 def torch_zip(path, data_pkl: bytes, records: dict[str, bytes] | None = None,

@@ -12,9 +12,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
 import hostile_files as H
+import pytest
 
 GIB = 1 << 30
 

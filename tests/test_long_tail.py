@@ -293,7 +293,7 @@ def test_class_keys_render_with_the_files_class_path(tmp_path, monkeypatch):
 
     path = "pytorch_lightning.callbacks.model_checkpoint"
     cls = stub_class(path, "ModelCheckpoint")
-    for i, part in enumerate(path.split(".")):
+    for i in range(len(path.split("."))):
         name = ".".join(path.split(".")[:i + 1])
         monkeypatch.setitem(sys.modules, name, sys.modules.get(name) or types.ModuleType(name))
     monkeypatch.setattr(sys.modules[path], "ModelCheckpoint", cls, raising=False)

@@ -11,9 +11,9 @@ import warnings
 
 import pytest
 import torch
+from helpers import REAL, corpus_or_skip, flatten, saved_as, tutorial_checkpoint
 from torch import nn
 
-from helpers import REAL, corpus_or_skip, flatten, saved_as, tutorial_checkpoint
 from inspector.formats import open_checkpoint
 from inspector.ops.errors import OpError
 from inspector.ops.remap import apply_remap, plan_remap
@@ -191,9 +191,9 @@ def test_warmstart_from_dataparallel_into_a_new_head(tmp_path):
     model.load_state_dict(got, strict=True)
     assert torch.equal(model.features[0].weight, trained.module.features[0].weight)
     assert torch.equal(model.classifier.weight, fresh.classifier.weight)  # kept from template
-    report = json.loads(open(result["report"]).read())
+    report = json.loads(open(result.report).read())
     assert len(report["shape_mismatch"]) == 2
-    assert "load_state_dict" in result["python"]
+    assert "load_state_dict" in result.python
 
 
 def test_warmstart_nested_template_keeps_everything_else(tmp_path):
@@ -341,7 +341,6 @@ def test_real_gpu_files_remap_to_cpu_and_load(tmp_path, name):
     # The original loads on a machine with the device; the copy loads here. Globals that
     # the MANIFEST lists for these files are allowed by name, nothing else.
     import torch.nn.functional as F
-
     from torch.optim import Adam
 
     with torch.serialization.safe_globals([Adam, F.binary_cross_entropy]):
@@ -381,7 +380,7 @@ def test_tensor_and_histogram_export(tmp_path):
     export_histogram_csv(h, str(csv))
     lines = csv.read_text().splitlines()
     assert lines[0] == "bin_start,bin_end,count" and len(lines) == 1 + 4 + 5
-    assert sum(int(l.split(",")[2]) for l in lines[1:5]) == 30
+    assert sum(int(ln.split(",")[2]) for ln in lines[1:5]) == 30
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".ckpt-")] == []
 
 

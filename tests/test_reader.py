@@ -8,9 +8,10 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 import torch
+from helpers import make_mlp, py2ify, saved_as, tutorial_checkpoint
+from helpers import tensors_of as flatten
 from torch import nn
 
-from helpers import make_mlp, py2ify, saved_as, tensors_of as flatten, tutorial_checkpoint
 from inspector.formats import CheckpointError, TensorDataError, open_checkpoint
 from inspector.formats.stubs import ObjectStub
 

@@ -16,7 +16,6 @@ from registry_helpers import DANGEROUS_PICKLE, build_store, save_mlp, sha256  # 
 from inspector.cli import main  # noqa: E402
 
 
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("registry")
@@ -194,8 +193,8 @@ def test_register_records_the_files_facts_and_reads_back(store, capsys, tmp_path
 
 def test_a_checkpoint_folder_registers_and_opens_as_one_checkpoint(store, capsys, tmp_path):
     """A shard index folder (what from_pretrained writes): the whole folder is the artifact."""
-    from safetensors.torch import save_file
     import torch
+    from safetensors.torch import save_file
 
     folder = tmp_path / "hf-model"
     folder.mkdir()

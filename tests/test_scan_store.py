@@ -7,10 +7,9 @@ import os
 import sys
 import time
 
+import hostile_files as H
 import pytest
 import torch
-
-import hostile_files as H
 from helpers import tutorial_checkpoint
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork, mkfifo: Linux")

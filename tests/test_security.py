@@ -9,8 +9,8 @@ import pickle
 import zipfile
 
 import torch
-
 from helpers import SECURITY, audit, corpus_or_skip
+
 from inspector.analysis.verdict import scan_file
 from inspector.formats import CheckpointError, open_checkpoint
 
@@ -184,7 +184,10 @@ def test_benign_training_checkpoints_are_safe(tmp_path):
 def test_framework_data_classes_are_not_false_alarms(tmp_path):
     """Globals real training files carry (HF Trainer args, OmegaConf, numpy RNG state):
     known-framework data, not dangerous - while their code paths are."""
-    from inspector.analysis.globals_policy import classify
+    from inspector.analysis import policy
+
+    def classify(module, name):  # what loading does when it calls module.name
+        return policy.judge("call", f"{module}.{name}")
 
     benign = [("transformers.trainer_utils", "IntervalStrategy"),
               ("transformers.training_args", "TrainingArguments"), ("typing", "Any"),
@@ -192,11 +195,11 @@ def test_framework_data_classes_are_not_false_alarms(tmp_path):
               ("pytorch_lightning.utilities.parsing", "AttributeDict"), ("torch.torch_version", "TorchVersion"),
               ("accelerate.utils.dataclasses", "DistributedType"), ("collections", "OrderedDict")]
     for module, name in benign:
-        assert classify(module, name)[0] in ("known-framework", "torch-safe"), (module, name)
+        assert classify(module, name)[0] in (policy.DATA, policy.REFERENCE), (module, name)
     bad = [("transformers.trainer", "Trainer"), ("typing", "_eval_type"), ("torch.hub", "load"),
            ("numpy.testing._private.utils", "runstring"), ("torch.utils.collect_env", "run"),
            ("builtins", "getattr"), ("idlelib.pyshell", "ModifiedInterpreter.runcode")]
     for module, name in bad:
-        assert classify(module, name)[0] == "dangerous", (module, name)
-    assert classify("__main__", "Net")[0] == "user-code"
-    assert classify("my_project.models", "ResNet")[0] == "user-code"
+        assert classify(module, name)[0] == policy.DANGEROUS, (module, name)
+    assert classify("__main__", "Net")[0] == policy.NEEDS_CODE
+    assert classify("my_project.models", "ResNet")[0] == policy.NEEDS_CODE

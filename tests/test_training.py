@@ -10,9 +10,9 @@ import sys
 
 import pytest
 import torch
+from helpers import REAL, corpus_or_skip
 from torch import nn
 
-from helpers import REAL, corpus_or_skip
 from inspector.analysis.layouts import recognise
 from inspector.analysis.training import optimizer_maps
 from inspector.formats import open_checkpoint

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers import make_mlp, tutorial_checkpoint
 from torch import nn
 
-from helpers import make_mlp, tutorial_checkpoint
 from inspector.analysis.bins import auto_bins, bin_readout, rice_bins
 from inspector.analysis.histogram import histogram_of_values
 from inspector.analysis.layouts import recognise
@@ -16,8 +16,11 @@ from inspector.analysis.module_attrs import inline_text, layer_line, short_type
 from inspector.analysis.search import SearchIndex, parse_query
 from inspector.analysis.summary import model_size
 from inspector.analysis.ticks import count_text, integer_spacing, log_count_ticks, value_ticks
-from inspector.analysis.weight_candidates import (classes_in_python_file, classes_named_in_file,
-                                                  weight_candidates)
+from inspector.analysis.weight_candidates import (
+    classes_in_python_file,
+    classes_named_in_file,
+    weight_candidates,
+)
 from inspector.formats import open_checkpoint
 from inspector.formats.dtypes import DTYPES
 

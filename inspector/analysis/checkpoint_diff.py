@@ -18,9 +18,8 @@ from ..formats.checkpoint import Checkpoint
 from ..formats.errors import CheckpointError
 from ..formats.tree import Node
 from .key_alignment import flatten_state_dict, propose_rule, rename
-from .layouts import is_optimizer_state, recognise
+from .layouts import EPOCH, STEP, is_optimizer_state, recognise
 from .tensor_diff import DiffCancelled, Meter, TensorDiff, compare_sources
-from .training import EPOCH, STEP
 
 STATUSES = ("identical", "equal", "changed", "shape", "added", "removed", "error")
 MAX_STRUCTURE = 500  # structural differences listed (the rest are counted)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
-from functools import lru_cache
-from typing import Iterator
+from collections.abc import Iterator
+from functools import cache
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from ..formats.dtypes import DType
 CHUNK = 1 << 22
 
 
-@lru_cache(maxsize=None)
+@cache
 def fp8_table(name: str) -> np.ndarray:
     """float32 value of each of the 256 bit patterns of an 8-bit float format."""
     exp_bits, man_bits, bias, fn, uz = {
@@ -99,8 +99,7 @@ def iter_raw_chunks(arr, chunk: int = CHUNK) -> Iterator[np.ndarray]:
         return
     it = np.nditer(arr, flags=["external_loop", "buffered", "zerosize_ok"],
                    op_flags=[["readonly"]], buffersize=chunk, order="K")
-    for block in it:
-        yield block
+    yield from it
 
 
 def iter_c_order(arr, chunk: int = CHUNK) -> Iterator[np.ndarray]:

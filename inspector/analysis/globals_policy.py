@@ -111,20 +111,6 @@ STDLIB = set(getattr(sys, "stdlib_module_names", ())) | {"__builtin__", "copy_re
                                                          "urllib2", "commands", "cPickle"}
 
 
-def classify(module: str, name: str) -> tuple[str, str]:
-    """(category, reason) for one global called while loading, in the older vocabulary:
-    `torch-safe`/`known-framework` (on the data allowlist), `user-code` (needs code we
-    cannot vouch for) or `dangerous`. The judgment itself is policy.judge's."""
-    from . import policy
-
-    category, reason = policy.judge("call", f"{module}.{name}")
-    if category in (policy.DATA, policy.REFERENCE):
-        return ("torch-safe" if module.split(".", 1)[0] == "torch" else "known-framework"), reason
-    if category == policy.NEEDS_CODE:
-        return "user-code", reason
-    return "dangerous", reason
-
-
 def _is_dtype(name: str) -> bool:
     from ..formats import dtypes
 

@@ -130,7 +130,7 @@ class HistogramAccumulator:
         idx += x >= self.upper[idx]
         self.counts += np.bincount(idx, minlength=self.bins)
 
-    def merge(self, other: "HistogramAccumulator") -> None:
+    def merge(self, other: HistogramAccumulator) -> None:
         self.counts += other.counts
         for k in ("nan", "posinf", "neginf", "below", "above", "numel"):
             setattr(self, k, getattr(self, k) + getattr(other, k))

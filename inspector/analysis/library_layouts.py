@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from .layout_parts import Layout, _scalar, is_optimizer_state
+
 LIGHTNING_KEYS = frozenset({
     "optimizer_states", "pytorch-lightning_version", "lr_schedulers", "callbacks",
     "checkpoint_callback_best_model_score", "checkpoint_callback_best_model_path",
@@ -41,7 +43,6 @@ def recognise_library(ck):
     if "meta" in keys and ("state_dict" in keys or "message_hub" in keys):
         return _mmengine(ck, keys)
     if ACCELERATE_RNG <= keys:
-        from .layouts import Layout
 
         return Layout("accelerate-rng-state")
     return None
@@ -61,13 +62,11 @@ def _last(node):
 
 
 def _optimizers(root, names) -> list[str]:
-    from .layouts import is_optimizer_state
 
     return [n for n in names if is_optimizer_state(root.child(n))]
 
 
 def _fairseq(ck, keys):
-    from .layouts import Layout, _scalar
 
     root = ck.root
     lay = Layout("fairseq", weights="model")
@@ -89,7 +88,6 @@ def _fairseq(ck, keys):
 
 
 def _ultralytics(ck, keys):
-    from .layouts import Layout, _scalar
 
     root = ck.root
     ema = root.child("ema")
@@ -109,7 +107,6 @@ def _ultralytics(ck, keys):
 
 
 def _mmengine(ck, keys):
-    from .layouts import Layout, _scalar
 
     root = ck.root
     lay = Layout("mmengine", weights="state_dict" if "state_dict" in keys else None)
@@ -130,7 +127,6 @@ def _mmengine(ck, keys):
 
 
 def _sb3(ck):
-    from .layouts import Layout, _scalar
 
     root = ck.root
     lay = Layout("stable-baselines3", weights="policy.pth" if root.child("policy.pth") else None)
@@ -144,7 +140,6 @@ def _sb3(ck):
 def _lightning_callbacks(root, lay, ck) -> None:
     """best_model_score of the checkpoint callbacks (Lightning >= 1.2 keeps them under
     `callbacks`, keyed by the callback's class or state key)."""
-    from .layouts import _scalar
 
     cbs = root.child("callbacks")
     for cb in (cbs.children if cbs is not None else []):

@@ -26,10 +26,9 @@ from . import code_text
 from .evidence import StreamReport, judge_trace, static_rows
 from .pickle_scan import scan_stream
 from .trace import is_ref, trace_stream
+from .zip_archives import MAX_INMEMORY
 
 MAX_DEPTH = 4
-MAX_INMEMORY = 256 << 20  # nested members read into memory; larger ones are streamed
-MAX_TEXT = 64 << 20
 _PICKLE_HEADS = tuple(bytes([0x80, p]) for p in range(2, 6))
 _LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."
 _TORCH_RECORDS = {"version", "byteorder", ".format_version", ".storage_alignment",
@@ -220,7 +219,7 @@ class Scan:
                     pos += 8 + numel * dtypes.DTYPES[kind].itemsize
             except (struct.error, ValueError, IndexError, KeyError, AttributeError):
                 self.unvouched.append(f"{where}: record {i} cannot be followed as torch would")
-                from .verdict import carve
+                from .carve import carve
 
                 for s in carve(data[pos:], where):
                     self.reports.append(StreamReport(s.stream, "torch.load", False,

@@ -17,13 +17,8 @@ from dataclasses import dataclass
 
 from ..formats.stubs import TensorInfo
 from ..formats.tree import Node
+from .dtype_names import DTYPE_ALIASES, SHORT_DTYPES
 
-DTYPE_ALIASES = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "fp32": "float32",
-                 "float": "float32", "fp64": "float64", "double": "float64", "long": "int64",
-                 "int": "int32", "fp8": "float8"}
-
-
-SHORT_DTYPES = {v: k for k, v in DTYPE_ALIASES.items() if k in ("bf16", "fp16", "fp32", "fp64")}
 _DIM = re.compile(r"\d+")
 # `shape:(10, 128)` and `shape:10, 128` / `shape:10 x 128` hold spaces: joined before splitting
 _SHAPE_PARENS = re.compile(r"shape:\s*\(([^)]*)\)?", re.IGNORECASE)

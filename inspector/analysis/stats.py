@@ -85,7 +85,7 @@ class StatsAccumulator:
         self.m2 += m2 + delta * (delta * (self.n * n / total))  # (0 when first: never inf * 0)
         self.n = total
 
-    def merge(self, other: "StatsAccumulator") -> None:
+    def merge(self, other: StatsAccumulator) -> None:
         if other.n:
             total = self.n + other.n
             delta = other.mean - self.mean

@@ -7,19 +7,14 @@ Names and layouts come from `layouts`; the optimizer -> parameter mapping from
 from __future__ import annotations
 
 from ..formats.checkpoint import Checkpoint
-
-EPOCH = ("epoch", "epochs", "current_epoch", "last_epoch")
-STEP = ("global_step", "step", "iteration", "iter", "steps", "num_updates", "global_steps",
-        "iterations", "total_steps")
-LOSS_HINTS = ("loss", "acc", "best", "metric", "score", "mae", "error", "prec", "f1", "bleu")
+from .layouts import recognise
+from .optimizer_map import map_optimizer
 
 
 def optimizer_maps(ck: Checkpoint, layout=None, model: Checkpoint | None = None) -> list:
     """The file's optimizers mapped to parameter names - from its own model weights, or
     from `model` (another file the user points at: a bare `optimizer.pt` beside its
     model)."""
-    from .layouts import recognise
-    from .optimizer_map import map_optimizer
 
     layout = layout or recognise(ck)
     weights, source = None, ck
@@ -54,7 +49,6 @@ def adopt_storages(model: Checkpoint) -> None:
 
 def model_weights(model: Checkpoint):
     """The model state_dict (or module) of a file, wherever its layout keeps it."""
-    from .layouts import recognise
 
     lay = recognise(model)
     if lay.weights is not None:
@@ -95,7 +89,6 @@ def scalars(node, limit: int = 24) -> dict:
 def training_summary(ck: Checkpoint, layout=None, maps: list | None = None) -> dict:
     """`layout` and `maps`, when the caller has them already, are not worked out again
     (mapping a large optimizer is the expensive part)."""
-    from .layouts import recognise
 
     layout = layout or recognise(ck)
     out = layout.to_json()

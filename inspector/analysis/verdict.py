@@ -18,11 +18,12 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
-from ..formats.detect import FOREIGN_NAMES, is_json, sniff
+from ..formats.detect import FOREIGN_NAMES, sniff
 from ..formats.errors import CheckpointError
-from .evidence import CallRow, StreamReport, static_rows
+from ..formats.safe_io import bounded_inflate, check_regular, load_json, open_regular, read_regular
 from .carve import carve
-from .pickle_scan import StreamScan, scan_stream, scan_streams
+from .evidence import CallRow, StreamReport, static_rows
+from .pickle_scan import StreamScan, scan_streams
 
 MAX_SCAN_BYTES = 1 << 30
 MAX_INFLATE = 64 << 20  # gzip/bzip2/xz content inflated to look for pickles (bombs: bounded)
@@ -30,7 +31,7 @@ MAX_FOLDER_FILES = 2000
 LOADABLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle", ".npy", ".npz", ".pt2",
                      ".ptl", ".tar", ".safetensors", ".distcp", ".joblib", ".zip", ".jit", ".model",
                      ".metadata", ".torchscript", ".gz")
-from ..formats.safe_io import bounded_inflate, check_regular, load_json, open_regular, read_regular
+
 _PICKLE_HEAD = tuple(bytes([0x80, p]) for p in range(2, 6))
 RANK = {"dangerous": 4, "unverified": 3, "unreadable": 3, "needs-code": 2, "safe": 1}
 VERDICT_WORDS = {

@@ -15,6 +15,9 @@ from ..formats.zipdir import Window
 from .evidence import CallRow, StreamReport
 from .zip_members import ZipView
 
+MAX_INMEMORY = 256 << 20  # nested members read into memory; larger ones are streamed
+MAX_TEXT = 64 << 20
+
 _PICKLE_HEADS = tuple(bytes([0x80, p]) for p in range(2, 6))
 _RECORDS = {"version", "byteorder", ".format_version", ".storage_alignment", "serialization_id",
             ".data/version", ".data/serialization_id", "data/serialization_id"}
@@ -39,8 +42,6 @@ def _fast_ok(module: str, name: str) -> bool:
 
 
 def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> None:
-    from .loader_streams import MAX_INMEMORY, MAX_TEXT
-
     view = ZipView(fh, size)
     label = (lambda n: f"{where} › {n}") if where else (lambda n: n)
     if not view.entries:

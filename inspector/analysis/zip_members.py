@@ -90,7 +90,7 @@ class ZipView:
                 shift = eocd_pos - cd_size - cd_offset
                 if 0 < shift < size and cd_size < size:
                     cands.append(("shifted directory", cd_offset + shift, cd_size, count))
-                for label, off, length, cnt in cands:
+                for label, off, length, _count in cands:
                     if off in seen_dirs or off < 0 or length <= 0 or off + length > size:
                         continue
                     seen_dirs.add(off)

@@ -17,7 +17,7 @@ from . import dtypes as dt
 from .checkpoint import Checkpoint, assemble
 from .container import contiguous_strides as _contiguous
 from .errors import CheckpointError
-from .jsonsafe import Walk, parse_json
+from .jsonsafe import Walk
 from .limits import Limits
 from .safe_io import load_json
 from .stubs import SourceText, StorageRef, TensorInfo

@@ -69,7 +69,6 @@ class CompositeContainer(Container):
                     out[label] = self.add(label, os.path.join(self.path, name))
                     break
         if "trainer_state.json" in names:
-            from .jsonsafe import parse_json
 
             try:
                 out["trainer_state"] = load_json(read_regular(

@@ -22,6 +22,7 @@ from functools import partial
 
 from .errors import CheckpointError
 
+
 class Realizer:
     """Owns the records of one container; `partial(self, pid)` marks its storages."""
 
@@ -83,14 +84,3 @@ def realize(value):
         except (CheckpointError, TypeError) as exc:
             return f"<invalid tensor: {exc}>"
     return "<invalid tensor record>"
-
-
-def realize_in(container, key, value):
-    """Realise and write back into a dict or list, so the object graph holds TensorInfo."""
-    t = realize(value)
-    if t is not value and isinstance(container, (dict, list)):
-        try:
-            container[key] = t
-        except (TypeError, IndexError, KeyError):
-            pass
-    return t

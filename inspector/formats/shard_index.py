@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 
 from .container import Container
+from .detect import is_json
 from .errors import CheckpointError, LimitExceeded
 from .limits import Limits
-from .stubs import TensorInfo
-from .detect import is_json
 from .safe_io import check_regular, inside, load_json, read_regular
+from .stubs import TensorInfo
 
 MAX_INDEX = 64 << 20
 _INDEX_AS_SHARD = "it is JSON (an index names an index), not a shard; not opened"

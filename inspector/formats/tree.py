@@ -228,7 +228,6 @@ class TreeBuilder:
         self.count = 0
         self.truncated = False
         self.tensors: list[Node] = []
-        self.refs = 0
 
     def build(self, obj: Any, root_name: str = "") -> Node:
         obj = realize(obj)
@@ -249,7 +248,6 @@ class TreeBuilder:
                 first = seen.get(id(value))
                 if first is not None:
                     node.kind, node.ref = "ref", first
-                    self.refs += 1
                     continue
                 seen[id(value)] = node
             if depth >= max_depth:

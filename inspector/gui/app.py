@@ -30,16 +30,6 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def demo_path() -> str:
-    from ..demo import write_demo
-
-    folder = os.path.join(os.path.expanduser("~"), ".cache", "checkpoint-inspector")
-    path = os.path.join(folder, "demo_checkpoint.pt")
-    if not os.path.exists(path):
-        write_demo(path)
-    return path
-
-
 XCB_LIBS = {"xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4",
             "xkbcommon-x11": "libxkbcommon-x11-0", "xcb-keysyms": "libxcb-keysyms1"}
 

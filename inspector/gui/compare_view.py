@@ -14,9 +14,22 @@ from html import escape
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
-                               QTreeView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..analysis.tensor_diff import Meter
 from ..formats.errors import CheckpointError
@@ -50,6 +63,31 @@ class CompareView(QWidget):
         self.progress.setRange(0, 1000)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
+        left = self._build_list()
+        right = self._build_detail()
+        self.splitter = QSplitter(Qt.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setSizes([830, 570])
+        top = QHBoxLayout()
+        top.addWidget(self.title, 1)
+        top.addWidget(self.progress)
+        top.addWidget(self.cancel_button)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.splitter, 1)
+        geom = cfg.settings().value("compare_geometry")
+        if geom is not None:
+            self.restoreGeometry(geom)
+        else:
+            self.resize(1400, 850)
+        self.timer = QTimer(self)
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self._poll)
+
+    def _build_list(self) -> QWidget:
+        """The filter row and the table of compared tensors."""
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter keys (substring or regular expression)")
         self.filter.setClearButtonEnabled(True)
@@ -77,7 +115,19 @@ class CompareView(QWidget):
         self.tree.selectionModel().currentChanged.connect(self._selected)
         for col, w in enumerate((290, 80, 80, 70, 78, 72, 80, 62)):
             self.tree.setColumnWidth(col, w)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(self.filter, 1)
+        row.addWidget(self.status_filter)
+        row.addWidget(self.grouped)
+        ll.addLayout(row)
+        ll.addWidget(self.tree, 1)
+        return left
 
+    def _build_detail(self) -> QWidget:
+        """The selected tensor: both histograms, the histogram of A − B, statistics side by side."""
         self.hist_plot = pg.PlotWidget()
         self.hist_plot.addLegend(offset=(10, 10))
         self.hist_plot.setLabel("bottom", "value")
@@ -111,35 +161,7 @@ class CompareView(QWidget):
         bottom.addWidget(self.diff_plot, 3)
         bottom.addWidget(self.stats, 2)
         rl.addLayout(bottom, 2)
-        left = QWidget()
-        ll = QVBoxLayout(left)
-        ll.setContentsMargins(0, 0, 0, 0)
-        row = QHBoxLayout()
-        row.addWidget(self.filter, 1)
-        row.addWidget(self.status_filter)
-        row.addWidget(self.grouped)
-        ll.addLayout(row)
-        ll.addWidget(self.tree, 1)
-        self.splitter = QSplitter(Qt.Horizontal)
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
-        self.splitter.setSizes([830, 570])
-        top = QHBoxLayout()
-        top.addWidget(self.title, 1)
-        top.addWidget(self.progress)
-        top.addWidget(self.cancel_button)
-        lay = QVBoxLayout(self)
-        lay.addLayout(top)
-        lay.addWidget(self.summary)
-        lay.addWidget(self.splitter, 1)
-        geom = cfg.settings().value("compare_geometry")
-        if geom is not None:
-            self.restoreGeometry(geom)
-        else:
-            self.resize(1400, 850)
-        self.timer = QTimer(self)
-        self.timer.setInterval(100)
-        self.timer.timeout.connect(self._poll)
+        return right
 
     # ---- the comparison --------------------------------------------------------------------
     def start(self) -> None:

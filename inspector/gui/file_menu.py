@@ -9,8 +9,7 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication
 
-CONVERT = (("Re-map devices…", "remap"), ("Warm-start a model from this file…", "warmstart"),
-           ("Export…", "export"), ("Strip for inference…", "strip"))
+from .convert_actions import CONVERT
 
 
 def fill_file_menu(window, menu, f) -> None:
@@ -28,8 +27,8 @@ def fill_file_menu(window, menu, f) -> None:
     menu.addAction("Show in folder").triggered.connect(lambda: show_in_folder(f.path))
     menu.addSeparator()
     convert = menu.addMenu("Convert")
-    for label, kind in CONVERT:
-        convert.addAction(label).triggered.connect(select_then(lambda k=kind: window.convert(k)))
+    for action in CONVERT:
+        convert.addAction(action.row_label).triggered.connect(select_then(lambda k=action.kind: window.convert(k)))
 
 
 def show_in_folder(path: str) -> bool:

@@ -49,7 +49,7 @@ class CountAxis(pg.AxisItem):
         if self.log:
             return [(1.0, 0.0)]
         out = []
-        for spacing, offset in super().tickSpacing(minVal, maxVal, size):
+        for spacing, _offset in super().tickSpacing(minVal, maxVal, size):
             sp = integer_spacing(spacing)
             if all(sp != s for s, _ in out):
                 out.append((sp, 0.0))

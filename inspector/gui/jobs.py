@@ -9,7 +9,8 @@ is dropped, and functions that loop may check `job.cancelled`.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
@@ -79,9 +80,6 @@ class JobRunner(QObject):
         self.active.discard(job)
         if not job.cancelled and job.on_fail is not None:
             job.on_fail(message)
-
-    def busy(self) -> bool:
-        return bool(self.active)
 
     def wait(self, msecs: int = 30000) -> bool:
         return self.pool.waitForDone(msecs)

@@ -6,25 +6,40 @@ import os
 
 from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QCheckBox, QDialog, QFileDialog,
-                               QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMenu, QMessageBox,
-                               QProgressBar, QPushButton,
-                               QSplitter, QStackedWidget, QTabWidget, QTreeView, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
 
-from ..present import human_bytes
 from . import settings as cfg
-from .start_page import StartPage
-from .tree_filter import TreeFilter
+from .convert_actions import CONVERT, convert, make_dialog
 from .jobs import JobRunner
-from .watcher import ReloadWatcher
-from .operations import OperationRunner
 from .loader import expand_folders, load
+from .operations import OperationRunner
+from .start_page import StartPage
 from .summary_panel import SummaryPanel
 from .tensor_panel import TensorPanel
+from .tree_filter import TreeFilter
 from .tree_model import CheckpointModel
 from .updates_table import UpdatesTable
 from .value_panel import ValuePanel
+from .watcher import ReloadWatcher
 
 DEFAULT_WIDTHS = (260, 80, 95, 70, 45, 88, 70)
 NAME_WIDTH = (220, 520)  # the Name column fits its content within these bounds
@@ -39,7 +54,29 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.runner = JobRunner(self, synchronous=synchronous)
         self.loading: dict[str, object] = {}  # path -> job
+        self._build_tree()
+        self.operations = OperationRunner(self)
+        left = self._build_filter_row()
+        self._build_views()
+        self._build_central(left)
+        self._build_status_bar()
 
+        self.reloads = 0
+        self._seq = 0
+        self.tree_menu_hooks: list = []  # (menu, index) -> None: add entries (compare_actions)
+        self.drop_hooks: list = []  # (event, paths) -> True when the drop was handled
+        self.watcher = ReloadWatcher(self)
+        self.watcher.changed.connect(self._file_changed)
+        self._build_menus()
+        from .registry_actions import install as install_registry
+
+        self.registry = install_registry(self)  # File › Open from / Register in Registry, models:/ paths
+        from .pair_model import install as install_pairing
+
+        install_pairing(self)  # Training › Pair optimizer with model file…
+        self._restore_state()
+
+    def _build_tree(self) -> None:
         self.model = CheckpointModel(self)
         self.model.modelReset.connect(self._expand_files)
         self.tree = QTreeView()
@@ -54,8 +91,9 @@ class MainWindow(QMainWindow):
         self.tree.setTextElideMode(Qt.ElideMiddle)  # `bert.encoder…attention.self.query.weight`
         self.tree.setContextMenuPolicy(Qt.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._tree_menu)
-        self.operations = OperationRunner(self)
 
+    def _build_filter_row(self) -> QWidget:
+        """The filter box with its regex and grouping switches above the tree."""
         self.filter = QLineEdit()
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self._filter_changed)
@@ -79,7 +117,10 @@ class MainWindow(QMainWindow):
         row.addWidget(self.grouped)
         ll.addLayout(row)
         ll.addWidget(self.tree, 1)
+        return left
 
+    def _build_views(self) -> None:
+        """The right-hand pages: start page, file summary/updates, value, tensor."""
         self.summary = SummaryPanel()
         self.updates = UpdatesTable(self.runner)
         self.updates.parameter_chosen.connect(self._jump_to_parameter)
@@ -98,6 +139,7 @@ class MainWindow(QMainWindow):
         for w in (self.welcome, self.file_view, self.values, self.tensor):
             self.stack.addWidget(w)
 
+    def _build_central(self, left: QWidget) -> None:
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.stack)
@@ -115,6 +157,7 @@ class MainWindow(QMainWindow):
         cl.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
+    def _build_status_bar(self) -> None:
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.progress.setMaximumWidth(160)
@@ -124,21 +167,6 @@ class MainWindow(QMainWindow):
         self.cancel_button.hide()
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.cancel_button)
-
-        self.reloads = 0
-        self._seq = 0
-        self.tree_menu_hooks: list = []  # (menu, index) -> None: add entries (compare_actions)
-        self.drop_hooks: list = []  # (event, paths) -> True when the drop was handled
-        self.watcher = ReloadWatcher(self)
-        self.watcher.changed.connect(self._file_changed)
-        self._build_menus()
-        from .registry_actions import install as install_registry
-
-        self.registry = install_registry(self)  # File › Open from / Register in Registry, models:/ paths
-        from .pair_model import install as install_pairing
-
-        install_pairing(self)  # Training › Pair optimizer with model file…
-        self._restore_state()
 
     # ---- menus ---------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -164,14 +192,9 @@ class MainWindow(QMainWindow):
                                         self._toggle_live_reload)
         self.live_reload.setCheckable(True)
         self._action(v, "C&ollapse all", "Ctrl+Shift+E", self.tree.collapseAll)
-        c = self.convert_menu = self.menuBar().addMenu("&Convert")
-        self.convert_actions = [
-            self._action(c, "&Re-map devices…", "Ctrl+Shift+M", lambda: self.convert("remap")),
-            self._action(c, "&Warm-start a model from this file…", "Ctrl+Shift+W",
-                         lambda: self.convert("warmstart")),
-            self._action(c, "&Export (torch.export, TorchScript, safetensors)…", "Ctrl+Shift+X",
-                         lambda: self.convert("export")),
-            self._action(c, "&Strip for inference…", "Ctrl+Shift+S", lambda: self.convert("strip"))]
+        c = self.menuBar().addMenu("&Convert")
+        self.convert_actions = [self._action(c, a.label, a.shortcut, lambda _=False, k=a.kind: self.convert(k))
+                                for a in CONVERT]
         h = self.menuBar().addMenu("&Help")
         self._action(h, "&About", None, self.show_about)
         from .compare_actions import install as install_compare
@@ -212,11 +235,11 @@ class MainWindow(QMainWindow):
     # ---- opening -------------------------------------------------------------------------
     def open_demo(self) -> None:
         """Build the demo checkpoint (torch, a few seconds the first time) and open it."""
-        from .app import demo_path
+        from .. import demo
 
         self.statusBar().showMessage("Writing the demo checkpoint…")
         self.progress.show()
-        self.runner.submit(demo_path, on_done=lambda p: self.open_paths([p]),
+        self.runner.submit(demo.demo_path, on_done=lambda p: self.open_paths([p]),
                            on_fail=lambda m: self._open_failed("demo checkpoint", m), label="demo")
 
     def open_dialog(self) -> None:
@@ -490,75 +513,13 @@ class MainWindow(QMainWindow):
 
     # ---- conversions ---------------------------------------------------------------------------
     def convert(self, kind: str) -> None:
-        f = self.current_file()
-        if f is None:
-            self.show_error("Convert", "Open a checkpoint first.")
-            return
-        weights = f.training.get("weights")  # the layout recognised when the file was read
-        dialog = self.make_dialog(kind, f, weights)
-        if dialog.exec() != QDialog.Accepted:
-            return
-        o = dialog.options()
-        run = self.operations.run
-        if kind == "remap":
-            from ..ops.remap import apply_remap, plan_remap
-
-            def job(o, progress):
-                plan = plan_remap(o["path"], to=None if o["rules"] else "cpu", rules=o["rules"], cast=o["cast"])
-                return apply_remap(plan, o["output"], o["force"], progress)
-            run("Re-mapping devices…", job, o, on_done=self._converted)
-        elif kind == "strip":
-            from ..ops.strip import apply_strip, plan_strip
-
-            def job(o, progress):
-                return apply_strip(plan_strip(o["path"], o["state_key"]), o["output"], o["dtype"],
-                                   o["force"], progress)
-            run("Stripping…", job, o, on_done=self._converted)
-        elif kind == "warmstart":
-            from ..ops.warmstart import apply_warmstart, plan_warmstart
-
-            def job(o, progress):
-                plan = plan_warmstart(o["source"], o["template"], o["strip_prefix"], o["add_prefix"],
-                                      o["renames"], o["source_key"], o["template_key"])
-                return apply_warmstart(plan, o["output"], o["force"], progress)
-            run("Warm-starting…", job, o, on_done=self._converted)
-        elif kind == "export":
-            def job(o, progress):
-                if o["kind"] == "safetensors":
-                    from ..ops.safetensors_export import export_safetensors
-
-                    return export_safetensors(o["path"], o["output"], o["state_key"], o["force"], progress)
-                from ..ops.export_model import export
-
-                return export(o["kind"], o["path"], o["output"], o["model"], o["kwargs"],
-                              o["example_input"], o["trace"], o["state_key"], o["force"], o["search"],
-                              o["trust_pickled"])
-            run("Exporting…", job, o, on_done=self._converted)
+        convert(self, kind)
 
     def make_dialog(self, kind: str, f, weights):
-        from .dialogs.export_dialog import ExportDialog
-        from .dialogs.remap_dialog import RemapDialog
-        from .dialogs.strip_dialog import StripDialog
-        from .dialogs.warmstart_dialog import WarmstartDialog
+        return make_dialog(self, kind, f, weights)
 
-        from types import SimpleNamespace
-
-        from ..analysis.weight_candidates import classes_named_in_file, weight_candidates
-
-        layout = SimpleNamespace(weights=weights, optimizers=f.training.get("optimizers", []))
-        dicts = weight_candidates(f.ck, layout)  # sub-trees that look like weights, best first
-        if kind == "remap":
-            return RemapDialog(f.path, f.summary["devices"], f.ck.format, self)
-        if kind == "strip":
-            return StripDialog(f.path, dicts, weights, human_bytes(f.ck.file_size), self)
-        if kind == "warmstart":
-            return WarmstartDialog(f.path, dicts, self)
-        return ExportDialog(f.path, weights, self, pickled_model=f.ck.root.kind == "module"
-                            and f.verdict.trustable, imports=f.verdict.modules,
-                            classes=classes_named_in_file(f.verdict))
-
-    def _converted(self, result: dict) -> None:
-        out = result.get("output")
+    def converted(self, result) -> None:
+        out = result.output
         self.statusBar().showMessage(f"Wrote {out}", 10000)
         if out and self.ask_open(out):
             self.open_paths([out])
@@ -599,7 +560,7 @@ class MainWindow(QMainWindow):
                                                     it.node.name.replace("/", "_")), FILE_FILTER)
         if output:
             self.operations.run("Extracting…", lambda path, key, out, progress: apply_extract(
-                path, key, out, True), it.file.path, it.node.path, output, on_done=self._converted)
+                path, key, out, True), it.file.path, it.node.path, output, on_done=self.converted)
 
     # ---- filter and sort -----------------------------------------------------------------------
     def _filter_changed(self, _text: str) -> None:

@@ -26,11 +26,10 @@ class OperationRunner:
         self.timer.setInterval(100)
         self.timer.timeout.connect(self._tick)
         self.last_result = None
-        self.last_error = None
 
     def run(self, label: str, fn, *args, on_done=None) -> None:
         self.progress = progress = Progress()
-        self.last_result = self.last_error = None
+        self.last_result = None
         dlg = QProgressDialog(label, "Cancel", 0, 1000, self.window)
         dlg.setWindowModality(Qt.WindowModal)
         dlg.setMinimumDuration(300)
@@ -46,7 +45,6 @@ class OperationRunner:
 
         def failed(message):
             self._finish()
-            self.last_error = message
             title = failed_title(label)
             self.window.show_error(title, message.replace("pass --force (or confirm)", "confirm"))
 

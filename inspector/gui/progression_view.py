@@ -74,48 +74,8 @@ class ProgressionView(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
         self.summary = QLabel("Reading the checkpoints…")
-        self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter layers")
-        self.filter.setClearButtonEnabled(True)
-        self.filter.textChanged.connect(self._refilter)
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["Layer", "Status", "L2 norm", "Rel. change", "Adam update"])
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.setWordWrap(False)
-        for col, w in enumerate((170, 150, 76, 76, 76)):
-            self.table.setColumnWidth(col, w)
-        self.table.currentCellChanged.connect(self._row_selected)
-
-        self.plots = {}
-        plots = QWidget()
-        pl = QVBoxLayout(plots)
-        pl.setContentsMargins(0, 0, 0, 0)
-        for field, title, log in (("norm", "L2 norm", False),
-                                  ("rel_change", "relative change from the previous checkpoint", True),
-                                  ("adam_update", "Adam update RMS / weight RMS", True)):
-            p = pg.PlotWidget(title=title)
-            p.showGrid(x=True, y=True, alpha=0.2)
-            p.setLogMode(y=log)
-            p.setMinimumHeight(150)
-            self.plots[field] = p
-            pl.addWidget(p)
-        self.ridge_plot = pg.PlotWidget(title="histogram across checkpoints (select a layer)")
-        self.ridge_plot.setMinimumHeight(220)
-        self.ridge_plot.setLabel("bottom", "value")
-
-        left = QWidget()
-        ll = QVBoxLayout(left)
-        ll.setContentsMargins(0, 0, 0, 0)
-        ll.addWidget(self.filter)
-        ll.addWidget(self.table, 1)
-        right = QSplitter(Qt.Vertical)
-        right.addWidget(plots)
-        right.addWidget(self.ridge_plot)
-        right.setSizes([520, 300])
+        left = self._build_table()
+        right = self._build_plots()
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(right)
@@ -136,6 +96,54 @@ class ProgressionView(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(100)
         self.timer.timeout.connect(self._tick)
+
+    def _build_table(self) -> QWidget:
+        """The layer filter and the table of layers."""
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter layers")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self._refilter)
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["Layer", "Status", "L2 norm", "Rel. change", "Adam update"])
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.setWordWrap(False)
+        for col, w in enumerate((170, 150, 76, 76, 76)):
+            self.table.setColumnWidth(col, w)
+        self.table.currentCellChanged.connect(self._row_selected)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.filter)
+        ll.addWidget(self.table, 1)
+        return left
+
+    def _build_plots(self) -> QSplitter:
+        """The per-checkpoint curves of the selected layer, and its histograms across them."""
+        self.plots = {}
+        plots = QWidget()
+        pl = QVBoxLayout(plots)
+        pl.setContentsMargins(0, 0, 0, 0)
+        for field, title, log in (("norm", "L2 norm", False),
+                                  ("rel_change", "relative change from the previous checkpoint", True),
+                                  ("adam_update", "Adam update RMS / weight RMS", True)):
+            p = pg.PlotWidget(title=title)
+            p.showGrid(x=True, y=True, alpha=0.2)
+            p.setLogMode(y=log)
+            p.setMinimumHeight(150)
+            self.plots[field] = p
+            pl.addWidget(p)
+        self.ridge_plot = pg.PlotWidget(title="histogram across checkpoints (select a layer)")
+        self.ridge_plot.setMinimumHeight(220)
+        self.ridge_plot.setLabel("bottom", "value")
+        right = QSplitter(Qt.Vertical)
+        right.addWidget(plots)
+        right.addWidget(self.ridge_plot)
+        right.setSizes([520, 300])
+        return right
 
     def start(self) -> None:
         from ..analysis.progression import progression

@@ -18,7 +18,7 @@ from ..registry.resolve import origin_of
 from . import settings as cfg
 
 
-def install(window) -> "RegistryActions":
+def install(window) -> RegistryActions:
     return RegistryActions(window)
 
 
@@ -175,16 +175,16 @@ class RegistryActions:
             return
         self.register(f.path, dlg.options())
 
-    def register(self, path: str, o: dict) -> None:
+    def register(self, path: str, o) -> None:
+        """Register `path` with the dialog's RegisterOptions `o`, in the background."""
         from ..registry.register import register_checkpoint
 
-        busy = QProgressDialog(f"Registering {os.path.basename(path)} as {o['name']}…", None, 0, 0, self.window)
+        busy = QProgressDialog(f"Registering {os.path.basename(path)} as {o.name}…", None, 0, 0, self.window)
         busy.setWindowModality(Qt.WindowModal)
         busy.setMinimumDuration(300)
 
         def done(r):
             busy.close()
-            self.last_registered = r
             self.window.statusBar().showMessage(f"Registered {path} as {r['uri']}", 15000)
             QMessageBox.information(self.window, "Registered",
                                     f"{os.path.basename(path)} is now {r['uri']}\n(run {r['run_id']})")
@@ -192,6 +192,6 @@ class RegistryActions:
         def failed(msg):
             busy.close()
             self.window.show_error("Register in Registry", msg)
-        self.window.runner.submit(register_checkpoint, path, o["name"], o["tags"], o["description"],
-                                  o["alias"], o["force"], o["tracking_uri"], o["facts"],
+        self.window.runner.submit(register_checkpoint, path, o.name, o.tags, o.description,
+                                  o.alias, o.force, o.tracking_uri, o.facts,
                                   on_done=done, on_fail=failed, label="register")

@@ -6,8 +6,9 @@ import html
 
 from PySide6.QtWidgets import QTextBrowser
 
-from ..present import human_bytes, human_count, value_text, extra_summary_rows
+from ..present import extra_summary_rows, human_bytes, human_count, value_text
 from . import theme
+
 
 def training_rows(t: dict) -> list[tuple[str, str]]:
     """The training card: layout, progress, optimizers and how their state was mapped."""

@@ -12,18 +12,31 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout,
-                               QLabel, QPushButton, QSpinBox, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..analysis.bins import LIST_VALUES_UP_TO, auto_bins, integer_valued
 from ..analysis.decode import decode, sample
 from ..analysis.histogram import histogram, histogram_of_values
-from ..analysis.quantized import describe as describe_quantizer, is_quantized
+from ..analysis.quantized import describe as describe_quantizer
+from ..analysis.quantized import is_quantized
 from ..analysis.quantized import values as quantized_values
 from ..analysis.stats import tensor_stats
 from ..analysis.tensor_views import default_slice
-from ..ops.tensor_export import export_histogram_csv, export_npy
 from ..formats.errors import CheckpointError
+from ..ops.tensor_export import export_histogram_csv, export_npy
 from ..present import human_bytes, shape_text
 from . import theme
 from .histogram_plot import HistogramPlot
@@ -72,8 +85,27 @@ class TensorPanel(TensorViewsMixin, QWidget):
         self.node = None
         self.exact = None
         self.range = None
-        self.error_hook = None  # set by the main window: shows one-line messages
+        grid = self._build_header()
+        hist_tab = self._build_histogram_tab()
+        values_tab, self.picture = self._build_value_tabs()
 
+        self.tabs = QTabWidget()
+        self.tabs.addTab(hist_tab, "Histogram")
+        self.tabs.addTab(values_tab, "Values")
+        self.tabs.addTab(self.picture, "Heatmap")
+        self.tabs.currentChanged.connect(self._tab_changed)
+
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.title)
+        lay.addWidget(self.meta)
+        lay.addLayout(grid)
+        lay.addWidget(self.status)
+        lay.addWidget(self.tabs, 1)
+        self.apply_palette()
+        self.clear()
+
+    def _build_header(self) -> QGridLayout:
+        """Title, shape/dtype line, the statistics grid (returned) and the status line."""
         self.title = QLabel()
         self.title.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.title.setWordWrap(True)
@@ -92,7 +124,9 @@ class TensorPanel(TensorViewsMixin, QWidget):
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status_error = False
+        return grid
 
+    def _build_histogram_tab(self) -> QWidget:
         self.plot = HistogramPlot()
         self.hover = QLabel(" ")
         self.plot.hovered.connect(lambda text: self.hover.setText(text or " "))
@@ -111,6 +145,10 @@ class TensorPanel(TensorViewsMixin, QWidget):
         self.bins.setToolTip("auto: one bin per value for integer dtypes, 2·n^(1/3) bins (8 to 200) "
                              "otherwise; type a number to choose")
         self.bins.editingFinished.connect(self._recompute)
+        return self._build_histogram_controls()
+
+    def _build_histogram_controls(self) -> QWidget:
+        """Below the plot: bins, log, range selection, overlay, raw integers, exports."""
         self.log = QCheckBox("log counts")
         self.log.toggled.connect(self.plot.set_log)
         self.select = QCheckBox("select range")
@@ -148,23 +186,7 @@ class TensorPanel(TensorViewsMixin, QWidget):
         hl.addWidget(self.hover)
         hl.addLayout(controls)
         hl.addLayout(more)
-
-        values_tab, self.picture = self._build_value_tabs()
-
-        self.tabs = QTabWidget()
-        self.tabs.addTab(hist_tab, "Histogram")
-        self.tabs.addTab(values_tab, "Values")
-        self.tabs.addTab(self.picture, "Heatmap")
-        self.tabs.currentChanged.connect(self._tab_changed)
-
-        lay = QVBoxLayout(self)
-        lay.addWidget(self.title)
-        lay.addWidget(self.meta)
-        lay.addLayout(grid)
-        lay.addWidget(self.status)
-        lay.addWidget(self.tabs, 1)
-        self.apply_palette()
-        self.clear()
+        return hist_tab
 
     def apply_palette(self) -> None:
         muted = theme.muted()

@@ -52,8 +52,8 @@ def readable(color: str) -> str:
     if not is_dark():
         return color
     c = QColor(color)
-    h, s, l, a = c.getHslF()
-    c.setHslF(h, min(s, 0.75), max(l, 0.72), a)
+    h, s, light, a = c.getHslF()
+    c.setHslF(h, min(s, 0.75), max(light, 0.72), a)
     return c.name()
 
 
@@ -72,7 +72,3 @@ def style_plot(widget) -> None:
     title = item.titleLabel
     title.opts["color"] = fg.name()
     title.setText(title.text or "")
-
-
-def muted_color() -> QColor:
-    return palette().color(QPalette.PlaceholderText)

@@ -20,6 +20,7 @@ import warnings
 from ..formats import open_checkpoint
 from .errors import OpError
 from .objects import state_dict_of
+from .results import ExportResult
 from .torch_bridge import to_torch
 from .writer import atomic_output
 
@@ -123,7 +124,7 @@ def trusted_model(path: str, search: list[str] | None = None):
 
 def export(kind: str, path: str, output: str, spec: str | None, kwargs: str | None = None,
            example_input: str | None = None, trace: bool = False, state_key: str | None = None,
-           force: bool = False, search: list[str] | None = None, trust_pickled: bool = False) -> dict:
+           force: bool = False, search: list[str] | None = None, trust_pickled: bool = False) -> ExportResult:
     import torch
 
     if trust_pickled:
@@ -157,7 +158,6 @@ def export(kind: str, path: str, output: str, spec: str | None, kwargs: str | No
             with torch.no_grad():
                 a, b = model(example), loaded(example)
             diff = float((a - b).abs().max()) if isinstance(a, torch.Tensor) else None
-    return {"output": os.path.abspath(output), "kind": kind, "model": spec, "eval_mode": True,
-            "max_abs_difference": diff, "traced": trace,
-            "note": "torch.jit is deprecated in this torch; prefer torch.export (.pt2)"
-            if kind == "torchscript" else None}
+    return ExportResult(os.path.abspath(output), kind, spec, True, diff, trace,
+                        "torch.jit is deprecated in this torch; prefer torch.export (.pt2)"
+                        if kind == "torchscript" else None)

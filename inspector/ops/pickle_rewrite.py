@@ -4,7 +4,7 @@ Re-mapping device tags, casting storages or turning a legacy file into the zip f
 only touches the persistent ids torch writes for storages: ('storage', StorageType, key,
 location, numel[, view]). Unpickling and re-pickling would need the classes named in the
 file (a whole pickled model, custom objects) - instead the stream is walked with a
-symbolic stack that remembers which opcode produced each value, and only the opcodes
+symbolic stack (formats/pickle_walk.py) that remembers which opcode produced each value, and only the opcodes
 feeding a persistent id are replaced. Only opcodes that torch.load(weights_only=True)
 accepts are written (BINUNICODE, GLOBAL). Values shared through the memo stay correct:
 when a string that feeds a persistent id is memoized and fetched again elsewhere, every
@@ -14,18 +14,18 @@ old one anywhere else. FRAME opcodes are dropped (framing is optional).
 
 from __future__ import annotations
 
-import pickletools
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
+from ..formats.pickle_walk import PickleWalk, PickleWalkError
 from .errors import OpError
 
-_MARK = object()
 _STRING_OPS = {"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE", "STRING",
                "BINSTRING", "SHORT_BINSTRING"}
-_PUTS = ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE")
-_GETS = ("GET", "BINGET", "LONG_BINGET")
+_NUMBERS = {"NONE", "NEWTRUE", "NEWFALSE", "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1",
+            "LONG4", "FLOAT", "BINFLOAT"}
+_TUPLES = {"TUPLE", "TUPLE1", "TUPLE2", "TUPLE3", "EMPTY_TUPLE"}
 
 
 @dataclass(eq=False)
@@ -59,143 +59,129 @@ class PidEdit:
         self.unwrap: int | None = None  # keep only this element instead of the whole pid
 
 
-def _simulate(data: bytes):
-    ops = list(pickletools.genops(data))
-    stack: list = []
-    memo: dict = {}
-    pids: list[tuple[Item, int]] = []  # (pid tuple item, BINPERSID op index)
-    gets: list[Item] = []  # every fetch from the memo, with what it fetched
-    origins: dict = {}  # memo key -> item stored
-    put_ops: dict = {}  # memo key -> op index of the PUT
+class _Simulation(PickleWalk):
+    """Items remember which opcodes built them; persistent ids and memo fetches are listed."""
 
-    def pop():
-        if not stack or stack[-1] is _MARK:
-            raise OpError("the pickle is malformed (stack underflow)")
-        return stack.pop()
+    def __init__(self, data: bytes):
+        super().__init__(data, record=True)
+        self.pids: list[tuple[Item, int]] = []  # (pid tuple item, BINPERSID op index)
+        self.gets: list[Item] = []  # every fetch from the memo, with what it fetched
+        self.origins: dict = {}  # memo key -> item stored
 
-    def pop_mark():
-        i = len(stack) - 1
-        while i >= 0 and stack[i] is not _MARK:
-            i -= 1
-        if i < 0:
-            raise OpError("the pickle is malformed (MARK missing)")
-        items = stack[i + 1:]
-        del stack[i:]
-        return items
+    def literal(self, op, arg, i):
+        if op.name in _STRING_OPS:
+            return Item(arg.decode("latin1") if isinstance(arg, bytes) else arg, i, i)
+        if op.name in _NUMBERS:
+            return Item(None if op.name == "NONE" else arg, i, i)
+        return Item(None, i, i)
 
-    marks: list[int] = []
-    for i, (op, arg, pos) in enumerate(ops):
-        name = op.name
-        if name in _STRING_OPS:
-            stack.append(Item(arg.decode("latin1") if isinstance(arg, bytes) else arg, i, i))
-        elif name == "GLOBAL":
-            module, _, gname = str(arg).partition(" ")
-            stack.append(Item(("global", module, gname), i, i))
-        elif name == "STACK_GLOBAL":
-            n, m = pop(), pop()
-            stack.append(Item(("global", m.value, n.value), m.first, i))
-        elif name in _PUTS:
-            if not stack or stack[-1] is _MARK:
-                raise OpError("the pickle is malformed (memo of nothing)")
-            key = len(memo) if name == "MEMOIZE" else arg
-            memo[key] = stack[-1]
-            origins[key] = stack[-1]
-            put_ops[key] = i
-            stack[-1].last, stack[-1].slot = i, key
-        elif name in _GETS:
-            if arg not in memo:
-                raise OpError(f"the pickle is malformed (memo {arg} missing)")
-            src = memo[arg]
-            item = Item(src.value, i, i, list(src.kids), get_of=arg)
-            gets.append(item)
-            stack.append(item)
-        elif name == "MARK":
-            stack.append(_MARK)
-            marks.append(i)
-        elif name in ("NONE", "NEWTRUE", "NEWFALSE") or name.startswith(("BININT", "INT", "LONG",
-                                                                            "BINFLOAT", "FLOAT")):
-            stack.append(Item(None if name == "NONE" else arg, i, i))
-        elif name in ("TUPLE", "TUPLE1", "TUPLE2", "TUPLE3", "EMPTY_TUPLE"):
-            if name == "TUPLE":
-                kids, mark = pop_mark(), marks.pop()
-            else:
-                n = {"EMPTY_TUPLE": 0, "TUPLE1": 1, "TUPLE2": 2, "TUPLE3": 3}[name]
-                kids, mark = [pop() for _ in range(n)][::-1], None
-            first = mark if mark is not None else (kids[0].first if kids else i)
-            stack.append(Item(tuple(k.value for k in kids), first, i, kids, mark))
-        elif name == "BINPERSID":
-            pid = pop()
-            if pid.get_of is not None:
-                raise OpError("a persistent id is shared through the memo; not supported")
-            pids.append((pid, i))
-            stack.append(Item(None, pid.first, i))
-        elif name == "PERSID":
+    def global_(self, module, name, op, i):
+        return Item(("global", module, name), i, i)
+
+    def stack_global(self, module, name, i):
+        return Item(("global", module.value, name.value), module.first, i)
+
+    def put(self, key, value, i):
+        self.origins[key] = value
+        value.last, value.slot = i, key
+
+    def get(self, key, src, i):
+        item = Item(src.value, i, i, list(src.kids), get_of=key)
+        self.gets.append(item)
+        return item
+
+    def sequence(self, op, kids, mark, i):
+        if op.name not in _TUPLES:
+            return Item(None, i, i)
+        first = mark if mark is not None else (kids[0].first if kids else i)
+        return Item(tuple(k.value for k in kids), first, i, kids, mark)
+
+    def persistent(self, op, pid, i):
+        if op.name == "PERSID":
             raise OpError("protocol 0 persistent ids are text; re-save the file with a newer torch")
-        elif name in ("PROTO", "FRAME", "STOP"):
-            if name == "STOP":
-                break
-        else:
-            before = op.stack_before
-            if pickletools.markobject in before:
-                pop_mark()
-                marks.pop()
-                for b in before:
-                    if b is not pickletools.markobject and b is not pickletools.stackslice:
-                        pop()
-            else:
-                for _ in before:
-                    pop()
-            for _ in op.stack_after:
-                stack.append(Item(None, i, i))
-    return ops, pids, gets, origins, put_ops
+        if pid.get_of is not None:
+            raise OpError("a persistent id is shared through the memo; not supported")
+        self.pids.append((pid, i))
+        return Item(None, pid.first, i)
+
+    def call(self, op, callee, args, i):
+        return Item(None, i, i)
+
+    def build(self, target, state, i):
+        return Item(None, i, i)
+
+    def extend(self, op, target, items, i):
+        return Item(None, i, i)
+
+    def extension(self, op, code, i):
+        return Item(None, i, i)
+
+    def readonly(self, value, i):
+        return Item(None, i, i)
 
 
-def rewrite(data: bytes, on_pid: Callable[[PidEdit], None]) -> bytes:
-    ops, pids, gets, origins, put_ops = _simulate(data)
-    spans = [(pos, ops[i + 1][2] if i + 1 < len(ops) else len(data)) for i, (_, _, pos) in enumerate(ops)]
-    replace_ops: dict[int, bytes] = {}
-    drop_ops: set[int] = {i for i, (op, _, _) in enumerate(ops) if op.name == "FRAME"}
-    wanted: dict[int, bytes] = {}  # id(item) -> opcode bytes it must push instead
-    dropped_slots: set = set()
-    unwrapped_gets: set[int] = set()
-    for pid, persid in pids:
-        edit = PidEdit(pid.kids)
-        on_pid(edit)
-        if edit.unwrap is not None:  # ('module', cls, file, source) -> cls
-            if pid.mark is None:
-                raise OpError("unexpected persistent id layout")
-            drop_ops.update({pid.mark, persid})
-            drop_ops.update(range(pid.last - (1 if pid.slot is not None else 0), pid.last + 1))
-            for j, it in enumerate(pid.kids):
-                if j != edit.unwrap:
-                    drop_ops.update(range(it.first, it.last + 1))
-                    if it.slot is not None:
-                        dropped_slots.add(it.slot)
-                    if it.get_of is not None:
-                        unwrapped_gets.add(id(it))
-            if pid.slot is not None:
-                dropped_slots.add(pid.slot)
-            continue
+def _simulate(data: bytes) -> _Simulation:
+    try:
+        sim = _Simulation(data).walk()
+    except PickleWalkError as exc:
+        raise OpError(f"the pickle is malformed ({exc})") from None
+    if not sim.stopped:
+        raise OpError("the pickle is malformed (no STOP opcode)")
+    return sim
+
+
+class _Edits:
+    """What the callbacks asked for, as opcode indexes to drop and items to push anew."""
+
+    def __init__(self, ops):
+        self.drop_ops: set[int] = {i for i, (op, _, _) in enumerate(ops) if op.name == "FRAME"}
+        self.wanted: dict[int, bytes] = {}  # id(item) -> opcode bytes it must push instead
+        self.dropped_slots: set = set()
+        self.unwrapped_gets: set[int] = set()
+
+    def unwrap(self, pid: Item, persid: int, keep: int) -> None:
+        """('module', cls, file, source) -> cls: everything but element `keep` goes."""
+        if pid.mark is None:
+            raise OpError("unexpected persistent id layout")
+        self.drop_ops.update({pid.mark, persid})
+        self.drop_ops.update(range(pid.last - (1 if pid.slot is not None else 0), pid.last + 1))
+        for j, it in enumerate(pid.kids):
+            if j != keep:
+                self.drop_ops.update(range(it.first, it.last + 1))
+                if it.slot is not None:
+                    self.dropped_slots.add(it.slot)
+                if it.get_of is not None:
+                    self.unwrapped_gets.add(id(it))
+        if pid.slot is not None:
+            self.dropped_slots.add(pid.slot)
+
+    def apply(self, pid: Item, edit: PidEdit) -> None:
         for j, new in edit.replace.items():
-            wanted[id(pid.kids[j])] = new
+            self.wanted[id(pid.kids[j])] = new
         for j in edit.drop:
             it = pid.kids[j]
             if it.first != it.last or it.get_of is not None:
                 raise OpError("cannot drop a shared value from a persistent id")
-            drop_ops.add(it.first)
-    for g in gets:
-        if g.get_of in dropped_slots and id(g) not in unwrapped_gets:
+            self.drop_ops.add(it.first)
+
+
+def _replacements(data: bytes, sim: _Simulation, spans, edits: _Edits) -> dict[int, bytes]:
+    """Opcode index -> the bytes written instead of it."""
+    wanted = edits.wanted
+    for g in sim.gets:
+        if g.get_of in edits.dropped_slots and id(g) not in edits.unwrapped_gets:
             raise OpError("a removed value is used elsewhere in the pickle; not supported")
+    replace_ops: dict[int, bytes] = {}
     # Each memoized value keeps one meaning per fetch: its origin op pushes what the origin
     # use wants; every fetch that wants something else is given its own literal.
-    for key, origin in origins.items():
+    for origin in sim.origins.values():
         if origin.first != origin.last - 1 and origin.first != origin.last:
             continue  # built by several ops (not a literal): never a target
         new = wanted.get(id(origin))
         if new is not None:
             replace_ops[origin.first] = new
-    for g in gets:
-        origin = origins[g.get_of]
+    for g in sim.gets:
+        origin = sim.origins[g.get_of]
         have = wanted.get(id(origin))  # what the memo slot now holds (None: unchanged)
         want = wanted.get(id(g))
         if want == have:
@@ -203,15 +189,31 @@ def rewrite(data: bytes, on_pid: Callable[[PidEdit], None]) -> bytes:
         if want is None:  # a fetch elsewhere keeps the old value
             want = bytes(data[spans[origin.first][0]:spans[origin.first][1]])
         replace_ops[g.first] = want
-    for pid, _ in pids:  # literals without memo that feed a replaced element
+    for pid, _ in sim.pids:  # literals without memo that feed a replaced element
         for it in pid.kids:
             new = wanted.get(id(it))
             if new is not None and it.get_of is None and it.slot is None:
                 replace_ops[it.first] = new
+    return replace_ops
+
+
+def rewrite(data: bytes, on_pid: Callable[[PidEdit], None]) -> bytes:
+    sim = _simulate(data)
+    ops = sim.ops
+    spans = [(pos, ops[i + 1][2] if i + 1 < len(ops) else len(data)) for i, (_, _, pos) in enumerate(ops)]
+    edits = _Edits(ops)
+    for pid, persid in sim.pids:
+        edit = PidEdit(pid.kids)
+        on_pid(edit)
+        if edit.unwrap is not None:
+            edits.unwrap(pid, persid, edit.unwrap)
+        else:
+            edits.apply(pid, edit)
+    replace_ops = _replacements(data, sim, spans, edits)
     out = bytearray()
     for i, (a, b) in enumerate(spans):
         if i in replace_ops:
             out += replace_ops[i]
-        elif i not in drop_ops:
+        elif i not in edits.drop_ops:
             out += data[a:b]
     return bytes(out)

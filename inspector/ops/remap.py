@@ -15,16 +15,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..analysis.dtype_names import CAST_STORAGES, cast_dtype
 from ..formats import open_checkpoint
 from ..formats.stubs import StorageRef
 from .errors import OpError
 from .pickle_rewrite import PidEdit, binunicode_op, global_op, rewrite
+from .results import RemapResult
 from .verify import verify_same
 from .writer import Progress, TorchZipWriter, atomic_output, copy_range
 
-CASTS = {"bf16": ("bfloat16", "BFloat16Storage"), "bfloat16": ("bfloat16", "BFloat16Storage"),
-         "fp16": ("float16", "HalfStorage"), "float16": ("float16", "HalfStorage"),
-         "half": ("float16", "HalfStorage")}
 CASTABLE = {"FloatStorage": "float32"}
 
 
@@ -62,7 +61,7 @@ class RemapPlan:
     def describe(self) -> list[str]:
         lines = [f"{old} -> {new}: {n} storages" for old, (new, n) in self.changes.items()]
         if self.cast:
-            lines.append(f"cast {self.cast_storages} float32 storages to {CASTS[self.cast][0]} "
+            lines.append(f"cast {self.cast_storages} float32 storages to {cast_dtype(self.cast)} "
                          f"({self.cast_bytes_before:,} -> {self.cast_bytes_before // 2:,} bytes)")
         return lines + self.notes
 
@@ -72,8 +71,10 @@ def plan_remap(path: str, to: str | None = None, rules: list | None = None,
     rules = rules or []
     if to is None and not rules:
         raise OpError("say where tensors go: --to DEVICE or --map SRC=DST")
-    if cast is not None and cast not in CASTS:
-        raise OpError(f"--dtype must be bf16 or fp16, not {cast!r}")
+    try:
+        cast_dtype(cast)
+    except ValueError as exc:
+        raise OpError(str(exc)) from None
     ck = open_checkpoint(path)
     try:
         if ck.format not in ("zip", "legacy"):
@@ -81,7 +82,7 @@ def plan_remap(path: str, to: str | None = None, rules: list | None = None,
         plan = RemapPlan(path, ck.format, to, rules, cast)
         for s in ck.storages.values():
             new = target_of(s.location, rules, to)
-            old_new, n = plan.changes.get(s.location, (new, 0))
+            _, n = plan.changes.get(s.location, (new, 0))
             plan.changes[s.location] = (new, n + 1)
             if cast and s.dtype.name == "float32":
                 plan.cast_storages += 1
@@ -105,7 +106,7 @@ def _to_bf16(x: np.ndarray) -> np.ndarray:
 
 
 def cast_fn(cast: str):
-    target = CASTS[cast][0]
+    target = cast_dtype(cast)
     if target == "bfloat16":
         return _to_bf16
     return lambda x: x.astype(np.float16)
@@ -118,42 +119,51 @@ def _cast_chunks(path: str, ref: StorageRef, cast: str, progress: Progress, bloc
         yield fn(np.frombuffer(chunk, dtype="<f4")).tobytes()
 
 
-def apply_remap(plan: RemapPlan, output: str, force: bool = False, progress: Progress | None = None) -> dict:
+def _pid_editor(plan: RemapPlan, cast_keys: set[str]):
+    """The persistent-id callback: new device tags, cast storage classes, legacy ids made
+    into zip ones; the keys of the storages to cast are added to `cast_keys`."""
+
+    def on_pid(edit: PidEdit) -> None:
+        v = edit.values
+        if v and v[0] == "module":  # legacy class source: keep the class reference only
+            edit.unwrap = 1
+            return
+        if len(v) < 5 or v[0] != "storage":
+            raise OpError(f"unexpected persistent id {v!r:.80}")
+        location, key = v[3], str(v[2])
+        new = target_of(location, plan.rules, plan.to)
+        if new != location:
+            edit.replace[3] = binunicode_op(new)
+        stype = v[1]
+        if plan.cast and isinstance(stype, tuple) and stype[2] in CASTABLE:
+            edit.replace[1] = global_op("torch", CAST_STORAGES[cast_dtype(plan.cast)])
+            cast_keys.add(key)
+        if len(v) == 6:  # legacy: (…, view_metadata)
+            if v[5] is not None:
+                raise OpError("the legacy file uses storage views, which the zip format lacks")
+            edit.drop.add(5)
+    return on_pid
+
+
+def _data_pickle(ck) -> tuple[bytes, str]:
+    """The pickle naming the storages, and the archive folder name to write."""
+    c = ck.container
+    if ck.format == "zip":
+        return c.read_member(c.root + "data.pkl", "data.pkl"), c.root.rstrip("/") or "archive"
+    _, start, end = c.streams[3]
+    c.fh.seek(start)
+    return c.fh.read(end - start), "archive"
+
+
+def apply_remap(plan: RemapPlan, output: str, force: bool = False,
+                progress: Progress | None = None) -> RemapResult:
     progress = progress or Progress()
     ck = open_checkpoint(plan.path)
     try:
         cast_keys: set[str] = set()
-
-        def on_pid(edit: PidEdit) -> None:
-            v = edit.values
-            if v and v[0] == "module":  # legacy class source: keep the class reference only
-                edit.unwrap = 1
-                return
-            if len(v) < 5 or v[0] != "storage":
-                raise OpError(f"unexpected persistent id {v!r:.80}")
-            location, key = v[3], str(v[2])
-            new = target_of(location, plan.rules, plan.to)
-            if new != location:
-                edit.replace[3] = binunicode_op(new)
-            stype = v[1]
-            if plan.cast and isinstance(stype, tuple) and stype[2] in CASTABLE:
-                edit.replace[1] = global_op("torch", CASTS[plan.cast][1])
-                cast_keys.add(key)
-            if len(v) == 6:  # legacy: (…, view_metadata)
-                if v[5] is not None:
-                    raise OpError("the legacy file uses storage views, which the zip format lacks")
-                edit.drop.add(5)
-
+        pkl, root = _data_pickle(ck)
+        new_pkl = rewrite(pkl, _pid_editor(plan, cast_keys))
         c = ck.container
-        if ck.format == "zip":
-            pkl = c.read_member(c.root + "data.pkl", "data.pkl")
-            root = c.root.rstrip("/") or "archive"
-        else:
-            name, start, end = c.streams[3]
-            c.fh.seek(start)
-            pkl = c.fh.read(end - start)
-            root = "archive"
-        new_pkl = rewrite(pkl, on_pid)
         storages = sorted(ck.storages.values(), key=lambda s: _key_order(s.key))
         progress.total = sum(s.nbytes for s in storages)
         with atomic_output(output, [plan.path], force) as tmp:
@@ -177,8 +187,8 @@ def apply_remap(plan: RemapPlan, output: str, force: bool = False, progress: Pro
             casts = {n.path: cast_fn(plan.cast) for n in ck.tensors
                      if n.value.storage is not None and n.value.storage.key in cast_keys}
             check = verify_same(ck, tmp, cast=casts)
-        return {"output": os.path.abspath(output), "changes": {k: v[0] for k, v in plan.changes.items()},
-                "verified": check, "notes": plan.notes}
+        return RemapResult(os.path.abspath(output), {k: v[0] for k, v in plan.changes.items()}, check,
+                           plan.notes)
     finally:
         ck.close()
 

@@ -17,6 +17,7 @@ from ..analysis.decode import iter_c_order
 from ..formats import open_checkpoint
 from .errors import OpError
 from .objects import state_dict_of
+from .results import SafetensorsResult
 from .writer import Progress, atomic_output
 
 ST_DTYPES = {"float64": "F64", "float32": "F32", "float16": "F16", "bfloat16": "BF16",
@@ -37,7 +38,7 @@ def _weights_key(ck, state_key):
 
 
 def export_safetensors(path: str, output: str, state_key: str | None = None, force: bool = False,
-                       progress: Progress | None = None) -> dict:
+                       progress: Progress | None = None) -> SafetensorsResult:
     progress = progress or Progress()
     ck = open_checkpoint(path)
     try:
@@ -76,7 +77,7 @@ def export_safetensors(path: str, output: str, state_key: str | None = None, for
             with open(tmp, "wb") as fh:
                 fh.write(struct.pack("<Q", len(raw)))
                 fh.write(raw)
-                for name, n in pairs:
+                for _, n in pairs:
                     src = ck.source(n.value)
                     for chunk in iter_c_order(src):
                         data = np.ascontiguousarray(chunk).astype(chunk.dtype.newbyteorder("<"), copy=False).tobytes()
@@ -91,7 +92,7 @@ def export_safetensors(path: str, output: str, state_key: str | None = None, for
                         raise OpError(f"verification failed: {name} differs")
             finally:
                 check.close()
-        return {"output": os.path.abspath(output), "tensors": len(pairs), "tied": tied,
-                "metadata": {k: v for k, v in meta.items() if k != "tied"}}
+        return SafetensorsResult(os.path.abspath(output), len(pairs), tied,
+                                 {k: v for k, v in meta.items() if k != "tied"})
     finally:
         ck.close()

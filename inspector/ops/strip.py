@@ -6,18 +6,18 @@ from __future__ import annotations
 import collections
 import os
 
+from ..analysis.dtype_names import cast_dtype
 from ..analysis.layouts import recognise
 from ..formats import open_checkpoint
 from .errors import OpError
 from .objects import plain_objects, state_dict_of
+from .results import ExtractResult, StripPlan, StripResult
 from .torch_bridge import to_torch
 from .verify import verify_tensors
 from .writer import Progress, atomic_output
 
-CAST = {None: None, "bf16": "bfloat16", "fp16": "float16", "bfloat16": "bfloat16", "float16": "float16"}
 
-
-def plan_strip(path: str, state_key: str | None = None) -> dict:
+def plan_strip(path: str, state_key: str | None = None) -> StripPlan:
     ck = open_checkpoint(path)
     try:
         key = state_key
@@ -32,35 +32,38 @@ def plan_strip(path: str, state_key: str | None = None) -> dict:
             raise OpError(f"no entry named {key!r}")
         pairs = state_dict_of(ck, node)
         kept = sum(n.value.nbytes for _, n in pairs)
-        return {"path": path, "state_key": key, "tensors": len(pairs), "bytes_before": ck.file_size,
-                "weights_bytes": kept, "dropped": [c.name for c in ck.root.children if c.path != key]}
+        return StripPlan(path, key, len(pairs), ck.file_size, kept,
+                         [c.name for c in ck.root.children if c.path != key])
     finally:
         ck.close()
 
 
-def apply_strip(plan: dict, output: str, dtype: str | None = None, force: bool = False,
-                progress: Progress | None = None) -> dict:
+def apply_strip(plan: StripPlan, output: str, dtype: str | None = None, force: bool = False,
+                progress: Progress | None = None) -> StripResult:
     import torch
 
-    progress = progress or Progress()
-    ck = open_checkpoint(plan["path"])
     try:
-        pairs = state_dict_of(ck, ck.find(plan["state_key"]))
-        tensors = to_torch(ck, [n.value for _, n in pairs], CAST[dtype])
+        cast = cast_dtype(dtype)
+    except ValueError as exc:
+        raise OpError(str(exc)) from None
+    progress = progress or Progress()
+    ck = open_checkpoint(plan.path)
+    try:
+        pairs = state_dict_of(ck, ck.find(plan.state_key))
+        tensors = to_torch(ck, [n.value for _, n in pairs], cast)
         sd = collections.OrderedDict((k, tensors[id(n.value)]) for k, n in pairs)
         progress.check()
-        with atomic_output(output, [plan["path"]], force) as tmp:
+        with atomic_output(output, [plan.path], force) as tmp:
             torch.save(sd, tmp)
             progress.check()
-            verify_tensors(ck, {k: n for k, n in pairs}, tmp, cast=CAST[dtype])
-        after = os.path.getsize(output)
-        return {"output": os.path.abspath(output), "tensors": len(sd), "size_before": plan["bytes_before"],
-                "size_after": after, "dtype": CAST[dtype] or "unchanged", "dropped": plan["dropped"]}
+            verify_tensors(ck, {k: n for k, n in pairs}, tmp, cast=cast)
+        return StripResult(os.path.abspath(output), len(sd), plan.bytes_before, os.path.getsize(output),
+                           cast or "unchanged", plan.dropped)
     finally:
         ck.close()
 
 
-def apply_extract(path: str, tree_path: str, output: str, force: bool = False) -> dict:
+def apply_extract(path: str, tree_path: str, output: str, force: bool = False) -> ExtractResult:
     import torch
 
     ck = open_checkpoint(path)
@@ -73,7 +76,6 @@ def apply_extract(path: str, tree_path: str, output: str, force: bool = False) -
             torch.save(obj, tmp)
             verify_tensors(ck, {n.path[len(node.path):].lstrip("/"): n for n in ck.tensors
                                 if n.path == node.path or n.path.startswith(node.path + "/")}, tmp)
-        return {"output": os.path.abspath(output), "extracted": tree_path,
-                "size": os.path.getsize(output)}
+        return ExtractResult(os.path.abspath(output), tree_path, os.path.getsize(output))
     finally:
         ck.close()

@@ -8,6 +8,7 @@ from ..formats import open_checkpoint
 from ..formats.checkpoint import Checkpoint
 from ..present import node_json
 from .errors import OpError
+from .results import Verified
 
 
 def raw_bytes(ck: Checkpoint, node) -> bytes:
@@ -25,7 +26,7 @@ def structure(ck: Checkpoint) -> dict:
     return strip(node_json(ck.root))
 
 
-def verify_same(src: Checkpoint, out_path: str, expect_bytes=None, cast: dict | None = None) -> dict:
+def verify_same(src: Checkpoint, out_path: str, cast: dict | None = None) -> Verified:
     """Every tensor of `src` is in the output at the same path with the same bytes (or
     `cast[path](src_bytes)` for cast ones); the rest of the tree is unchanged."""
     out = open_checkpoint(out_path)
@@ -47,8 +48,7 @@ def verify_same(src: Checkpoint, out_path: str, expect_bytes=None, cast: dict | 
             s1, s2 = _no_dtype(s1), _no_dtype(s2)
         if s1 != s2:
             raise OpError("verification failed: non-tensor content changed")
-        return {"tensors_checked": len(src_paths), "cast": changed,
-                "devices": sorted({n.value.device for n in out.tensors})}
+        return Verified(len(src_paths), changed, sorted({n.value.device for n in out.tensors}))
     finally:
         out.close()
 

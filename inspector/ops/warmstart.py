@@ -27,6 +27,7 @@ from ..formats.checkpoint import Checkpoint
 from ..formats.tensor_data import extent
 from .errors import OpError
 from .objects import state_dict_of
+from .results import WarmstartResult
 from .writer import Progress, TorchZipWriter, atomic_output, copy_range
 
 
@@ -135,7 +136,7 @@ def _propose(src: dict, tpl: dict, plan: MatchPlan) -> tuple[list, list]:
 
 
 def apply_warmstart(plan: MatchPlan, output: str, force: bool = False,
-                    progress: Progress | None = None) -> dict:
+                    progress: Progress | None = None) -> WarmstartResult:
     progress = progress or Progress()
     src_ck, tpl_ck = open_checkpoint(plan.source), open_checkpoint(plan.template)
     try:
@@ -179,8 +180,7 @@ def apply_warmstart(plan: MatchPlan, output: str, force: bool = False,
         report_path = os.path.splitext(output)[0] + ".warmstart.json"
         with open(report_path, "w") as fh:
             json.dump(report, fh, indent=2)
-        return {"output": os.path.abspath(output), "report": report_path, **report,
-                "python": plan.python(output)}
+        return WarmstartResult(os.path.abspath(output), report_path, report, plan.python(output))
     finally:
         src_ck.close()
         tpl_ck.close()

@@ -12,8 +12,8 @@ import shutil
 import struct
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
-from typing import Callable, Iterable
 
 from .errors import OpCancelled, OpError
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 
 from ..present import human_count
 from . import RegistryError
@@ -87,6 +88,18 @@ def parse_tags(items) -> dict:
             raise RegistryError(f"tag {item!r}: write KEY=VALUE")
         tags[k.strip()] = v.strip()
     return tags
+
+
+@dataclass
+class RegisterOptions:
+    """What Register in Registry… asks for (gui/dialogs/register_dialog.py)."""
+    name: str
+    tags: dict
+    description: str | None = None
+    alias: str | None = None
+    force: bool = False  # register even when the file's verdict is dangerous
+    tracking_uri: str | None = None
+    facts: dict | None = None  # what the window already read from the file
 
 
 def register_checkpoint(path: str, name: str, tags: dict | None = None, description: str | None = None,

@@ -219,7 +219,7 @@ def benign() -> list[tuple[str, str, str, object, str]]:
         ("numpy_recarray", "recarray.pt", "torch.load",
          {"r": np.rec.array([(1, 2.0)], dtype=[("a", "i4"), ("b", "f8")])}, "numpy.rec.recarray"),
         ("typing_hints", "typing.pt", "torch.load",
-         {"hint": typing.Optional[list[int]], "d": dict[str, float]}, "typing hints via _operator.getitem"),
+         {"hint": typing.Optional[list[int]], "d": dict[str, float]}, "typing hints via _operator.getitem"),  # noqa: UP045 (the sample is typing.Optional itself)
         ("torch_return_types", "return_types.pt", "torch.load",
          {"m": torch.max(torch.arange(6.0).reshape(2, 3), 1)}, "torch.return_types.max"),
         ("struct_time", "struct_time.pt", "torch.load", {"t": time.gmtime(0)}, "time.struct_time"),

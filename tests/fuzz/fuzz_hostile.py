@@ -20,7 +20,6 @@ run it for minutes by hand, or in CI nightly.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import pickle
@@ -76,8 +75,9 @@ def make_seeds(folder: Path) -> list[Path]:
     (idx / "model.index.json").write_text(json.dumps({"metadata": {"total_size": 20},
                                                        "weight_map": {"a": "s1.safetensors", "b": "s2.bin"}}))
     seeds.append(idx / "model.index.json")
-    import torch.distributed.checkpoint as dcp
     import warnings
+
+    import torch.distributed.checkpoint as dcp
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -186,7 +186,7 @@ def mutant(seed: Path, work: Path, r: random.Random) -> tuple[Path, str]:
             victim.mkdir()
             what = f"{victim.name} -> folder"
         elif special < 0.3 and victim.suffix == ".json":
-            victim.write_text(r.choice(["[]", "[" * 50_000, '{"weight_map": {"a": "%s"}}' % victim.name,
+            victim.write_text(r.choice(["[]", "[" * 50_000, f'{{"weight_map": {{"a": "{victim.name}"}}}}',
                                         '{"weight_map": []}', '{"weight_map": {"a": 5}}']))
             what = f"{victim.name} -> odd json"
         else:

@@ -1,12 +1,12 @@
-"""The Convert menu: dialogs return plain options; operations run with progress and
+"""The Convert menu: dialogs return typed options (ops/plans.py); operations run with progress and
 write verified files; failures give a message and leave nothing behind."""
 
 import pytest
 import torch
+from helpers import saved_as, tutorial_checkpoint
 from PySide6.QtWidgets import QDialog
 from torch import nn
 
-from helpers import saved_as, tutorial_checkpoint
 from inspector.gui.dialogs.export_dialog import ExportDialog
 from inspector.gui.dialogs.remap_dialog import RemapDialog
 from inspector.gui.dialogs.strip_dialog import StripDialog
@@ -50,8 +50,8 @@ def test_remap_dialog_options_are_plain(qtbot, gpu_file):
     d.combos["cuda:0"].setCurrentText("cuda:1")
     d.cast.setCurrentIndex(1)
     o = d.options()
-    assert o["rules"] == [("cuda:0", "cuda:1")] and o["cast"] == "bf16"
-    assert o["output"].endswith("gpu_cpu.pt")
+    assert o.rules == [("cuda:0", "cuda:1")] and o.cast == "bf16"
+    assert o.output.endswith("gpu_cpu.pt")
 
 
 def test_strip_and_existing_output_refused(qtbot, window, gpu_file, monkeypatch, tmp_path):
@@ -91,7 +91,7 @@ def test_export_asks_before_importing_code(qtbot, tmp_path, monkeypatch):
     d.accept()
     assert asked and "mypkg.models" in asked[0] and d.result() != QDialog.Accepted
     d.kind.setCurrentIndex(2)  # safetensors: no code, no question
-    assert d.options()["output"].endswith(".safetensors")
+    assert d.options().output.endswith(".safetensors")
 
 
 def test_extract_from_the_context_menu(qtbot, window, gpu_file, tmp_path):
@@ -116,4 +116,30 @@ def test_export_from_pickled_model_names_what_it_imports(qtbot, tmp_path, monkey
     d.accept()
     assert d.result() == QDialog.Accepted
     assert "__main__" in asked[0] and "weights_only=False" in asked[0]
-    assert d.options()["trust_pickled"] is True
+    assert d.options().trust_pickled is True
+
+
+def test_one_convert_table_feeds_both_menus_and_typed_options(qtbot, window, gpu_file):
+    from inspector.gui.convert_actions import CONVERT
+    from inspector.gui.file_menu import fill_file_menu
+    from inspector.ops.plans import ExportOptions, RemapOptions, StripOptions, WarmstartOptions
+
+    open_file(qtbot, window, gpu_file)
+    assert [a.text() for a in window.convert_actions] == [c.label for c in CONVERT]
+    assert [a.shortcut().toString() for a in window.convert_actions] == [c.shortcut for c in CONVERT]
+    f = window.model.files()[0]
+    from PySide6.QtWidgets import QMenu
+
+    menu = QMenu(window)
+    fill_file_menu(window, menu, f)
+    convert = next(a.menu() for a in menu.actions() if a.menu() is not None and a.text() == "Convert")
+    assert [a.text() for a in convert.actions()] == [c.row_label for c in CONVERT]
+    expected = {"remap": RemapOptions, "strip": StripOptions, "warmstart": WarmstartOptions,
+                "export": ExportOptions}
+    for action in CONVERT:
+        d = window.make_dialog(action.kind, f, f.training.get("weights"))
+        qtbot.addWidget(d)
+        o = d.options()
+        assert type(o) is expected[action.kind]
+        assert action.job.__annotations__["o"] == expected[action.kind].__name__
+        assert o.output and str(gpu_file) in (getattr(o, "path", None), getattr(o, "source", None))

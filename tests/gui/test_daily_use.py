@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from fixtures_i14 import bert_like_state_dict, bert_parameter_count
+from helpers import make_mlp
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
-from fixtures_i14 import bert_like_state_dict, bert_parameter_count
-from helpers import make_mlp
 from inspector.gui.main_window import NAME_WIDTH, MainWindow
 
 
@@ -137,7 +137,7 @@ def test_integer_tensor_one_bin_per_value_and_scalar_listed(qtbot, window, tmp_p
     qtbot.waitUntil(lambda: panel.exact is not None, timeout=30000)
     h = panel.exact[1]
     assert len(h.counts) == int(q.max() - q.min() + 1)
-    assert h.counts.tolist() == np.bincount((q.numpy().astype(int) - int(q.min()))).tolist()
+    assert h.counts.tolist() == np.bincount(q.numpy().astype(int) - int(q.min())).tolist()
     assert "one bin per value" in panel.status.text()
     assert window.select_path("scale")
     assert panel.hist_stack.currentWidget() is panel.small
@@ -353,7 +353,7 @@ def test_export_offers_classes_from_a_python_file(qtbot, tmp_path):
 
 # ---- 8. first run and polish ---------------------------------------------------------------
 def test_start_page_then_demo_on_request(qtbot, window, tmp_path, monkeypatch):
-    import inspector.gui.app as app_module
+    import inspector.demo as demo_module
 
     assert window.stack.currentWidget() is window.start_page and window.start_page.isVisible()
     assert window.start_page.demo_button.text() == "Open the demo checkpoint"
@@ -366,7 +366,7 @@ def test_start_page_then_demo_on_request(qtbot, window, tmp_path, monkeypatch):
 
         built.append(1)
         return write_demo(str(demo), steps=2)
-    monkeypatch.setattr(app_module, "demo_path", fake_demo_path)
+    monkeypatch.setattr(demo_module, "demo_path", fake_demo_path)
     assert built == []
     qtbot.mouseClick(window.start_page.demo_button, Qt.LeftButton)
     wait_open(qtbot, window)

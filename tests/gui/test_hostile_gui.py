@@ -7,9 +7,8 @@ from __future__ import annotations
 import pickle
 import sys
 
-import torch
-
 import hostile_files as H
+import torch
 
 
 def wait_open(qtbot, w, n=1):

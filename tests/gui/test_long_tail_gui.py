@@ -10,7 +10,6 @@ from torch import nn
 from inspector.gui.pair_model import pair
 
 
-
 def wait_loaded(qtbot, w, n=1):
     qtbot.waitUntil(lambda: len(w.model.files()) == n and not w.loading, timeout=20000)
 

@@ -8,10 +8,10 @@ import sys
 
 import pytest
 import torch
+from helpers import CORPUS, corpus_or_skip, tutorial_checkpoint
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from helpers import CORPUS, corpus_or_skip, tutorial_checkpoint
 from inspector.gui.main_window import MainWindow
 
 
@@ -158,8 +158,8 @@ def test_broken_file_gives_a_message_and_the_window_stays_usable(qtbot, window, 
 def test_dangerous_file_opens_red_bannered(qtbot, window, tmp_path):
     p = tmp_path / "evil.pt"
     torch.save({"w": torch.zeros(2)}, p)
-    import zipfile
     import io
+    import zipfile
 
     buf = io.BytesIO()
     with zipfile.ZipFile(p) as zin, zipfile.ZipFile(buf, "w") as zout:

@@ -186,12 +186,12 @@ def test_register_dialog_needs_a_tick_for_a_dangerous_file(window, qtbot, store,
     ok = dlg.buttons.button(dlg.buttons.StandardButton.Ok)
     assert not ok.isEnabled()
     dlg.force.setChecked(True)
-    assert ok.isEnabled() and dlg.options()["force"] is True
+    assert ok.isEnabled() and dlg.options().force is True
 
 
 def test_without_mlflow_the_menu_says_how_to_install(window, monkeypatch):
-    from inspector.registry import INSTALL_HINT, RegistryError
     import inspector.registry.store as store_mod
+    from inspector.registry import INSTALL_HINT, RegistryError
 
     def missing():
         raise RegistryError(INSTALL_HINT)

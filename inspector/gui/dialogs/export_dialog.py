@@ -11,12 +11,23 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
-                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton,
-                               QVBoxLayout)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+)
 
 from ...analysis.weight_candidates import classes_in_python_file
-
+from ...ops.plans import ExportOptions
 from .common import OutputRow, buttons, suggest
 
 KINDS = [("torch.export (.pt2) - recommended", "pt2", ".pt2"),
@@ -142,19 +153,19 @@ class ExportDialog(QDialog):
         if hasattr(self, "box"):
             self._check()
 
-    def options(self) -> dict:
+    def options(self) -> ExportOptions:
         kind = KINDS[self.kind.currentIndex()][1]
-        return {"kind": kind, "path": self.path, "model": self.model.currentText().strip(),
-                "kwargs": self.kwargs.text().strip() or None,
-                "example_input": self.example.text().strip() or None,
-                "trace": self.trace.isChecked(), "state_key": self.state_key.text().strip() or None,
-                "search": [self.folder.text().strip()] if self.folder.text().strip() else None,
-                "trust_pickled": self.pickled_allowed and self.pickled.isChecked(),
-                "output": self.output.value(), "force": self.output.force.isChecked()}
+        return ExportOptions(kind, self.path, self.output.value(), model=self.model.currentText().strip(),
+                             kwargs=self.kwargs.text().strip() or None,
+                             example_input=self.example.text().strip() or None,
+                             trace=self.trace.isChecked(), state_key=self.state_key.text().strip() or None,
+                             search=[self.folder.text().strip()] if self.folder.text().strip() else None,
+                             trust_pickled=self.pickled_allowed and self.pickled.isChecked(),
+                             force=self.output.force.isChecked())
 
     def accept(self) -> None:
         o = self.options()
-        if o["kind"] != "safetensors" and o["trust_pickled"]:
+        if o.kind != "safetensors" and o.trust_pickled:
             answer = QMessageBox.question(
                 self, "Trust this file?",
                 "Building from the pickled model loads this file with torch.load(weights_only=False): "
@@ -162,15 +173,15 @@ class ExportDialog(QDialog):
                 "pickle says. Do this only for a file you trust. Continue?")
             if answer != QMessageBox.Yes:
                 return
-        elif o["kind"] != "safetensors":
-            module = o["model"].partition(":")[0]
+        elif o.kind != "safetensors":
+            module = o.model.partition(":")[0]
             if not module:
                 QMessageBox.warning(self, "Export", "Name the model class as MODULE:CLASS.")
                 return
             answer = QMessageBox.question(
                 self, "Import your code?",
                 f"Exporting imports the Python module '{module}'"
-                + (f" from {o['search'][0]}" if o["search"] else "")
+                + (f" from {o.search[0]}" if o.search else "")
                 + " and runs its code to build the model. Nothing from the checkpoint is executed. "
                   "Continue?")
             if answer != QMessageBox.Yes:

@@ -7,11 +7,23 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QCompleter, QDialog, QDialogButtonBox, QFormLayout,
-                               QLabel, QLineEdit, QPlainTextEdit, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QCompleter,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
 
 from ...present import human_bytes
+from ...registry.register import RegisterOptions, parse_tags
 
 
 def _fact_rows(facts: dict) -> list[tuple[str, str]]:
@@ -36,40 +48,8 @@ class RegisterDialog(QDialog):
         self.setWindowTitle("Register in Registry")
         self.resize(660, 560)
         self.path, self.facts, self.tracking = path, facts, tracking
-        self.name = QComboBox()
-        self.name.setEditable(True)
-        self.name.setInsertPolicy(QComboBox.NoInsert)
-        from ...registry.resolve import origin_of
-
-        origin = origin_of(path) or {}  # a version opened from a registry: propose its model
-        self.name.setEditText(origin.get("model") or os.path.splitext(os.path.basename(path))[0])
-        self.name.lineEdit().selectAll()
-        self.tags = QPlainTextEdit()
-        self.tags.setPlaceholderText("one KEY=VALUE per line, e.g. team=vision")
-        self.tags.setMaximumHeight(56)
-        self.description = QPlainTextEdit()
-        self.description.setMaximumHeight(48)
-        self.alias = QLineEdit()
-        self.alias.setPlaceholderText("optional, e.g. candidate (moves the alias to this version)")
-        form = QFormLayout()
-        form.addRow("File", QLabel(path))
-        form.addRow("Registry", QLabel(tracking_uri(tracking)))
-        form.addRow("Model name", self.name)
-        form.addRow("Tags", self.tags)
-        form.addRow("Description", self.description)
-        form.addRow("Alias", self.alias)
-
-        rows = _fact_rows(facts)
-        self.table = QTableWidget(len(rows), 2)
-        self.table.setHorizontalHeaderLabels(["Recorded with the version", "Value"])
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
-        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        for r, (k, v) in enumerate(rows):
-            self.table.setItem(r, 0, QTableWidgetItem(k))
-            self.table.setItem(r, 1, QTableWidgetItem(v))
-        self.table.resizeColumnsToContents()
-        self.table.horizontalHeader().setStretchLastSection(True)
+        form = self._build_form(path, tracking_uri(tracking))
+        self.table = self._facts_table(_fact_rows(facts))
 
         self.error = QLabel()
         self.error.setStyleSheet("color:#c62828")
@@ -97,6 +77,46 @@ class RegisterDialog(QDialog):
         self.model_names: list[str] = []
         if runner is not None:
             runner.submit(self._names, on_done=self._set_names, on_fail=self._names_failed)
+
+    def _build_form(self, path: str, registry: str) -> QFormLayout:
+        """File, registry, and what the user names: model, tags, description, alias."""
+        self.name = QComboBox()
+        self.name.setEditable(True)
+        self.name.setInsertPolicy(QComboBox.NoInsert)
+        from ...registry.resolve import origin_of
+
+        origin = origin_of(path) or {}  # a version opened from a registry: propose its model
+        self.name.setEditText(origin.get("model") or os.path.splitext(os.path.basename(path))[0])
+        self.name.lineEdit().selectAll()
+        self.tags = QPlainTextEdit()
+        self.tags.setPlaceholderText("one KEY=VALUE per line, e.g. team=vision")
+        self.tags.setMaximumHeight(56)
+        self.description = QPlainTextEdit()
+        self.description.setMaximumHeight(48)
+        self.alias = QLineEdit()
+        self.alias.setPlaceholderText("optional, e.g. candidate (moves the alias to this version)")
+        form = QFormLayout()
+        form.addRow("File", QLabel(path))
+        form.addRow("Registry", QLabel(registry))
+        form.addRow("Model name", self.name)
+        form.addRow("Tags", self.tags)
+        form.addRow("Description", self.description)
+        form.addRow("Alias", self.alias)
+        return form
+
+    def _facts_table(self, rows) -> QTableWidget:
+        """What the file's facts become: the version's params, tags and metrics."""
+        table = QTableWidget(len(rows), 2)
+        table.setHorizontalHeaderLabels(["Recorded with the version", "Value"])
+        table.verticalHeader().hide()
+        table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        table.setEditTriggers(QTableWidget.NoEditTriggers)
+        for r, (k, v) in enumerate(rows):
+            table.setItem(r, 0, QTableWidgetItem(k))
+            table.setItem(r, 1, QTableWidgetItem(v))
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setStretchLastSection(True)
+        return table
 
     def _names(self) -> list[str]:
         from ...registry.browse import list_models
@@ -126,14 +146,12 @@ class RegisterDialog(QDialog):
         self.name.setCompleter(completer)
         self.name.setEditText(text)
 
-    def options(self) -> dict:
-        from ...registry.register import parse_tags
-
+    def options(self) -> RegisterOptions:
         tags = parse_tags([line for line in self.tags.toPlainText().splitlines() if line.strip()])
-        return {"name": self.name.currentText().strip(), "tags": tags,
-                "description": self.description.toPlainText().strip() or None,
-                "alias": self.alias.text().strip() or None, "force": self.force.isChecked(),
-                "tracking_uri": self.tracking, "facts": self.facts}
+        return RegisterOptions(self.name.currentText().strip(), tags,
+                               description=self.description.toPlainText().strip() or None,
+                               alias=self.alias.text().strip() or None, force=self.force.isChecked(),
+                               tracking_uri=self.tracking, facts=self.facts)
 
     def _accept(self) -> None:
         from ...registry import RegistryError
@@ -143,7 +161,7 @@ class RegisterDialog(QDialog):
         except RegistryError as exc:
             self.error.setText(str(exc))
             return
-        if not o["name"]:
+        if not o.name:
             self.error.setText("Give the model a name.")
             return
         self.accept()

@@ -7,8 +7,20 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QSplitter, QTextBrowser, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTextBrowser,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...present import human_bytes
 
@@ -62,7 +74,28 @@ class RegistryBrowserDialog(QDialog):
         top.addWidget(QLabel("Tracking URI"))
         top.addWidget(self.uri, 1)
         top.addWidget(connect)
+        split = self._build_panes()
+        self.details = QTextBrowser()
+        self.details.setMaximumHeight(150)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.Open | QDialogButtonBox.Close)
+        self.open_button = buttons.button(QDialogButtonBox.Open)
+        self.open_button.setEnabled(False)
+        self.open_button.clicked.connect(self._open_selected)
+        buttons.rejected.connect(self.reject)
 
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(split, 1)
+        lay.addWidget(self.details)
+        lay.addWidget(self.status)
+        lay.addWidget(buttons)
+        self._restore()
+        self.refresh()
+
+    def _build_panes(self) -> QSplitter:
+        """Models (with their filter), versions of the chosen model, files of the chosen version."""
         self.models = _tree(["Model", "Latest", "Aliases", "Tags"])
         self.models.currentItemChanged.connect(self._model_chosen)
         self.filter = QLineEdit()
@@ -88,24 +121,7 @@ class RegistryBrowserDialog(QDialog):
         split.addWidget(_boxed("Files of the version", self.files))
         split.setSizes([290, 640, 250])
         self.split = split
-        self.details = QTextBrowser()
-        self.details.setMaximumHeight(150)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.Open | QDialogButtonBox.Close)
-        self.open_button = buttons.button(QDialogButtonBox.Open)
-        self.open_button.setEnabled(False)
-        self.open_button.clicked.connect(self._open_selected)
-        buttons.rejected.connect(self.reject)
-
-        lay = QVBoxLayout(self)
-        lay.addLayout(top)
-        lay.addWidget(split, 1)
-        lay.addWidget(self.details)
-        lay.addWidget(self.status)
-        lay.addWidget(buttons)
-        self._restore()
-        self.refresh()
+        return split
 
     def _restore(self) -> None:
         from PySide6.QtCore import QByteArray

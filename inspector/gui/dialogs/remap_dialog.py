@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
 
+from ...analysis.dtype_names import CAST_CHOICES
+from ...ops.plans import RemapOptions
 from .common import OutputRow, buttons, suggest
 
 TARGETS = ["cpu", "cuda:0", "cuda", "mps"]
@@ -29,7 +39,9 @@ class RemapDialog(QDialog):
             self.combos[tag] = combo
         self.table.resizeColumnsToContents()
         self.cast = QComboBox()
-        self.cast.addItems(["keep dtypes", "float32 -> bf16", "float32 -> fp16"])
+        self.cast.addItem("keep dtypes", None)
+        for name in CAST_CHOICES:
+            self.cast.addItem(f"float32 -> {name}", name)
         self.output = OutputRow(suggest(path, "_cpu"))
         form = QFormLayout()
         form.addRow("Cast", self.cast)
@@ -46,9 +58,9 @@ class RemapDialog(QDialog):
         lay.addWidget(box)
         self.output.attach(box.button(QDialogButtonBox.Ok), [path])
 
-    def options(self) -> dict:
+    def options(self) -> RemapOptions:
         rules = [(tag, c.currentText().strip()) for tag, c in self.combos.items()
                  if c.currentText().strip() and c.currentText().strip() != tag]
-        cast = {0: None, 1: "bf16", 2: "fp16"}[self.cast.currentIndex()]
-        return {"path": self.path, "rules": rules, "cast": cast, "output": self.output.value(),
-                "force": self.output.force.isChecked()}
+        cast = self.cast.currentData()
+        return RemapOptions(self.path, self.output.value(), rules, to=None if rules else "cpu", cast=cast,
+                            force=self.output.force.isChecked())

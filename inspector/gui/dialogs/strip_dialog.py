@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QVBoxLayout
 
+from ...analysis.dtype_names import CAST_CHOICES
+from ...ops.plans import StripOptions
 from .common import OutputRow, buttons, suggest
 
 
@@ -22,7 +24,9 @@ class StripDialog(QDialog):
         if recognised in candidates:
             self.key.setCurrentIndex(candidates.index(recognised))
         self.dtype = QComboBox()
-        self.dtype.addItems(["keep dtypes", "bf16", "fp16"])
+        self.dtype.addItem("keep dtypes", None)
+        for name in CAST_CHOICES:
+            self.dtype.addItem(name, name)
         self.output = OutputRow(suggest(path, "_weights"))
         form = QFormLayout()
         form.addRow("Model weights", self.key)
@@ -36,7 +40,6 @@ class StripDialog(QDialog):
         lay.addWidget(box)
         self.output.attach(box.button(QDialogButtonBox.Ok), [path], lambda: self.key.count() > 0)
 
-    def options(self) -> dict:
-        return {"path": self.path, "state_key": self.key.currentData() or "",
-                "dtype": {0: None, 1: "bf16", 2: "fp16"}[self.dtype.currentIndex()],
-                "output": self.output.value(), "force": self.output.force.isChecked()}
+    def options(self) -> StripOptions:
+        return StripOptions(self.path, self.output.value(), state_key=self.key.currentData() or "",
+                            dtype=self.dtype.currentData(), force=self.output.force.isChecked())

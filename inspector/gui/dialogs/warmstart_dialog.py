@@ -12,12 +12,25 @@ from __future__ import annotations
 import os
 
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
-                               QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+)
 
 from ...formats.errors import CheckpointError
-from ...ops.warmstart import plan_warmstart
+from ...ops.plans import WarmstartOptions, plan_warmstart_for
 from ..theme import readable
 from .common import OutputRow, buttons, suggest
 
@@ -37,22 +50,7 @@ class WarmstartDialog(QDialog):
         self.plan = None
         self.intro = QLabel(INTRO)
         self.intro.setWordWrap(True)
-        self.template = QLineEdit()
-        self.template.setPlaceholderText("the new model's checkpoint (required)")
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.template, 1)
-        row.addWidget(browse)
-        self.source_key = QComboBox()
-        self.source_key.addItems(["(recognised)"] + source_keys)
-        self.template_key = QLineEdit()
-        self.template_key.setPlaceholderText("(recognised)  e.g. model_state_dict")
-        self.strip = QLineEdit()
-        self.strip.setPlaceholderText("e.g. module.  (proposed by Preview when it explains the names)")
-        self.add = QLineEdit()
-        self.rename = QLineEdit()
-        self.rename.setPlaceholderText("REGEX=REPL; REGEX=REPL")
+        form = self._build_form(source, source_keys)
         self.proposal = QLabel()
         self.proposal.setWordWrap(True)
         self.preview_button = QPushButton("Preview matching")
@@ -69,15 +67,6 @@ class WarmstartDialog(QDialog):
         self.python = QPlainTextEdit()
         self.python.setReadOnly(True)
         self.python.setMaximumHeight(160)
-        self.output = OutputRow(suggest(source, "_warmstart"))
-        form = QFormLayout()
-        form.addRow("Template", row)
-        form.addRow("Source state_dict", self.source_key)
-        form.addRow("Template state_dict", self.template_key)
-        form.addRow("Strip prefix", self.strip)
-        form.addRow("Add prefix", self.add)
-        form.addRow("Rename", self.rename)
-        form.addRow("Output", self.output)
         lay = QVBoxLayout(self)
         lay.addWidget(self.intro)
         lay.addLayout(form)
@@ -96,6 +85,35 @@ class WarmstartDialog(QDialog):
         self.source_key.currentIndexChanged.connect(self._stale)
         self._stale()
         self.resize(900, 720)
+
+    def _build_form(self, source: str, source_keys: list[str]) -> QFormLayout:
+        """Template, the two state_dicts, the key rules and the output."""
+        self.template = QLineEdit()
+        self.template.setPlaceholderText("the new model's checkpoint (required)")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.template, 1)
+        row.addWidget(browse)
+        self.source_key = QComboBox()
+        self.source_key.addItems(["(recognised)"] + source_keys)
+        self.template_key = QLineEdit()
+        self.template_key.setPlaceholderText("(recognised)  e.g. model_state_dict")
+        self.strip = QLineEdit()
+        self.strip.setPlaceholderText("e.g. module.  (proposed by Preview when it explains the names)")
+        self.add = QLineEdit()
+        self.rename = QLineEdit()
+        self.rename.setPlaceholderText("REGEX=REPL; REGEX=REPL")
+        self.output = OutputRow(suggest(source, "_warmstart"))
+        form = QFormLayout()
+        form.addRow("Template", row)
+        form.addRow("Source state_dict", self.source_key)
+        form.addRow("Template state_dict", self.template_key)
+        form.addRow("Strip prefix", self.strip)
+        form.addRow("Add prefix", self.add)
+        form.addRow("Rename", self.rename)
+        form.addRow("Output", self.output)
+        return form
 
     def _table(self, headers) -> QTableWidget:
         t = QTableWidget(0, len(headers))
@@ -122,34 +140,33 @@ class WarmstartDialog(QDialog):
     def _split(self, text: str) -> list[str]:
         return [p.strip() for p in text.split(";") if p.strip()]
 
-    def options(self) -> dict:
+    def options(self) -> WarmstartOptions:
         key = self.source_key.currentText()
-        return {"source": self.source, "template": self.template.text().strip(),
-                "source_key": None if key == "(recognised)" else key,
-                "template_key": self.template_key.text().strip() or None,
-                "strip_prefix": self._split(self.strip.text()), "add_prefix": self._split(self.add.text()),
-                "renames": self._split(self.rename.text()), "output": self.output.value(),
-                "force": self.output.force.isChecked()}
+        return WarmstartOptions(self.source, self.template.text().strip(), self.output.value(),
+                                strip_prefix=self._split(self.strip.text()),
+                                add_prefix=self._split(self.add.text()), renames=self._split(self.rename.text()),
+                                source_key=None if key == "(recognised)" else key,
+                                template_key=self.template_key.text().strip() or None,
+                                force=self.output.force.isChecked())
 
     def preview(self) -> None:
         o = self.options()
         self.plan = None
-        if not o["template"]:
+        if not o.template:
             self.summary.setText(f"<span style='color:{readable('#c62828')}'>Choose the template first: the "
                                  "checkpoint of the model to fill (e.g. its freshly initialised "
                                  "state_dict).</span>")
             self.output.validate()
             return
         try:
-            plan = plan_warmstart(o["source"], o["template"], o["strip_prefix"], o["add_prefix"],
-                                  o["renames"], o["source_key"], o["template_key"])
+            plan = plan_warmstart_for(o)
         except CheckpointError as exc:
             self.summary.setText(f"<span style='color:{readable('#c62828')}'>{exc}</span>")
             for t in (self.matched_table, self.mismatch_table, self.unmatched_table):
                 t.setRowCount(0)
             self.output.validate()
             return
-        if plan.proposed and not (o["strip_prefix"] or o["add_prefix"] or o["renames"]):
+        if plan.proposed and not (o.strip_prefix or o.add_prefix or o.renames):
             # the proposed rule goes into its field, where the user sees (and may clear) it
             rule = plan.rules[0] if plan.rules else ""
             field = self.strip if rule.startswith("strip") else self.add
