@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from .checkpoint import Checkpoint, assemble
-from .detect import sniff
+from .registry import sniff as _registry_sniff
 from .errors import CheckpointError, LimitExceeded, TensorDataError
 from .limits import DEFAULT_LIMITS, Limits, gc_paused
 from .stubs import StorageRef, TensorInfo
@@ -36,7 +36,7 @@ def open_checkpoint(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) ->
             if os.path.isdir(path):
                 ck = _open_folder(path, limits)
             else:
-                ck = _open_file(path, sniff(path), limits)
+                ck = _open_file(path, _registry_sniff(path), limits)
         ck.extension_note = extension_note(path, ck.format)
         if ck.extension_note:
             ck.warnings.append(ck.extension_note)

@@ -27,6 +27,7 @@ class Format:
     name: str  # the Checkpoint.format it produces ("zip", "dcp", "hf-trainer", ...)
     title: str  # "a torch.save zip archive": used in messages
     sniff: str | None = None  # file formats: the detect.sniff kind of their content
+    magic: Callable[[bytes], bool] | None = None  # or: own test of the first 1024 bytes
     folder: Callable[[list[str]], bool] | None = None  # folder formats: from the names inside
     opener: Callable | None = None  # (path, limits) -> Checkpoint; None: a variant or foreign
     members: Callable[[str, list[str]], list[str]] | None = None  # folder: files a loader reads
@@ -77,8 +78,23 @@ def for_folder(path: str, names: list[str] | None = None) -> Format | None:
     return next((f for f in _loaded() if f.folder is not None and f.folder(names)), None)
 
 
+def sniff(path: str) -> str:
+    """The kind of a file's content: a format's own `magic` test first, then detect.sniff
+    (which names what a non-checkpoint file is)."""
+    from .detect import sniff as detect_sniff
+
+    tests = [f for f in _loaded() if f.magic is not None]
+    if tests and os.path.isfile(path):
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+        for f in tests:
+            if f.magic(head):
+                return f.sniff or f.name
+    return detect_sniff(path)
+
+
 def open_file(path: str, kind: str, limits):
-    fmt = for_sniff(kind)
+    fmt = for_sniff(kind) or get(kind)
     if fmt is None:
         raise CheckpointError(f"the {kind} format is not supported")
     if fmt.foreign:
