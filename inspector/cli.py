@@ -189,26 +189,20 @@ def _open(path: str):
 
 
 def cmd_info(args) -> int:
-    from .analysis.summary import summarize
-    from .analysis.training import training_summary
-    from .analysis.verdict import scan_file
+    from .analysis.inspection import inspect
 
-    try:
-        ck = _open(args.file)
-    except CheckpointError as exc:  # unreadable, but the verdict may still say why it matters
+    with _quiet_stderr():
+        found = inspect(args.file)
+    if found.read_error is not None:  # unreadable, but the verdict may still say why it matters
         from .cli_scan import unreadable_info
 
-        return unreadable_info(args, exc)
-    info = summarize(ck)
-    verdict = scan_file(args.file, getattr(ck.container, "reports", None),
-                        getattr(ck.container, "dir", None))
+        return unreadable_info(args, CheckpointError(f"{args.file}: {found.read_error}"),
+                               found.verdict)
+    info = found.summary
+    verdict = found.verdict
     info["verdict"] = verdict.verdict
     info["security"] = verdict.to_json()
-    info["training"] = training_summary(ck)
-    from .analysis.layouts import recognise
-    from .analysis.summary import model_size
-
-    info["model"] = model_size(ck, recognise(ck))  # parameters apart from optimizer state
+    info["training"] = found.training
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return 0
