@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ..formats import CheckpointError, open_checkpoint
 from ..formats.checkpoint import Checkpoint
-from ..formats.limits import DEFAULT_LIMITS, Limits
+from ..formats.limits import DEFAULT_LIMITS, Limits, gc_paused
 from .verdict import Verdict, scan_file
 
 ALL = frozenset({"summary", "training", "verdict"})
@@ -46,6 +46,11 @@ def inspect(path: str | os.PathLike, *, need=ALL, limits: Limits = DEFAULT_LIMIT
     "verdict"). Never raises for bad input: a refused file has `read_error` set (and its
     verdict when "verdict" is needed)."""
     path = os.fspath(path)
+    with gc_paused():  # tens of thousands of records: the collector would walk them again and again
+        return _inspect(path, need, limits)
+
+
+def _inspect(path: str, need, limits: Limits) -> Inspection:
     try:
         ck = open_checkpoint(path, limits)
     except CheckpointError as exc:

@@ -48,27 +48,11 @@ class Container:
     reports: Mapping = MappingProxyType({})  # pickle member -> the reader's UnpickleReport
     zipdir = None  # formats.zipdir.ZipDirectory of a zip container, decoded once
 
-    @property
-    def warnings(self) -> list:
-        w = self.__dict__.get("_container_warnings")
-        if w is None:
-            w = self.__dict__["_container_warnings"] = []
-        return w
+    storages: dict  # key -> StorageRef (set by each reader's __init__)
+    warnings: list  # what went wrong without failing the read
 
-    @warnings.setter
-    def warnings(self, value: list) -> None:
-        self.__dict__["_container_warnings"] = value
-
-    @property
-    def storages(self) -> dict:
-        s = self.__dict__.get("_container_storages")
-        if s is None:
-            s = self.__dict__["_container_storages"] = {}
-        return s
-
-    @storages.setter
-    def storages(self, value: dict) -> None:
-        self.__dict__["_container_storages"] = value
+    def __init__(self) -> None:
+        self.storages, self.warnings = {}, []
 
     def load(self) -> object:
         raise NotImplementedError
