@@ -126,7 +126,10 @@ class ZipView:
         self.fh.seek(pos)
         if n > _WINDOW:
             return self.fh.read(n)
-        self._buf, self._buf_at = self.fh.read(_WINDOW), pos
+        # a window only where members lie close together (else a 2 GB file with 500
+        # tensors would read 64 KiB per header instead of a few hundred bytes)
+        near = self._buf_at >= 0 and 0 <= pos - self._buf_at < len(self._buf) + _WINDOW
+        self._buf, self._buf_at = self.fh.read(_WINDOW if near else max(n, 512)), pos
         return self._buf[:n]
 
     # -- local headers, walked from the start
