@@ -15,7 +15,7 @@ import sys
 
 from . import __version__
 from .cli_registry import add_registry_parser, cmd_registry, resolve_file_args
-from .formats import CheckpointError, open_checkpoint
+from .formats import CheckpointError
 from .present import human_bytes, human_count, node_json, node_row, shape_text
 
 
@@ -181,11 +181,15 @@ def _quiet_stderr():
 
 
 def _open(path: str):
-    try:
-        with _quiet_stderr():
-            return open_checkpoint(path)
-    except CheckpointError as exc:
-        raise CheckpointError(f"{path}: {exc}") from None
+    """The checkpoint alone (`ckpt tree`, `stats`, `optimizer`, ...): an inspection that
+    needs nothing derived."""
+    from .analysis.inspection import inspect
+
+    with _quiet_stderr():
+        found = inspect(path, need=())
+    if found.read_error is not None:
+        raise CheckpointError(f"{path}: {found.read_error}")
+    return found.checkpoint
 
 
 def cmd_info(args) -> int:

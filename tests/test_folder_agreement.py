@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).parent / "adversarial"))
-import own_samples  # noqa: E402
+import own_samples
 
 
 def run_cli(*argv) -> tuple[int, str]:

@@ -10,14 +10,13 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from legacy_tar import write as write_legacy_tar
 from safetensors.torch import save_file
 
 from inspector.formats import folder_is_checkpoint, open_checkpoint, registry
 from inspector.formats.checkpoint import assemble
 from inspector.formats.container import Container
 from inspector.formats.errors import CheckpointError
-
-from legacy_tar import write as write_legacy_tar
 
 
 class Small(torch.nn.Module):

@@ -14,8 +14,9 @@ with it, and their files are its members.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from types import MappingProxyType
-from typing import BinaryIO, Collection, Mapping, Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from .errors import TensorDataError
 from .stubs import StorageRef

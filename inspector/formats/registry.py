@@ -16,8 +16,8 @@ with a pickle) have one *opener* entry that tells them apart from the content an
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .errors import CheckpointError
 
