@@ -176,10 +176,11 @@ class ZipView:
         start, _ = self.data_start(e)
         return MemberStream(self.fh, start, e.compress_size, e.method, limit)
 
-    def head(self, e: Entry, n: int = 64) -> bytes:
-        """The first `n` bytes of the member's content."""
+    def head(self, e: Entry, n: int = 64, start: int | None = None) -> bytes:
+        """The first `n` bytes of the member's content (`start`: its data_start, known)."""
         if e.method == 0:
-            start, _ = self.data_start(e)
+            if start is None:
+                start, _ = self.data_start(e)
             return self._pread(start, min(n, e.compress_size))
         return self.open_member(e, n).read(n)
 
