@@ -18,7 +18,8 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
-from ..formats.detect import FOREIGN_NAMES, sniff
+from ..formats.detect import FOREIGN_NAMES
+from ..formats.registry import sniff
 from ..formats.errors import CheckpointError
 from .evidence import CallRow, StreamReport, static_rows
 from .pickle_scan import StreamScan, scan_stream, scan_streams
@@ -117,7 +118,7 @@ def scan_file(path: str, reports: dict | None = None, zipdir=None, _depth: int =
     if not os.path.isfile(path):
         return Verdict("unreadable", error="it is not a regular file")
     try:
-        fmt = sniff(path)
+        fmt = sniff(path)  # the registry's: a format's own content test, then detect.sniff
     except CheckpointError as exc:
         fmt, sniff_error = None, str(exc)
     else:
