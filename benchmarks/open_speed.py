@@ -2,7 +2,12 @@
 the floor (reading the zip directory and data.pkl alone).
 
 Files: a ~2 GB checkpoint with 500 tensors, one with 10,000 small tensors, and the same
-keys as the 2 GB file with tiny tensors (for the memory comparison). Each measurement runs
+keys as the 2 GB file with tiny tensors (for the memory comparison). Then the training
+checkpoint of benchmarks/gui_speed.py (20,000 parameters and their Adam state: 80,000
+tensors): the whole `ckpt info` command in a subprocess (minus the start-up of
+`python -m inspector.cli --help`), against the C-unpickler floor on its data.pkl (a real
+pickle.Unpickler pass with inert persistent_load/find_class) and against
+torch.load(weights_only=True, mmap=True). Each measurement runs
 in a fresh process: time is the best of several opens after one warm-up, memory is the
 rise of the peak resident set during the first open.
 
@@ -40,6 +45,26 @@ def worker(method: str, path: str, repeat: int) -> None:
             if method == "ours + summary":
                 summarize(ck)  # what `ckpt info` adds: counts, dtypes, devices
             ck.close()
+    elif method == "c-unpickler floor":
+        import io
+        import pickle
+        import zipfile
+
+        def cheap(*a, **k):
+            return None
+
+        class Floor(pickle.Unpickler):
+            def persistent_load(self, pid):
+                return None
+
+            def find_class(self, module, name):
+                return cheap
+
+        with zipfile.ZipFile(path) as z:
+            data = z.read(next(n for n in z.namelist() if n.endswith("data.pkl")))
+
+        def op():
+            Floor(io.BytesIO(data)).load()
     elif method == "floor":
         import zipfile
 
@@ -77,6 +102,40 @@ def measure(method: str, path: str, repeat: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def command_time(args: list[str], repeat: int) -> float:
+    """Best wall time of a whole `python -m inspector.cli ...` run."""
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(HERE)}
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "inspector.cli", *args], capture_output=True,
+                       env=env, cwd=os.path.dirname(HERE))
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def adam_section(d: str, repeat: int) -> None:
+    sys.path.insert(0, HERE)
+    from gui_speed import make
+
+    path = os.path.join(d, "adam_20000.pt")
+    if not os.path.exists(path):
+        make(path, 20_000)
+    print(f"\n20k-param Adam training checkpoint (80,000 tensors): {path} "
+          f"({os.path.getsize(path) / 2**20:.1f} MiB)")
+    startup = command_time(["--help"], repeat)
+    info = command_time(["info", path], repeat) - startup
+    floor = measure("c-unpickler floor", path, repeat)["time"]
+    ours = measure("ours + summary", path, repeat)["time"]
+    mmap = measure("torch.load(mmap=True)", path, max(1, repeat // 2))["time"]
+    print(f"  ckpt info (whole command, start-up {startup * 1000:.0f} ms subtracted) {info * 1000:9.1f} ms")
+    print(f"  open + summary (the window's parse)      {ours * 1000:9.1f} ms")
+    print(f"  C-unpickler floor on data.pkl             {floor * 1000:9.1f} ms")
+    print(f"  torch.load(weights_only, mmap=True)       {mmap * 1000:9.1f} ms")
+    print(f"  ckpt info / floor = {info / floor:5.2f}x   (open + summary) / floor = {ours / floor:5.2f}x   "
+          f"torch.load(mmap) / ckpt info = {mmap / info:5.2f}x")
+
+
 def make_files(d: str, gb: float) -> dict[str, str]:
     import torch
 
@@ -106,7 +165,11 @@ def main() -> None:
     ap.add_argument("--dir", default=os.path.join(os.path.dirname(HERE), "bench-out"))
     ap.add_argument("--gb", type=float, default=2.0)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--only-adam", action="store_true", help="only the 80,000-tensor training file")
     args = ap.parse_args()
+    if args.only_adam:
+        adam_section(args.dir, args.repeat)
+        return
     files = make_files(args.dir, args.gb)
     results: dict[tuple[str, str], dict] = {}
     for label, path in files.items():
@@ -127,6 +190,7 @@ def main() -> None:
               f"(ours + summary) / floor = {results[(label, 'ours + summary')]['time'] / floor:5.2f}x")
     extra = results[("2GB/500", "ours")]["peak_mb"] - results[("tiny/500", "ours")]["peak_mb"]
     print(f"  memory: ours on 2 GB file minus ours on same keys with tiny tensors = {extra:+.1f} MB")
+    adam_section(args.dir, args.repeat)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import sys
 from . import __version__
 from .analysis.dtype_names import CAST_CHOICES
 from .cli_registry import add_registry_parser, cmd_registry, resolve_file_args
-from .formats import CheckpointError, open_checkpoint
+from .formats import CheckpointError
 from .present import dumps_json, human_bytes, human_count, node_json, node_row, shape_text
 
 
@@ -188,34 +188,32 @@ def _quiet_stderr():
 
 
 def _open(path: str):
-    try:
-        with _quiet_stderr():
-            return open_checkpoint(path)
-    except CheckpointError as exc:
-        raise CheckpointError(f"{path}: {exc}") from None
+    """The checkpoint alone (`ckpt tree`, `stats`, `optimizer`, ...): an inspection that
+    needs nothing derived."""
+    from .analysis.inspection import inspect
+
+    with _quiet_stderr():
+        found = inspect(path, need=())
+    if found.read_error is not None:
+        raise CheckpointError(f"{path}: {found.read_error}")
+    return found.checkpoint
 
 
 def cmd_info(args) -> int:
-    from .analysis.summary import summarize
-    from .analysis.training import training_summary
-    from .analysis.verdict import scan_file
+    from .analysis.inspection import inspect
 
-    try:
-        ck = _open(args.file)
-    except CheckpointError as exc:  # unreadable, but the verdict may still say why it matters
+    with _quiet_stderr():
+        found = inspect(args.file)
+    if found.read_error is not None:  # unreadable, but the verdict may still say why it matters
         from .cli_scan import unreadable_info
 
-        return unreadable_info(args, exc)
-    info = summarize(ck)
-    verdict = scan_file(args.file, getattr(ck.container, "reports", None),
-                        getattr(ck.container, "dir", None))
+        return unreadable_info(args, CheckpointError(f"{args.file}: {found.read_error}"),
+                               found.verdict)
+    info = found.summary
+    verdict = found.verdict
     info["verdict"] = verdict.verdict
     info["security"] = verdict.to_json()
-    info["training"] = training_summary(ck)
-    from .analysis.layouts import recognise
-    from .analysis.summary import model_size
-
-    info["model"] = model_size(ck, recognise(ck))  # parameters apart from optimizer state
+    info["training"] = found.training
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return 0

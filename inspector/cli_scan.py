@@ -66,7 +66,7 @@ def run(args) -> int:
     return code
 
 
-def unreadable_info(args, exc) -> int:
+def unreadable_info(args, exc, v=None) -> int:
     """`ckpt info` on a file the reader cannot open: the verdict still speaks (a hostile
     file must not hide behind a read error): exit 1 when dangerous, else 2 with the one-line
     error on stderr."""
@@ -75,8 +75,9 @@ def unreadable_info(args, exc) -> int:
     from .analysis.verdict import scan_file
     from .cli import _quiet_stderr
 
-    with _quiet_stderr():
-        v = scan_file(args.file)
+    if v is None:
+        with _quiet_stderr():
+            v = scan_file(args.file)
     if v.verdict in ("unreadable", "safe"):
         raise exc  # nothing a loader would run: the plain one-line error
     if args.json:

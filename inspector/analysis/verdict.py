@@ -18,8 +18,9 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
-from ..formats.detect import FOREIGN_NAMES, sniff
+from ..formats.detect import FOREIGN_NAMES
 from ..formats.errors import CheckpointError
+from ..formats.registry import sniff
 from ..formats.safe_io import bounded_inflate, check_regular, load_json, open_regular, read_regular
 from .carve import carve
 from .evidence import CallRow, StreamReport, static_rows
@@ -125,7 +126,7 @@ def scan_file(path: str, reports: dict | None = None, zipdir=None, _depth: int =
         return Verdict("unreadable", error="it is not a regular file")
     try:
         check_regular(path, path)
-        fmt = sniff(path)
+        fmt = sniff(path)  # the registry's: a format's own content test, then detect.sniff
     except CheckpointError as exc:
         fmt, sniff_error = None, str(exc)
     else:
@@ -264,8 +265,14 @@ def _scan_folder(path: str, depth: int = 0) -> Verdict:
         names = sorted(os.listdir(path))[:MAX_FOLDER_FILES]
     except OSError as exc:
         return Verdict("unreadable", error=f"cannot list the folder: {exc.strerror or exc}")
-    parts = []
-    for n in names:
+    from ..formats.registry import folder_members
+
+    fmt, members = folder_members(path)  # what the folder's format loads is judged first
+    parts, judged = [], set()
+    for n in [m for m in members if m in names] + names:
+        if n in judged:
+            continue
+        judged.add(n)
         full = os.path.join(path, n)
         if os.path.islink(full):
             continue
@@ -281,11 +288,14 @@ def _scan_folder(path: str, depth: int = 0) -> Verdict:
             parts.append((n, scan_file(full)))
         elif n.endswith(".distcp"):
             parts.append((n, _scan_distcp(full)))
-        elif n.lower().endswith(LOADABLE_SUFFIXES) or n in ("data", "pickle"):
+        elif n.lower().endswith(LOADABLE_SUFFIXES) or n in ("data", "pickle") or n in members:
             parts.append((n, scan_file(full)))
     if not parts:
         return Verdict("unreadable", error="the folder holds no file a checkpoint loader reads")
-    return combine(parts)
+    v = combine(parts)
+    if fmt is not None:
+        v.kinds.insert(0, fmt.title)
+    return v
 
 
 def _scan_distcp(path: str) -> Verdict:

@@ -91,14 +91,14 @@ def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> N
         except ValueError as exc:
             scan.flags.append(str(exc))
             continue
-        if local not in (name.encode("utf-8"), name.encode("cp437", "replace")):
+        if local != name.encode("utf-8") and local != name.encode("cp437", "replace"):
             scan.unvouched.append(f"local header name {local!r:.40} differs from the directory name {name!r:.40}")
         rel = name.split("/", 1)[1] if "/" in name else name
         if rel.lower() in _RECORDS and e.file_size < 4096:
             continue
         is_pkl = n.endswith(".pkl") or n.endswith(".debug_pkl")
         try:
-            head = view.head(e, 64)
+            head = view.head(e, 64, start)
         except ValueError as exc:  # no loader can read it either; a pickle we cannot see
             if is_pkl:
                 scan.unvouched.append(f"{at}: {exc}")

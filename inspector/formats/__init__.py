@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 
-from .checkpoint import Checkpoint, assemble
-from .detect import FOREIGN_NAMES, sniff
+from .checkpoint import Checkpoint
 from .errors import CheckpointError, LimitExceeded, TensorDataError
 from .limits import DEFAULT_LIMITS, Limits, gc_paused
+from .registry import sniff as _registry_sniff
 from .stubs import StorageRef, TensorInfo
 from .tree import Node
 
@@ -25,11 +25,6 @@ EXPECTED = {".safetensors": {"safetensors"}, ".json": {"hf-index"}, ".pt2": {"pt
             ".ckpt": {"zip", "legacy"}, ".pt": {"zip", "legacy", "torchscript", "legacy-tar"},
             ".pth": {"zip", "legacy", "torchscript", "legacy-tar"},
             ".bin": {"zip", "legacy", "safetensors"}, ".tar": {"zip", "legacy", "legacy-tar", "bundle"}}
-FORMAT_NAMES = {"zip": "a torch.save zip archive", "legacy": "a legacy (pre-1.6) torch.save file",
-                "torchscript": "a TorchScript archive", "pt2": "a torch.export archive",
-                "safetensors": "a safetensors file", "hf-index": "a shard index",
-                "pickle": "a bare pickle", "legacy-tar": "a legacy tar checkpoint",
-                "dcp": "a distributed checkpoint", "bundle": "an archive of torch files"}
 
 
 def open_checkpoint(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> Checkpoint:
@@ -41,7 +36,7 @@ def open_checkpoint(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) ->
             if os.path.isdir(path):
                 ck = _open_folder(path, limits)
             else:
-                ck = _open_file(path, sniff(path), limits)
+                ck = _open_file(path, _registry_sniff(path), limits)
         ck.extension_note = extension_note(path, ck.format)
         if ck.extension_note:
             ck.warnings.append(ck.extension_note)
@@ -62,127 +57,28 @@ def extension_note(path: str, fmt: str) -> str | None:
     expected = EXPECTED.get(ext)
     if expected is None or fmt in expected or os.path.isdir(path):
         return None
-    return f"the name ends in {ext} but the content is {FORMAT_NAMES.get(fmt, fmt)}"
+    from .registry import title
+
+    return f"the name ends in {ext} but the content is {title(fmt)}"
 
 
 def _open_file(path: str, fmt: str, limits: Limits) -> Checkpoint:
-    if fmt == "zip":
-        return _open_zip(path, limits)
-    if fmt == "pickle":
-        return _open_pickle(path, limits)
-    if fmt == "safetensors":
-        from .safetensors_reader import SafetensorsContainer
+    """A file whose content `detect.sniff` calls `fmt`, opened by its registered format."""
+    from . import registry
 
-        return _with_handle(path, limits, lambda fh, size: SafetensorsContainer(path, fh, limits, size),
-                            "safetensors")
-    if fmt == "json":
-        from .shard_index import ShardIndexContainer
-
-        c = ShardIndexContainer(path, limits)
-        obj = c.load()
-        ck = assemble(path, "hf-index", obj, c, c.storages, limits)
-        for shard, why in c.shard_errors.items():
-            ck.warnings.append(f"shard {shard}: {why}")
-        return ck
-    if fmt == "legacy-tar":
-        from .torch_tar import TarContainer
-
-        return _with_handle(path, limits, lambda fh, size: TarContainer(path, fh, limits, size),
-                            "legacy-tar")
-    if fmt in FOREIGN_NAMES:
-        raise CheckpointError(f"it is {FOREIGN_NAMES[fmt]}, not a PyTorch checkpoint")
-    raise CheckpointError(f"the {fmt} format is not supported")
+    return registry.open_file(path, fmt, limits)
 
 
 def folder_is_checkpoint(path: str) -> bool:
-    """A folder that is one checkpoint: DCP, Trainer folder, shard index or model folder."""
-    from .composite import is_trainer_folder
+    """A folder that is one checkpoint (DCP, Trainer folder, shard index, model folder):
+    the window opens it whole; any other folder is a run of files (epoch folder)."""
+    from . import registry
 
-    names = os.listdir(path)
-    return (".metadata" in names and any(n.endswith(".distcp") for n in names)) or \
-        is_trainer_folder(names) or any(n.endswith(".index.json") for n in names) or \
-        any(n in names for n in ("model.safetensors", "pytorch_model.bin"))
+    fmt = registry.for_folder(path)
+    return fmt is not None and fmt.whole
 
 
 def _open_folder(path: str, limits: Limits) -> Checkpoint:
-    names = os.listdir(path)
-    if ".metadata" in names and any(n.endswith(".distcp") for n in names):
-        from .dcp import DcpContainer
+    from . import registry
 
-        c = DcpContainer(path, limits)
-        obj = c.load()
-        return assemble(path, "dcp", obj, c, c.storages, limits)
-    from .composite import CompositeContainer, is_trainer_folder
-
-    if is_trainer_folder(names):
-        c = CompositeContainer(path, limits)
-        obj = c.load_trainer()
-        ck = assemble(path, "hf-trainer", obj, c, c.storages, limits)
-        ck.warnings.extend(f"{label}: {why}" for label, why in c.errors.items())
-        return ck
-    indexes = sorted(n for n in names if n.endswith(".index.json"))
-    for candidate in indexes + ["model.safetensors", "pytorch_model.bin", "model.pt"]:
-        if candidate in names:
-            return open_checkpoint(os.path.join(path, candidate), limits)
-    raise CheckpointError("it is a folder without a shard index, a distributed checkpoint "
-                          "(.metadata + .distcp) or a model file; open a file inside it")
-
-
-def _with_handle(path: str, limits: Limits, make, fmt: str) -> Checkpoint:
-    fh = open(path, "rb")
-    try:
-        container = make(fh, os.fstat(fh.fileno()).st_size)
-        obj = container.load()
-        fmt = getattr(container, "format", fmt)  # a tar of torch files is a bundle
-        ck = assemble(path, fmt, obj, container, container.storages, limits,
-                      byteorder=container.byteorder)
-        ck.warnings.extend(getattr(container, "warnings", []))
-        return ck
-    except BaseException:
-        fh.close()
-        raise
-
-
-def _open_zip(path: str, limits: Limits) -> Checkpoint:
-    from .torch_zip import ZipContainer
-
-    fh = open(path, "rb")
-    try:
-        container = ZipContainer(path, fh, limits, os.fstat(fh.fileno()).st_size)
-        if container.kind != "zip":
-            from .archives import open_archive
-
-            return open_archive(path, container, limits)
-        obj = container.load()
-        ck = assemble(path, "zip", obj, container, container.storages, limits,
-                      byteorder=container.byteorder)
-        ck.warnings.extend(container.warnings)
-        return ck
-    except BaseException:
-        fh.close()
-        raise
-
-
-def _open_pickle(path: str, limits: Limits) -> Checkpoint:
-    from .bare_pickle import BarePickleContainer
-    from .torch_legacy import LegacyContainer, starts_with_magic
-
-    fh = open(path, "rb")
-    try:
-        size = os.fstat(fh.fileno()).st_size
-        if not starts_with_magic(fh.read(64)):
-            bare = BarePickleContainer(path, fh, limits)
-            obj = bare.load()
-            unresolved = len(bare.storages)  # persistent ids; nested bytes are in the file
-            ck = assemble(path, "pickle", obj, bare, bare.storages, limits)
-            if unresolved:
-                ck.warnings.append(f"{unresolved} storages are not in this file: "
-                                   "it is a bare pickle (a data.pkl without its archive)")
-            return ck
-        container = LegacyContainer(path, fh, limits, size)
-        obj = container.load()
-        return assemble(path, "legacy", obj, container, dict(container.storages), limits,
-                        byteorder=container.byteorder, module_sources=container.module_sources)
-    except BaseException:
-        fh.close()
-        raise
+    return registry.open_folder(path, limits)

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-
 from . import dtypes as dt
 from .checkpoint import Checkpoint, assemble
 from .container import contiguous_strides as _contiguous

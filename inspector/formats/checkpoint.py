@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .container import Container
 from .errors import CheckpointError, TensorDataError
 from .limits import DEFAULT_LIMITS, Limits
 from .stubs import ModuleSource, StorageRef, TensorInfo
@@ -24,7 +25,7 @@ class Checkpoint:
     obj: Any
     tensors: list[Node]
     storages: dict[str, StorageRef]
-    container: Any = None
+    container: Container | None = None  # the reader's (container.py protocol)
     byteorder: str = "little"
     warnings: list[str] = field(default_factory=list)
     module_sources: list[ModuleSource] = field(default_factory=list)
@@ -69,10 +70,7 @@ class Checkpoint:
 
     def close(self) -> None:
         if self.container is not None:
-            self.container.close()
-            fh = getattr(self.container, "fh", None)
-            if fh is not None and hasattr(fh, "close"):
-                fh.close()
+            self.container.close()  # it owns its file handles
             self.container = None
 
     def __enter__(self):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from .container import Container
+from .container import MultiFileContainer
 from .errors import CheckpointError
 from .limits import Limits
 from .safe_io import check_regular, load_json, read_regular
@@ -35,7 +35,7 @@ def is_trainer_folder(names) -> bool:
             "scheduler.bin" in names or any(n.startswith("random_states_") for n in names)))
 
 
-class CompositeContainer(Container):
+class CompositeContainer(MultiFileContainer):
     def __init__(self, path: str, limits: Limits):
         self.path = path
         self.limits = limits

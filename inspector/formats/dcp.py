@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 from . import dtypes as dt
-from .container import Container
+from .container import MultiFileContainer
 from .container import contiguous_strides as _contiguous
 from .deferred import realize
 from .errors import CheckpointError, LimitExceeded, TensorDataError
@@ -39,7 +39,7 @@ def _ints(v) -> tuple | None:
     return None
 
 
-class DcpContainer(Container):
+class DcpContainer(MultiFileContainer):
     def __init__(self, folder: str, limits: Limits):
         self.path = folder
         self.limits = limits

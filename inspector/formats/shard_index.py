@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from .container import Container
+from .container import MultiFileContainer
 from .detect import is_json
 from .errors import CheckpointError, LimitExceeded
 from .limits import Limits
@@ -24,7 +24,7 @@ def looks_like_index(obj) -> bool:
     return isinstance(obj, dict) and isinstance(obj.get("weight_map"), dict)
 
 
-class ShardIndexContainer(Container):
+class ShardIndexContainer(MultiFileContainer):
     def __init__(self, path: str, limits: Limits):
         self.path = path
         self.limits = limits

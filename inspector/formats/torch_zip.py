@@ -12,10 +12,11 @@ import threading
 import zlib
 from typing import BinaryIO
 
+from .container import Container
+from .deferred import Realizer
 from .errors import CheckpointError, LimitExceeded, TensorDataError
 from .limits import Limits
 from .stubs import StorageRef, StubCounter, key_str
-from .deferred import Realizer
 from .unpickler import StorageType, UnpickleReport, rebuild_tensor_v2, unpickle
 from .zipdir import ZipDirectory
 
@@ -35,7 +36,7 @@ def find_root(names: list[str], has) -> str | None:
     return candidates[0]
 
 
-class ZipContainer:
+class ZipContainer(Container):
     """A torch zip archive opened for reading records."""
 
     def __init__(self, path: str, fh: BinaryIO, limits: Limits, file_size: int, base: int = 0):
@@ -80,6 +81,11 @@ class ZipContainer:
     @property
     def members(self):
         return self.dir.members
+
+    @property
+    def zipdir(self):
+        """The zip directory, decoded once: the verdict reuses it."""
+        return self.dir
 
     @property
     def names(self) -> list[str]:
@@ -185,10 +191,6 @@ class ZipContainer:
                 return self.dir.read(ref.record, self.limits.max_record_read)
         except CheckpointError as exc:
             raise TensorDataError(str(exc)) from None
-
-    def close(self) -> None:
-        pass
-
 
 def _other_archive(names: list[str]) -> tuple[str | None, str]:
     """Archives without data.pkl: torch.export (.pt2, old and current layouts) and the

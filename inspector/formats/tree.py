@@ -10,25 +10,26 @@ expanded once, where a depth-first walk first meets it, and every other occurren
 from __future__ import annotations
 
 import collections
+from collections.abc import Iterator
 from functools import partial
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from .deferred import realize
 from .limits import Limits
 from .stubs import (
+    INT_STR_BITS,
     DeviceValue,
     DTypeValue,
+    GiantInt,
     ModuleSource,
-    SourceText,
     NamedConstant,
     NumpyArray,
-    GiantInt,
     ObjectStub,
     SizeValue,
+    SourceText,
     StorageRef,
-    INT_STR_BITS,
     TensorInfo,
     int_text,
 )
@@ -50,7 +51,7 @@ class Node:
 
     __slots__ = ("name", "kind", "type_name", "value", "parent", "children", "ref", "_index")
 
-    def __init__(self, name: str, kind: str, type_name: str, value: Any, parent: "Node | None"):
+    def __init__(self, name: str, kind: str, type_name: str, value: Any, parent: Node | None):
         self.name = name
         self.kind = kind  # dict list tuple set module object tensor storage class value ref truncated
         self.type_name = type_name
@@ -76,14 +77,14 @@ class Node:
             d, node = d + 1, node.parent
         return d
 
-    def child(self, name: str) -> "Node | None":
+    def child(self, name: str) -> Node | None:
         if self._index is None:
             self._index = {}
             for c in self.children:
                 self._index.setdefault(c.name, c)
         return self._index.get(name)
 
-    def find(self, path: str) -> "Node | None":
+    def find(self, path: str) -> Node | None:
         """Resolve a `/`-joined path; a key that itself contains `/` is still found."""
         if path in ("", "/"):
             return self
@@ -100,7 +101,7 @@ class Node:
             cut = path.find("/", cut + 1)
         return None
 
-    def walk(self) -> Iterator["Node"]:
+    def walk(self) -> Iterator[Node]:
         stack = [self]
         while stack:
             node = stack.pop()

@@ -37,7 +37,7 @@ class ZipDirectory:
     checkpoint looks up `data.pkl` and a few records by name (a byte search); the full
     list is decoded for the security scan or when every member is needed."""
 
-    def __init__(self, fh: BinaryIO, file_size: int, parsed: "ZipDirectory | None" = None):
+    def __init__(self, fh: BinaryIO, file_size: int, parsed: ZipDirectory | None = None):
         """`parsed`: a directory already read from the same file, reused with another handle."""
         self.fh = fh
         self.file_size = file_size

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..analysis.layouts import recognise
-from ..analysis.search import SearchIndex
-from ..analysis.summary import model_size, summarize
+from ..analysis.inspection import inspect
 from ..analysis.progression import CHECKPOINT_SUFFIXES  # noqa: F401 (kept importable here)
 from ..analysis.progression import run_files as expand_folders  # noqa: F401 (a folder -> sorted epochs)
-from ..analysis.training import optimizer_maps, training_summary
+from ..analysis.search import SearchIndex
+from ..analysis.summary import summarize
+from ..analysis.training import training_summary
 from ..analysis.verdict import Verdict, scan_file
-from ..formats import CheckpointError, open_checkpoint
+from ..formats import CheckpointError
 from ..formats.checkpoint import Checkpoint, assemble
 from ..formats.container import Container
 
@@ -43,27 +43,21 @@ def load(path: str) -> OpenFile:
     from .watcher import signature
 
     sig = signature(path)
-    try:
-        ck = open_checkpoint(path)
-    except CheckpointError as exc:
-        return verdict_only(path, exc, sig)
-    verdict = scan_file(path, getattr(ck.container, "reports", None),
-                        getattr(ck.container, "dir", None))
-    layout = recognise(ck)
-    maps = optimizer_maps(ck, layout)
-    summary = summarize(ck)
-    summary["model"] = model_size(ck, layout)  # parameters apart from optimizer state
-    f = OpenFile(path=path, ck=ck, summary=summary, verdict=verdict,
-                 training=training_summary(ck, layout, maps), maps=maps, signature=sig)
+    found = inspect(path)
+    if found.read_error is not None:
+        return verdict_only(path, CheckpointError(found.read_error), sig, found.verdict)
+    f = OpenFile(path=path, ck=found.checkpoint, summary=found.summary, verdict=found.verdict,
+                 training=found.training, maps=found.maps, signature=sig)
     f.search_index()  # built here, off the GUI thread, so the first keystroke is quick
     return f
 
 
-def verdict_only(path: str, exc: CheckpointError, sig=None) -> OpenFile:
+def verdict_only(path: str, exc: CheckpointError, sig=None, verdict: Verdict | None = None) -> OpenFile:
     """A file (or folder) the reader cannot open but the scan can judge: it opens to its
     verdict page with the evidence (red when dangerous, amber when we cannot vouch for
     it) instead of a bare error. A file nothing would load stays an error."""
-    verdict = scan_file(path)
+    if verdict is None:
+        verdict = scan_file(path)
     if verdict.verdict in ("unreadable", "safe"):
         raise exc
     ck = assemble(path, "unreadable", {}, Container(), {})

@@ -74,7 +74,7 @@ def read_facts(path: str):
 
     ck = open_checkpoint(path)
     try:
-        verdict = scan_file(path, getattr(ck.container, "reports", None), getattr(ck.container, "dir", None))
+        verdict = scan_file(path, ck.container.reports, ck.container.zipdir)
         return checkpoint_facts(ck, summarize(ck), training_summary(ck), verdict), verdict
     finally:
         ck.close()
