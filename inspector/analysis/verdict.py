@@ -30,7 +30,7 @@ MAX_FOLDER_FILES = 2000
 LOADABLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle", ".npy", ".npz", ".pt2",
                      ".ptl", ".tar", ".safetensors", ".distcp", ".joblib", ".zip", ".jit", ".model",
                      ".metadata", ".torchscript", ".gz")
-from ..formats.safe_io import bounded_inflate, check_regular, load_json, open_regular, read_regular
+from ..formats.safe_io import bounded_inflate, check_regular, inside, load_json, open_regular, read_regular
 _PICKLE_HEAD = tuple(bytes([0x80, p]) for p in range(2, 6))
 RANK = {"dangerous": 4, "unverified": 3, "unreadable": 3, "needs-code": 2, "safe": 1}
 VERDICT_WORDS = {
@@ -266,25 +266,51 @@ def _scan_folder(path: str, depth: int = 0) -> Verdict:
     parts = []
     for n in names:
         full = os.path.join(path, n)
-        if os.path.islink(full):
-            continue
+        low = n.lower()
+        loadable = n == ".metadata" or low.endswith(LOADABLE_SUFFIXES)
+        if loadable or n in ("data", "pickle"):
+            try:  # what a loader would open: a regular file, or a link to one inside the folder
+                check_regular(full, n, folder=path)
+            except CheckpointError as exc:
+                if loadable or not os.path.isdir(full):
+                    parts.append((n, _cannot_vouch(str(exc))))
+                    continue
         if os.path.isdir(full):
-            if depth < 2:
+            if depth < 2 and inside(full, path):
                 sub = _scan_folder(full, depth + 1)
                 if sub.verdict != "unreadable":
                     parts.append((n, sub))
             continue
-        if not os.path.isfile(full):
-            continue
         if n == ".metadata":
-            parts.append((n, scan_file(full)))
-        elif n.endswith(".distcp"):
-            parts.append((n, _scan_distcp(full)))
-        elif n.lower().endswith(LOADABLE_SUFFIXES) or n in ("data", "pickle"):
-            parts.append((n, scan_file(full)))
+            parts.append((n, _guarded(scan_file, full)))
+        elif low.endswith(".distcp"):
+            parts.append((n, _guarded(_scan_distcp, full)))
+        elif low.endswith(LOADABLE_SUFFIXES) or n in ("data", "pickle"):
+            parts.append((n, _guarded(scan_file, full)))
     if not parts:
         return Verdict("unreadable", error="the folder holds no file a checkpoint loader reads")
     return combine(parts)
+
+
+def _cannot_vouch(problem: str) -> Verdict:
+    """A file a loader would read that is not a regular file (FIFO, device, folder) or a
+    link leaving the folder: never `safe`."""
+    problem = problem.removesuffix("; not read")
+    why = f"cannot vouch: {problem}; a loader would read it"
+    return Verdict("unverified", error=why, unvouched=[why])
+
+
+def _guarded(scan, path: str) -> Verdict:
+    """One part of a folder scanned; any parse error of it is a one-line reason on that
+    part (the same errors scan_file turns into `unverified`), never an exception."""
+    try:
+        return scan(path)
+    except CheckpointError as exc:
+        return Verdict("unreadable", error=str(exc))
+    except (OSError, zlib.error, EOFError, struct.error, ValueError, IndexError, KeyError,
+            OverflowError, RecursionError, MemoryError) as exc:
+        why = f"cannot be scanned: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        return Verdict("unverified", error=why, unvouched=[why])
 
 
 def _scan_distcp(path: str) -> Verdict:
@@ -295,7 +321,7 @@ def _scan_distcp(path: str) -> Verdict:
     from .loader_streams import _LEGACY_MAGIC, Scan
 
     scan = Scan(path)
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         data = fh.read(MAX_SCAN_BYTES)
     covered = []
     for start, end in embedded_zips(data):
