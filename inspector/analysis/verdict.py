@@ -120,7 +120,11 @@ def scan_file(path: str, reports: dict | None = None, zipdir=None, _depth: int =
             return _scan_folder(path, _depth)
         except CheckpointError as exc:
             return Verdict("unreadable", error=str(exc))
-    if not os.path.isfile(path):
+    if not os.path.isfile(path):  # a FIFO, device, socket or broken link: say which
+        try:
+            check_regular(path, os.path.basename(path) or path)
+        except CheckpointError as exc:
+            return Verdict("unreadable", error=str(exc))
         return Verdict("unreadable", error="it is not a regular file")
     try:
         check_regular(path, path)
