@@ -457,8 +457,11 @@ def _trace(f, stream: str, start: int, loader: str, encoding: str, budget: int) 
     if start or f.seekable():
         f.seek(start)
     base = f.tell()
-    size = max(0, f.seek(0, io.SEEK_END) - base)
-    f.seek(base)
+    if f.seekable():
+        size = max(0, f.seek(0, io.SEEK_END) - base)
+        f.seek(base)
+    else:  # a member inflated as it is read: its stored length, at least 64 MB
+        size = max(getattr(f, "length", 0), 64 << 20)
     tracer = Tracer(out)
     try:  # the reader's copy budget: stand-ins copying a memoised container again and again
         with memory_guard(budget), copy_budget(2 * size + (1 << 20)):
