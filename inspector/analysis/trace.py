@@ -21,9 +21,10 @@ from __future__ import annotations
 import io
 import pickle
 from dataclasses import dataclass, field
+from itertools import islice
 
 from ..formats.errors import CheckpointError, LimitExceeded
-from ..formats.limits import memory_guard
+from ..formats.limits import copy_budget, memory_guard
 from ..formats.unpickler import (
     codecs_encode,
     normalize_global,
@@ -166,13 +167,13 @@ def render(v, depth: int = 0, budget: int = 160) -> str:
     if depth > 3:
         return "…"
     if isinstance(v, (tuple, list, set, frozenset)):
-        items = list(v)[:6]
-        inner = ", ".join(render(x, depth + 1, 60) for x in items) + (", …" if len(v) > 6 else "")
+        items = list(islice(v, 6))  # never a copy of the whole: a memoised container
+        inner = ", ".join(render(x, depth + 1, 60) for x in items)  # may be rendered again and again + (", …" if len(v) > 6 else "")
         if isinstance(v, tuple):
             return f"({inner}{',' if len(v) == 1 else ''})"
         return f"[{inner}]" if isinstance(v, list) else "{" + inner + "}"
     if isinstance(v, dict):
-        items = list(v.items())[:6]
+        items = list(islice(v.items(), 6))
         inner = ", ".join(f"{render(k, depth + 1, 40)}: {render(x, depth + 1, 60)}" for k, x in items)
         return "{" + inner + (", …" if len(v) > 6 else "") + "}"
     return f"<{type(v).__name__}>"
@@ -456,9 +457,14 @@ def _trace(f, stream: str, start: int, loader: str, encoding: str, budget: int) 
     if start or f.seekable():
         f.seek(start)
     base = f.tell()
+    if f.seekable():
+        size = max(0, f.seek(0, io.SEEK_END) - base)
+        f.seek(base)
+    else:  # a member inflated as it is read: its stored length, at least 64 MB
+        size = max(getattr(f, "length", 0), 64 << 20)
     tracer = Tracer(out)
-    try:
-        with memory_guard(budget):
+    try:  # the reader's copy budget: stand-ins copying a memoised container again and again
+        with memory_guard(budget), copy_budget(2 * size + (1 << 20)):
             out.value = _Unpickler(f, tracer, encoding).load()
         out.complete = True
     except (TraceLimit, LimitExceeded, CheckpointError) as exc:

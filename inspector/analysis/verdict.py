@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from ..formats.detect import FOREIGN_NAMES
 from ..formats.errors import CheckpointError
 from ..formats.registry import sniff
-from ..formats.safe_io import bounded_inflate, check_regular, load_json, open_regular, read_regular
+from ..formats.safe_io import bounded_inflate, check_regular, inside, load_json, open_regular, read_regular
 from .carve import carve
 from .evidence import CallRow, StreamReport, static_rows
 from .pickle_scan import StreamScan, scan_streams
@@ -122,7 +122,11 @@ def scan_file(path: str, reports: dict | None = None, zipdir=None, _depth: int =
             return _scan_folder(path, _depth)
         except CheckpointError as exc:
             return Verdict("unreadable", error=str(exc))
-    if not os.path.isfile(path):
+    if not os.path.isfile(path):  # a FIFO, device, socket or broken link: say which
+        try:
+            check_regular(path, os.path.basename(path) or path)
+        except CheckpointError as exc:
+            return Verdict("unreadable", error=str(exc))
         return Verdict("unreadable", error="it is not a regular file")
     try:
         check_regular(path, path)
@@ -274,28 +278,54 @@ def _scan_folder(path: str, depth: int = 0) -> Verdict:
             continue
         judged.add(n)
         full = os.path.join(path, n)
-        if os.path.islink(full):
-            continue
+        low = n.lower()
+        loadable = n == ".metadata" or low.endswith(LOADABLE_SUFFIXES)
+        if loadable or n in ("data", "pickle"):
+            try:  # what a loader would open: a regular file, or a link to one inside the folder
+                check_regular(full, n, folder=path)
+            except CheckpointError as exc:
+                if loadable or not os.path.isdir(full):
+                    parts.append((n, _cannot_vouch(str(exc))))
+                    continue
         if os.path.isdir(full):
-            if depth < 2:
+            if depth < 2 and inside(full, path):
                 sub = _scan_folder(full, depth + 1)
                 if sub.verdict != "unreadable":
                     parts.append((n, sub))
             continue
-        if not os.path.isfile(full):
-            continue
         if n == ".metadata":
-            parts.append((n, scan_file(full)))
-        elif n.endswith(".distcp"):
-            parts.append((n, _scan_distcp(full)))
-        elif n.lower().endswith(LOADABLE_SUFFIXES) or n in ("data", "pickle") or n in members:
-            parts.append((n, scan_file(full)))
+            parts.append((n, _guarded(scan_file, full)))
+        elif low.endswith(".distcp"):
+            parts.append((n, _guarded(_scan_distcp, full)))
+        elif low.endswith(LOADABLE_SUFFIXES) or n in ("data", "pickle") or n in members:
+            parts.append((n, _guarded(scan_file, full)))
     if not parts:
         return Verdict("unreadable", error="the folder holds no file a checkpoint loader reads")
     v = combine(parts)
     if fmt is not None:
         v.kinds.insert(0, fmt.title)
     return v
+
+
+def _cannot_vouch(problem: str) -> Verdict:
+    """A file a loader would read that is not a regular file (FIFO, device, folder) or a
+    link leaving the folder: never `safe`."""
+    problem = problem.removesuffix("; not read")
+    why = f"cannot vouch: {problem}; a loader would read it"
+    return Verdict("unverified", error=why, unvouched=[why])
+
+
+def _guarded(scan, path: str) -> Verdict:
+    """One part of a folder scanned; any parse error of it is a one-line reason on that
+    part (the same errors scan_file turns into `unverified`), never an exception."""
+    try:
+        return scan(path)
+    except CheckpointError as exc:
+        return Verdict("unreadable", error=str(exc))
+    except (OSError, zlib.error, EOFError, struct.error, ValueError, IndexError, KeyError,
+            OverflowError, RecursionError, MemoryError) as exc:
+        why = f"cannot be scanned: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        return Verdict("unverified", error=why, unvouched=[why])
 
 
 def _scan_distcp(path: str) -> Verdict:
@@ -306,7 +336,7 @@ def _scan_distcp(path: str) -> Verdict:
     from .loader_streams import _LEGACY_MAGIC, Scan
 
     scan = Scan(path)
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         data = fh.read(MAX_SCAN_BYTES)
     covered = []
     for start, end in embedded_zips(data):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import zlib
 
+from ..formats.errors import LimitExceeded
+from ..formats.safe_io import scan_budget
 from ..formats.zipdir import Window
 from .evidence import CallRow, StreamReport
 from .zip_members import ZipView
@@ -68,6 +70,7 @@ def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> N
     sb3 = any(n == "policy.pth" for n in low) and any(n == "data" for n in low)
     torch_like = any(n.endswith(".pkl") for n in low)
     reports = getattr(scan, "reader_reports", None) or {}
+    judged, budget = set(), scan_budget(size)
     for e, n in zip(view.entries, low):
         name = e.name
         at = label(name)
@@ -97,6 +100,15 @@ def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> N
         if rel.lower() in _RECORDS and e.file_size < 4096:
             continue
         is_pkl = n.endswith(".pkl") or n.endswith(".debug_pkl")
+        record = (e.header_offset, e.compress_size, e.method, is_pkl)
+        if record in judged:  # many directory entries naming one record: read and judged once
+            continue
+        judged.add(record)
+        try:  # overlapping records (a zip bomb by overlap) cannot multiply the work
+            budget.charge(e.compress_size + min(e.file_size, MAX_INMEMORY), at)
+        except LimitExceeded as exc:
+            scan.unvouched.append(str(exc))
+            break
         try:
             head = view.head(e, 64, start)
         except ValueError as exc:  # no loader can read it either; a pickle we cannot see

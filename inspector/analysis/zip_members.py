@@ -111,8 +111,13 @@ class ZipView:
             raw = cd[pos + 46: pos + 46 + nlen]
             name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
             if 0xFFFFFFFF in (usize, csize, offset):
-                usize, csize, offset = _zip64(cd[pos + 46 + nlen: pos + 46 + nlen + elen],
-                                              usize, csize, offset)
+                try:
+                    usize, csize, offset = _zip64(cd[pos + 46 + nlen: pos + 46 + nlen + elen],
+                                                  usize, csize, offset)
+                except ValueError as exc:  # a damaged record: that member cannot be vouched for
+                    self.notes.append(f"{label} entry {name!r}: {exc}; not read")
+                    pos += 46 + nlen + elen + clen
+                    continue
             out.append(Entry(name, offset + shift, csize, usize, method, flags, crc, label))
             pos += 46 + nlen + elen + clen
         return out
