@@ -40,7 +40,9 @@ def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 """
 
-BASELINE = PEAK + r"""
+BASELINE = (
+    PEAK
+    + r"""
 import sys, time, torch
 t0 = time.perf_counter()
 a = torch.load(sys.argv[1], weights_only=True, mmap=False)
@@ -54,8 +56,11 @@ dt = time.perf_counter() - t0
 import os
 print(dt, peak(), len(changed), sum(os.times()[:2]))
 """
+)
 
-OURS = PEAK + r"""
+OURS = (
+    PEAK
+    + r"""
 import json, sys, time
 sys.argv = ["ckpt", "diff", sys.argv[1], sys.argv[2], "--json"]
 import io, contextlib
@@ -69,11 +74,17 @@ out = json.loads(buf.getvalue())
 import os
 print(dt, peak(), out["counts"]["changed"], out["bytes_read"], code, sum(os.times()[:2]))
 """
+)
 
 
 def run(code: str, *args) -> list[str]:
-    r = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
-                       cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT, "PYTHONWARNINGS": "ignore"})
+    r = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": ROOT, "PYTHONWARNINGS": "ignore"},
+    )
     if r.returncode != 0:
         raise SystemExit(r.stderr[-2000:])
     return r.stdout.split()
@@ -104,10 +115,14 @@ def one_gb_pair(out: str) -> None:
     base = min(bases, key=lambda r: float(r[0]))
     ours = min(ourss, key=lambda r: float(r[0]))
     tb, to = float(base[0]), float(ours[0])
-    print(f"  torch.load + torch.equal/norm script: {tb:6.2f} s (cpu {float(base[3]):.2f} s), "
-          f"peak {mb(base[1])}, {base[2]} changed")
-    print(f"  ckpt diff:                           {to:6.2f} s (cpu {float(ours[5]):.2f} s), "
-          f"peak {mb(ours[1])}, {ours[2]} changed, read {int(ours[3]) / 1e9:.2f} GB")
+    print(
+        f"  torch.load + torch.equal/norm script: {tb:6.2f} s (cpu {float(base[3]):.2f} s), "
+        f"peak {mb(base[1])}, {base[2]} changed"
+    )
+    print(
+        f"  ckpt diff:                           {to:6.2f} s (cpu {float(ours[5]):.2f} s), "
+        f"peak {mb(ours[1])}, {ours[2]} changed, read {int(ours[3]) / 1e9:.2f} GB"
+    )
     print(f"  ckpt diff is {tb / to:.1f}x faster, using {int(base[1]) / int(ours[1]):.1f}x less memory")
     os.remove(a)
     os.remove(b)
@@ -124,8 +139,10 @@ def skeleton_pair(out: str) -> None:
     disk = os.stat(a).st_blocks * 512
     print(f"skeleton pair: 2 x {size / 1e9:.1f} GB apparent, {disk / 1e6:.1f} MB on disk each")
     ours = run(OURS, a, b)
-    print(f"  ckpt diff: {float(ours[0]):.2f} s, peak {mb(ours[1])}, {ours[2]} changed, "
-          f"read {int(ours[3]) / 1e6:.1f} MB of {2 * size / 1e9:.0f} GB, exit {ours[4]}")
+    print(
+        f"  ckpt diff: {float(ours[0]):.2f} s, peak {mb(ours[1])}, {ours[2]} changed, "
+        f"read {int(ours[3]) / 1e6:.1f} MB of {2 * size / 1e9:.0f} GB, exit {ours[4]}"
+    )
     os.remove(a)
     os.remove(b)
 

@@ -22,10 +22,16 @@ def make(path: str, n: int) -> None:
     import torch
 
     sd = {f"blocks.{i // 10}.layer{i % 10}.weight": torch.randn(16) for i in range(n)}
-    state = {i: {"step": torch.tensor(10.0), "exp_avg": torch.randn(16), "exp_avg_sq": torch.rand(16)}
-             for i in range(n)}
-    opt = {"state": state, "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8,
-                                             "weight_decay": 0.0, "params": list(range(n))}]}
+    state = {
+        i: {"step": torch.tensor(10.0), "exp_avg": torch.randn(16), "exp_avg_sq": torch.rand(16)}
+        for i in range(n)
+    }
+    opt = {
+        "state": state,
+        "param_groups": [
+            {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "params": list(range(n))}
+        ],
+    }
     torch.save({"epoch": 1, "model_state_dict": sd, "optimizer_state_dict": opt}, path)
 
 

@@ -40,12 +40,18 @@ def main() -> None:
 
     print(f"{args.n:,} values, {args.bins} bins, best of {args.repeat}")
     for name, raw, values in (("float32", f32, f32), ("bfloat16", bf16_raw, bf16_as_f32)):
-        ours_t, h = best_of(lambda raw=raw, name=name: histogram(raw, DTYPES[name], bins=args.bins), args.repeat)
-        np_t, (counts, edges) = best_of(lambda values=values: np.histogram(values, bins=args.bins), args.repeat)
+        ours_t, h = best_of(
+            lambda raw=raw, name=name: histogram(raw, DTYPES[name], bins=args.bins), args.repeat
+        )
+        np_t, (counts, edges) = best_of(
+            lambda values=values: np.histogram(values, bins=args.bins), args.repeat
+        )
         same = np.array_equal(np.histogram(values, bins=h.edges)[0], h.counts)
-        print(f"{name:9} ours {ours_t:6.2f} s   numpy.histogram {np_t:6.2f} s   "
-              f"ratio numpy/ours {np_t / ours_t:5.2f}x   counts sum {int(h.counts.sum()):,} "
-              f"(= n: {int(h.counts.sum()) == args.n}; equal to numpy with our edges: {same})")
+        print(
+            f"{name:9} ours {ours_t:6.2f} s   numpy.histogram {np_t:6.2f} s   "
+            f"ratio numpy/ours {np_t / ours_t:5.2f}x   counts sum {int(h.counts.sum()):,} "
+            f"(= n: {int(h.counts.sum()) == args.n}; equal to numpy with our edges: {same})"
+        )
     try:
         import torch
 
@@ -54,8 +60,10 @@ def main() -> None:
         t0 = time.perf_counter()
         hc = torch.histc(t, bins=args.bins, min=lo, max=hi)
         tt = time.perf_counter() - t0
-        print(f"torch.histc on the bf16 values: {tt:.2f} s, counts sum {hc.double().sum().item():,.0f} "
-              f"of {args.n:,} (pytorch#96613: counts in bf16 saturate)")
+        print(
+            f"torch.histc on the bf16 values: {tt:.2f} s, counts sum {hc.double().sum().item():,.0f} "
+            f"of {args.n:,} (pytorch#96613: counts in bf16 saturate)"
+        )
     except ImportError:
         pass
 

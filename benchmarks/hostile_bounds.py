@@ -77,13 +77,15 @@ def big_giant_int(folder: Path):
     """A 10 MB integer (about 24 million digits)."""
     p = folder / "int10mb.pt"
     body = os.urandom(10 * MB - 64)
-    p.write_bytes(H.torch_zip_bytes(b"\x80\x02}X\x01\x00\x00\x00n\x8b" + struct.pack("<i", len(body))
-                                    + body + b"s."))
+    p.write_bytes(
+        H.torch_zip_bytes(b"\x80\x02}X\x01\x00\x00\x00n\x8b" + struct.pack("<i", len(body)) + body + b"s.")
+    )
     return [["tree", str(p)], ["info", str(p), "--json"], ["scan", str(p)]]
 
 
-EXTRA = {f.__name__: f for f in (big_tar_headers, big_xz_chains, big_nesting, big_globals_calls,
-                                  big_giant_int)}
+EXTRA = {
+    f.__name__: f for f in (big_tar_headers, big_xz_chains, big_nesting, big_globals_calls, big_giant_int)
+}
 
 
 def main() -> None:
@@ -92,27 +94,38 @@ def main() -> None:
     args = ap.parse_args()
     builders = {**H.BUILDERS, **EXTRA}
     worst_t = worst_m = 0.0
-    print(f"{'structure':28} {'command':8} {'input':>9} {'exit':>4} {'seconds':>8} {'peak MB':>8}  "
-          f"{'t/10s':>6} {'m/1GB':>6}")
+    print(
+        f"{'structure':28} {'command':8} {'input':>9} {'exit':>4} {'seconds':>8} {'peak MB':>8}  "
+        f"{'t/10s':>6} {'m/1GB':>6}"
+    )
     for name, build in builders.items():
         if args.only and args.only != name:
             continue
         with tempfile.TemporaryDirectory() as d:
             for argv in build(Path(d)):
                 target = Path(argv[1])
-                size = (sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
-                        if target.is_dir() else target.stat().st_size if target.is_file() else 0)
+                size = (
+                    sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
+                    if target.is_dir()
+                    else target.stat().st_size
+                    if target.is_file()
+                    else 0
+                )
                 try:
                     rc, out, err, took, peak = H.run_ckpt(argv, timeout=300)
                 except subprocess.TimeoutExpired:
                     rc, took, peak, err = "T/O", 300.0, 0, "timeout"
                 worst_t, worst_m = max(worst_t, took), max(worst_m, peak)
                 line = (err.strip() or out.strip()).splitlines()[:1]
-                print(f"{name:28} {' '.join([argv[0]] + argv[2:])[:8]:8} {size / MB:8.2f}M {rc!s:>4} "
-                      f"{took:8.2f} {peak / MB:8.0f}  {took / 10:6.2f} {peak / (1 << 30):6.2f}  "
-                      f"{(line[0] if line else '')[:70]}")
-    print(f"worst: {worst_t:.2f} s ({worst_t / 10:.2f} of 10 s), {worst_m / MB:.0f} MB "
-          f"({worst_m / (1 << 30):.2f} of 1 GB)")
+                print(
+                    f"{name:28} {' '.join([argv[0]] + argv[2:])[:8]:8} {size / MB:8.2f}M {rc!s:>4} "
+                    f"{took:8.2f} {peak / MB:8.0f}  {took / 10:6.2f} {peak / (1 << 30):6.2f}  "
+                    f"{(line[0] if line else '')[:70]}"
+                )
+    print(
+        f"worst: {worst_t:.2f} s ({worst_t / 10:.2f} of 10 s), {worst_m / MB:.0f} MB "
+        f"({worst_m / (1 << 30):.2f} of 1 GB)"
+    )
 
 
 if __name__ == "__main__":

@@ -22,17 +22,19 @@ def llama_shapes(layers=80, hidden=8192, kv_heads=8, heads=64, ffn=28672, vocab=
     shapes = {"model.embed_tokens.weight": (vocab, hidden)}
     for i in range(layers):
         p = f"model.layers.{i}."
-        shapes.update({
-            p + "self_attn.q_proj.weight": (hidden, hidden),
-            p + "self_attn.k_proj.weight": (kv, hidden),
-            p + "self_attn.v_proj.weight": (kv, hidden),
-            p + "self_attn.o_proj.weight": (hidden, hidden),
-            p + "mlp.gate_proj.weight": (ffn, hidden),
-            p + "mlp.up_proj.weight": (ffn, hidden),
-            p + "mlp.down_proj.weight": (hidden, ffn),
-            p + "input_layernorm.weight": (hidden,),
-            p + "post_attention_layernorm.weight": (hidden,),
-        })
+        shapes.update(
+            {
+                p + "self_attn.q_proj.weight": (hidden, hidden),
+                p + "self_attn.k_proj.weight": (kv, hidden),
+                p + "self_attn.v_proj.weight": (kv, hidden),
+                p + "self_attn.o_proj.weight": (hidden, hidden),
+                p + "mlp.gate_proj.weight": (ffn, hidden),
+                p + "mlp.up_proj.weight": (ffn, hidden),
+                p + "mlp.down_proj.weight": (hidden, ffn),
+                p + "input_layernorm.weight": (hidden,),
+                p + "post_attention_layernorm.weight": (hidden,),
+            }
+        )
     shapes["model.norm.weight"] = (hidden,)
     shapes["lm_head.weight"] = (vocab, hidden)
     return shapes
@@ -61,7 +63,7 @@ def write_safetensors_shards(folder: str, shapes: dict, shards: int = 2) -> str:
     per = -(-len(names) // shards)
     weight_map, total = {}, 0
     for i in range(shards):
-        part = names[i * per:(i + 1) * per]
+        part = names[i * per : (i + 1) * per]
         fname = f"model-{i + 1:05d}-of-{shards:05d}.safetensors"
         header, offset = {}, 0
         for n in part:
@@ -89,15 +91,20 @@ def main() -> None:
     ap.add_argument("--layers", type=int, default=80)
     ap.add_argument("--hidden", type=int, default=8192)
     ap.add_argument("--ffn", type=int, default=28672)
-    ap.add_argument("--safetensors-shards", metavar="FOLDER",
-                    help="also write the same shapes as a 2-shard safetensors set with an index")
+    ap.add_argument(
+        "--safetensors-shards",
+        metavar="FOLDER",
+        help="also write the same shapes as a 2-shard safetensors set with an index",
+    )
     args = ap.parse_args()
     t0 = time.perf_counter()
     shapes = write_skeleton(args.output, layers=args.layers, hidden=args.hidden, ffn=args.ffn)
     st = os.stat(args.output)
     n = sum(a * (b if len(s) > 1 else 1) for s in shapes.values() for a, b in [(s[0], s[-1])])
-    print(f"{args.output}: {len(shapes)} tensors, {n:,} parameters, {st.st_size:,} bytes "
-          f"apparent, {st.st_blocks * 512:,} bytes on disk, written in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"{args.output}: {len(shapes)} tensors, {n:,} parameters, {st.st_size:,} bytes "
+        f"apparent, {st.st_blocks * 512:,} bytes on disk, written in {time.perf_counter() - t0:.1f} s"
+    )
     if args.safetensors_shards:
         print(write_safetensors_shards(args.safetensors_shards, shapes))
 

@@ -79,6 +79,7 @@ def worker(method: str, path: str, repeat: int) -> None:
 
         def op():
             torch.load(path, weights_only=True, mmap=mmap)
+
     import gc
 
     base = rss_kb("VmRSS")
@@ -97,8 +98,13 @@ def worker(method: str, path: str, repeat: int) -> None:
 
 def measure(method: str, path: str, repeat: int) -> dict:
     env = {**os.environ, "PYTHONPATH": os.path.dirname(HERE)}
-    out = subprocess.run([sys.executable, __file__, "--worker", method, path, str(repeat)],
-                         capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", method, path, str(repeat)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -108,8 +114,12 @@ def command_time(args: list[str], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "inspector.cli", *args], capture_output=True,
-                       env=env, cwd=os.path.dirname(HERE))
+        subprocess.run(
+            [sys.executable, "-m", "inspector.cli", *args],
+            capture_output=True,
+            env=env,
+            cwd=os.path.dirname(HERE),
+        )
         best = min(best, time.perf_counter() - t0)
     return best
 
@@ -121,8 +131,10 @@ def adam_section(d: str, repeat: int) -> None:
     path = os.path.join(d, "adam_20000.pt")
     if not os.path.exists(path):
         make(path, 20_000)
-    print(f"\n20k-param Adam training checkpoint (80,000 tensors): {path} "
-          f"({os.path.getsize(path) / 2**20:.1f} MiB)")
+    print(
+        f"\n20k-param Adam training checkpoint (80,000 tensors): {path} "
+        f"({os.path.getsize(path) / 2**20:.1f} MiB)"
+    )
     startup = command_time(["--help"], repeat)
     info = command_time(["info", path], repeat) - startup
     floor = measure("c-unpickler floor", path, repeat)["time"]
@@ -132,8 +144,10 @@ def adam_section(d: str, repeat: int) -> None:
     print(f"  open + summary (the window's parse)      {ours * 1000:9.1f} ms")
     print(f"  C-unpickler floor on data.pkl             {floor * 1000:9.1f} ms")
     print(f"  torch.load(weights_only, mmap=True)       {mmap * 1000:9.1f} ms")
-    print(f"  ckpt info / floor = {info / floor:5.2f}x   (open + summary) / floor = {ours / floor:5.2f}x   "
-          f"torch.load(mmap) / ckpt info = {mmap / info:5.2f}x")
+    print(
+        f"  ckpt info / floor = {info / floor:5.2f}x   (open + summary) / floor = {ours / floor:5.2f}x   "
+        f"torch.load(mmap) / ckpt info = {mmap / info:5.2f}x"
+    )
 
 
 def make_files(d: str, gb: float) -> dict[str, str]:
@@ -184,10 +198,12 @@ def main() -> None:
     for label in ("2GB/500", "10k"):
         ours = results[(label, "ours")]["time"]
         floor = results[(label, "floor")]["time"]
-        print(f"  {label:8} torch.load / ours = {results[(label, 'torch.load')]['time'] / ours:7.1f}x   "
-              f"torch.load(mmap) / ours = {results[(label, 'torch.load(mmap=True)')]['time'] / ours:6.1f}x   "
-              f"ours / floor = {ours / floor:5.2f}x   "
-              f"(ours + summary) / floor = {results[(label, 'ours + summary')]['time'] / floor:5.2f}x")
+        print(
+            f"  {label:8} torch.load / ours = {results[(label, 'torch.load')]['time'] / ours:7.1f}x   "
+            f"torch.load(mmap) / ours = {results[(label, 'torch.load(mmap=True)')]['time'] / ours:6.1f}x   "
+            f"ours / floor = {ours / floor:5.2f}x   "
+            f"(ours + summary) / floor = {results[(label, 'ours + summary')]['time'] / floor:5.2f}x"
+        )
     extra = results[("2GB/500", "ours")]["peak_mb"] - results[("tiny/500", "ours")]["peak_mb"]
     print(f"  memory: ours on 2 GB file minus ours on same keys with tiny tensors = {extra:+.1f} MB")
     adam_section(args.dir, args.repeat)

@@ -53,8 +53,9 @@ def measure(argv: list[str]) -> dict:
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        p = subprocess.Popen([sys.executable, "-m", "inspector.cli", *argv], stdout=out, stderr=err,
-                             cwd=ROOT, env=env)
+        p = subprocess.Popen(
+            [sys.executable, "-m", "inspector.cli", *argv], stdout=out, stderr=err, cwd=ROOT, env=env
+        )
         peak = [0]
         done = threading.Event()
 
@@ -62,6 +63,7 @@ def measure(argv: list[str]) -> dict:
             while not done.is_set():
                 peak[0] = max(peak[0], tree_rss(p.pid))
                 time.sleep(0.01)
+
         t = threading.Thread(target=sample, daemon=True)
         t.start()
         _, status, usage = os.wait4(p.pid, 0)  # ru_maxrss: the largest of it and its workers
@@ -70,8 +72,14 @@ def measure(argv: list[str]) -> dict:
         t.join()
         out.seek(0)
         err.seek(0)
-        return {"rc": os.waitstatus_to_exitcode(status), "seconds": took, "out": out.read().decode(),
-                "err": err.read().decode(), "tree_peak": peak[0], "largest_process": usage.ru_maxrss * 1024}
+        return {
+            "rc": os.waitstatus_to_exitcode(status),
+            "seconds": took,
+            "out": out.read().decode(),
+            "err": err.read().decode(),
+            "tree_peak": peak[0],
+            "largest_process": usage.ru_maxrss * 1024,
+        }
 
 
 def build_store(src: str, copies: int, hostile: bool) -> str:
@@ -99,8 +107,7 @@ def files_of(store: str) -> list[str]:
     out = []
     for folder, dirs, files in os.walk(store):
         dirs.sort()
-        out += [os.path.join(folder, f) for f in sorted(files)
-                if os.path.isfile(os.path.join(folder, f))]
+        out += [os.path.join(folder, f) for f in sorted(files) if os.path.isfile(os.path.join(folder, f))]
     return out
 
 
@@ -119,7 +126,9 @@ def main() -> None:
     print(f"store {store}: {len(files):,} files, {size / 1e6:.1f} MB; {cpus} CPUs")
     runs = [("baseline: ckpt scan FILE... (one process)", ["scan", *files])]
     for jobs in sorted({1, 2, cpus}):
-        runs.append((f"ckpt scan -r --jobs {jobs} --jsonl", ["scan", "-r", store, "--jobs", str(jobs), "--jsonl"]))
+        runs.append(
+            (f"ckpt scan -r --jobs {jobs} --jsonl", ["scan", "-r", store, "--jobs", str(jobs), "--jsonl"])
+        )
     base = None
     for label, argv in runs:
         r = measure(argv)
@@ -137,8 +146,10 @@ def main() -> None:
                     verdicts[rest.split()[0]] = verdicts.get(rest.split()[0], 0) + 1
         base = base or r["seconds"]
         largest = f"{r['largest_process'] / 2**20:.0f} MB"
-        print(f"{label:44} {r['seconds']:7.2f} s  x{base / r['seconds']:5.2f}  items {items:,}  "
-              f"tree peak {r['tree_peak'] / 2**20:6.0f} MB  largest process {largest}  exit {r['rc']}")
+        print(
+            f"{label:44} {r['seconds']:7.2f} s  x{base / r['seconds']:5.2f}  items {items:,}  "
+            f"tree peak {r['tree_peak'] / 2**20:6.0f} MB  largest process {largest}  exit {r['rc']}"
+        )
         print(f"{'':44} {dict(sorted(verdicts.items()))}")
     if store != args.store:
         shutil.rmtree(store, ignore_errors=True)

@@ -35,8 +35,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "train.pt")
         sd = {f"blocks.{i // 10}.layer{i % 10}.weight": torch.randn(16) for i in range(n)}
-        opt = {"state": {i: {"step": torch.tensor(1.0), "exp_avg": torch.randn(16)} for i in range(n)},
-               "param_groups": [{"lr": 1e-3, "params": list(range(n))}]}
+        opt = {
+            "state": {i: {"step": torch.tensor(1.0), "exp_avg": torch.randn(16)} for i in range(n)},
+            "param_groups": [{"lr": 1e-3, "params": list(range(n))}],
+        }
         torch.save({"model": sd, "optimizer": opt}, path)
         data = zipfile.ZipFile(path).read("train/data.pkl")
         t_scan = best(lambda: scan_file(path))
@@ -44,10 +46,8 @@ def main() -> None:
         t_ops = best(lambda: sum(1 for _ in pickletools.genops(data)))
     print(f"{n:,} tensors + optimizer state ({n * 3:,} tensors in all)")
     print(f"scan_file (C trace of every stream):     {t_scan * 1000:8.1f} ms")
-    print(f"torch.load(weights_only=True, mmap=True): {t_load * 1000:8.1f} ms   "
-          f"ratio {t_scan / t_load:.2f}x")
-    print(f"pickletools.genops over data.pkl:        {t_ops * 1000:8.1f} ms   "
-          f"ratio {t_scan / t_ops:.2f}x")
+    print(f"torch.load(weights_only=True, mmap=True): {t_load * 1000:8.1f} ms   ratio {t_scan / t_load:.2f}x")
+    print(f"pickletools.genops over data.pkl:        {t_ops * 1000:8.1f} ms   ratio {t_scan / t_ops:.2f}x")
 
 
 if __name__ == "__main__":

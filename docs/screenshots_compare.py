@@ -45,8 +45,14 @@ def make_files(work: str):
     m = net()
     train(m, m.parameters(), 20)
     a = os.path.join(work, "pretrained_ddp.pt")
-    torch.save({"epoch": 30, "model_state_dict": {"module." + k: v for k, v in m.state_dict().items()},
-                "args": {"lr": 1e-3, "batch_size": 32}}, a)
+    torch.save(
+        {
+            "epoch": 30,
+            "model_state_dict": {"module." + k: v for k, v in m.state_dict().items()},
+            "args": {"lr": 1e-3, "batch_size": 32},
+        },
+        a,
+    )
     m[-1] = nn.Linear(256, 4)  # a new head for 4 classes
     trainable = [p for layer in list(m)[-7:] for p in layer.parameters()]
     train(m, trainable, 30)
@@ -67,8 +73,10 @@ def make_files(work: str):
             opt.zero_grad()
             m(torch.randint(0, 500, (32, 8))).logsumexp(-1).mean().backward()
             opt.step()
-        torch.save({"epoch": e, "model_state_dict": m.state_dict(), "optimizer_state_dict": opt.state_dict()},
-                   os.path.join(run, f"epoch_{e}.pt"))
+        torch.save(
+            {"epoch": e, "model_state_dict": m.state_dict(), "optimizer_state_dict": opt.state_dict()},
+            os.path.join(run, f"epoch_{e}.pt"),
+        )
     return a, b, run
 
 

@@ -83,9 +83,18 @@ def main(out_dir: str) -> None:
 
     torch.manual_seed(1)
     fresh = nn.Sequential(
-        nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
-        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(32 * 16, 128), nn.ReLU(), nn.Linear(128, 100))
+        nn.Conv2d(3, 16, 3, padding=1),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.BatchNorm2d(32),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(4),
+        nn.Flatten(),
+        nn.Linear(32 * 16, 128),
+        nn.ReLU(),
+        nn.Linear(128, 100),
+    )
     template = os.path.join(tmp, "fresh_100_classes.pt")
     torch.save({"model_state_dict": nn.DataParallel(fresh).state_dict()}, template)
     from inspector.gui.dialogs.warmstart_dialog import WarmstartDialog
@@ -101,12 +110,20 @@ def main(out_dir: str) -> None:
     from PySide6.QtGui import QColor, QPalette
 
     pal = QPalette()
-    for role, color in ((QPalette.Window, "#202124"), (QPalette.WindowText, "#e8eaed"),
-                        (QPalette.Base, "#17181a"), (QPalette.AlternateBase, "#232427"),
-                        (QPalette.Text, "#e8eaed"), (QPalette.Button, "#2d2e31"),
-                        (QPalette.ButtonText, "#e8eaed"), (QPalette.Highlight, "#3c6eb4"),
-                        (QPalette.HighlightedText, "#ffffff"), (QPalette.PlaceholderText, "#9aa0a6"),
-                        (QPalette.ToolTipBase, "#2d2e31"), (QPalette.ToolTipText, "#e8eaed")):
+    for role, color in (
+        (QPalette.Window, "#202124"),
+        (QPalette.WindowText, "#e8eaed"),
+        (QPalette.Base, "#17181a"),
+        (QPalette.AlternateBase, "#232427"),
+        (QPalette.Text, "#e8eaed"),
+        (QPalette.Button, "#2d2e31"),
+        (QPalette.ButtonText, "#e8eaed"),
+        (QPalette.Highlight, "#3c6eb4"),
+        (QPalette.HighlightedText, "#ffffff"),
+        (QPalette.PlaceholderText, "#9aa0a6"),
+        (QPalette.ToolTipBase, "#2d2e31"),
+        (QPalette.ToolTipText, "#e8eaed"),
+    ):
         pal.setColor(role, QColor(color))
     app.setPalette(pal)
     w.tensor.log.setChecked(False)

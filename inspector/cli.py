@@ -41,7 +41,9 @@ def _common_options() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]
 
 
 def _add_reading_commands(sub, as_json) -> None:
-    s = sub.add_parser("info", help="format, sizes, tensor counts, dtypes, devices, verdict", parents=[as_json])
+    s = sub.add_parser(
+        "info", help="format, sizes, tensor counts, dtypes, devices, verdict", parents=[as_json]
+    )
     s.add_argument("file")
 
     s = sub.add_parser("tree", help="the node tree", parents=[as_json])
@@ -54,8 +56,9 @@ def _add_reading_commands(sub, as_json) -> None:
     s.add_argument("key", help="tree path of the tensor, e.g. model_state_dict/fc1.weight")
     s.add_argument("--bins", type=int, default=64)
     s.add_argument("--range", type=float, nargs=2, metavar=("LO", "HI"))
-    s.add_argument("--raw", action="store_true",
-                   help="quantized tensors: the stored integers instead of the real values")
+    s.add_argument(
+        "--raw", action="store_true", help="quantized tensors: the stored integers instead of the real values"
+    )
 
     s = sub.add_parser("scan", help="security verdict and the calls loading would make", parents=[as_json])
     s.add_argument("files", nargs="+")
@@ -66,23 +69,31 @@ def _add_reading_commands(sub, as_json) -> None:
 
     s = sub.add_parser("optimizer", help="optimizer state mapped to parameter names", parents=[as_json])
     s.add_argument("file")
-    s.add_argument("--updates", action="store_true",
-                   help="Adam-family: the next update's size relative to each weight")
-    s.add_argument("--model", metavar="MODEL_FILE",
-                   help="name the parameters from this model file (for a bare optimizer.pt)")
+    s.add_argument(
+        "--updates", action="store_true", help="Adam-family: the next update's size relative to each weight"
+    )
+    s.add_argument(
+        "--model",
+        metavar="MODEL_FILE",
+        help="name the parameters from this model file (for a bare optimizer.pt)",
+    )
 
 
 def _add_writing_commands(sub, as_json, writes) -> None:
-    s = sub.add_parser("remap", help="change saved device tags (and optionally cast) without loading",
-                       parents=[as_json, writes])
+    s = sub.add_parser(
+        "remap",
+        help="change saved device tags (and optionally cast) without loading",
+        parents=[as_json, writes],
+    )
     s.add_argument("file")
     g = s.add_mutually_exclusive_group(required=True)
     g.add_argument("--to", metavar="DEVICE", help="every storage to DEVICE (e.g. cpu)")
     g.add_argument("--map", metavar="SRC=DST", action="append", help="e.g. cuda:1=cuda:0, 'cuda*=cpu'")
     s.add_argument("--dtype", choices=CAST_CHOICES, help="cast float32 storages too")
 
-    s = sub.add_parser("warmstart", help="a template checkpoint filled with a source's matching weights",
-                       parents=[as_json])
+    s = sub.add_parser(
+        "warmstart", help="a template checkpoint filled with a source's matching weights", parents=[as_json]
+    )
     s.add_argument("source")
     s.add_argument("--into", required=True, metavar="TEMPLATE")
     s.add_argument("--strip-prefix", action="append", metavar="P")
@@ -94,8 +105,9 @@ def _add_writing_commands(sub, as_json, writes) -> None:
     s.add_argument("-o", "--output")
     s.add_argument("--force", action="store_true", help="replace an existing output")
 
-    s = sub.add_parser("export", help="export TorchScript, torch.export (.pt2) or safetensors",
-                       parents=[as_json, writes])
+    s = sub.add_parser(
+        "export", help="export TorchScript, torch.export (.pt2) or safetensors", parents=[as_json, writes]
+    )
     s.add_argument("kind", choices=["torchscript", "pt2", "safetensors"])
     s.add_argument("file")
     s.add_argument("--model", metavar="MODULE:CLASS", help="the class to build (imported: your code)")
@@ -104,10 +116,15 @@ def _add_writing_commands(sub, as_json, writes) -> None:
     s.add_argument("--trace", action="store_true")
     s.add_argument("--state-key", metavar="PATH")
     s.add_argument("--path", action="append", metavar="DIR", help="folder to import MODULE from")
-    s.add_argument("--trust-pickled-model", action="store_true",
-                   help="build from the whole model pickled in FILE: loads it for real (runs its code)")
+    s.add_argument(
+        "--trust-pickled-model",
+        action="store_true",
+        help="build from the whole model pickled in FILE: loads it for real (runs its code)",
+    )
 
-    s = sub.add_parser("strip", help="keep only the model weights (optionally cast)", parents=[as_json, writes])
+    s = sub.add_parser(
+        "strip", help="keep only the model weights (optionally cast)", parents=[as_json, writes]
+    )
     s.add_argument("file")
     s.add_argument("--dtype", choices=CAST_CHOICES)
     s.add_argument("--state-key", metavar="PATH")
@@ -125,11 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reading_commands(sub, as_json)
     _add_writing_commands(sub, as_json, writes)
 
-    s = sub.add_parser("desktop", help="register with the desktop: double-click opens checkpoints",
-                       parents=[as_json])
+    s = sub.add_parser(
+        "desktop", help="register with the desktop: double-click opens checkpoints", parents=[as_json]
+    )
     s.add_argument("action", choices=["install", "uninstall"])
-    s.add_argument("--user", action="store_true", default=True,
-                   help="for this user, in $XDG_DATA_HOME (the default)")
+    s.add_argument(
+        "--user", action="store_true", default=True, help="for this user, in $XDG_DATA_HOME (the default)"
+    )
     s.add_argument("--system", dest="user", action="store_false", help="for everyone (/usr/local/share)")
     s.add_argument("--set-default", action="store_true", help="also make it the default handler")
 
@@ -163,8 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug of ours: still one line, still exit 2
-        print(f"ckpt: internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}",
-              file=sys.stderr)
+        print(
+            f"ckpt: internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}", file=sys.stderr
+        )
         return 2
 
 
@@ -207,8 +227,7 @@ def cmd_info(args) -> int:
     if found.read_error is not None:  # unreadable, but the verdict may still say why it matters
         from .cli_scan import unreadable_info
 
-        return unreadable_info(args, CheckpointError(f"{args.file}: {found.read_error}"),
-                               found.verdict)
+        return unreadable_info(args, CheckpointError(f"{args.file}: {found.read_error}"), found.verdict)
     info = found.summary
     verdict = found.verdict
     info["verdict"] = verdict.verdict
@@ -220,23 +239,36 @@ def cmd_info(args) -> int:
     print(f"file        {info['path']} ({human_bytes(info['file_size'])})")
     print(f"format      {info['format']} (byte order {info['byteorder']})")
     entries = info["tensor_entries"]
-    print(f"tensors     {info['tensor_count']:,} distinct in {info['storage_count']:,} storages"
-          + (f" ({entries:,} entries in the tree)" if entries != info["tensor_count"] else "")
-          + f", {human_count(info['numel_total'])} elements, {human_bytes(info['bytes_total'])}")
+    print(
+        f"tensors     {info['tensor_count']:,} distinct in {info['storage_count']:,} storages"
+        + (f" ({entries:,} entries in the tree)" if entries != info["tensor_count"] else "")
+        + f", {human_count(info['numel_total'])} elements, {human_bytes(info['bytes_total'])}"
+    )
     m = info["model"]
-    print(f"model       {m['parameters']:,} parameters ({human_bytes(m['parameter_bytes'])})"
-          + (f", buffers {m['buffers']:,}" if m["buffers"] else "")
-          + (f"; optimizer state {m['optimizer']:,} elements apart" if m["optimizer"] else ""))
+    print(
+        f"model       {m['parameters']:,} parameters ({human_bytes(m['parameter_bytes'])})"
+        + (f", buffers {m['buffers']:,}" if m["buffers"] else "")
+        + (f"; optimizer state {m['optimizer']:,} elements apart" if m["optimizer"] else "")
+    )
     if info["shared_storage_tensors"]:
         print(f"shared      {info['shared_storage_tensors']} tensors share a storage with another")
     print("dtypes      " + ", ".join(f"{k} {human_count(v)}" for k, v in info["dtypes"].items()))
     if info["quantized"]:
-        print("quantized   " + ", ".join(f"{n} {k}" for k, n in info["quantized"].items())
-              + " (statistics show real values; `ckpt stats --raw` the stored integers)")
+        print(
+            "quantized   "
+            + ", ".join(f"{n} {k}" for k, n in info["quantized"].items())
+            + " (statistics show real values; `ckpt stats --raw` the stored integers)"
+        )
     print("devices     " + ", ".join(f"{k} ({v})" for k, v in info["devices"].items()))
     top = info["top_level"]
-    print("top level   " + (", ".join(top[:12]) + (f", … {len(top) - 12} more" if len(top) > 12 else "")
-                            if isinstance(top, list) else str(top)))
+    print(
+        "top level   "
+        + (
+            ", ".join(top[:12]) + (f", … {len(top) - 12} more" if len(top) > 12 else "")
+            if isinstance(top, list)
+            else str(top)
+        )
+    )
     for k, v in info["metadata"].items():
         print(f"metadata    {k}: {' '.join(str(v).split())[:120]}")
     for src in info["module_sources"]:
@@ -253,11 +285,15 @@ def cmd_info(args) -> int:
             print(f"weights at  /{t['weights']}")
         for m in t["optimizer_maps"]:
             conf = ", ".join(f"{n} {k}" for k, n in m["confidence"].items())
-            print(f"optimizer   /{m['path']}: {m['kind']}, {m['parameters']} parameters "
-                  f"({m['with_state']} with state), names {conf}")
+            print(
+                f"optimizer   /{m['path']}: {m['kind']}, {m['parameters']} parameters "
+                f"({m['with_state']} with state), names {conf}"
+            )
         if t["name"] == "optimizer":
-            print("            a bare optimizer state: name its parameters from the model with "
-                  f"`ckpt optimizer {args.file} --model MODEL_FILE`")
+            print(
+                "            a bare optimizer state: name its parameters from the model with "
+                f"`ckpt optimizer {args.file} --model MODEL_FILE`"
+            )
     print(f"verdict     {verdict.summary}")
     from .cli_scan import verdict_lines
 
@@ -316,8 +352,11 @@ class _Elided:
 
 def _long_values(node) -> bool:
     """A list or tuple of more than LONG plain values (an RNG state, a long export)."""
-    return node.kind in ("list", "tuple") and len(node.children) > LONG and all(
-        c.kind == "value" for c in node.children)
+    return (
+        node.kind in ("list", "tuple")
+        and len(node.children) > LONG
+        and all(c.kind == "value" for c in node.children)
+    )
 
 
 def cmd_stats(args) -> int:
@@ -338,15 +377,24 @@ def cmd_stats(args) -> int:
     st = tensor_stats(arr, vdtype)
     rng = tuple(args.range) if args.range else ((st.min, st.max) if st.min is not None else None)
     hist = histogram(arr, vdtype, bins=args.bins, range=rng)
-    out = {"key": node.path, "dtype": t.dtype.name, "shape": list(t.shape), "device": t.device,
-           **st.to_json(), "histogram": hist.to_json()}
+    out = {
+        "key": node.path,
+        "dtype": t.dtype.name,
+        "shape": list(t.shape),
+        "device": t.device,
+        **st.to_json(),
+        "histogram": hist.to_json(),
+    }
     if t.dtype.kind == "complex":
         out["note"] = "statistics of the magnitudes of complex values"
     if is_quantized(t):
         out["quantization"] = describe(t)
         out["values"] = "stored integers" if args.raw else "real values (q - zero_point) * scale"
-        out["note"] = ("statistics of the stored integer values (not dequantized)" if args.raw
-                       else "statistics of the dequantized values; --raw for the stored integers")
+        out["note"] = (
+            "statistics of the stored integer values (not dequantized)"
+            if args.raw
+            else "statistics of the dequantized values; --raw for the stored integers"
+        )
     if args.json:
         print(json.dumps(out, indent=2, default=str))
         return 0
@@ -361,8 +409,10 @@ def cmd_stats(args) -> int:
     peak = max(int(counts.max()), 1) if counts.size else 1
     for i, c in enumerate(counts):
         bar = "#" * int(round(40 * int(c) / peak))
-        print(f"  [{hist.edges[i]: .4g}, {hist.edges[i + 1]: .4g}{']' if i == len(counts) - 1 else ')'}"
-              f" {int(c):>12}  {bar}")
+        print(
+            f"  [{hist.edges[i]: .4g}, {hist.edges[i + 1]: .4g}{']' if i == len(counts) - 1 else ')'}"
+            f" {int(c):>12}  {bar}"
+        )
     return 0
 
 
@@ -385,22 +435,39 @@ def cmd_optimizer(args) -> int:
     if args.updates:
         return _print_updates(ck, maps, args.json, model)
     if args.json:
-        print(json.dumps([{"path": m.path, "kind": m.kind, "method": m.method, "groups": m.groups,
-                           "records": [s.to_json() for s in m.slots]} for m in maps],
-                         indent=2, default=str))
+        print(
+            json.dumps(
+                [
+                    {
+                        "path": m.path,
+                        "kind": m.kind,
+                        "method": m.method,
+                        "groups": m.groups,
+                        "records": [s.to_json() for s in m.slots],
+                    }
+                    for m in maps
+                ],
+                indent=2,
+                default=str,
+            )
+        )
         return 0
     if not maps:
         print("no optimizer state found in this file")
     for m in maps:
-        print(f"/{m.path}: {m.kind} - {m.method}"
-              + (" (--model MODEL_FILE)" if not args.model and "pair it" in m.method else ""))
+        print(
+            f"/{m.path}: {m.kind} - {m.method}"
+            + (" (--model MODEL_FILE)" if not args.model and "pair it" in m.method else "")
+        )
         for g, hp in enumerate(m.groups):
             print(f"  group {g}: " + ", ".join(f"{k}={v}" for k, v in hp.items()))
         for s in m.slots:
             rec = s.to_json()
             shape = "x".join(map(str, rec["shape"])) if rec["shape"] is not None else "?"
             state = ", ".join(k for k in s.state) or "no state (frozen or unused)"
-            print(f"  {s.index:>5}  {s.name or '?':50} {s.confidence:9} group {s.group}  {shape:>14}  {state}")
+            print(
+                f"  {s.index:>5}  {s.name or '?':50} {s.confidence:9} group {s.group}  {shape:>14}  {state}"
+            )
     return 0
 
 
@@ -409,16 +476,21 @@ def _print_updates(ck, maps, as_json: bool, model=None) -> int:
 
     tables = [(m, sorted(update_rows(ck, m, model=model), key=lambda r: r.ratio)) for m in maps]
     if as_json:
-        print(json.dumps([{"path": m.path, "rows": [r.to_json() for r in rows]} for m, rows in tables],
-                         indent=2))
+        print(
+            json.dumps(
+                [{"path": m.path, "rows": [r.to_json() for r in rows]} for m, rows in tables], indent=2
+            )
+        )
         return 0
     for m, rows in tables:
         print(f"/{m.path}: next Adam update RMS / weight RMS, smallest first")
         if not rows:
             print("  (no parameter with exp_avg, exp_avg_sq and a known name)")
         for r in rows:
-            print(f"  {r.ratio:10.3e}  {r.name:50} update {r.update_rms:.3e}  weight {r.weight_rms:.3e}"
-                  f"  lr {r.lr:g}  step {r.step:g}")
+            print(
+                f"  {r.ratio:10.3e}  {r.name:50} update {r.update_rms:.3e}  weight {r.weight_rms:.3e}"
+                f"  lr {r.lr:g}  step {r.step:g}"
+            )
     return 0
 
 
@@ -443,6 +515,7 @@ def _progress():
         if total:
             sys.stderr.write(f"\r{100 * done // total:3d}% of {human_bytes(total)}")
             sys.stderr.flush()
+
     return Progress(show)
 
 
@@ -454,24 +527,41 @@ def cmd_remap(args) -> int:
     plan = plan_remap(o.path, to=o.to, rules=o.rules, cast=o.cast)
     r = apply_remap(plan, o.output, o.force, _progress())
     v = r.verified
-    return _report(r, args.json, plan.describe() + [
-        f"wrote {r.output}: {v.tensors_checked} tensors verified, devices {', '.join(v.devices)}"])
+    return _report(
+        r,
+        args.json,
+        plan.describe()
+        + [f"wrote {r.output}: {v.tensors_checked} tensors verified, devices {', '.join(v.devices)}"],
+    )
 
 
 def cmd_warmstart(args) -> int:
     from .ops.plans import WarmstartOptions, plan_warmstart_for
     from .ops.warmstart import apply_warmstart
 
-    o = WarmstartOptions(args.source, args.into, args.output, args.strip_prefix or [], args.add_prefix or [],
-                         args.rename or [], args.source_key, args.template_key, args.force)
+    o = WarmstartOptions(
+        args.source,
+        args.into,
+        args.output,
+        args.strip_prefix or [],
+        args.add_prefix or [],
+        args.rename or [],
+        args.source_key,
+        args.template_key,
+        args.force,
+    )
     plan = plan_warmstart_for(o)
-    lines = [f"matched {len(plan.matched)}, after rules {len(plan.matched_by_rule)}, shape mismatch "
-             f"{len(plan.shape_mismatch)} (kept from the template), missing {len(plan.missing)}, "
-             f"unexpected {len(plan.unexpected)}"]
+    lines = [
+        f"matched {len(plan.matched)}, after rules {len(plan.matched_by_rule)}, shape mismatch "
+        f"{len(plan.shape_mismatch)} (kept from the template), missing {len(plan.missing)}, "
+        f"unexpected {len(plan.unexpected)}"
+    ]
     if plan.proposed:
         lines.append(f"rule applied: {plan.proposed}")
     lines += [f"  shape mismatch {t}: template {ts}, source {ss}" for t, _, ts, ss in plan.shape_mismatch]
-    lines += [f"  missing {k}" for k in plan.missing[:20]] + [f"  unexpected {k}" for k in plan.unexpected[:20]]
+    lines += [f"  missing {k}" for k in plan.missing[:20]] + [
+        f"  unexpected {k}" for k in plan.unexpected[:20]
+    ]
     if args.dry_run or not args.output:
         if not args.dry_run:
             raise UsageError("ckpt warmstart: -o OUT is required (or --dry-run)")
@@ -483,12 +573,29 @@ def cmd_warmstart(args) -> int:
 def cmd_export(args) -> int:
     from .ops.plans import ExportOptions, run_export
 
-    o = ExportOptions(args.kind, args.file, args.output, args.model, args.kwargs, args.example_input,
-                      args.trace, args.state_key, args.path, args.trust_pickled_model, args.force)
+    o = ExportOptions(
+        args.kind,
+        args.file,
+        args.output,
+        args.model,
+        args.kwargs,
+        args.example_input,
+        args.trace,
+        args.state_key,
+        args.path,
+        args.trust_pickled_model,
+        args.force,
+    )
     if o.kind == "safetensors":
         r = run_export(o, _progress())
-        return _report(r, args.json, [f"wrote {r.output}: {r.tensors} tensors"
-                                      + (f", {len(r.tied)} tied (recorded in metadata)" if r.tied else "")])
+        return _report(
+            r,
+            args.json,
+            [
+                f"wrote {r.output}: {r.tensors} tensors"
+                + (f", {len(r.tied)} tied (recorded in metadata)" if r.tied else "")
+            ],
+        )
     if not o.model and not o.trust_pickled:
         raise UsageError(f"ckpt export {o.kind}: --model MODULE:CLASS (or --trust-pickled-model) is required")
     if o.trust_pickled:
@@ -496,13 +603,18 @@ def cmd_export(args) -> int:
 
         v = scan_file(o.path)
         if v.trustable:  # otherwise export refuses, naming why
-            print("ckpt: trusting the file: loading it imports exactly " + ", ".join(v.modules),
-                  file=sys.stderr)
+            print(
+                "ckpt: trusting the file: loading it imports exactly " + ", ".join(v.modules), file=sys.stderr
+            )
     r = run_export(o)
     diff = r.max_abs_difference
-    return _report(r, args.json, [f"wrote {r.output} ({o.kind}, eval mode)"]
-                   + ([f"largest |eager - exported| on a random input: {diff:.3g}"] if diff is not None else [])
-                   + ([r.note] if r.note else []))
+    return _report(
+        r,
+        args.json,
+        [f"wrote {r.output} ({o.kind}, eval mode)"]
+        + ([f"largest |eager - exported| on a random input: {diff:.3g}"] if diff is not None else [])
+        + ([r.note] if r.note else []),
+    )
 
 
 def cmd_strip(args) -> int:
@@ -510,10 +622,15 @@ def cmd_strip(args) -> int:
 
     plan = plan_strip(args.file, args.state_key)
     r = apply_strip(plan, args.output, args.dtype, args.force, _progress())
-    return _report(r, args.json, [
-        f"kept /{plan.state_key}: {r.tensors} tensors ({r.dtype}); dropped "
-        + (", ".join(plan.dropped) or "nothing"),
-        f"{human_bytes(r.size_before)} -> {human_bytes(r.size_after)}: {r.output}"])
+    return _report(
+        r,
+        args.json,
+        [
+            f"kept /{plan.state_key}: {r.tensors} tensors ({r.dtype}); dropped "
+            + (", ".join(plan.dropped) or "nothing"),
+            f"{human_bytes(r.size_before)} -> {human_bytes(r.size_after)}: {r.output}",
+        ],
+    )
 
 
 def cmd_extract(args) -> int:
@@ -530,8 +647,11 @@ def cmd_desktop(args) -> int:
         r = install(args.user, args.set_default) if args.action == "install" else uninstall(args.user)
     except DesktopError as exc:
         raise CheckpointError(str(exc)) from None
-    lines = ([f"installed for {r['exec']} in {r['data_home']}"] if "exec" in r and "data_home" in r
-             else [f"{k}: {v}" for k, v in r.items() if k != "files"])
+    lines = (
+        [f"installed for {r['exec']} in {r['data_home']}"]
+        if "exec" in r and "data_home" in r
+        else [f"{k}: {v}" for k, v in r.items() if k != "files"]
+    )
     return _report(r, args.json, lines + r.get("tools", []))
 
 
@@ -549,10 +669,22 @@ def cmd_demo(args) -> int:
     return 0
 
 
-COMMANDS = {"info": cmd_info, "tree": cmd_tree, "stats": cmd_stats, "scan": cmd_scan,
-            "optimizer": cmd_optimizer, "remap": cmd_remap, "warmstart": cmd_warmstart,
-            "export": cmd_export, "strip": cmd_strip, "extract": cmd_extract, "desktop": cmd_desktop,
-            "view": cmd_view, "demo": cmd_demo, "registry": cmd_registry}
+COMMANDS = {
+    "info": cmd_info,
+    "tree": cmd_tree,
+    "stats": cmd_stats,
+    "scan": cmd_scan,
+    "optimizer": cmd_optimizer,
+    "remap": cmd_remap,
+    "warmstart": cmd_warmstart,
+    "export": cmd_export,
+    "strip": cmd_strip,
+    "extract": cmd_extract,
+    "desktop": cmd_desktop,
+    "view": cmd_view,
+    "demo": cmd_demo,
+    "registry": cmd_registry,
+}
 
 
 if __name__ == "__main__":

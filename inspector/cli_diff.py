@@ -50,6 +50,7 @@ def _progress_meter():
             if name == "done" and self.total:
                 sys.stderr.write(f"\r{min(100, 100 * value // self.total):3d}% of {human_bytes(self.total)}")
                 sys.stderr.flush()
+
     return Shown()
 
 
@@ -73,8 +74,10 @@ def cmd_diff(args) -> int:
     else:
         _print_diff(result, args.limit)
     if errors:
-        print(f"ckpt: {len(errors)} tensors could not be read, e.g. {errors[0].key}: {errors[0].error}",
-              file=sys.stderr)
+        print(
+            f"ckpt: {len(errors)} tensors could not be read, e.g. {errors[0].key}: {errors[0].error}",
+            file=sys.stderr,
+        )
         return 2
     return (1 if result.differs else 0) if args.exit_code else 0
 
@@ -88,26 +91,44 @@ def _print_diff(r, limit: int) -> None:
         print(f"tolerance: |a-b| <= {r.atol:g} + {r.rtol:g}*|b| counts as equal")
     changed = r.changed_sorted()
     if changed:
-        print(f"\n{'rel change':>10} {'cosine':>10} {'max |A-B|':>10} {'changed':>8} "
-              f"{'d mean':>10} {'d std':>10}  key")
+        print(
+            f"\n{'rel change':>10} {'cosine':>10} {'max |A-B|':>10} {'changed':>8} "
+            f"{'d mean':>10} {'d std':>10}  key"
+        )
         for row in changed[:limit]:
             d = row.diff.to_json()
             key = row.key + (f" -> {row.key_b}" if row.key_b else "")
             dt = f"  [{row.dtype_a} -> {row.dtype_b}]" if row.dtype_a != row.dtype_b else ""
-            print(f"{_num(d['rel_l2']):>10} {_num(d['cosine'], '.6f'):>10} {_num(d['max_abs']):>10} "
-                  f"{d['frac_changed']:>8.2%} {_num(d['delta_mean']):>10} {_num(d['delta_std']):>10}  "
-                  f"{key}{dt}")
+            print(
+                f"{_num(d['rel_l2']):>10} {_num(d['cosine'], '.6f'):>10} {_num(d['max_abs']):>10} "
+                f"{d['frac_changed']:>8.2%} {_num(d['delta_mean']):>10} {_num(d['delta_std']):>10}  "
+                f"{key}{dt}"
+            )
         if len(changed) > limit:
             print(f"  … {len(changed) - limit} more (--limit, or --json for all)")
-    sections = [("shape changed", lambda x: x.status == "shape",
-                 lambda x: f"{shape_text(x.shape_a)} -> {shape_text(x.shape_b)}"),
-                ("dtype changed, values identical or equal", lambda x: x.status in ("identical", "equal")
-                 and x.dtype_a != x.dtype_b, lambda x: f"{x.dtype_a} -> {x.dtype_b}"),
-                ("only in A (removed)", lambda x: x.status == "removed",
-                 lambda x: f"{shape_text(x.shape_a)} {x.dtype_a}"),
-                ("only in B (added)", lambda x: x.status == "added",
-                 lambda x: f"{shape_text(x.shape_b)} {x.dtype_b}"),
-                ("unreadable", lambda x: x.status == "error", lambda x: x.error)]
+    sections = [
+        (
+            "shape changed",
+            lambda x: x.status == "shape",
+            lambda x: f"{shape_text(x.shape_a)} -> {shape_text(x.shape_b)}",
+        ),
+        (
+            "dtype changed, values identical or equal",
+            lambda x: x.status in ("identical", "equal") and x.dtype_a != x.dtype_b,
+            lambda x: f"{x.dtype_a} -> {x.dtype_b}",
+        ),
+        (
+            "only in A (removed)",
+            lambda x: x.status == "removed",
+            lambda x: f"{shape_text(x.shape_a)} {x.dtype_a}",
+        ),
+        (
+            "only in B (added)",
+            lambda x: x.status == "added",
+            lambda x: f"{shape_text(x.shape_b)} {x.dtype_b}",
+        ),
+        ("unreadable", lambda x: x.status == "error", lambda x: x.error),
+    ]
     for title, pick, text in sections:
         rows = [x for x in r.rows if pick(x)]
         if rows:
@@ -119,8 +140,10 @@ def _print_diff(r, limit: int) -> None:
     if r.structure:
         print(f"\nother differences: {len(r.structure) + r.structure_more}")
         for e in r.structure[:limit]:
-            print(f"  {e['change']:8} /{e['path']}: {e['a'] if e['a'] is not None else '-'} -> "
-                  f"{e['b'] if e['b'] is not None else '-'}")
+            print(
+                f"  {e['change']:8} /{e['path']}: {e['a'] if e['a'] is not None else '-'} -> "
+                f"{e['b'] if e['b'] is not None else '-'}"
+            )
 
 
 def cmd_progression(args) -> int:
@@ -133,8 +156,11 @@ def cmd_progression(args) -> int:
     if not paths:
         raise UsageError("ckpt progression: no checkpoint files found")
     if len(paths) < 2:
-        print(f"ckpt: note: {paths[0]} is one checkpoint; give a folder of epoch files or several "
-              "files to follow a run", file=sys.stderr)
+        print(
+            f"ckpt: note: {paths[0]} is one checkpoint; give a folder of epoch files or several "
+            "files to follow a run",
+            file=sys.stderr,
+        )
     pr = progression(paths, args.key, args.bins, _progress_meter(), adam=not args.no_adam)
     if sys.stderr.isatty():
         sys.stderr.write("\r" + " " * 30 + "\r")
@@ -144,8 +170,11 @@ def cmd_progression(args) -> int:
     labels = [f"e{f['epoch']}" if f["epoch"] is not None else f"#{i}" for i, f in enumerate(pr.files)]
     for i, f in enumerate(pr.files):
         print(f"{labels[i]:>6}  {f['name']}  ({f['tensors']} tensors)")
-    for title, field in (("L2 norm", "norm"), ("relative change from the previous checkpoint", "rel_change"),
-                         ("Adam update RMS / weight RMS", "adam_update")):
+    for title, field in (
+        ("L2 norm", "norm"),
+        ("relative change from the previous checkpoint", "rel_change"),
+        ("Adam update RMS / weight RMS", "adam_update"),
+    ):
         if field == "adam_update" and not any(v is not None for c in pr.layers for v in c.adam_update):
             continue
         print(f"\n{title}")

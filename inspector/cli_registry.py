@@ -15,17 +15,27 @@ from .present import human_bytes
 
 
 def add_registry_parser(parser, sub) -> None:
-    parser.add_argument("--tracking-uri", metavar="URI", default=None,
-                        help="MLflow tracking URI for models:/ and runs:/ arguments "
-                             "(default: $MLFLOW_TRACKING_URI, else the local registry)")
+    parser.add_argument(
+        "--tracking-uri",
+        metavar="URI",
+        default=None,
+        help="MLflow tracking URI for models:/ and runs:/ arguments "
+        "(default: $MLFLOW_TRACKING_URI, else the local registry)",
+    )
     s = sub.add_parser("registry", help="MLflow model registry: list, inspect, register checkpoints")
     rs = s.add_subparsers(dest="registry_command", required=True, parser_class=type(parser))
 
     def common(p):
-        p.add_argument("--tracking-uri", dest="registry_tracking_uri", metavar="URI", default=None,
-                       help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the local registry)")
+        p.add_argument(
+            "--tracking-uri",
+            dest="registry_tracking_uri",
+            metavar="URI",
+            default=None,
+            help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the local registry)",
+        )
         p.add_argument("--json", action="store_true")
         return p
+
     common(rs.add_parser("models", help="registered models, latest versions, aliases, tags"))
     p = common(rs.add_parser("versions", help="the versions of a model, with runs, aliases, tags, metrics"))
     p.add_argument("name")
@@ -79,9 +89,11 @@ def cmd_registry(args) -> int:
         models = browse.list_models(store)
         lines = [f"{len(models)} registered models in {store.label}"] if not models else []
         for m in models:
-            lines.append(f"{m['name']}  latest {m['latest_version'] or '-'}"
-                         + (f"  aliases {_kv(m['aliases'])}" if m["aliases"] else "")
-                         + (f"  tags {_kv(m['tags'])}" if m["tags"] else ""))
+            lines.append(
+                f"{m['name']}  latest {m['latest_version'] or '-'}"
+                + (f"  aliases {_kv(m['aliases'])}" if m["aliases"] else "")
+                + (f"  tags {_kv(m['tags'])}" if m["tags"] else "")
+            )
         return _emit(args, models, lines)
     if cmd == "versions":
         versions = browse.list_versions(store, args.name)
@@ -108,8 +120,9 @@ def _register(args, uri) -> int:
     from .registry.register import DangerousFile, parse_tags, register_checkpoint
 
     try:
-        r = register_checkpoint(args.file, args.name, parse_tags(args.tag), args.description,
-                                args.alias, args.force, uri)
+        r = register_checkpoint(
+            args.file, args.name, parse_tags(args.tag), args.description, args.alias, args.force, uri
+        )
     except DangerousFile as exc:
         print(f"ckpt: {exc}", file=sys.stderr)
         if args.json:

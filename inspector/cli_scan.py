@@ -31,8 +31,11 @@ def verdict_lines(v, verbose: bool = False) -> list[str]:
         if not rows and s.complete:
             continue
         where = s.stream or "(file)"
-        out.append(f"  stream {where} — read by {s.loader}"
-                   + ("" if s.reached else " (bytes the loader does not reach)") + state)
+        out.append(
+            f"  stream {where} — read by {s.loader}"
+            + ("" if s.reached else " (bytes the loader does not reach)")
+            + state
+        )
         for r in rows[:40]:
             times = f" ×{r.count}" if r.count > 1 else ""
             out.append(f"    {_MARK.get(r.category, r.category):6} {r.text}{times}   — {r.reason}")
@@ -81,8 +84,13 @@ def unreadable_info(args, exc, v=None) -> int:
     if v.verdict in ("unreadable", "safe"):
         raise exc  # nothing a loader would run: the plain one-line error
     if args.json:
-        print(json.dumps({"path": args.file, "error": str(exc), "verdict": v.verdict,
-                          "security": v.to_json()}, indent=2, default=str))
+        print(
+            json.dumps(
+                {"path": args.file, "error": str(exc), "verdict": v.verdict, "security": v.to_json()},
+                indent=2,
+                default=str,
+            )
+        )
     else:
         print(f"file        {args.file}")
         print(f"error       {exc}")

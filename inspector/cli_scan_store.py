@@ -28,19 +28,43 @@ DEFAULT_MEMORY_MB = 4096
 
 def add_arguments(s) -> None:
     """The options `scan` gains (registered in cli.build_parser)."""
-    s.add_argument("-r", "--recursive", action="store_true",
-                   help="walk folders: every file, distributed-checkpoint folders as one item")
-    s.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
-                   help="worker processes (default: the number of CPUs)")
-    s.add_argument("--jsonl", action="store_true",
-                   help="one JSON object per item on stdout as each finishes; summary on stderr")
-    s.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                   help=f"per item; a worker over it is stopped (default {DEFAULT_TIMEOUT:g})")
-    s.add_argument("--memory-limit", type=int, default=DEFAULT_MEMORY_MB, metavar="MB",
-                   help=f"address space of each worker (default {DEFAULT_MEMORY_MB})")
+    s.add_argument(
+        "-r",
+        "--recursive",
+        action="store_true",
+        help="walk folders: every file, distributed-checkpoint folders as one item",
+    )
+    s.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=0,
+        metavar="N",
+        help="worker processes (default: the number of CPUs)",
+    )
+    s.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="one JSON object per item on stdout as each finishes; summary on stderr",
+    )
+    s.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"per item; a worker over it is stopped (default {DEFAULT_TIMEOUT:g})",
+    )
+    s.add_argument(
+        "--memory-limit",
+        type=int,
+        default=DEFAULT_MEMORY_MB,
+        metavar="MB",
+        help=f"address space of each worker (default {DEFAULT_MEMORY_MB})",
+    )
 
 
 # -- what to judge ------------------------------------------------------------------------
+
 
 def is_dcp_folder(names) -> bool:
     return ".metadata" in names and any(n.endswith(".distcp") for n in names)
@@ -102,6 +126,7 @@ def _listdir(path: str) -> list[str]:
 
 # -- the workers --------------------------------------------------------------------------
 
+
 def judge(path: str) -> dict:
     """One item's verdict as a JSON-ready dict (runs in a worker)."""
     from .analysis.verdict import scan_file
@@ -110,11 +135,21 @@ def judge(path: str) -> dict:
     try:
         out = scan_file(path).to_json()
     except MemoryError:
-        out = {"verdict": "unreadable", "globals": [], "flags": [], "streams": 0,
-               "error": "judging it needs more memory than the worker's limit"}
+        out = {
+            "verdict": "unreadable",
+            "globals": [],
+            "flags": [],
+            "streams": 0,
+            "error": "judging it needs more memory than the worker's limit",
+        }
     except Exception as exc:  # a bug of ours: still one line, and never "safe"
-        out = {"verdict": "unreadable", "globals": [], "flags": [], "streams": 0,
-               "error": f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:160]}"}
+        out = {
+            "verdict": "unreadable",
+            "globals": [],
+            "flags": [],
+            "streams": 0,
+            "error": f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:160]}",
+        }
     out["seconds"] = round(time.perf_counter() - t0, 3)
     return out
 
@@ -208,9 +243,11 @@ def run_pool(paths, jobs: int, timeout: float, memory_mb: int, emit) -> None:
                 if result is None and (s.proc.sentinel in ready or not s.proc.is_alive()):
                     s.proc.join(5)  # collect its exit status
                     code = s.proc.exitcode
-                    why = (f"killed by signal {-code}" if code is not None and code < 0 else f"exit {code}")
-                    result = _failed(f"the worker judging it died ({why}); it may need more "
-                                     f"than {memory_mb:,} MB or crash the reader")
+                    why = f"killed by signal {-code}" if code is not None and code < 0 else f"exit {code}"
+                    result = _failed(
+                        f"the worker judging it died ({why}); it may need more "
+                        f"than {memory_mb:,} MB or crash the reader"
+                    )
                 elif result is None and time.monotonic() - s.started > timeout:
                     result = _failed(f"judging it took longer than {timeout:g} s; the worker was stopped")
                 if result is None:
@@ -237,11 +274,19 @@ def run_pool(paths, jobs: int, timeout: float, memory_mb: int, emit) -> None:
 
 
 def _failed(why: str) -> dict:
-    return {"verdict": "unreadable", "globals": [], "flags": [], "streams": 0, "error": why,
-            "seconds": None, "_restart": True}
+    return {
+        "verdict": "unreadable",
+        "globals": [],
+        "flags": [],
+        "streams": 0,
+        "error": why,
+        "seconds": None,
+        "_restart": True,
+    }
 
 
 # -- the command --------------------------------------------------------------------------
+
 
 def run(args) -> int:
     t0 = time.perf_counter()
@@ -281,9 +326,15 @@ def run(args) -> int:
     run_pool(walk(), jobs, args.timeout, args.memory_limit, emit)
     took = time.perf_counter() - t0
     total = sum(counts.values())
-    summary = {"summary": {"items": total, "verdicts": dict(sorted(counts.items())),
-                           "seconds": round(took, 2), "jobs": jobs,
-                           "missing_arguments": bad_args}}
+    summary = {
+        "summary": {
+            "items": total,
+            "verdicts": dict(sorted(counts.items())),
+            "seconds": round(took, 2),
+            "jobs": jobs,
+            "missing_arguments": bad_args,
+        }
+    }
     if tty:
         sys.stderr.write("\r\x1b[K")
     if args.jsonl:
@@ -297,7 +348,10 @@ def run(args) -> int:
 
 
 def _reasons(result: dict) -> str:
-    bad = [f"{g['module']}.{g['name']}" for g in result.get("globals", [])
-           if g.get("category") in ("dangerous", "needs-code")]
+    bad = [
+        f"{g['module']}.{g['name']}"
+        for g in result.get("globals", [])
+        if g.get("category") in ("dangerous", "needs-code")
+    ]
     bits = list(dict.fromkeys(bad))[:4] + result.get("flags", [])[:2]
     return "; ".join(bits)[:300]

@@ -27,15 +27,23 @@ def write_demo(path: str, steps: int = 20) -> str:
 
     torch.manual_seed(0)
     model = nn.Sequential(
-        nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
-        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(4), nn.Flatten(),
-        nn.Linear(32 * 16, 128), nn.ReLU(), nn.Linear(128, 10),
+        nn.Conv2d(3, 16, 3, padding=1),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.BatchNorm2d(32),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(4),
+        nn.Flatten(),
+        nn.Linear(32 * 16, 128),
+        nn.ReLU(),
+        nn.Linear(128, 10),
     )
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=3e-3)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}], lr=3e-3
+    )
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
     losses = []
     for _ in range(steps):
@@ -55,8 +63,7 @@ def write_demo(path: str, steps: int = 20) -> str:
         "lr_scheduler": sched.state_dict(),
         "loss": losses[-1],
         "loss_history": losses,
-        "hyper_parameters": {"lr": 3e-3, "batch_size": 32, "weight_decay": 0.05,
-                             "model": "small-cnn"},
+        "hyper_parameters": {"lr": 3e-3, "batch_size": 32, "weight_decay": 0.05, "model": "small-cnn"},
         "ema_head_bf16": model[-1].weight.detach().to(torch.bfloat16),
     }
     folder = os.path.dirname(os.path.abspath(path))

@@ -42,8 +42,10 @@ def launcher() -> str:
     found = shutil.which(APP_ID)
     if found:
         return os.path.abspath(found)
-    raise DesktopError(f"the {APP_ID} command is not installed beside {sys.executable}; "
-                       "install the package first (pip install -e .)")
+    raise DesktopError(
+        f"the {APP_ID} command is not installed beside {sys.executable}; "
+        "install the package first (pip install -e .)"
+    )
 
 
 def data_home(user: bool = True) -> str:
@@ -66,11 +68,15 @@ def desktop_entry(exec_path: str) -> str:
 
 
 def _files(home: str) -> dict[str, str]:
-    files = {"desktop": os.path.join(home, "applications", f"{APP_ID}.desktop"),
-             "mime": os.path.join(home, "mime", "packages", f"{APP_ID}.xml"),
-             "svg": os.path.join(home, "icons", "hicolor", "scalable", "apps", f"{APP_ID}.svg")}
+    files = {
+        "desktop": os.path.join(home, "applications", f"{APP_ID}.desktop"),
+        "mime": os.path.join(home, "mime", "packages", f"{APP_ID}.xml"),
+        "svg": os.path.join(home, "icons", "hicolor", "scalable", "apps", f"{APP_ID}.svg"),
+    }
     for size in ICON_SIZES:
-        files[f"png{size}"] = os.path.join(home, "icons", "hicolor", f"{size}x{size}", "apps", f"{APP_ID}.png")
+        files[f"png{size}"] = os.path.join(
+            home, "icons", "hicolor", f"{size}x{size}", "apps", f"{APP_ID}.png"
+        )
     return files
 
 
@@ -85,13 +91,19 @@ def install(user: bool = True, set_default: bool = False) -> dict:
     if sys.platform == "win32":
         return _install_windows(set_default)
     if sys.platform == "darwin":
-        return {"platform": "macOS", "note": "files opened with the app arrive as QFileOpenEvent and are "
-                "handled; building an .app bundle for Finder associations is out of scope"}
+        return {
+            "platform": "macOS",
+            "note": "files opened with the app arrive as QFileOpenEvent and are "
+            "handled; building an .app bundle for Finder associations is out of scope",
+        }
     exec_path = launcher()
     home = data_home(user)
     files = _files(home)
-    payload = {"desktop": desktop_entry(exec_path).encode(), "mime": resource("checkpoint-inspector-mime.xml"),
-               "svg": resource("icons/checkpoint-inspector.svg")}
+    payload = {
+        "desktop": desktop_entry(exec_path).encode(),
+        "mime": resource("checkpoint-inspector-mime.xml"),
+        "svg": resource("icons/checkpoint-inspector.svg"),
+    }
     for size in ICON_SIZES:
         payload[f"png{size}"] = resource(f"icons/checkpoint-inspector-{size}.png")
     try:
@@ -101,10 +113,15 @@ def install(user: bool = True, set_default: bool = False) -> dict:
                 fh.write(payload[key])
     except OSError as exc:
         raise DesktopError(f"cannot write {exc.filename}: {exc.strerror}") from None
-    tools = [t for t in (_run("update-mime-database", os.path.join(home, "mime")),
-                         _run("update-desktop-database", os.path.join(home, "applications")),
-                         _run("gtk-update-icon-cache", "-q", "-t", os.path.join(home, "icons", "hicolor")))
-             if t]
+    tools = [
+        t
+        for t in (
+            _run("update-mime-database", os.path.join(home, "mime")),
+            _run("update-desktop-database", os.path.join(home, "applications")),
+            _run("gtk-update-icon-cache", "-q", "-t", os.path.join(home, "icons", "hicolor")),
+        )
+        if t
+    ]
     if set_default:
         tools.append(set_default_handler())
     return {"exec": exec_path, "data_home": home, "files": list(files.values()), "tools": tools}
@@ -137,8 +154,14 @@ def uninstall(user: bool = True) -> dict:
         if os.path.exists(path):
             os.remove(path)
             removed.append(path)
-    tools = [t for t in (_run("update-mime-database", os.path.join(home, "mime")),
-                         _run("update-desktop-database", os.path.join(home, "applications"))) if t]
+    tools = [
+        t
+        for t in (
+            _run("update-mime-database", os.path.join(home, "mime")),
+            _run("update-desktop-database", os.path.join(home, "applications")),
+        )
+        if t
+    ]
     return {"removed": removed, "tools": tools}
 
 

@@ -72,12 +72,25 @@ def value_text(value: Any, limit: int = 80) -> str:
 
 def node_row(node: Node) -> dict:
     """The columns shown for a node: name, type, shape, dtype, device, elements, size."""
-    row = {"name": node.name, "type": node.type_name, "shape": "", "dtype": "", "device": "",
-           "elements": "", "size": "", "value": ""}
+    row = {
+        "name": node.name,
+        "type": node.type_name,
+        "shape": "",
+        "dtype": "",
+        "device": "",
+        "elements": "",
+        "size": "",
+        "value": "",
+    }
     v = node.value
     if node.kind == "tensor" and isinstance(v, TensorInfo):
-        row.update(shape=shape_text(v.shape), dtype=v.dtype.name, device=v.device,
-                   elements=f"{v.numel:,}", size=human_bytes(v.nbytes))
+        row.update(
+            shape=shape_text(v.shape),
+            dtype=v.dtype.name,
+            device=v.device,
+            elements=f"{v.numel:,}",
+            size=human_bytes(v.nbytes),
+        )
     elif node.kind == "ref" and node.ref is not None:
         row["value"] = f"→ same object as /{node.ref.path}"
     elif node.kind in ("dict", "list", "tuple", "set", "module", "object"):
@@ -110,12 +123,23 @@ def _node_fields(node: Node, out: dict) -> None:
     out.update(name=node.name, path=node.path, kind=node.kind, type=node.type_name)
     v = node.value
     if node.kind == "tensor" and isinstance(v, TensorInfo):
-        out.update(dtype=v.dtype.name, shape=list(v.shape), stride=list(v.stride),
-                   storage_offset=v.storage_offset, device=v.device, numel=v.numel,
-                   requires_grad=v.requires_grad, is_parameter=v.is_parameter)
+        out.update(
+            dtype=v.dtype.name,
+            shape=list(v.shape),
+            stride=list(v.stride),
+            storage_offset=v.storage_offset,
+            device=v.device,
+            numel=v.numel,
+            requires_grad=v.requires_grad,
+            is_parameter=v.is_parameter,
+        )
         if v.storage is not None:
-            out["storage"] = {"key": v.storage.key, "location": v.storage.location,
-                              "numel": v.storage.numel, "record": v.storage.record}
+            out["storage"] = {
+                "key": v.storage.key,
+                "location": v.storage.location,
+                "numel": v.storage.numel,
+                "record": v.storage.record,
+            }
         if v.quantization:
             from .analysis.quantized import describe
 
@@ -123,8 +147,10 @@ def _node_fields(node: Node, out: dict) -> None:
         if v.tensor_type:
             out["tensor_type"] = v.tensor_type
         if v.layout == "dcp":
-            out["chunks"] = [{"offsets": list(c["offsets"]), "sizes": list(c["sizes"]),
-                              "file": c["file"]} for c in v.parts["chunks"]]
+            out["chunks"] = [
+                {"offsets": list(c["offsets"]), "sizes": list(c["sizes"]), "file": c["file"]}
+                for c in v.parts["chunks"]
+            ]
     elif node.kind == "ref" and node.ref is not None:
         out["ref"] = node.ref.path
     elif node.kind in ("value", "class", "storage"):
@@ -147,11 +173,20 @@ def extra_summary_rows(s: dict) -> list[tuple[str, str]]:
     rows = []
     entries = s.get("tensor_entries", s["tensor_count"])
     if entries != s["tensor_count"]:
-        rows.append(("Tree entries", f"{entries:,} tensor rows for {s['tensor_count']:,} distinct "
-                                     "tensors (the same tensor listed in several places)"))
+        rows.append(
+            (
+                "Tree entries",
+                f"{entries:,} tensor rows for {s['tensor_count']:,} distinct "
+                "tensors (the same tensor listed in several places)",
+            )
+        )
     if s.get("quantized"):
-        rows.append(("Quantized", ", ".join(f"{n} {k}" for k, n in s["quantized"].items())
-                     + " (statistics show real values)"))
+        rows.append(
+            (
+                "Quantized",
+                ", ".join(f"{n} {k}" for k, n in s["quantized"].items()) + " (statistics show real values)",
+            )
+        )
     for k, v in s.get("metadata", {}).items():
         rows.append((f"Metadata {k}", " ".join(str(v).split())[:200]))
     return rows
@@ -175,8 +210,11 @@ def dumps_json(obj: Any, indent: int = 1) -> str:
         if isinstance(o, int):
             return int.__repr__(o)
         if isinstance(o, float):
-            return float.__repr__(o) if math.isfinite(o) else ("NaN" if o != o else
-                                                                 ("Infinity" if o > 0 else "-Infinity"))
+            return (
+                float.__repr__(o)
+                if math.isfinite(o)
+                else ("NaN" if o != o else ("Infinity" if o > 0 else "-Infinity"))
+            )
         return quote(o if isinstance(o, str) else str(o))
 
     parts: list[str] = []
@@ -193,7 +231,9 @@ def dumps_json(obj: Any, indent: int = 1) -> str:
             for i, item in enumerate(o.items() if is_dict else o):
                 sep = ("," if i else "") + pad
                 if is_dict:
-                    sep += (quote(item[0]) if isinstance(item[0], str) else '"' + scalar(item[0]).strip('"') + '"') + ": "
+                    sep += (
+                        quote(item[0]) if isinstance(item[0], str) else '"' + scalar(item[0]).strip('"') + '"'
+                    ) + ": "
                     item = item[1]
                 todo += [(True, sep, 0), (False, item, level + 1)]
             todo.append((True, "\n" + " " * (indent * level) + ("}" if is_dict else "]"), 0))

@@ -56,6 +56,7 @@ def saved_as(device: str):
 
 # ---- small models -------------------------------------------------------------------------
 
+
 def make_mlp(seed: int = 0):
     import torch
     from torch import nn
@@ -74,8 +75,12 @@ def tutorial_checkpoint(steps: int = 2):
         opt.zero_grad()
         model(torch.randn(5, 8)).pow(2).mean().backward()
         opt.step()
-    return {"epoch": 3, "model_state_dict": model.state_dict(),
-            "optimizer_state_dict": opt.state_dict(), "loss": 0.25}
+    return {
+        "epoch": 3,
+        "model_state_dict": model.state_dict(),
+        "optimizer_state_dict": opt.state_dict(),
+        "loss": 0.25,
+    }
 
 
 def flatten(obj, prefix=""):
@@ -100,6 +105,7 @@ def tensors_of(obj) -> dict:
 
 # ---- audit hook ---------------------------------------------------------------------------
 
+
 class Audit:
     """Records (and blocks) process, socket, write and import events while active."""
 
@@ -112,15 +118,33 @@ class Audit:
         if not self.active:
             return
         bad = None
-        if event in ("subprocess.Popen", "os.system", "os.exec", "os.spawn", "os.posix_spawn",
-                     "os.fork", "os.forkpty", "pty.spawn", "ctypes.dlopen", "socket.connect",
-                     "socket.bind", "socket.getaddrinfo", "webbrowser.open", "os.startfile",
-                     "urllib.Request", "os.remove", "os.rename", "os.mkdir", "shutil.rmtree"):
+        if event in (
+            "subprocess.Popen",
+            "os.system",
+            "os.exec",
+            "os.spawn",
+            "os.posix_spawn",
+            "os.fork",
+            "os.forkpty",
+            "pty.spawn",
+            "ctypes.dlopen",
+            "socket.connect",
+            "socket.bind",
+            "socket.getaddrinfo",
+            "webbrowser.open",
+            "os.startfile",
+            "urllib.Request",
+            "os.remove",
+            "os.rename",
+            "os.mkdir",
+            "shutil.rmtree",
+        ):
             bad = (event, repr(args)[:200])
         elif event == "open":
             path, mode, flags = (list(args) + [None, None, None])[:3]
             write = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
-                isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
+                isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
+            )
             if write:
                 bad = (event, repr(args)[:200])
         elif event == "import":
@@ -155,6 +179,7 @@ def audit() -> Audit:
 
 
 # ---- Python 2 style pickles ---------------------------------------------------------------
+
 
 def py2ify(data: bytes, encoding: str = "utf-8") -> bytes:
     """Rewrite a protocol-2 pickle as Python 2 wrote it: text as byte strings

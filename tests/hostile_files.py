@@ -52,8 +52,9 @@ def repeated_streams(compress, chunk: bytes, copies: int, head: bytes = b"") -> 
 def xz_bomb(folder: Path) -> list[list[str]]:
     """~0.9 MB of xz streams that inflate to 6 GB, starting with a pickle header."""
     p = folder / "bomb.pt.xz"
-    p.write_bytes(repeated_streams(lambda b: lzma.compress(b, preset=0), bytes(10 * MB), 600,
-                                   head=plain_pickle()))
+    p.write_bytes(
+        repeated_streams(lambda b: lzma.compress(b, preset=0), bytes(10 * MB), 600, head=plain_pickle())
+    )
     assert p.stat().st_size < MB
     return [["scan", str(p)], ["info", str(p)]]
 
@@ -61,8 +62,7 @@ def xz_bomb(folder: Path) -> list[list[str]]:
 def gzip_bomb(folder: Path) -> list[list[str]]:
     """<1 MB of gzip members that inflate to 900 MB (deflate tops out near 1:1000)."""
     p = folder / "bomb.pt.gz"
-    p.write_bytes(repeated_streams(lambda b: gzip.compress(b, 9), bytes(10 * MB), 90,
-                                   head=plain_pickle()))
+    p.write_bytes(repeated_streams(lambda b: gzip.compress(b, 9), bytes(10 * MB), 90, head=plain_pickle()))
     assert p.stat().st_size < MB
     return [["scan", str(p)]]
 
@@ -70,8 +70,7 @@ def gzip_bomb(folder: Path) -> list[list[str]]:
 def bz2_bomb(folder: Path) -> list[list[str]]:
     """A few KB of bzip2 streams that inflate to 10 GB."""
     p = folder / "bomb.pt.bz2"
-    p.write_bytes(repeated_streams(lambda b: bz2.compress(b, 9), bytes(10 * MB), 1000,
-                                   head=plain_pickle()))
+    p.write_bytes(repeated_streams(lambda b: bz2.compress(b, 9), bytes(10 * MB), 1000, head=plain_pickle()))
     assert p.stat().st_size < MB
     return [["scan", str(p)]]
 
@@ -80,8 +79,9 @@ def zip_overlap_bomb(folder: Path) -> list[list[str]]:
     """One deflated 64 MB member and thousands of directory entries pointing at it: every
     entry inflates the same bytes again (an overlapping-member zip bomb)."""
     p = folder / "overlap.pt"
-    p.write_bytes(_overlapping_zip(zlib.compressobj(9, zlib.DEFLATED, -15), b"\x80\x02" + bytes(64 * MB),
-                                   entries=8000))
+    p.write_bytes(
+        _overlapping_zip(zlib.compressobj(9, zlib.DEFLATED, -15), b"\x80\x02" + bytes(64 * MB), entries=8000)
+    )
     assert p.stat().st_size < MB
     return [["scan", str(p)], ["info", str(p)]]
 
@@ -102,13 +102,39 @@ def _overlapping_zip(compressor, payload: bytes, entries: int) -> bytes:
         body, method = compressor.compress(payload) + compressor.flush(), 8
     crc = zlib.crc32(payload)
     name = b"blob"
-    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, method, 0, 0, crc, len(body),
-                        len(payload), len(name), 0) + name + body
+    local = (
+        struct.pack(
+            "<4s5H3L2H", b"PK\x03\x04", 20, 0, method, 0, 0, crc, len(body), len(payload), len(name), 0
+        )
+        + name
+        + body
+    )
     central = bytearray()
     for i in range(entries):
         n = b"m%05d" % i
-        central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, method, 0, 0, crc, len(body),
-                               len(payload), len(n), 0, 0, 0, 0, 0, 0) + n
+        central += (
+            struct.pack(
+                "<4s6H3L5H2L",
+                b"PK\x01\x02",
+                20,
+                20,
+                0,
+                method,
+                0,
+                0,
+                crc,
+                len(body),
+                len(payload),
+                len(n),
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+            )
+            + n
+        )
     eocd = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, entries, entries, len(central), len(local), 0)
     return local + bytes(central) + eocd
 
@@ -118,9 +144,12 @@ def tar_quadratic(folder: Path) -> list[list[str]]:
     p = folder / "quadratic.tar"
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, data in (("sys_info", pickle.dumps({"protocol_version": 1001}, protocol=2)),
-                           ("pickle", plain_pickle()), ("storages", b"\x80\x02" * 80_000),
-                           ("tensors", b"\x80\x02" * 1000)):
+        for name, data in (
+            ("sys_info", pickle.dumps({"protocol_version": 1001}, protocol=2)),
+            ("pickle", plain_pickle()),
+            ("storages", b"\x80\x02" * 80_000),
+            ("tensors", b"\x80\x02" * 1000),
+        ):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -197,7 +226,9 @@ def deep_json(folder: Path) -> list[list[str]]:
 
 
 def deep_safetensors_header(folder: Path) -> list[list[str]]:
-    header = ('{"__metadata__": {"x": "' + "y" * 10 + '"}, "a": ' + "[" * 100_000 + "]" * 100_000 + "}").encode()
+    header = (
+        '{"__metadata__": {"x": "' + "y" * 10 + '"}, "a": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    ).encode()
     p = folder / "deep.safetensors"
     p.write_bytes(struct.pack("<Q", len(header)) + header)
     return [["scan", str(p)], ["info", str(p)]]
@@ -234,8 +265,13 @@ def pt2_json_list(folder: Path) -> list[list[str]]:
 
 def old_torchscript_not_object(folder: Path) -> list[list[str]]:
     out = []
-    for i, text in enumerate(["[1, 2, 3]", '{"tensors": 5, "mainModule": []}',
-                              '{"tensors": [1], "mainModule": {"submodules": [3]}}']):
+    for i, text in enumerate(
+        [
+            "[1, 2, 3]",
+            '{"tensors": 5, "mainModule": []}',
+            '{"tensors": [1], "mainModule": {"submodules": [3]}}',
+        ]
+    ):
         p = folder / f"oldts{i}.pt"
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as z:
@@ -254,15 +290,23 @@ def nested_lists(folder: Path) -> list[list[str]]:
 
 def giant_int(folder: Path) -> list[list[str]]:
     p = folder / "bigint.pt"
-    value = 10 ** 5000 + 7
+    value = 10**5000 + 7
     p.write_bytes(torch_zip_bytes(pickle.dumps({"n": value, "m": [-value]}, protocol=2)))
-    return [["tree", str(p)], ["tree", str(p), "--json"], ["info", str(p)], ["info", str(p), "--json"],
-            ["scan", str(p)]]
+    return [
+        ["tree", str(p)],
+        ["tree", str(p), "--json"],
+        ["info", str(p)],
+        ["info", str(p), "--json"],
+        ["scan", str(p)],
+    ]
 
 
 def nonexistent(folder: Path) -> list[list[str]]:
-    return [["scan", str(folder / "nonexistent.pt")], ["info", str(folder / "nonexistent.pt")],
-            ["scan", "/nonexistent.pt"]]
+    return [
+        ["scan", str(folder / "nonexistent.pt")],
+        ["info", str(folder / "nonexistent.pt")],
+        ["scan", "/nonexistent.pt"],
+    ]
 
 
 def nested_tuples_build(folder: Path) -> list[list[str]]:
@@ -288,12 +332,34 @@ def copy_amplification(folder: Path) -> list[list[str]]:
     return [["info", str(p)], ["tree", str(p)], ["scan", str(p)]]
 
 
-BUILDERS = {f.__name__: f for f in (
-    xz_bomb, gzip_bomb, bz2_bomb, zip_overlap_bomb, zip_quadratic, tar_quadratic, carve_chains,
-    dcp_metadata_dev_zero, dcp_metadata_fifo, dcp_metadata_dir, dcp_chunk_symlink_out,
-    fifo_file, dev_zero_file, deep_json, deep_safetensors_header, index_naming_itself,
-    pt2_json_list, old_torchscript_not_object, nested_lists, giant_int, nonexistent,
-    nested_tuples_build, copy_amplification)}
+BUILDERS = {
+    f.__name__: f
+    for f in (
+        xz_bomb,
+        gzip_bomb,
+        bz2_bomb,
+        zip_overlap_bomb,
+        zip_quadratic,
+        tar_quadratic,
+        carve_chains,
+        dcp_metadata_dev_zero,
+        dcp_metadata_fifo,
+        dcp_metadata_dir,
+        dcp_chunk_symlink_out,
+        fifo_file,
+        dev_zero_file,
+        deep_json,
+        deep_safetensors_header,
+        index_naming_itself,
+        pt2_json_list,
+        old_torchscript_not_object,
+        nested_lists,
+        giant_int,
+        nonexistent,
+        nested_tuples_build,
+        copy_amplification,
+    )
+}
 
 
 # -- running ckpt bounded -----------------------------------------------------------------
@@ -317,8 +383,15 @@ def run_ckpt(argv: list[str], mem_bytes: int = 3 << 30, timeout: float = 120.0):
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        p = subprocess.Popen([sys.executable, "-m", "inspector.cli", *argv], stdout=out, stderr=err,
-                             stdin=subprocess.DEVNULL, preexec_fn=limit, cwd=str(ROOT), env=env)
+        p = subprocess.Popen(
+            [sys.executable, "-m", "inspector.cli", *argv],
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=limit,
+            cwd=str(ROOT),
+            env=env,
+        )
         while True:
             pid, status, usage = os.wait4(p.pid, os.WNOHANG)
             if pid:
@@ -333,5 +406,10 @@ def run_ckpt(argv: list[str], mem_bytes: int = 3 << 30, timeout: float = 120.0):
         p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return (p.returncode, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
-                took, usage.ru_maxrss * 1024)
+        return (
+            p.returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+            took,
+            usage.ru_maxrss * 1024,
+        )

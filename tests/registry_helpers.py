@@ -14,7 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-DANGEROUS_PICKLE = (b"\x80\x02cos\nsystem\nq\x00X\x04\x00\x00\x00trueq\x01\x85q\x02Rq\x03.")
+DANGEROUS_PICKLE = b"\x80\x02cos\nsystem\nq\x00X\x04\x00\x00\x00trueq\x01\x85q\x02Rq\x03."
 
 
 def sha256(path) -> str:
@@ -53,8 +53,9 @@ def build_store(root: Path) -> dict:
         c.log_metric(rid, "accuracy", 0.5 + v / 10)
         c.log_artifact(rid, str(f), "ckpt")
         c.set_terminated(rid)
-        mv = c.create_model_version("mlp", source=f"{run.info.artifact_uri}/ckpt", run_id=rid,
-                                    tags={"seed": str(seed)})
+        mv = c.create_model_version(
+            "mlp", source=f"{run.info.artifact_uri}/ckpt", run_id=rid, tags={"seed": str(seed)}
+        )
         assert mv.version == v or str(mv.version) == str(v)
         made["mlp"][str(v)] = {"file": f, "sha": sha256(f), "run_id": rid, "seed": seed}
     c.set_registered_model_alias("mlp", "prod", 2)
@@ -75,8 +76,9 @@ def build_store(root: Path) -> dict:
     # a third: a version whose source names the file itself (as some tools register)
     c.create_registered_model("single")
     v1 = made["mlp"]["1"]
-    c.create_model_version("single", source=f"{c.get_run(v1['run_id']).info.artifact_uri}/ckpt/mlp_v1.pt",
-                           run_id=v1["run_id"])
+    c.create_model_version(
+        "single", source=f"{c.get_run(v1['run_id']).info.artifact_uri}/ckpt/mlp_v1.pt", run_id=v1["run_id"]
+    )
     return made
 
 
@@ -97,15 +99,36 @@ def mlflow_server(root: Path, timeout: float = 120):
     env.pop("MLFLOW_TRACKING_URI", None)
     log = open(root / "server.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{root}/server.db",
-         "--artifacts-destination", str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{root}/server.db",
+            "--artifacts-destination",
+            str(root / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"mlflow server exited with {proc.returncode}: "
-                                   + (root / "server.log").read_text()[-2000:])
+                raise RuntimeError(
+                    f"mlflow server exited with {proc.returncode}: "
+                    + (root / "server.log").read_text()[-2000:]
+                )
             try:
                 with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
                     if r.status == 200:

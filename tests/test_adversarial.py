@@ -33,10 +33,13 @@ def _generate(outdir: Path) -> list[dict]:
         if not (HERE / f"{gen}.py").exists():
             continue
         out = outdir / gen
-        code = (f"import sys, json; sys.path.insert(0, {str(HERE)!r}); import {gen}; "
-                f"json.dump({gen}.generate({str(out)!r}), sys.stdout)")
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              timeout=300, cwd=str(outdir))
+        code = (
+            f"import sys, json; sys.path.insert(0, {str(HERE)!r}); import {gen}; "
+            f"json.dump({gen}.generate({str(out)!r}), sys.stdout)"
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=str(outdir)
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         for r in json.loads(proc.stdout):
             r["generator"] = gen
@@ -51,8 +54,12 @@ def samples(tmp_path_factory):
     recs = _generate(outdir)
     manifest, results = outdir / "manifest.json", outdir / "fired.json"
     manifest.write_text(json.dumps(recs))
-    subprocess.run([sys.executable, str(HERE / "fire.py"), str(manifest), str(outdir), str(results)],
-                   check=True, timeout=600, cwd=str(outdir))
+    subprocess.run(
+        [sys.executable, str(HERE / "fire.py"), str(manifest), str(outdir), str(results)],
+        check=True,
+        timeout=600,
+        cwd=str(outdir),
+    )
     return outdir, json.loads(results.read_text())
 
 
@@ -65,11 +72,17 @@ def _view_only(r: dict) -> bool:
 def test_samples_really_fire_under_their_loaders(samples):
     _, results = samples
     assert len(results) > 40
-    quiet = [(r["file"], r["result"]) for r in results if r["label"] == "malicious"
-             and r.get("expect_fire", True) and not r["fired"]]
+    quiet = [
+        (r["file"], r["result"])
+        for r in results
+        if r["label"] == "malicious" and r.get("expect_fire", True) and not r["fired"]
+    ]
     assert quiet == [], quiet
-    broken = [(r["file"], r["result"]) for r in results if r["label"] == "benign" and not _view_only(r)
-              and (r["fired"] or not r["result"].startswith("ok"))]
+    broken = [
+        (r["file"], r["result"])
+        for r in results
+        if r["label"] == "benign" and not _view_only(r) and (r["fired"] or not r["result"].startswith("ok"))
+    ]
     assert broken == [], broken
 
 
@@ -115,8 +128,10 @@ def test_verdict_flags_every_malicious_sample_and_no_benign_one(samples, capsys)
             print(f"  {fam:38} {label:10} {ok}/{n}")
         mal = [v for (lab, _), v in table.items() if lab == "malicious"]
         ben = [v for (lab, _), v in table.items() if lab == "benign"]
-        print(f"  malicious flagged dangerous: {sum(a for a, _ in mal)}/{sum(n for _, n in mal)}; "
-              f"benign not flagged: {sum(a for a, _ in ben)}/{sum(n for _, n in ben)}")
+        print(
+            f"  malicious flagged dangerous: {sum(a for a, _ in mal)}/{sum(n for _, n in mal)}; "
+            f"benign not flagged: {sum(a for a, _ in ben)}/{sum(n for _, n in ben)}"
+        )
     assert misses == [], misses
     assert false_alarms == [], false_alarms
 
@@ -142,8 +157,11 @@ def test_trust_is_refused_unless_fully_parsed(samples, tmp_path):
     os.environ["RT_SENTINEL"] = str(sentinel)
     try:
         for r in results:
-            if r["label"] == "malicious" and r["loader"] in ("torch.load", "pickle.load") \
-                    and not r.get("folder"):
+            if (
+                r["label"] == "malicious"
+                and r["loader"] in ("torch.load", "pickle.load")
+                and not r.get("folder")
+            ):
                 with pytest.raises(OpError, match="cannot be trusted"):
                     trusted_model(str(outdir / r["file"]))
     finally:
@@ -163,7 +181,7 @@ def test_trust_is_refused_unless_fully_parsed(samples, tmp_path):
         for info in src.infolist():
             body = src.read(info.filename)
             if info.filename.endswith("data.pkl"):
-                body = body[:len(body) // 2]  # the parse cannot finish: unverified, not safe
+                body = body[: len(body) // 2]  # the parse cannot finish: unverified, not safe
             z.writestr(info.filename, body)
     truncated.write_bytes(buf.getvalue())
     from inspector.analysis.verdict import scan_file
@@ -221,8 +239,12 @@ def test_every_payload_in_every_container(tmp_path):
 
     from inspector.analysis.verdict import scan_file
 
-    benign = [pickle.dumps(obj, protocol=p) for _, _, _, obj, _ in own.benign()
-              if not isinstance(obj, bytes) for p in (2, 4)]
+    benign = [
+        pickle.dumps(obj, protocol=p)
+        for _, _, _, obj, _ in own.benign()
+        if not isinstance(obj, bytes)
+        for p in (2, 4)
+    ]
     misses, false_alarms = [], []
     for cname, wrap in _containers().items():
         for _, name, data, _ in rt.malicious_pickles():

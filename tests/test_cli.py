@@ -13,9 +13,13 @@ from helpers import saved_as, tutorial_checkpoint
 
 
 def ckpt(*args, check_code: int | None = 0):
-    r = subprocess.run([sys.executable, "-m", "inspector.cli", *map(str, args)],
-                       capture_output=True, text=True, timeout=300,
-                       env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    r = subprocess.run(
+        [sys.executable, "-m", "inspector.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     if check_code is not None:
         assert r.returncode == check_code, r.stdout + r.stderr
     assert "Traceback" not in r.stderr
@@ -32,12 +36,23 @@ def training_file(tmp_path_factory):
 
 def test_info_json_has_the_contract_fields(training_file):
     info = json.loads(ckpt("info", training_file, "--json").stdout)
-    for key in ("format", "file_size", "tensor_count", "storage_count", "numel_total",
-                "bytes_total", "dtypes", "devices", "top_level", "verdict"):
+    for key in (
+        "format",
+        "file_size",
+        "tensor_count",
+        "storage_count",
+        "numel_total",
+        "bytes_total",
+        "dtypes",
+        "devices",
+        "top_level",
+        "verdict",
+    ):
         assert key in info, key
     ref = torch.load(training_file, weights_only=True, map_location="cpu")
     tensors = [t for t in ref["model_state_dict"].values()] + [
-        v for st in ref["optimizer_state_dict"]["state"].values() for v in st.values()]
+        v for st in ref["optimizer_state_dict"]["state"].values() for v in st.values()
+    ]
     assert info["format"] == "zip"
     assert info["tensor_count"] == len(tensors)
     assert info["numel_total"] == sum(t.numel() for t in tensors)
@@ -56,6 +71,7 @@ def test_tree_paths_join_levels_with_slash(training_file):
         paths.append(n["path"])
         for c in n.get("children", []):
             walk(c)
+
     walk(tree)
     assert "model_state_dict/0.weight" in paths
     assert "optimizer_state_dict/state/0/exp_avg" in paths
@@ -64,11 +80,11 @@ def test_tree_paths_join_levels_with_slash(training_file):
 
 
 def test_stats_json_matches_torch(training_file):
-    out = json.loads(ckpt("stats", training_file, "model_state_dict/0.weight", "--json",
-                          "--bins", "16").stdout)
+    out = json.loads(
+        ckpt("stats", training_file, "model_state_dict/0.weight", "--json", "--bins", "16").stdout
+    )
     w = torch.load(training_file, weights_only=True, map_location="cpu")["model_state_dict"]["0.weight"]
-    for key in ("dtype", "shape", "numel", "min", "max", "mean", "std", "zeros", "nan", "inf",
-                "histogram"):
+    for key in ("dtype", "shape", "numel", "min", "max", "mean", "std", "zeros", "nan", "inf", "histogram"):
         assert key in out
     assert out["shape"] == [16, 8] and out["numel"] == 128 and out["dtype"] == "float32"
     assert out["min"] == pytest.approx(w.min().item())
@@ -77,10 +93,16 @@ def test_stats_json_matches_torch(training_file):
     assert len(out["histogram"]["edges"]) == 17
 
 
-@pytest.mark.parametrize("content,needle", [
-    (b"", "empty"), (b"abc", "3 bytes"), (b"\x89PNG\r\n\x1a\n" + bytes(30), "PNG"),
-    (b"PK\x03\x04" + bytes(100), "zip"), (b"\x80\x02" + bytes(100), "pickle"),
-])
+@pytest.mark.parametrize(
+    "content,needle",
+    [
+        (b"", "empty"),
+        (b"abc", "3 bytes"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(30), "PNG"),
+        (b"PK\x03\x04" + bytes(100), "zip"),
+        (b"\x80\x02" + bytes(100), "pickle"),
+    ],
+)
 def test_bad_input_exit_2_one_line(tmp_path, content, needle):
     p = tmp_path / "bad.pt"
     p.write_bytes(content)
@@ -108,8 +130,7 @@ def test_scan_exit_codes(training_file, tmp_path):
     r = ckpt("scan", training_file, evil, "--json", check_code=1)
     rows = json.loads(r.stdout)
     assert rows[1]["verdict"] == "dangerous"
-    assert any(g["module"] == "os" and g["name"] == "system" and g["called"]
-               for g in rows[1]["globals"])
+    assert any(g["module"] == "os" and g["name"] == "system" and g["called"] for g in rows[1]["globals"])
     (tmp_path / "x.pt").write_bytes(b"")
     ckpt("scan", evil, tmp_path / "x.pt", check_code=2)
 

@@ -23,7 +23,6 @@ NOT_CHECKPOINTS = {  # file -> words the refusal must contain
 }
 
 
-
 def manifest() -> list[dict]:
     corpus_or_skip(REAL)
     with open(REAL / "MANIFEST.tsv", newline="") as fh:
@@ -50,10 +49,10 @@ def test_real_file(row):
     with audit().watch() as a:
         ck = open_checkpoint(path)
         info = summarize(ck)
-        arrays = [ck.array(n) for n in ck.tensors if n.value.storage is None or
-                  not n.value.storage.error]
-        total = sum(int(np.asarray(x, dtype=np.uint8 if x.dtype.kind == "b" else x.dtype).size)
-                    for x in arrays)
+        arrays = [ck.array(n) for n in ck.tensors if n.value.storage is None or not n.value.storage.error]
+        total = sum(
+            int(np.asarray(x, dtype=np.uint8 if x.dtype.kind == "b" else x.dtype).size) for x in arrays
+        )
     assert a.violations() == []
     assert not (named & a.new_modules), named & a.new_modules
     assert info["tensor_count"] >= 0 and total >= 0
@@ -67,7 +66,7 @@ def test_real_file(row):
 
 
 def eval_list(text: str) -> list[str]:
-    inner = text[text.index("[") + 1: text.index("]")]
+    inner = text[text.index("[") + 1 : text.index("]")]
     return [s.strip().strip("'") for s in inner.split(",") if s.strip()]
 
 
@@ -86,6 +85,7 @@ def compare_with_torch(path, ck):
                 walk(v, f"{prefix}{i}/")
         elif isinstance(obj, torch.Tensor):
             expected[prefix.rstrip("/")] = obj
+
     walk(ref, "")
     assert len(expected) == len(ck.tensors)
     for key, t in expected.items():

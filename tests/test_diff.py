@@ -34,14 +34,20 @@ def model():
 def expected(a: torch.Tensor, b: torch.Tensor) -> dict:
     a64, b64 = a.double().flatten(), b.double().flatten()
     d = a64 - b64
-    return {"max_abs": d.abs().max().item(), "rel_l2": (d.norm() / a64.norm()).item(),
-            "cosine": (torch.dot(a64, b64) / (a64.norm() * b64.norm())).item(),
-            "frac_changed": (a64 != b64).double().mean().item(),
-            "delta_mean": (b64.mean() - a64.mean()).item(),
-            "delta_std": (b64.std(unbiased=False) - a64.std(unbiased=False)).item(),
-            "norm_a": a64.norm().item(), "norm_b": b64.norm().item(),
-            "mean_a": a64.mean().item(), "mean_b": b64.mean().item(),
-            "std_a": a64.std(unbiased=False).item(), "std_b": b64.std(unbiased=False).item()}
+    return {
+        "max_abs": d.abs().max().item(),
+        "rel_l2": (d.norm() / a64.norm()).item(),
+        "cosine": (torch.dot(a64, b64) / (a64.norm() * b64.norm())).item(),
+        "frac_changed": (a64 != b64).double().mean().item(),
+        "delta_mean": (b64.mean() - a64.mean()).item(),
+        "delta_std": (b64.std(unbiased=False) - a64.std(unbiased=False)).item(),
+        "norm_a": a64.norm().item(),
+        "norm_b": b64.norm().item(),
+        "mean_a": a64.mean().item(),
+        "mean_b": b64.mean().item(),
+        "std_a": a64.std(unbiased=False).item(),
+        "std_b": b64.std(unbiased=False).item(),
+    }
 
 
 def check_numbers(got: dict, a: torch.Tensor, b: torch.Tensor) -> None:
@@ -49,13 +55,19 @@ def check_numbers(got: dict, a: torch.Tensor, b: torch.Tensor) -> None:
     for k in ("max_abs", "frac_changed"):
         assert got[k] == pytest.approx(want[k], rel=1e-12, abs=0), k
     for k in ("rel_l2", "cosine", "norm_a", "norm_b"):
-        assert torch.allclose(torch.tensor(got[k], dtype=torch.float64),
-                              torch.tensor(want[k], dtype=torch.float64),
-                              rtol=1e-7, atol=0), (k, got[k], want[k])
+        assert torch.allclose(
+            torch.tensor(got[k], dtype=torch.float64),
+            torch.tensor(want[k], dtype=torch.float64),
+            rtol=1e-7,
+            atol=0,
+        ), (k, got[k], want[k])
     for k in ("delta_mean", "delta_std", "mean_a", "mean_b", "std_a", "std_b"):
-        assert torch.allclose(torch.tensor(got[k], dtype=torch.float64),
-                              torch.tensor(want[k], dtype=torch.float64),
-                              rtol=1e-5, atol=1e-8), (k, got[k], want[k])
+        assert torch.allclose(
+            torch.tensor(got[k], dtype=torch.float64),
+            torch.tensor(want[k], dtype=torch.float64),
+            rtol=1e-5,
+            atol=1e-8,
+        ), (k, got[k], want[k])
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +82,10 @@ def pair(tmp_path_factory):
         opt.step()
     after = {k: v.clone() for k, v in m.state_dict().items()}
     torch.save({"epoch": 1, "model_state_dict": before, "lr": 0.1}, d / "a.pt")
-    torch.save({"epoch": 4, "model_state_dict": after, "lr": 0.1,
-                "optimizer_state_dict": opt.state_dict()}, d / "b.pt")
+    torch.save(
+        {"epoch": 4, "model_state_dict": after, "lr": 0.1, "optimizer_state_dict": opt.state_dict()},
+        d / "b.pt",
+    )
     torch.save({"module." + k: v for k, v in after.items()}, d / "ddp.pt")
     torch.save({k: v.to(torch.bfloat16) for k, v in before.items()}, d / "bf16.pt")
     head = dict(before, **{"head.weight": torch.randn(3, 10), "head.bias": torch.zeros(3)})
@@ -99,8 +113,11 @@ def test_one_trained_layer_every_number_matches_torch(pair):
         check_numbers(by[k].to_json(), before[k], after[k])
     # the optimizer state is only in B; the epoch changed; lr did not
     assert {x.key for x in r.rows if x.status == "added"} == {
-        k for k in [f"optimizer_state_dict/state/{i}/{s}" for i in (0, 1)
-                    for s in ("step", "exp_avg", "exp_avg_sq")]}
+        k
+        for k in [
+            f"optimizer_state_dict/state/{i}/{s}" for i in (0, 1) for s in ("step", "exp_avg", "exp_avg_sq")
+        ]
+    }
     changes = {e["path"]: e for e in r.structure}
     assert changes["epoch"]["a"] == "1" and changes["epoch"]["b"] == "4"
     assert changes["optimizer_state_dict"]["change"] == "added"
@@ -149,13 +166,24 @@ def test_tolerance_calls_tiny_changes_equal(pair, tmp_path):
     tiny = {k: v.clone() for k, v in before.items()}
     tiny["0.weight"][0, 0] += 1e-6
     torch.save(tiny, tmp_path / "tiny.pt")
-    out = json.loads(ckpt("diff", d / "a_plain.pt", tmp_path / "tiny.pt", "--json", "--exit-code",
-                          check_code=1).stdout)
+    out = json.loads(
+        ckpt("diff", d / "a_plain.pt", tmp_path / "tiny.pt", "--json", "--exit-code", check_code=1).stdout
+    )
     row = next(t for t in out["tensors"] if t["key"] == "0.weight")
     assert row["status"] == "changed" and row["changed"] == 1
     check_numbers(row, before["0.weight"], tiny["0.weight"])
-    out = json.loads(ckpt("diff", d / "a_plain.pt", tmp_path / "tiny.pt", "--json", "--exit-code",
-                          "--atol", "1e-5", check_code=0).stdout)
+    out = json.loads(
+        ckpt(
+            "diff",
+            d / "a_plain.pt",
+            tmp_path / "tiny.pt",
+            "--json",
+            "--exit-code",
+            "--atol",
+            "1e-5",
+            check_code=0,
+        ).stdout
+    )
     row = next(t for t in out["tensors"] if t["key"] == "0.weight")
     assert row["status"] == "equal" and row["changed"] == 0 and row["max_abs"] > 0
 
@@ -173,9 +201,18 @@ def test_chunking_strides_and_nan_do_not_change_the_answer(tmp_path):
         assert rows(diff_checkpoints(a, b))["w"].status == "identical"
     with open_checkpoint(tmp_path / "t.pt") as a, open_checkpoint(tmp_path / "n.pt") as b:
         ta, tb = a.tensor_node("w").value, b.tensor_node("w").value
-        results = [compare_sources(a.source(ta), b.source(tb), ta.dtype, tb.dtype,
-                                   ta.dtype.numpy_raw(), tb.dtype.numpy_raw(), chunk=c)
-                   for c in (97, 1000, 1 << 22)]
+        results = [
+            compare_sources(
+                a.source(ta),
+                b.source(tb),
+                ta.dtype,
+                tb.dtype,
+                ta.dtype.numpy_raw(),
+                tb.dtype.numpy_raw(),
+                chunk=c,
+            )
+            for c in (97, 1000, 1 << 22)
+        ]
     finite = torch.isfinite(w2.t())
     a_, b_ = w.t()[finite], w2.t()[finite]
     want = expected(a_, b_)
@@ -236,8 +273,10 @@ def test_progression_numbers_and_flags(tmp_path):
         if e == 3:
             sd["4.weight"] = sd["4.weight"] * 100  # blew up (the norm grows 100x in one step)
         states.append(sd)
-        torch.save({"epoch": e, "model_state_dict": sd, "optimizer_state_dict": opt.state_dict()},
-                   tmp_path / f"epoch_{e}.pt")
+        torch.save(
+            {"epoch": e, "model_state_dict": sd, "optimizer_state_dict": opt.state_dict()},
+            tmp_path / f"epoch_{e}.pt",
+        )
     torch.save({"x": torch.zeros(1)}, tmp_path / "notes.txt")  # not a checkpoint name: ignored
     out = json.loads(ckpt("progression", tmp_path, "--key", "2.weight", "--bins", "16", "--json").stdout)
     assert [f["name"] for f in out["files"]] == [f"epoch_{e}.pt" for e in range(4)]
@@ -246,8 +285,10 @@ def test_progression_numbers_and_flags(tmp_path):
         for e in range(4):
             assert c["norm"][e] == pytest.approx(states[e][k].double().norm().item(), rel=1e-7)
             if e:
-                want = ((states[e][k].double() - states[e - 1][k].double()).norm()
-                        / states[e - 1][k].double().norm()).item()
+                want = (
+                    (states[e][k].double() - states[e - 1][k].double()).norm()
+                    / states[e - 1][k].double().norm()
+                ).item()
                 assert c["rel_change"][e] == pytest.approx(want, rel=1e-7, abs=1e-12)
     assert layers["0.weight"]["status"] == "stalled" and layers["0.weight"]["since"] == 0
     assert layers["4.weight"]["status"] == "exploded" and layers["4.weight"]["since"] == 3

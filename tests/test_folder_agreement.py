@@ -44,8 +44,9 @@ def folders(d: Path) -> dict[str, tuple[Path, Path]]:
     tr = d / "checkpoint-500"
     tr.mkdir()
     save_file(sd, str(tr / "model.safetensors"))
-    torch.save({"state": {0: {"step": torch.tensor(1.0)}}, "param_groups": [{"params": [0]}]},
-               tr / "optimizer.pt")
+    torch.save(
+        {"state": {0: {"step": torch.tensor(1.0)}}, "param_groups": [{"params": [0]}]}, tr / "optimizer.pt"
+    )
     torch.save({"last_epoch": 1}, tr / "scheduler.pt")
     (tr / "trainer_state.json").write_text(json.dumps({"global_step": 500}))
     out["trainer"] = (tr, tr / "optimizer.pt")
@@ -53,7 +54,8 @@ def folders(d: Path) -> dict[str, tuple[Path, Path]]:
     idx.mkdir()
     torch.save(sd, idx / "pytorch_model-00001-of-00001.bin")
     (idx / "pytorch_model.bin.index.json").write_text(
-        json.dumps({"weight_map": {"w": "pytorch_model-00001-of-00001.bin"}}))
+        json.dumps({"weight_map": {"w": "pytorch_model-00001-of-00001.bin"}})
+    )
     out["shard-index"] = (idx, idx / "pytorch_model-00001-of-00001.bin")
     pt = d / "only_pt"
     pt.mkdir()

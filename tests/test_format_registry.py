@@ -84,7 +84,8 @@ def _folders(d):
     idx.mkdir()
     save_file(sd, str(idx / "model-00001-of-00001.safetensors"))
     (idx / "model.safetensors.index.json").write_text(
-        json.dumps({"weight_map": {"w": "model-00001-of-00001.safetensors"}}))
+        json.dumps({"weight_map": {"w": "model-00001-of-00001.safetensors"}})
+    )
     out["index-folder"] = idx
     mf = d / "hub"
     mf.mkdir()
@@ -102,8 +103,13 @@ def _folders(d):
 
 
 def test_each_folder_format_is_recognised_from_its_names_and_opens(tmp_path):
-    expect_format = {"hf-trainer": "hf-trainer", "index-folder": "hf-index",
-                     "model-folder": "safetensors", "model-pt-folder": "zip", "dcp": "dcp"}
+    expect_format = {
+        "hf-trainer": "hf-trainer",
+        "index-folder": "hf-index",
+        "model-folder": "safetensors",
+        "model-pt-folder": "zip",
+        "dcp": "dcp",
+    }
     for fmt, folder in _folders(tmp_path).items():
         entry = registry.for_folder(str(folder))
         assert entry is registry.get(fmt), (folder, entry)
@@ -127,8 +133,9 @@ def test_a_new_format_is_one_entry(tmp_path, monkeypatch):
             values = [int(x) for x in fh.read()[4:].split(b",")]
         return assemble(str(path), "toy", {"values": values}, Container(), {})
 
-    registry.register(registry.Format("toy", "a toy counter file", magic=lambda h: h[:4] == b"TOY1",
-                                      opener=open_toy))
+    registry.register(
+        registry.Format("toy", "a toy counter file", magic=lambda h: h[:4] == b"TOY1", opener=open_toy)
+    )
     p = tmp_path / "counts.bin"
     p.write_bytes(b"TOY13,1,4")
     ck = open_checkpoint(p)

@@ -24,8 +24,10 @@ def same(ck, path: str, ref: torch.Tensor) -> None:
     node = ck.tensor_node(path)
     ours = np.array(ck.array(node), copy=True, order="C")
     assert tuple(node.value.shape) == tuple(ref.shape), path
-    assert ours.reshape(-1).view(np.uint8).tobytes() == \
-        ref.detach().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes(), path
+    assert (
+        ours.reshape(-1).view(np.uint8).tobytes()
+        == ref.detach().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+    ), path
 
 
 class Small(nn.Module):
@@ -39,6 +41,7 @@ class Small(nn.Module):
 
 
 # ---- safetensors ----------------------------------------------------------------------------
+
 
 def test_safetensors_with_metadata(tmp_path):
     from safetensors.torch import save_file
@@ -68,6 +71,7 @@ def test_safetensors_damage_is_named(tmp_path):
 
 
 # ---- Hugging Face shard index ---------------------------------------------------------------
+
 
 def make_index(folder, kind: str):
     from safetensors.torch import save_file
@@ -105,14 +109,16 @@ def test_missing_and_lfs_pointer_shards_are_reported_rest_shown(tmp_path):
     same(ck, "layer.0.w", ref["layer.0.w"])
     assert "missing" in ck.find("__shards__/" + names[1]).value
     assert "missing" in ck.find("head.w").value
-    (tmp_path / names[1]).write_text("version https://git-lfs.github.com/spec/v1\noid sha256:"
-                                     + "ab" * 32 + "\nsize 999\n")
+    (tmp_path / names[1]).write_text(
+        "version https://git-lfs.github.com/spec/v1\noid sha256:" + "ab" * 32 + "\nsize 999\n"
+    )
     ck = open_checkpoint(idx)
     assert "Git LFS pointer" in ck.find("__shards__/" + names[1]).value
     assert any("LFS" in w for w in ck.warnings)
 
 
 # ---- distributed checkpoint -----------------------------------------------------------------
+
 
 def test_dcp_folder_global_shapes_chunks_and_values(tmp_path):
     import torch.distributed.checkpoint as dcp
@@ -141,8 +147,11 @@ def test_dcp_metadata_is_never_given_to_pickle(tmp_path):
     dcp.save({"w": torch.zeros(2)}, checkpoint_id=str(tmp_path / "c"))
     marker = tmp_path / "MARKER"
     (tmp_path / "c" / ".metadata").write_bytes(
-        b"\x80\x02cos\nsystem\nX" + len(f"touch {marker}").to_bytes(4, "little")
-        + f"touch {marker}".encode() + b"\x85R.")
+        b"\x80\x02cos\nsystem\nX"
+        + len(f"touch {marker}").to_bytes(4, "little")
+        + f"touch {marker}".encode()
+        + b"\x85R."
+    )
     with pytest.raises(CheckpointError):
         open_checkpoint(tmp_path / "c")
     assert scan_file(tmp_path / "c").verdict == "dangerous"
@@ -150,6 +159,7 @@ def test_dcp_metadata_is_never_given_to_pickle(tmp_path):
 
 
 # ---- TorchScript ------------------------------------------------------------------------------
+
 
 def test_torchscript_archive_modules_weights_and_code(tmp_path):
     m = Small().eval()
@@ -176,13 +186,32 @@ def test_mobile_ptl_has_bytecode(tmp_path):
 def test_oldest_torchscript_layout_model_json(tmp_path):
     w = np.arange(6, dtype=np.float32)
     p = tmp_path / "old_ts.pt"
-    model = {"protoVersion": "2", "producerName": "pytorch", "producerVersion": "1.0",
-             "mainModule": {"name": "main", "parameters": [{"name": "weight", "tensorId": "0"}],
-                            "submodules": [{"name": "sub", "parameters": [{"name": "bias", "tensorId": "1"}]}]},
-             "tensors": [{"dims": ["2", "3"], "offset": "0", "strides": ["3", "1"], "dataType": "FLOAT",
-                          "data": {"key": "tensors/0"}},
-                         {"dims": ["2"], "offset": "0", "strides": ["1"], "dataType": "FLOAT",
-                          "data": {"key": "tensors/1"}}]}
+    model = {
+        "protoVersion": "2",
+        "producerName": "pytorch",
+        "producerVersion": "1.0",
+        "mainModule": {
+            "name": "main",
+            "parameters": [{"name": "weight", "tensorId": "0"}],
+            "submodules": [{"name": "sub", "parameters": [{"name": "bias", "tensorId": "1"}]}],
+        },
+        "tensors": [
+            {
+                "dims": ["2", "3"],
+                "offset": "0",
+                "strides": ["3", "1"],
+                "dataType": "FLOAT",
+                "data": {"key": "tensors/0"},
+            },
+            {
+                "dims": ["2"],
+                "offset": "0",
+                "strides": ["1"],
+                "dataType": "FLOAT",
+                "data": {"key": "tensors/1"},
+            },
+        ],
+    }
     with zipfile.ZipFile(p, "w") as z:
         z.writestr("old_ts/model.json", json.dumps(model))
         z.writestr("old_ts/tensors/0", w.tobytes())
@@ -195,6 +224,7 @@ def test_oldest_torchscript_layout_model_json(tmp_path):
 
 
 # ---- torch.export .pt2 ----------------------------------------------------------------------
+
 
 def test_pt2_current_layout_weights_and_signature(tmp_path):
     m = Small().eval()
@@ -215,8 +245,17 @@ def test_pt2_old_layout_state_dict_read_in_place(tmp_path):
     torch.save(sd, inner)
     p = tmp_path / "old.pt2"
     with zipfile.ZipFile(p, "w", zipfile.ZIP_STORED) as z:
-        z.writestr("serialized_exported_program.json", json.dumps({"graph_module": {
-            "graph": {"nodes": [{}, {}]}, "signature": {"input_specs": [], "output_specs": []}}}))
+        z.writestr(
+            "serialized_exported_program.json",
+            json.dumps(
+                {
+                    "graph_module": {
+                        "graph": {"nodes": [{}, {}]},
+                        "signature": {"input_specs": [], "output_specs": []},
+                    }
+                }
+            ),
+        )
         z.writestr("serialized_state_dict.pt", inner.getvalue())
         z.writestr("version", "1")
     ck = open_checkpoint(p)
@@ -226,6 +265,7 @@ def test_pt2_old_layout_state_dict_read_in_place(tmp_path):
 
 
 # ---- legacy tar, extension, non-checkpoints --------------------------------------------------
+
 
 def test_legacy_tar_format(tmp_path):
     from legacy_tar import write
@@ -256,8 +296,13 @@ def test_more_non_checkpoints_get_one_sentence(tmp_path):
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("readme.txt", "hello")
     cases["plain.zip"] = (buf.getvalue(), "no data.pkl")
-    cases["a.npy"] = (b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }"
-                      + b" " * 46 + b"\n" + b"\x00" * 4, "NumPy")
+    cases["a.npy"] = (
+        b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }"
+        + b" " * 46
+        + b"\n"
+        + b"\x00" * 4,
+        "NumPy",
+    )
     cases["a.7z"] = (b"7z\xbc\xaf\x27\x1c" + b"\x00" * 40, "7-Zip")
     for name, (data, needle) in cases.items():
         (tmp_path / name).write_bytes(data)

@@ -16,8 +16,9 @@ import torch
 from inspector.formats import CheckpointError, LimitExceeded, Limits, TensorDataError, open_checkpoint
 
 
-def torch_zip(path, data_pkl: bytes, records: dict[str, bytes] | None = None,
-              compress: int = zipfile.ZIP_STORED):
+def torch_zip(
+    path, data_pkl: bytes, records: dict[str, bytes] | None = None, compress: int = zipfile.ZIP_STORED
+):
     with zipfile.ZipFile(path, "w", compress) as z:
         z.writestr("archive/data.pkl", data_pkl)
         z.writestr("archive/version", "3\n")
@@ -92,8 +93,12 @@ MEMO_BOMB = textwrap.dedent("""
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_DATA guard is Linux-only")
 def test_memo_index_bomb_is_refused_without_touching_gigabytes(tmp_path):
     """LONG_BINPUT 0x7fffffff makes the C unpickler allocate a 16 GB memo table."""
-    r = subprocess.run([sys.executable, "-c", MEMO_BOMB, str(tmp_path / "memo.pt")],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-c", MEMO_BOMB, str(tmp_path / "memo.pt")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "REFUSED" in r.stdout, r.stdout + r.stderr
     peak_kb = int(r.stdout.split("PEAK_KB")[1])
     assert peak_kb < 2 * 1024 * 1024, f"peak {peak_kb} kB"

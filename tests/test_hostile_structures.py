@@ -21,21 +21,37 @@ GIB = 1 << 30
 # scan gives any verdict but `safe` (1 dangerous, 2 cannot read / vouch)
 LEGIT = {0}
 EXPECT = {
-    ("nested_lists", "tree"): LEGIT, ("nested_lists", "info"): LEGIT,  # 600 levels: legal, shown
-    ("giant_int", "tree"): LEGIT, ("giant_int", "info"): LEGIT, ("giant_int", "scan"): LEGIT,
-    ("nested_tuples_build", "info"): LEGIT, ("nested_tuples_build", "tree"): LEGIT,
+    ("nested_lists", "tree"): LEGIT,
+    ("nested_lists", "info"): LEGIT,  # 600 levels: legal, shown
+    ("giant_int", "tree"): LEGIT,
+    ("giant_int", "info"): LEGIT,
+    ("giant_int", "scan"): LEGIT,
+    ("nested_tuples_build", "info"): LEGIT,
+    ("nested_tuples_build", "tree"): LEGIT,
     ("nested_tuples_build", "scan"): {0, 1},  # names a class: needs-code at least
-    ("tar_quadratic", "scan"): {0, 1, 2},  # PROTO opcodes without STOP: nothing runs; bounded time is the point
+    ("tar_quadratic", "scan"): {
+        0,
+        1,
+        2,
+    },  # PROTO opcodes without STOP: nothing runs; bounded time is the point
     ("pt2_json_list", "scan"): {0, 2},  # no pickle in it: nothing would run
     ("deep_safetensors_header", "scan"): {0, 2},
     ("copy_amplification", "scan"): {0, 1},  # OrderedDict is data; the point is finishing
     # issue 13's typed JSON walk: the reader opens these with a warning per unexpected value
-    ("pt2_json_list", "info"): {0, 2}, ("old_torchscript_not_object", "info"): {0, 2},
-    ("pt2_json_list", "tree"): {0, 2}, ("old_torchscript_not_object", "tree"): {0, 2},  # same reader
+    ("pt2_json_list", "info"): {0, 2},
+    ("old_torchscript_not_object", "info"): {0, 2},
+    ("pt2_json_list", "tree"): {0, 2},
+    ("old_torchscript_not_object", "tree"): {0, 2},  # same reader
 }
 JSON_WARNED = {"pt2_json_list", "old_torchscript_not_object"}  # info at 0 must carry the warning
-MAY_BE_SAFE = {"tar_quadratic", "giant_int", "nested_tuples_build", "pt2_json_list",
-               "deep_safetensors_header", "copy_amplification"}
+MAY_BE_SAFE = {
+    "tar_quadratic",
+    "giant_int",
+    "nested_tuples_build",
+    "pt2_json_list",
+    "deep_safetensors_header",
+    "copy_amplification",
+}
 
 
 def _cases():
@@ -64,7 +80,7 @@ def test_hostile_structure_is_bounded_and_one_line(tmp_path, name):
         if command == "scan":
             first = out.splitlines()[0]
             assert first.startswith(argv[1] + ": "), what
-            verdict = first[len(argv[1]) + 2:].split()[0]
+            verdict = first[len(argv[1]) + 2 :].split()[0]
             if name not in MAY_BE_SAFE:
                 assert verdict != "safe", what
             if verdict == "unreadable":
@@ -88,9 +104,11 @@ def test_special_files_are_named_not_read(tmp_path):
     H.fifo_file(tmp_path)
     H.dev_zero_file(tmp_path)
     H.dcp_metadata_dir(tmp_path)
-    for argv, text in ((["info", str(tmp_path / "pipe.pt")], "named pipe"),
-                       (["info", str(tmp_path / "zero.pt")], "character device"),
-                       (["info", str(tmp_path / "dcp_dir")], "folder where a file is expected")):
+    for argv, text in (
+        (["info", str(tmp_path / "pipe.pt")], "named pipe"),
+        (["info", str(tmp_path / "zero.pt")], "character device"),
+        (["info", str(tmp_path / "dcp_dir")], "folder where a file is expected"),
+    ):
         rc, out, err, _, _ = H.run_ckpt(argv, timeout=60)
         assert rc == 2 and text in err, (argv, err)
 
@@ -111,7 +129,7 @@ def test_giant_int_is_shown_by_magnitude(tmp_path):
     tree = json.loads(out)
     n = next(c for c in tree["children"] if c["name"] == "n")
     assert n["value"].startswith("1.000000000e+5000") and "5,001 digits" in n["value"]
-    assert n["value"].endswith(f"…{(10 ** 5000 + 7) % 10 ** 9:09d})")
+    assert n["value"].endswith(f"…{(10**5000 + 7) % 10**9:09d})")
 
 
 def test_expanded_tensor_statistics_from_stored_elements(tmp_path):
@@ -124,16 +142,16 @@ def test_expanded_tensor_statistics_from_stored_elements(tmp_path):
 
     torch.manual_seed(0)
     base = torch.randn(4, 1, 3)
-    sd = {"t": torch.zeros(1).expand(2 ** 40), "u": base.expand(4, 1000, 3)}
+    sd = {"t": torch.zeros(1).expand(2**40), "u": base.expand(4, 1000, 3)}
     p = tmp_path / "expanded.pt"
     torch.save(sd, p)
     rc, out, err, took, peak = H.run_ckpt(["stats", str(p), "t", "--json", "--bins", "4"], timeout=120)
     assert rc == 0, err
     st = json.loads(out)
-    assert st["shape"] == [2 ** 40] and st["numel"] == 2 ** 40 and st["zeros"] == 2 ** 40
+    assert st["shape"] == [2**40] and st["numel"] == 2**40 and st["zeros"] == 2**40
     assert st["min"] == st["max"] == st["mean"] == st["std"] == 0.0
     h = st["histogram"]
-    assert sum(h["counts"]) == 2 ** 40 and h["counts"][2] == 2 ** 40  # bins of [-0.5, 0.5]: 0 in the third
+    assert sum(h["counts"]) == 2**40 and h["counts"][2] == 2**40  # bins of [-0.5, 0.5]: 0 in the third
     assert peak < GIB
 
     rc, out, err, _, _ = H.run_ckpt(["stats", str(p), "u", "--json", "--bins", "7"], timeout=120)
@@ -159,9 +177,27 @@ def test_mutation_fuzz_quick(tmp_path):
     def limit():
         resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
 
-    r = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", str(H.ROOT / "tests" / "fuzz" / "fuzz_hostile.py"),
-                        "--seconds", "4", "--seed", "12", "--slow", "20", "--keep", str(tmp_path)],
-                       capture_output=True, text=True, timeout=300, preexec_fn=limit, cwd=str(H.ROOT))
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "error::RuntimeWarning",
+            str(H.ROOT / "tests" / "fuzz" / "fuzz_hostile.py"),
+            "--seconds",
+            "4",
+            "--seed",
+            "12",
+            "--slow",
+            "20",
+            "--keep",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=limit,
+        cwd=str(H.ROOT),
+    )
     report = json.loads(r.stdout)
     assert report["cases"] > 20
     assert not report["failures"], json.dumps(report["failures"][:3], indent=1)

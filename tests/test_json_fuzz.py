@@ -35,19 +35,25 @@ def test_old_pt2_with_null_signature_entries_opens_with_warnings(tmp_path):
     inner = io.BytesIO()
     torch.save(sd, inner)
     p = tmp_path / "old.pt2"
-    program = {"graph_module": {"graph": {"nodes": None},
-                                "signature": {"input_specs": [None, {"parameter": None},
-                                                              {"user_input": {"arg": None}}],
-                                              "output_specs": None}},
-               "schema_version": None}
+    program = {
+        "graph_module": {
+            "graph": {"nodes": None},
+            "signature": {
+                "input_specs": [None, {"parameter": None}, {"user_input": {"arg": None}}],
+                "output_specs": None,
+            },
+        },
+        "schema_version": None,
+    }
     with zipfile.ZipFile(p, "w", zipfile.ZIP_STORED) as z:
         z.writestr("serialized_exported_program.json", json.dumps(program))
         z.writestr("serialized_state_dict.pt", inner.getvalue())
     ck = open_checkpoint(p)
     assert ck.find("program/inputs/2").value == "user_input"
     assert any("input_specs[0]" in w and "found missing" in w for w in ck.warnings)
-    torch.testing.assert_close(torch.from_numpy(ck.array(ck.tensor_node("state_dict/fc.weight")).copy()),
-                               sd["fc.weight"])
+    torch.testing.assert_close(
+        torch.from_numpy(ck.array(ck.tensor_node("state_dict/fc.weight")).copy()), sd["fc.weight"]
+    )
     assert exercise(str(p)) == "ok"
 
 
@@ -94,5 +100,6 @@ def test_pt2_pickled_tensors_and_compressed_members_are_read(tmp_path):
         z.writestr("serialized_exported_program.json", json.dumps({"graph_module": {}}))
         z.writestr("serialized_state_dict.pt", b.getvalue())
     ck = open_checkpoint(old)
-    torch.testing.assert_close(torch.from_numpy(ck.array(ck.tensor_node("state_dict/fc.weight")).copy()),
-                               sd["fc.weight"])
+    torch.testing.assert_close(
+        torch.from_numpy(ck.array(ck.tensor_node("state_dict/fc.weight")).copy()), sd["fc.weight"]
+    )

@@ -17,9 +17,11 @@ def test_import_contracts_hold():
 
 
 def test_importing_the_core_and_cli_loads_no_qt_and_no_torch():
-    code = ("import sys, inspector.formats, inspector.analysis.verdict, inspector.analysis.stats, "
-            "inspector.analysis.histogram, inspector.analysis.summary, inspector.ops, inspector.cli; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('PySide6','pyqtgraph','shiboken6','torch')))")
+    code = (
+        "import sys, inspector.formats, inspector.analysis.verdict, inspector.analysis.stats, "
+        "inspector.analysis.histogram, inspector.analysis.summary, inspector.ops, inspector.cli; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('PySide6','pyqtgraph','shiboken6','torch')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout

@@ -42,7 +42,7 @@ def library_class(monkeypatch, path: str, name: str, base=object, attrs=None):
     cls.__module__, cls.__qualname__ = path, name
     parts = path.split(".")
     for i in range(len(parts)):
-        mod = ".".join(parts[:i + 1])
+        mod = ".".join(parts[: i + 1])
         if mod not in sys.modules:
             monkeypatch.setitem(sys.modules, mod, types.ModuleType(mod))
     monkeypatch.setattr(sys.modules[path], name, cls, raising=False)
@@ -50,6 +50,7 @@ def library_class(monkeypatch, path: str, name: str, base=object, attrs=None):
 
 
 # ---- 5. bare optimizer state files -------------------------------------------------------------
+
 
 @pytest.mark.parametrize("cls", [torch.optim.Adam, torch.optim.AdamW, torch.optim.Rprop, torch.optim.ASGD])
 def test_bare_optimizer_file_paired_with_its_model(tmp_path, cls, capsys):
@@ -92,19 +93,29 @@ def test_optimizer_paired_with_a_whole_training_checkpoint_and_updates(tmp_path,
 
 # ---- 6. library layouts ---------------------------------------------------------------------------
 
+
 def test_fairseq_layout(tmp_path):
     model = mlp(2)
     opt = torch.optim.Adam(model.parameters(), lr=5e-4)
     train(model, opt)
     p = tmp_path / "checkpoint_last.pt"
-    torch.save({"args": argparse.Namespace(arch="transformer", lr=[0.0005], max_tokens=4096),
-                "model": model.state_dict(),
-                "optimizer_history": [{"criterion_name": "CrossEntropyCriterion",
-                                       "optimizer_name": "FairseqAdam",
-                                       "lr_scheduler_state": {"best": 3.2}, "num_updates": 1500}],
-                "extra_state": {"train_iterator": {"epoch": 7, "iterations_in_epoch": 0},
-                                "val_loss": 3.25},
-                "last_optimizer_state": opt.state_dict()}, p)
+    torch.save(
+        {
+            "args": argparse.Namespace(arch="transformer", lr=[0.0005], max_tokens=4096),
+            "model": model.state_dict(),
+            "optimizer_history": [
+                {
+                    "criterion_name": "CrossEntropyCriterion",
+                    "optimizer_name": "FairseqAdam",
+                    "lr_scheduler_state": {"best": 3.2},
+                    "num_updates": 1500,
+                }
+            ],
+            "extra_state": {"train_iterator": {"epoch": 7, "iterations_in_epoch": 0}, "val_loss": 3.25},
+            "last_optimizer_state": opt.state_dict(),
+        },
+        p,
+    )
     t = training_summary(open_checkpoint(p))
     assert (t["name"], t["weights"], t["epoch"], t["step"]) == ("fairseq", "model", 7, 1500)
     assert t["optimizer_class"] == "FairseqAdam" and t["metrics"]["val_loss"] == 3.25
@@ -121,10 +132,21 @@ def test_ultralytics_layout(tmp_path, monkeypatch):
     model(torch.randn(1, 3, 8, 8)).sum().backward()
     opt.step()
     p = tmp_path / "last.pt"
-    torch.save({"epoch": 41, "best_fitness": 0.61, "model": model, "ema": ema, "updates": 900,
-                "optimizer": opt.state_dict(), "train_args": {"imgsz": 640, "batch": 16, "model": "yolov8n.yaml"},
-                "train_metrics": {"metrics/mAP50(B)": 0.71, "val/box_loss": 1.2},
-                "date": "2024-05-01T10:00:00", "version": "8.2.0"}, p)
+    torch.save(
+        {
+            "epoch": 41,
+            "best_fitness": 0.61,
+            "model": model,
+            "ema": ema,
+            "updates": 900,
+            "optimizer": opt.state_dict(),
+            "train_args": {"imgsz": 640, "batch": 16, "model": "yolov8n.yaml"},
+            "train_metrics": {"metrics/mAP50(B)": 0.71, "val/box_loss": 1.2},
+            "date": "2024-05-01T10:00:00",
+            "version": "8.2.0",
+        },
+        p,
+    )
     ck = open_checkpoint(p)
     assert ck.find("ema").type_name == "ultralytics.nn.tasks.DetectionModel"
     t = training_summary(ck)
@@ -139,11 +161,20 @@ def test_mmengine_message_hub_layout(tmp_path):
     opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
     train(model, opt)
     p = tmp_path / "iter_3000.pth"
-    torch.save({"meta": {"mmengine_version": "0.10.3", "cfg": "model = dict(type='X')"},
-                "state_dict": model.state_dict(), "optimizer": opt.state_dict(),
-                "message_hub": {"log_scalars": {}, "runtime_info": {"epoch": 12, "iter": 3000},
-                                "resumed_keys": {}},
-                "param_schedulers": [{"base_lrs": [0.02], "last_step": 3000}]}, p)
+    torch.save(
+        {
+            "meta": {"mmengine_version": "0.10.3", "cfg": "model = dict(type='X')"},
+            "state_dict": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "message_hub": {
+                "log_scalars": {},
+                "runtime_info": {"epoch": 12, "iter": 3000},
+                "resumed_keys": {},
+            },
+            "param_schedulers": [{"base_lrs": [0.02], "last_step": 3000}],
+        },
+        p,
+    )
     t = training_summary(open_checkpoint(p))
     assert (t["name"], t["epoch"], t["step"], t["weights"]) == ("mmengine", 12, 3000, "state_dict")
     assert t["schedulers"] == ["param_schedulers"]
@@ -157,13 +188,21 @@ def test_accelerate_random_states(tmp_path):
     import numpy as np
 
     p = tmp_path / "random_states_0.pkl"
-    state = {"step": 0, "random_state": random.getstate(), "numpy_random_seed": np.random.get_state(),
-             "torch_manual_seed": torch.get_rng_state()}
+    state = {
+        "step": 0,
+        "random_state": random.getstate(),
+        "numpy_random_seed": np.random.get_state(),
+        "torch_manual_seed": torch.get_rng_state(),
+    }
     torch.save(state, p)
     assert recognise(open_checkpoint(p)).name == "accelerate-rng-state"
     p2 = tmp_path / "random_states_1.pkl"
-    p2.write_bytes(pickle.dumps({k: v for k, v in state.items() if k != "torch_manual_seed"}
-                                | {"torch_manual_seed": torch.get_rng_state().numpy()}))
+    p2.write_bytes(
+        pickle.dumps(
+            {k: v for k, v in state.items() if k != "torch_manual_seed"}
+            | {"torch_manual_seed": torch.get_rng_state().numpy()}
+        )
+    )
     assert recognise(open_checkpoint(p2)).name == "accelerate-rng-state"
 
 
@@ -193,11 +232,20 @@ def test_lightning_1x_optimizer_maps_in_model_order(tmp_path, monkeypatch):
     p = tmp_path / "epoch=3.ckpt"
     sd = {f"model.{k}": v for k, v in net.state_dict().items()}
     assert list(sd) == sorted(sd)
-    torch.save({"epoch": 3, "global_step": 120, "pytorch-lightning_version": "1.3.8",
-                "state_dict": sd, "callbacks": {Checkpoint: {"best_model_score": torch.tensor(0.5),
-                                                             "monitor": "val_acc"}},
-                "optimizer_states": [opt.state_dict()], "lr_schedulers": [],
-                "hparams_name": "kwargs", "hyper_parameters": {"lr": 1e-3}}, p)
+    torch.save(
+        {
+            "epoch": 3,
+            "global_step": 120,
+            "pytorch-lightning_version": "1.3.8",
+            "state_dict": sd,
+            "callbacks": {Checkpoint: {"best_model_score": torch.tensor(0.5), "monitor": "val_acc"}},
+            "optimizer_states": [opt.state_dict()],
+            "lr_schedulers": [],
+            "hparams_name": "kwargs",
+            "hyper_parameters": {"lr": 1e-3},
+        },
+        p,
+    )
     ck = open_checkpoint(p)
     t = training_summary(ck)
     assert (t["name"], t["epoch"], t["step"]) == ("lightning", 3, 120)
@@ -236,8 +284,14 @@ def test_accelerate_save_state_folder_opens_as_one_training_state(tmp_path):
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(d / "model.safetensors"))
     torch.save(opt.state_dict(), d / "optimizer.bin")
     torch.save({"base_lrs": [1e-3], "last_epoch": 3}, d / "scheduler.bin")
-    torch.save({"random_state": random.getstate(), "numpy_random_seed": np.random.get_state(),
-                "torch_manual_seed": torch.get_rng_state()}, d / "random_states_0.pkl")
+    torch.save(
+        {
+            "random_state": random.getstate(),
+            "numpy_random_seed": np.random.get_state(),
+            "torch_manual_seed": torch.get_rng_state(),
+        },
+        d / "random_states_0.pkl",
+    )
     ck = open_checkpoint(d)
     assert ck.format == "hf-trainer" and not ck.warnings
     t = training_summary(ck)
@@ -254,9 +308,20 @@ def test_yolov5_layout(tmp_path, monkeypatch):
     p = tmp_path / "last.pt"
     import copy
 
-    torch.save({"epoch": 5, "best_fitness": 0.3, "model": model, "ema": copy.deepcopy(model), "updates": 100,
-                "optimizer": opt.state_dict(), "opt": {"img_size": [640, 640], "epochs": 300},
-                "git": None, "date": "2023-01-01"}, p)
+    torch.save(
+        {
+            "epoch": 5,
+            "best_fitness": 0.3,
+            "model": model,
+            "ema": copy.deepcopy(model),
+            "updates": 100,
+            "optimizer": opt.state_dict(),
+            "opt": {"img_size": [640, 640], "epochs": 300},
+            "git": None,
+            "date": "2023-01-01",
+        },
+        p,
+    )
     ck = open_checkpoint(p)
     t = training_summary(ck)
     assert (t["name"], t["weights"], t["epoch"], t["hyper_parameters"]) == ("ultralytics", "ema", 5, "opt")
@@ -270,8 +335,10 @@ def test_exported_optimizer_with_text_indices_and_a_wrapper(tmp_path, capsys):
     opt = torch.optim.Adam(model.parameters())
     train(model, opt)
     sd = opt.state_dict()
-    text = {"state": {str(k): v for k, v in sd["state"].items()},
-            "param_groups": [dict(g, params=[str(i) for i in g["params"]]) for g in sd["param_groups"]]}
+    text = {
+        "state": {str(k): v for k, v in sd["state"].items()},
+        "param_groups": [dict(g, params=[str(i) for i in g["params"]]) for g in sd["param_groups"]],
+    }
     o, m = tmp_path / "opt.pt", tmp_path / "model.pt"
     torch.save({"optimizer": text, "iteration": 7}, o)
     torch.save(model.state_dict(), m)
@@ -289,10 +356,17 @@ def test_fairseq_with_omegaconf_cfg(tmp_path, monkeypatch):
     opt = torch.optim.Adam(model.parameters())
     train(model, opt)
     p = tmp_path / "checkpoint_best.pt"
-    torch.save({"args": None, "cfg": cfg, "model": model.state_dict(),
-                "optimizer_history": [{"optimizer_name": "FairseqAdam", "num_updates": 42}],
-                "extra_state": {"train_iterator": {"epoch": 2}},
-                "last_optimizer_state": opt.state_dict()}, p)
+    torch.save(
+        {
+            "args": None,
+            "cfg": cfg,
+            "model": model.state_dict(),
+            "optimizer_history": [{"optimizer_name": "FairseqAdam", "num_updates": 42}],
+            "extra_state": {"train_iterator": {"epoch": 2}},
+            "last_optimizer_state": opt.state_dict(),
+        },
+        p,
+    )
     ck = open_checkpoint(p)
     t = training_summary(ck)
     assert (t["name"], t["hyper_parameters"], t["step"], t["epoch"]) == ("fairseq", "cfg", 42, 2)
@@ -306,9 +380,17 @@ def test_optimizer_state_a_few_levels_down(tmp_path):
     opt = torch.optim.Adam(model.parameters())
     train(model, opt)
     p = tmp_path / "zero_pp_rank_0_mp_rank_00_optim_states.pt"
-    torch.save({"optimizer_state_dict": {"loss_scaler": 1024.0, "dynamic_loss_scale": True,
-                                         "base_optimizer_state": opt.state_dict()},
-                "ds_version": "0.14.0"}, p)
+    torch.save(
+        {
+            "optimizer_state_dict": {
+                "loss_scaler": 1024.0,
+                "dynamic_loss_scale": True,
+                "base_optimizer_state": opt.state_dict(),
+            },
+            "ds_version": "0.14.0",
+        },
+        p,
+    )
     ck = open_checkpoint(p)
     assert recognise(ck).optimizers == ["optimizer_state_dict/base_optimizer_state"]
     m = tmp_path / "model.pt"

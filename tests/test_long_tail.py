@@ -45,6 +45,7 @@ def assert_same_tensors(ck, expected: dict):
 
 # ---- 2. storages pickled as nested torch.save bytes ------------------------------------------
 
+
 def test_plain_pickle_of_a_module_reads_nested_storage_bytes(tmp_path):
     m = small_model()
     p = tmp_path / "model.pkl"
@@ -84,8 +85,9 @@ def test_nested_bytes_inside_a_torch_save_zip(tmp_path):
     import collections
 
     raw = io.BytesIO()
-    torch.save(torch.arange(6, dtype=torch.float32)._typed_storage(), raw,
-               _use_new_zipfile_serialization=False)
+    torch.save(
+        torch.arange(6, dtype=torch.float32)._typed_storage(), raw, _use_new_zipfile_serialization=False
+    )
 
     class Bytes:
         def __reduce__(self):
@@ -93,8 +95,10 @@ def test_nested_bytes_inside_a_torch_save_zip(tmp_path):
 
     class T:
         def __reduce__(self):
-            return (torch._utils._rebuild_tensor_v2,
-                    (Bytes(), 1, (2, 2), (2, 1), False, collections.OrderedDict()))
+            return (
+                torch._utils._rebuild_tensor_v2,
+                (Bytes(), 1, (2, 2), (2, 1), False, collections.OrderedDict()),
+            )
 
     p = tmp_path / "zn.pt"
     torch.save({"t": T()}, p)
@@ -108,7 +112,7 @@ def test_corrupt_nested_bytes_open_and_say_why(tmp_path):
     # damage the magic number of the first nested stream (it follows the global's name)
     magic = (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
     at = raw.index(magic, cut)
-    bad = raw[:at] + b"\x00" * 10 + raw[at + 10:]
+    bad = raw[:at] + b"\x00" * 10 + raw[at + 10 :]
     p = tmp_path / "bad.pkl"
     p.write_bytes(bad)
     ck = open_checkpoint(p)
@@ -120,6 +124,7 @@ def test_corrupt_nested_bytes_open_and_say_why(tmp_path):
 
 # ---- 3. zips of other libraries --------------------------------------------------------------
 
+
 def write_sb3(path, compression=zipfile.ZIP_STORED):
     torch.manual_seed(0)
     policy = small_model(2)
@@ -128,11 +133,21 @@ def write_sb3(path, compression=zipfile.ZIP_STORED):
     opt.step()
     # what cloudpickle writes for a class: a pickle naming it (built here with pickle)
     serialized = base64.b64encode(pickle.dumps(nn.ReLU)).decode()
-    data = {"policy_class": {":type:": "<class 'abc.ABCMeta'>", ":serialized:": serialized,
-                             "__module__": "stable_baselines3.common.policies"},
-            "num_timesteps": 2048, "gamma": 0.99, "learning_rate": 0.0003,
-            "observation_space": {":type:": "<class 'gymnasium.spaces.box.Box'>",
-                                  ":serialized:": "!!! not base64 !!!", "shape": [4]}}
+    data = {
+        "policy_class": {
+            ":type:": "<class 'abc.ABCMeta'>",
+            ":serialized:": serialized,
+            "__module__": "stable_baselines3.common.policies",
+        },
+        "num_timesteps": 2048,
+        "gamma": 0.99,
+        "learning_rate": 0.0003,
+        "observation_space": {
+            ":type:": "<class 'gymnasium.spaces.box.Box'>",
+            ":serialized:": "!!! not base64 !!!",
+            "shape": [4],
+        },
+    }
     with zipfile.ZipFile(path, "w", compression=compression) as z:
         z.writestr("data", json.dumps(data, indent=4))
         z.writestr("pytorch_variables.pth", tbytes({}))
@@ -205,9 +220,11 @@ def test_tar_of_torch_files_nemo_style(tmp_path):
     m = small_model(4)
     p = tmp_path / "model.nemo"
     with tarfile.open(p, "w") as tar:
-        for name, data in (("./model_config.yaml", b"target: nemo.collections.asr.models.Model\n"),
-                           ("./model_weights.ckpt", tbytes(m.state_dict())),
-                           ("./old_weights.pt", tbytes(m.state_dict(), _use_new_zipfile_serialization=False))):
+        for name, data in (
+            ("./model_config.yaml", b"target: nemo.collections.asr.models.Model\n"),
+            ("./model_weights.ckpt", tbytes(m.state_dict())),
+            ("./old_weights.pt", tbytes(m.state_dict(), _use_new_zipfile_serialization=False)),
+        ):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -228,11 +245,13 @@ def test_zip_without_torch_members_is_still_refused(tmp_path):
 
 # ---- 4. legacy tar checkpoints without a `tensors` member ------------------------------------
 
+
 def write_tensorless_tar(path, w: np.ndarray, tuple_pid: bool = False):
     def header(key, location, cls):
         def u(text):
             raw = text.encode()
             return b"X" + struct.pack("<I", len(raw)) + raw
+
         return b"\x80\x02" + u(key) + u(location) + b"ctorch\n" + cls.encode() + b"\n\x87."
 
     st = io.BytesIO()
@@ -244,8 +263,10 @@ def write_tensorless_tar(path, w: np.ndarray, tuple_pid: bool = False):
 
     class Tensor:  # pickles as _rebuild_tensor_v2(<persistent storage id>, ...)
         def __reduce__(self):
-            return (torch._utils._rebuild_tensor_v2,
-                    (StorageId(), 0, w.shape, tuple(s // 4 for s in w.strides), False, {}))
+            return (
+                torch._utils._rebuild_tensor_v2,
+                (StorageId(), 0, w.shape, tuple(s // 4 for s in w.strides), False, {}),
+            )
 
     class StorageId:
         pass
@@ -260,8 +281,11 @@ def write_tensorless_tar(path, w: np.ndarray, tuple_pid: bool = False):
     pk = io.BytesIO()
     P(pk, protocol=2).dump({"weight": Tensor(), "epoch": 9})
     with tarfile.open(path, "w") as tar:
-        for name, data in (("sys_info", pickle.dumps({"protocol_version": 1000, "little_endian": True})),
-                           ("pickle", pk.getvalue()), ("storages", st.getvalue())):
+        for name, data in (
+            ("sys_info", pickle.dumps({"protocol_version": 1000, "little_endian": True})),
+            ("pickle", pk.getvalue()),
+            ("storages", st.getvalue()),
+        ):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -280,6 +304,7 @@ def test_legacy_tar_without_tensors_member(tmp_path, tuple_pid):
 
 # ---- 7. names from the file, never ours -------------------------------------------------------
 
+
 def stub_class(module: str, name: str, base=object):
     cls = type(name, (base,), {})
     cls.__module__ = module
@@ -294,13 +319,19 @@ def test_class_keys_render_with_the_files_class_path(tmp_path, monkeypatch):
     path = "pytorch_lightning.callbacks.model_checkpoint"
     cls = stub_class(path, "ModelCheckpoint")
     for i in range(len(path.split("."))):
-        name = ".".join(path.split(".")[:i + 1])
+        name = ".".join(path.split(".")[: i + 1])
         monkeypatch.setitem(sys.modules, name, sys.modules.get(name) or types.ModuleType(name))
     monkeypatch.setattr(sys.modules[path], "ModelCheckpoint", cls, raising=False)
     p = tmp_path / "lightning13.ckpt"
-    torch.save({"epoch": 1, "state_dict": small_model().state_dict(),
-                "callbacks": {cls: {"best_model_score": torch.tensor(0.25), "monitor": "val_loss"}},
-                "pytorch-lightning_version": "1.3.8"}, p)
+    torch.save(
+        {
+            "epoch": 1,
+            "state_dict": small_model().state_dict(),
+            "callbacks": {cls: {"best_model_score": torch.tensor(0.25), "monitor": "val_loss"}},
+            "pytorch-lightning_version": "1.3.8",
+        },
+        p,
+    )
     ck = open_checkpoint(p)
     (cb,) = ck.find("callbacks").children
     assert cb.name == f"{path}.ModelCheckpoint"
@@ -316,6 +347,7 @@ def test_class_keys_render_with_the_files_class_path(tmp_path, monkeypatch):
 
 
 # ---- 8. quantized tensors -----------------------------------------------------------------------
+
 
 def test_quantized_statistics_are_of_real_values(tmp_path, capsys):
     torch.manual_seed(0)
@@ -355,6 +387,7 @@ def test_quantized_statistics_are_of_real_values(tmp_path, capsys):
 
 # ---- 9. long values ------------------------------------------------------------------------------
 
+
 def test_long_value_lists_are_elided_in_tree_text(tmp_path, capsys):
     import random
 
@@ -372,6 +405,7 @@ def test_long_value_lists_are_elided_in_tree_text(tmp_path, capsys):
 
 
 # ---- 10. counts that mean what they say ----------------------------------------------------------
+
 
 def test_tied_and_sliced_tensors_are_counted_as_entries_and_distinct(tmp_path, capsys):
     emb = torch.randn(10, 4)
@@ -412,8 +446,14 @@ def test_our_record_types_never_name_themselves(tmp_path, capsys):
     import collections
 
     p = tmp_path / "misc.pt"
-    torch.save({"counts": collections.defaultdict(list, {"a": [1]}), "cls": torch.FloatStorage,
-                "dt": np.dtype("float32")}, p)
+    torch.save(
+        {
+            "counts": collections.defaultdict(list, {"a": [1]}),
+            "cls": torch.FloatStorage,
+            "dt": np.dtype("float32"),
+        },
+        p,
+    )
     assert main(["tree", str(p)]) == 0
     out = capsys.readouterr().out
     assert "counts  defaultdict  1 items" in out and "cls  global  torch.FloatStorage" in out

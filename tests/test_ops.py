@@ -25,8 +25,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def ckpt(*args, code=0):
-    r = subprocess.run([sys.executable, "-m", "inspector.cli", *map(str, args)],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "inspector.cli", *map(str, args)], capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == code, r.stdout + r.stderr
     assert "Traceback" not in r.stderr
     return r
@@ -43,6 +44,7 @@ def same_tree(a, b):
 
 
 # ---- re-map ---------------------------------------------------------------------------------
+
 
 def test_gpu_tagged_file_remapped_to_cpu_loads_plainly(tmp_path):
     sd = tutorial_checkpoint()
@@ -68,8 +70,10 @@ def test_map_one_device_to_another_keeps_strings_that_look_like_tags(tmp_path):
     ck = open_checkpoint(out)
     assert {n.value.device for n in ck.tensors} == {"cuda:0"}
     assert ck.find("note").value == "cuda:1"  # a string that merely looks like a tag stays
-    same_tree(torch.load(out, weights_only=True, map_location="cpu"),
-              torch.load(src, weights_only=True, map_location="cpu"))
+    same_tree(
+        torch.load(out, weights_only=True, map_location="cpu"),
+        torch.load(src, weights_only=True, map_location="cpu"),
+    )
 
 
 WHOLE_MODULE_SAVE = """
@@ -104,11 +108,18 @@ print("ok")
 @pytest.mark.parametrize("zipfmt", [True, False])
 def test_whole_module_keeps_class_references(tmp_path, zipfmt):
     src, out = tmp_path / "whole.pt", tmp_path / "whole_cpu.pt"
-    subprocess.run([sys.executable, "-c", WHOLE_MODULE_SAVE.format(here=HERE, path=str(src), zipfmt=zipfmt)],
-                   check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-c", WHOLE_MODULE_SAVE.format(here=HERE, path=str(src), zipfmt=zipfmt)],
+        check=True,
+        timeout=120,
+    )
     ckpt("remap", src, "--to", "cpu", "-o", out)
-    r = subprocess.run([sys.executable, "-c", WHOLE_MODULE_LOAD.format(path=str(out))],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-c", WHOLE_MODULE_LOAD.format(path=str(out))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.stdout.strip() == "ok", r.stderr[-800:]
 
 
@@ -163,6 +174,7 @@ def test_failures_leave_no_file_and_say_why(tmp_path):
 
 # ---- warm-start -----------------------------------------------------------------------------
 
+
 class Classifier(nn.Module):
     def __init__(self, classes=10):
         super().__init__()
@@ -180,8 +192,12 @@ def test_warmstart_from_dataparallel_into_a_new_head(tmp_path):
     torch.save(fresh.state_dict(), tpl)
     plan = plan_warmstart(str(src), str(tpl))
     assert plan.proposed.startswith("strip 'module.'")
-    assert {t for t, _ in plan.matched_by_rule} == {"features.0.weight", "features.0.bias",
-                                                   "features.2.weight", "features.2.bias"}
+    assert {t for t, _ in plan.matched_by_rule} == {
+        "features.0.weight",
+        "features.0.bias",
+        "features.2.weight",
+        "features.2.bias",
+    }
     assert {t for t, *_ in plan.shape_mismatch} == {"classifier.weight", "classifier.bias"}
     assert plan.missing == [] and plan.unexpected == []
     out = tmp_path / "warm.pt"
@@ -255,8 +271,22 @@ def model_pkg(tmp_path):
 def test_exports_reproduce_the_eager_model(model_pkg, kind, trace):
     folder, model, ck = model_pkg
     out = folder / ("m.pt2" if kind == "pt2" else "m.ts.pt")
-    args = ["export", kind, ck, "--model", "mymodels:Small", "--kwargs", '{"hidden": 12}',
-            "--example-input", "2,8", "--path", folder, "-o", out, "--json"]
+    args = [
+        "export",
+        kind,
+        ck,
+        "--model",
+        "mymodels:Small",
+        "--kwargs",
+        '{"hidden": 12}',
+        "--example-input",
+        "2,8",
+        "--path",
+        folder,
+        "-o",
+        out,
+        "--json",
+    ]
     if trace:
         args.append("--trace")
     r = json.loads(ckpt(*args).stdout)
@@ -271,8 +301,20 @@ def test_export_failures_leave_nothing(model_pkg):
     out = folder / "x.pt"
     r = ckpt("export", "torchscript", ck, "--model", "nope.module:Small", "-o", out, code=2)
     assert "cannot import nope.module" in r.stderr
-    r = ckpt("export", "torchscript", ck, "--model", "mymodels:Small", "--path", folder,
-             "--kwargs", '{"hidden": 99}', "-o", out, code=2)
+    r = ckpt(
+        "export",
+        "torchscript",
+        ck,
+        "--model",
+        "mymodels:Small",
+        "--path",
+        folder,
+        "--kwargs",
+        '{"hidden": 99}',
+        "-o",
+        out,
+        code=2,
+    )
     assert "do not fit" in r.stderr
     assert not out.exists() and not [p for p in folder.iterdir() if p.name.startswith(".ckpt-")]
 
@@ -290,7 +332,9 @@ def test_safetensors_export_with_tied_weights_and_metadata(tmp_path):
     r = json.loads(ckpt("export", "safetensors", src, "-o", out, "--json").stdout)
     assert r["tied"] == {"head.weight": "emb.weight"}
     got = load_file(str(out))
-    assert torch.equal(got["emb.weight"], sd["emb.weight"]) and torch.equal(got["head.weight"], sd["emb.weight"])
+    assert torch.equal(got["emb.weight"], sd["emb.weight"]) and torch.equal(
+        got["head.weight"], sd["emb.weight"]
+    )
     from safetensors import safe_open
 
     with safe_open(str(out), "pt") as f:
@@ -323,11 +367,15 @@ def test_strip_and_extract(tmp_path):
 
 # ---- the real GPU/MPS-tagged files of the corpus -----------------------------------------------
 
-REAL_GPU = ["SifatTaj__EMNIST_LENET__ckpt.pth", "txie-93__cgcnn__band-gap.pth.tar",
-            "douzaikongcheng__cifar10_pytorch_quantization_demo__checkpoint.pth.tar",
-            "nathaniel-talip-ii__coe187-max78000-training-results__best.pth.tar",
-            "luizamfsantos__long-short-lstm__last.ckpt", "thomasreolon__svs_detection__policy.pt2",
-            "101010zyl__FULLY_CONNECTED_LAYER__model.pth"]
+REAL_GPU = [
+    "SifatTaj__EMNIST_LENET__ckpt.pth",
+    "txie-93__cgcnn__band-gap.pth.tar",
+    "douzaikongcheng__cifar10_pytorch_quantization_demo__checkpoint.pth.tar",
+    "nathaniel-talip-ii__coe187-max78000-training-results__best.pth.tar",
+    "luizamfsantos__long-short-lstm__last.ckpt",
+    "thomasreolon__svs_detection__policy.pt2",
+    "101010zyl__FULLY_CONNECTED_LAYER__model.pth",
+]
 
 
 @pytest.mark.parametrize("name", REAL_GPU)
@@ -401,16 +449,31 @@ PKGNET = textwrap.dedent("""
 
 def test_export_from_a_trusted_whole_pickled_model(tmp_path):
     (tmp_path / "pkgnet.py").write_text(PKGNET)
-    save = (f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import torch, pkgnet; "
-            f"torch.manual_seed(0); torch.save(pkgnet.PickledNet(), {str(tmp_path / 'whole.pt')!r})")
+    save = (
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import torch, pkgnet; "
+        f"torch.manual_seed(0); torch.save(pkgnet.PickledNet(), {str(tmp_path / 'whole.pt')!r})"
+    )
     subprocess.run([sys.executable, "-c", save], check=True, timeout=120)
     out = tmp_path / "whole.pt2"
-    r = ckpt("export", "pt2", tmp_path / "whole.pt", "--trust-pickled-model", "--path", tmp_path,
-             "--example-input", "2,4", "-o", out, "--json")
+    r = ckpt(
+        "export",
+        "pt2",
+        tmp_path / "whole.pt",
+        "--trust-pickled-model",
+        "--path",
+        tmp_path,
+        "--example-input",
+        "2,4",
+        "-o",
+        out,
+        "--json",
+    )
     assert json.loads(r.stdout)["max_abs_difference"] < 1e-6
     assert "imports __main__" not in r.stderr and "pkgnet" in r.stderr  # says what it imports
     # without the explicit trust flag, nothing is loaded
-    r = ckpt("export", "pt2", tmp_path / "whole.pt", "--example-input", "2,4", "-o", tmp_path / "x.pt2", code=2)
+    r = ckpt(
+        "export", "pt2", tmp_path / "whole.pt", "--example-input", "2,4", "-o", tmp_path / "x.pt2", code=2
+    )
     assert "--trust-pickled-model" in r.stderr
 
 

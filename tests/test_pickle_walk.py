@@ -11,10 +11,43 @@ import pytest
 from inspector.formats.pickle_walk import PickleWalk, PickleWalkError, iter_opcodes
 
 PLAIN = [
-    None, True, False, 0, 1, -1, 255, 256, 65535, 65536, -(2**31), 2**31, 2**70, -(2**70), 3.5, -0.0,
-    "", "text", "ünïcode ✓", "x" * 300, b"", b"bytes", b"\x00" * 300, bytearray(b"ba"),
-    (), (1,), (1, 2), (1, 2, 3), (1, 2, 3, 4), [], [1, "a", None], {}, {"a": 1, 2: [3]},
-    set(), {1, 2, 3}, frozenset(), frozenset({"a", "b"}),
+    None,
+    True,
+    False,
+    0,
+    1,
+    -1,
+    255,
+    256,
+    65535,
+    65536,
+    -(2**31),
+    2**31,
+    2**70,
+    -(2**70),
+    3.5,
+    -0.0,
+    "",
+    "text",
+    "ünïcode ✓",
+    "x" * 300,
+    b"",
+    b"bytes",
+    b"\x00" * 300,
+    bytearray(b"ba"),
+    (),
+    (1,),
+    (1, 2),
+    (1, 2, 3),
+    (1, 2, 3, 4),
+    [],
+    [1, "a", None],
+    {},
+    {"a": 1, 2: [3]},
+    set(),
+    {1, 2, 3},
+    frozenset(),
+    frozenset({"a", "b"}),
     {"nested": [{"deep": (1, [2, {3: b"4"}])}], "list": list(range(2000))},
 ]
 
@@ -192,11 +225,18 @@ def test_pop_right_after_mark_pops_the_mark():
     assert walk(data).stack[0] == pickle.loads(data) == ()
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"0.", "stack underflow"), (b"(t0.", "stack underflow"), (b"t.", "MARK missing"),
-    (b"(p0\n.", "stack underflow"), (b"g5\n.", "memo 5 missing"), (b"\xff.", "unknown opcode"),
-    (b"X\x10\x00\x00\x00ab", "BINUNICODE"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"0.", "stack underflow"),
+        (b"(t0.", "stack underflow"),
+        (b"t.", "MARK missing"),
+        (b"(p0\n.", "stack underflow"),
+        (b"g5\n.", "memo 5 missing"),
+        (b"\xff.", "unknown opcode"),
+        (b"X\x10\x00\x00\x00ab", "BINUNICODE"),
+    ],
+)
 def test_malformed_streams_raise_what_pickle_would(data, message):
     with pytest.raises(Exception):
         pickle.loads(data)

@@ -61,8 +61,9 @@ class ScanWalk(PickleWalk):
 
     def build(self, target, state, i):
         if isinstance(target, Global):
-            self.flags.append(f"BUILD on the global {target.module}.{target.name} "
-                              "(overwrites a module or class attribute)")
+            self.flags.append(
+                f"BUILD on the global {target.module}.{target.name} (overwrites a module or class attribute)"
+            )
         return target
 
     def extension(self, op, code, i):

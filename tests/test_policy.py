@@ -12,20 +12,47 @@ from inspector.analysis.capabilities_data import ALIASES, ENUMS, SINKS
 DANGEROUS_CALLS = [
     "torch.distributed.elastic.multiprocessing.subprocess_handler.SubprocessHandler",
     "torch.distributed.elastic.multiprocessing.subprocess_handler.subprocess_handler.SubprocessHandler",
-    "torch.fx._symbolic_trace.CodeType", "torch.fx._symbolic_trace.FunctionType",
-    "numpy.savetxt", "numpy.memmap", "numpy.core.memmap", "sympy.sympify", "sympy.core.sympify.sympify",
-    "torch.from_file", "torch.UntypedStorage.from_file", "torch.load", "os.system", "posix.system",
-    "builtins.eval", "subprocess.Popen", "pandas.read_pickle", "torch.hub.load",
-    "torch.serialization.load", "numpy.ndarray.tofile", "webbrowser.open",
+    "torch.fx._symbolic_trace.CodeType",
+    "torch.fx._symbolic_trace.FunctionType",
+    "numpy.savetxt",
+    "numpy.memmap",
+    "numpy.core.memmap",
+    "sympy.sympify",
+    "sympy.core.sympify.sympify",
+    "torch.from_file",
+    "torch.UntypedStorage.from_file",
+    "torch.load",
+    "os.system",
+    "posix.system",
+    "builtins.eval",
+    "subprocess.Popen",
+    "pandas.read_pickle",
+    "torch.hub.load",
+    "torch.serialization.load",
+    "numpy.ndarray.tofile",
+    "webbrowser.open",
 ]
 DATA_CALLS = [
-    "zoneinfo.ZoneInfo._unpickle", "torch.optim.adamw.AdamW", "torch._utils._rebuild_tensor_v2",
-    "numpy.random._pickle.__generator_ctor", "numpy.random.bit_generator.__pyx_unpickle_SeedSequence",
-    "numpy.rec.recarray", "typing.Union.__getitem__", "torch.return_types.max", "time.struct_time",
-    "random.Random", "inspect.Signature", "pandas._libs.internals._unpickle_block",
-    "pandas.core.indexes.base._new_Index", "torch._C._VariableFunctionsClass.tanh",
-    "torch.nn.modules.linear.Linear", "collections.OrderedDict", "functools.partial",
-    "http.HTTPStatus", "re.RegexFlag", "builtins.str.upper",
+    "zoneinfo.ZoneInfo._unpickle",
+    "torch.optim.adamw.AdamW",
+    "torch._utils._rebuild_tensor_v2",
+    "numpy.random._pickle.__generator_ctor",
+    "numpy.random.bit_generator.__pyx_unpickle_SeedSequence",
+    "numpy.rec.recarray",
+    "typing.Union.__getitem__",
+    "torch.return_types.max",
+    "time.struct_time",
+    "random.Random",
+    "inspect.Signature",
+    "pandas._libs.internals._unpickle_block",
+    "pandas.core.indexes.base._new_Index",
+    "torch._C._VariableFunctionsClass.tanh",
+    "torch.nn.modules.linear.Linear",
+    "collections.OrderedDict",
+    "functools.partial",
+    "http.HTTPStatus",
+    "re.RegexFlag",
+    "builtins.str.upper",
 ]
 
 
@@ -51,6 +78,9 @@ def test_references_and_unknown_code():
 def test_generated_lists_come_from_the_source():
     assert "types.CodeType" == ALIASES["torch.fx._symbolic_trace.CodeType"]
     assert ALIASES["numpy.savetxt"].endswith(".savetxt") and ALIASES["numpy.savetxt"] in SINKS
-    assert "torch.distributed.elastic.multiprocessing.subprocess_handler.handlers.get_subprocess_handler" in SINKS
+    assert (
+        "torch.distributed.elastic.multiprocessing.subprocess_handler.handlers.get_subprocess_handler"
+        in SINKS
+    )
     assert "sympy.core.sympify.sympify" in SINKS and "http.HTTPStatus" in ENUMS
     assert len(SINKS) > 3000 and len(ALIASES) > 1000

@@ -35,8 +35,9 @@ def assert_same_tensors(path, expected: dict[str, torch.Tensor]):
         assert t.dtype.name == str(ref.dtype).replace("torch.", ""), key
         ours = as_torch(ck, node)
         assert ours.shape == ref.shape, key
-        assert torch.equal(ours.reshape(-1).view(torch.uint8),
-                           ref.contiguous().reshape(-1).view(torch.uint8)), key
+        assert torch.equal(
+            ours.reshape(-1).view(torch.uint8), ref.contiguous().reshape(-1).view(torch.uint8)
+        ), key
     return ck
 
 
@@ -60,9 +61,22 @@ def test_tutorial_training_checkpoint_all_tensors(tmp_path):
     assert ck.find("model_state_dict/0.weight").value.shape == (16, 8)
 
 
-@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float64, torch.int8,
-                                   torch.uint8, torch.int16, torch.int32, torch.bool,
-                                   torch.complex64, torch.float8_e4m3fn, torch.uint16])
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        torch.bfloat16,
+        torch.float16,
+        torch.float64,
+        torch.int8,
+        torch.uint8,
+        torch.int16,
+        torch.int32,
+        torch.bool,
+        torch.complex64,
+        torch.float8_e4m3fn,
+        torch.uint16,
+    ],
+)
 def test_dtypes_round_trip(tmp_path, dtype):
     x = torch.randn(7, 5) * 10
     t = x.to(dtype) if dtype != torch.bool else x > 0
@@ -82,8 +96,7 @@ def test_half_precision_with_nan_and_inf(tmp_path):
 
 def test_views_offsets_and_non_contiguous_tensors(tmp_path):
     base = torch.arange(60, dtype=torch.float32).reshape(6, 10)
-    sd = {"base": base, "t": base.t(), "slice": base[2:5, 3:7], "row": base[4],
-          "strided": base[::2, ::3]}
+    sd = {"base": base, "t": base.t(), "slice": base[2:5, 3:7], "row": base[4], "strided": base[::2, ::3]}
     p = tmp_path / "v.pt"
     torch.save(sd, p)
     ck = assert_same_tensors(p, sd)
@@ -182,6 +195,7 @@ def test_python2_legacy_file(tmp_path):
     # split the five pickles and rewrite each, then append the storage bytes unchanged
     parts, pos = [], 0
     import pickletools
+
     for _ in range(5):
         end = pos
         for op, _, at in pickletools.genops(raw[pos:]):
@@ -216,10 +230,17 @@ def test_device_tags_kept_exactly_as_saved(tmp_path):
 def test_values_and_objects_are_readable(tmp_path):
     import argparse
 
-    obj = {"size": torch.Size([2, 3]), "dev": torch.device("cuda", 0), "dt": torch.float16,
-           "ns": argparse.Namespace(lr=0.1, name="x"), "np": np.float64(1.5),
-           "arr": np.arange(4, dtype=np.int32), "set": {1, 2}, "bytes": b"\x00\x01",
-           "nested": [1, (2.5, "s"), None]}
+    obj = {
+        "size": torch.Size([2, 3]),
+        "dev": torch.device("cuda", 0),
+        "dt": torch.float16,
+        "ns": argparse.Namespace(lr=0.1, name="x"),
+        "np": np.float64(1.5),
+        "arr": np.arange(4, dtype=np.int32),
+        "set": {1, 2},
+        "bytes": b"\x00\x01",
+        "nested": [1, (2.5, "s"), None],
+    }
     p = tmp_path / "values.pt"
     torch.save(obj, p)
     ck = open_checkpoint(p)
@@ -287,12 +308,14 @@ def test_geometry_outside_the_storage_is_refused(tmp_path):
     torch.save({"t": torch.randn(10)}, p)
     ck = open_checkpoint(p)
     t = ck.tensor_node("t").value
-    for shape, stride, off, msg in [((11,), (1,), 0, "addresses element 10"),
-                                    ((5,), (3,), 0, "addresses element 12"),
-                                    ((2,), (1,), -1, "negative storage offset"),
-                                    ((2,), (-1,), 5, "negative stride"),
-                                    ((2, 2), (1,), 0, "different lengths"),
-                                    ((1 << 62, 4), (4, 1), 0, "overflows|addresses")]:
+    for shape, stride, off, msg in [
+        ((11,), (1,), 0, "addresses element 10"),
+        ((5,), (3,), 0, "addresses element 12"),
+        ((2,), (1,), -1, "negative storage offset"),
+        ((2,), (-1,), 5, "negative stride"),
+        ((2, 2), (1,), 0, "different lengths"),
+        ((1 << 62, 4), (4, 1), 0, "overflows|addresses"),
+    ]:
         bad = TensorInfo(t.storage, t.dtype, shape, stride, off)
         with pytest.raises(TensorDataError, match=msg):
             validate(bad)
@@ -300,13 +323,24 @@ def test_geometry_outside_the_storage_is_refused(tmp_path):
 
 
 def test_not_a_checkpoint_gets_one_sentence(tmp_path):
-    cases = {"empty.pt": b"", "text.pt": b"hello, this is a readme file\n" * 3,
-             "png.pt": b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "tiny.pt": b"abc",
-             "lfs.bin": b"version https://git-lfs.github.com/spec/v1\noid sha256:"
-                        + b"a" * 64 + b"\nsize 123456\n",
-             "random.pt": bytes(np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8))}
-    expect = {"empty.pt": "empty", "text.pt": "text file", "png.pt": "PNG image",
-              "tiny.pt": "3 bytes", "lfs.bin": "Git LFS pointer", "random.pt": "not a PyTorch"}
+    cases = {
+        "empty.pt": b"",
+        "text.pt": b"hello, this is a readme file\n" * 3,
+        "png.pt": b"\x89PNG\r\n\x1a\n" + b"\x00" * 40,
+        "tiny.pt": b"abc",
+        "lfs.bin": b"version https://git-lfs.github.com/spec/v1\noid sha256:"
+        + b"a" * 64
+        + b"\nsize 123456\n",
+        "random.pt": bytes(np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8)),
+    }
+    expect = {
+        "empty.pt": "empty",
+        "text.pt": "text file",
+        "png.pt": "PNG image",
+        "tiny.pt": "3 bytes",
+        "lfs.bin": "Git LFS pointer",
+        "random.pt": "not a PyTorch",
+    }
     for name, data in cases.items():
         f = tmp_path / name
         f.write_bytes(data)

@@ -41,8 +41,9 @@ def test_models_lists_latest_versions_aliases_and_tags(store, capsys):
     models = {m["name"]: m for m in json.loads(out)}
     assert set(models) == {"mlp", "other", "single"}
     assert models["mlp"]["latest_version"] == "3"
-    assert models["mlp"]["aliases"] == {"prod": "2", "staging": "3"} or \
-        {k: str(v) for k, v in models["mlp"]["aliases"].items()} == {"prod": "2", "staging": "3"}
+    assert models["mlp"]["aliases"] == {"prod": "2", "staging": "3"} or {
+        k: str(v) for k, v in models["mlp"]["aliases"].items()
+    } == {"prod": "2", "staging": "3"}
     assert models["mlp"]["tags"] == {"team": "vision", "task": "toy"}
     assert models["other"]["latest_version"] == "2"
     code, out, _ = run(capsys, "registry", "models")
@@ -58,21 +59,37 @@ def test_versions_carry_runs_aliases_tags_and_run_metrics(store, capsys):
         got = versions[v]
         assert got["run_id"] == info["run_id"]
         assert got["tags"] == {"seed": str(info["seed"])}
-        assert got["metrics"] == {"loss": pytest.approx(1.0 / int(v)), "accuracy": pytest.approx(0.5 + int(v) / 10)}
+        assert got["metrics"] == {
+            "loss": pytest.approx(1.0 / int(v)),
+            "accuracy": pytest.approx(0.5 + int(v) / 10),
+        }
     assert versions["2"]["aliases"] == ["prod"] and versions["3"]["aliases"] == ["staging"]
     assert versions["1"]["aliases"] == []
 
 
-@pytest.mark.parametrize("uri, version", [("models:/mlp/1", "1"), ("models:/mlp/2", "2"),
-                                          ("models:/mlp@prod", "2"), ("models:/mlp@staging", "3"),
-                                          ("models:/mlp/latest", "3"), ("models:/mlp/1/mlp_v1.pt", "1")])
+@pytest.mark.parametrize(
+    "uri, version",
+    [
+        ("models:/mlp/1", "1"),
+        ("models:/mlp/2", "2"),
+        ("models:/mlp@prod", "2"),
+        ("models:/mlp@staging", "3"),
+        ("models:/mlp/latest", "3"),
+        ("models:/mlp/1/mlp_v1.pt", "1"),
+    ],
+)
 def test_every_model_uri_form_resolves_to_the_registered_bytes(store, uri, version):
     from inspector.registry.resolve import origin_of, resolve_uri
 
     path = resolve_uri(uri)
     assert sha256(path) == store["mlp"][version]["sha"]
     o = origin_of(path)
-    assert (o["model"], o["version"], o["run_id"], o["uri"]) == ("mlp", version, store["mlp"][version]["run_id"], uri)
+    assert (o["model"], o["version"], o["run_id"], o["uri"]) == (
+        "mlp",
+        version,
+        store["mlp"][version]["run_id"],
+        uri,
+    )
 
 
 def test_a_version_whose_source_is_one_file(store, capsys):
@@ -80,7 +97,9 @@ def test_a_version_whose_source_is_one_file(store, capsys):
 
     assert sha256(resolve_uri("models:/single/1")) == store["mlp"]["1"]["sha"]
     code, out, err = run(capsys, "registry", "files", "single", "1", "--json")
-    assert code == 0 and [(f["path"], f["uri"]) for f in json.loads(out)] == [("mlp_v1.pt", "models:/single/1")]
+    assert code == 0 and [(f["path"], f["uri"]) for f in json.loads(out)] == [
+        ("mlp_v1.pt", "models:/single/1")
+    ]
 
 
 def test_runs_uri_resolves_and_records_the_run(store):
@@ -115,33 +134,44 @@ def test_commands_open_registry_uris_like_local_files(store, capsys):
     assert code == 0, err
     w = torch.load(store["mlp"]["3"]["file"], weights_only=True)["model_state_dict"]["0.weight"]
     assert json.loads(out)["max"] == pytest.approx(float(w.max()))
-    code, out, err = run(capsys, "scan", "models:/mlp/1", f"runs:/{store['mlp']['2']['run_id']}/ckpt/mlp_v2.pt")
+    code, out, err = run(
+        capsys, "scan", "models:/mlp/1", f"runs:/{store['mlp']['2']['run_id']}/ckpt/mlp_v2.pt"
+    )
     assert code == 0 and out.count(": safe") == 2, (out, err)
 
 
-@pytest.mark.parametrize("uri, message", [
-    ("models:/nope/1", "model 'nope' does not exist"),
-    ("models:/mlp/9", "version 9 of model 'mlp' does not exist"),
-    ("models:/mlp@gone", "model 'mlp' has no alias @gone"),
-    ("models:/mlp/newest", "a version number, 'latest' or @alias"),
-    ("runs:/0123456789abcdef/ckpt/x.pt", "run 0123456789abcdef does not exist"),
-    ("models:/other/1", "is not a checkpoint"),
-    ("models:/other/2", "holds 2 files (part5.pt, part6.pt): name one"),
-])
+@pytest.mark.parametrize(
+    "uri, message",
+    [
+        ("models:/nope/1", "model 'nope' does not exist"),
+        ("models:/mlp/9", "version 9 of model 'mlp' does not exist"),
+        ("models:/mlp@gone", "model 'mlp' has no alias @gone"),
+        ("models:/mlp/newest", "a version number, 'latest' or @alias"),
+        ("runs:/0123456789abcdef/ckpt/x.pt", "run 0123456789abcdef does not exist"),
+        ("models:/other/1", "is not a checkpoint"),
+        ("models:/other/2", "holds 2 files (part5.pt, part6.pt): name one"),
+    ],
+)
 def test_registry_failures_are_one_line_exit_2(store, capsys, uri, message):
     code, out, err = run(capsys, "info", uri)
     assert code == 2
     assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["registry", "versions", "nope"], "model 'nope' does not exist"),
-    (["registry", "files", "mlp", "12"], "version 12 of model 'mlp' does not exist"),
-    (["registry", "register", "missing.pt", "--name", "x"], "no such file"),
-    (["registry", "register", __file__, "--name", "a/b"], "model name 'a/b'"),
-    (["registry", "register", __file__, "--name", "x", "--alias", "latest"], "alias 'latest'"),
-    (["registry", "register", __file__, "--name", "x", "--tag", "novalue"], "tag 'novalue': write KEY=VALUE"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["registry", "versions", "nope"], "model 'nope' does not exist"),
+        (["registry", "files", "mlp", "12"], "version 12 of model 'mlp' does not exist"),
+        (["registry", "register", "missing.pt", "--name", "x"], "no such file"),
+        (["registry", "register", __file__, "--name", "a/b"], "model name 'a/b'"),
+        (["registry", "register", __file__, "--name", "x", "--alias", "latest"], "alias 'latest'"),
+        (
+            ["registry", "register", __file__, "--name", "x", "--tag", "novalue"],
+            "tag 'novalue': write KEY=VALUE",
+        ),
+    ],
+)
 def test_registry_command_failures_are_one_line_exit_2(store, capsys, argv, message):
     before = _counts(store["uri"])
     code, _, err = run(capsys, *argv)
@@ -164,8 +194,23 @@ def test_register_records_the_files_facts_and_reads_back(store, capsys, tmp_path
 
     f = tmp_path / "trained.pt"
     sd = save_mlp(f, seed=7, epoch=12, loss=0.125)
-    code, out, err = run(capsys, "registry", "register", str(f), "--name", "fresh", "--tag", "team=nlp",
-                         "--tag", "data=v2", "--description", "from a test", "--alias", "candidate", "--json")
+    code, out, err = run(
+        capsys,
+        "registry",
+        "register",
+        str(f),
+        "--name",
+        "fresh",
+        "--tag",
+        "team=nlp",
+        "--tag",
+        "data=v2",
+        "--description",
+        "from a test",
+        "--alias",
+        "candidate",
+        "--json",
+    )
     assert code == 0, err
     r = json.loads(out)
     assert r["uri"] == "models:/fresh/1"
@@ -201,9 +246,17 @@ def test_a_checkpoint_folder_registers_and_opens_as_one_checkpoint(store, capsys
     a, b = {"l0.w": torch.randn(4, 3)}, {"l1.w": torch.randn(2, 4), "head.b": torch.randn(2)}
     for name, sd in (("model-00001-of-00002.safetensors", a), ("model-00002-of-00002.safetensors", b)):
         save_file(sd, str(folder / name))
-    (folder / "model.safetensors.index.json").write_text(json.dumps(
-        {"metadata": {}, "weight_map": {**{k: "model-00001-of-00002.safetensors" for k in a},
-                                        **{k: "model-00002-of-00002.safetensors" for k in b}}}))
+    (folder / "model.safetensors.index.json").write_text(
+        json.dumps(
+            {
+                "metadata": {},
+                "weight_map": {
+                    **{k: "model-00001-of-00002.safetensors" for k in a},
+                    **{k: "model-00002-of-00002.safetensors" for k in b},
+                },
+            }
+        )
+    )
     code, out, err = run(capsys, "registry", "register", str(folder), "--name", "sharded", "--json")
     assert code == 0, err
     assert json.loads(out)["facts"]["parameter_count"] == 12 + 8 + 2
@@ -244,8 +297,16 @@ def test_not_a_checkpoint_and_an_unwritable_store_write_nothing(store, capsys, t
     save_mlp(ck, 3)
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
-    code, _, err = run(capsys, "registry", "register", str(ck), "--name", "m",
-                       "--tracking-uri", f"sqlite:///{blocker}/sub/mlflow.db")
+    code, _, err = run(
+        capsys,
+        "registry",
+        "register",
+        str(ck),
+        "--name",
+        "m",
+        "--tracking-uri",
+        f"sqlite:///{blocker}/sub/mlflow.db",
+    )
     assert code == 2 and "cannot write the registry store" in err, err
     assert not (blocker.parent / "sub").exists()
 
@@ -259,8 +320,11 @@ def test_a_failure_part_way_leaves_nothing_in_the_store(store, capsys, tmp_path,
     artifacts = Path(store["root"] / "data")
     from mlflow.exceptions import MlflowException
 
-    monkeypatch.setattr(MlflowClient, "create_model_version",
-                        lambda *a, **k: (_ for _ in ()).throw(MlflowException("database is locked")))
+    monkeypatch.setattr(
+        MlflowClient,
+        "create_model_version",
+        lambda *a, **k: (_ for _ in ()).throw(MlflowException("database is locked")),
+    )
     code, _, err = run(capsys, "registry", "register", str(ck), "--name", "halfway")
     assert code == 2 and err == "ckpt: database is locked\n", err
     monkeypatch.undo()
@@ -281,4 +345,6 @@ def test_embedded_default_store_needs_no_server(tmp_path, capsys, monkeypatch):
     assert list((tmp_path / "data" / "registry" / "artifacts").rglob("m.pt"))  # beside it, not ./mlruns
     code, out, _ = run(capsys, "registry", "where", "--json")
     assert json.loads(out)["tracking_uri"] == f"sqlite:///{tmp_path}/data/registry/mlflow.db"
-    assert sha256(__import__("inspector.registry.resolve", fromlist=["x"]).resolve_uri("models:/local/1")) == sha256(ck)
+    assert sha256(
+        __import__("inspector.registry.resolve", fromlist=["x"]).resolve_uri("models:/local/1")
+    ) == sha256(ck)

@@ -76,8 +76,13 @@ def test_list_and_every_uri_form_over_http(server, registered, capsys):
     from inspector.registry.resolve import resolve_uri
 
     rid = versions["1"]["run_id"]
-    for uri, v in (("models:/net/1", "1"), ("models:/net@prod", "2"), ("models:/net/latest", "2"),
-                   ("models:/net/1/net_v1.pt", "1"), (f"runs:/{rid}/checkpoint/net_v1.pt", "1")):
+    for uri, v in (
+        ("models:/net/1", "1"),
+        ("models:/net@prod", "2"),
+        ("models:/net/latest", "2"),
+        ("models:/net/1/net_v1.pt", "1"),
+        (f"runs:/{rid}/checkpoint/net_v1.pt", "1"),
+    ):
         assert sha256(resolve_uri(uri)) == registered[v]["sha"], uri
 
 

@@ -27,16 +27,19 @@ def llama(tmp_path_factory):
     return path
 
 
-PEAK = ("import runpy, sys\nsys.argv = sys.argv[1:]\n"
-        "try:\n    runpy.run_module('inspector.cli', run_name='__main__', alter_sys=True)\n"
-        "except SystemExit as e:\n    pass\n"
-        "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1],"
-        " file=sys.stderr)\n")
+PEAK = (
+    "import runpy, sys\nsys.argv = sys.argv[1:]\n"
+    "try:\n    runpy.run_module('inspector.cli', run_name='__main__', alter_sys=True)\n"
+    "except SystemExit as e:\n    pass\n"
+    "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1],"
+    " file=sys.stderr)\n"
+)
 
 
 def run_ckpt(*args):
-    r = subprocess.run([sys.executable, "-c", PEAK, "ckpt", *map(str, args)],
-                       capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-c", PEAK, "ckpt", *map(str, args)], capture_output=True, text=True, timeout=600
+    )
     return r.stdout, int(r.stderr.strip().splitlines()[-1]) / 1024
 
 
@@ -51,8 +54,7 @@ def test_info_on_138_gb_file_in_bounded_memory(llama):
 
 
 def test_stats_of_the_largest_tensor_costs_only_chunks(llama):
-    out, peak_mb = run_ckpt("stats", "--json", "--bins", "10", llama,
-                            "model.layers.79.mlp.down_proj.weight")
+    out, peak_mb = run_ckpt("stats", "--json", "--bins", "10", llama, "model.layers.79.mlp.down_proj.weight")
     s = json.loads(out)
     assert s["numel"] == 8192 * 28672
     assert sum(s["histogram"]["counts"]) + s["nan"] + s["inf"] == s["numel"]

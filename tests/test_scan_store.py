@@ -38,8 +38,14 @@ def test_jsonl_store_in_parallel(store):
     rc, out, err, took, peak = H.run_ckpt(["scan", "-r", str(store), "--jobs", "2", "--jsonl"], timeout=300)
     lines = [json.loads(line) for line in out.splitlines()]
     by = {os.path.relpath(r["file"], store): r for r in lines}
-    assert set(by) == {"team/run1/last.pt", "weights.pt", "team/evil.pkl", "README.md",
-                       "team/pipe.pt", "dcp"}, by.keys()
+    assert set(by) == {
+        "team/run1/last.pt",
+        "weights.pt",
+        "team/evil.pkl",
+        "README.md",
+        "team/pipe.pt",
+        "dcp",
+    }, by.keys()
     assert by["team/evil.pkl"]["verdict"] == "dangerous"
     assert any(g["module"] == "posix" and g["name"] == "system" for g in by["team/evil.pkl"]["globals"])
     assert by["weights.pt"]["verdict"] == "safe" and by["team/run1/last.pt"]["verdict"] == "safe"
@@ -84,8 +90,13 @@ def test_a_worker_that_hangs_dies_or_runs_out_of_memory_costs_only_its_file(stor
         (store / name).write_bytes(b"x" * 100)
     got = {}
     t0 = time.monotonic()
-    cli_scan.run_pool(iter(sorted(str(p) for p in store.glob("*.pt"))), jobs=2, timeout=3.0,
-                      memory_mb=1024, emit=lambda path, r: got.setdefault(os.path.basename(path), r))
+    cli_scan.run_pool(
+        iter(sorted(str(p) for p in store.glob("*.pt"))),
+        jobs=2,
+        timeout=3.0,
+        memory_mb=1024,
+        emit=lambda path, r: got.setdefault(os.path.basename(path), r),
+    )
     assert time.monotonic() - t0 < 60  # the hanging worker was stopped, not waited for
     assert set(got) == {"hang.pt", "die.pt", "hog.pt", "weights.pt"}
     assert "longer than 3 s" in got["hang.pt"]["error"] and got["hang.pt"]["verdict"] == "unreadable"

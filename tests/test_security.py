@@ -47,8 +47,14 @@ def test_security_corpus_zero_misses_zero_false_alarms(capsys):
             except CheckpointError:
                 pass
         assert a.violations() == [], (rec["file"], a.violations())
-        named = {g.module.split(".")[0] for g in v.globals} - {"torch", "builtins", "collections",
-                                                             "numpy", "_codecs", "copyreg"}
+        named = {g.module.split(".")[0] for g in v.globals} - {
+            "torch",
+            "builtins",
+            "collections",
+            "numpy",
+            "_codecs",
+            "copyreg",
+        }
         assert not (named & a.new_modules), (rec["file"], named & a.new_modules)
         want = rec["label"] != "benign"
         got = v.verdict == "dangerous"
@@ -56,7 +62,7 @@ def test_security_corpus_zero_misses_zero_false_alarms(capsys):
             misses.append(rec["file"])
         if got and not want:
             false_alarms.append(rec["file"])
-        tallies["ours"][0 if want else 1] += (got != want)
+        tallies["ours"][0 if want else 1] += got != want
         cols = []
         for name in ("picklescan_1.0.5", "fickling_0.1.12", "modelscan_0.8.8"):
             said = scanner_says_dangerous(name, rec["baseline"])
@@ -74,14 +80,19 @@ def test_security_corpus_zero_misses_zero_false_alarms(capsys):
 
 # ---- payloads of our own, each of which would create a marker file if it ever ran ----------
 
+
 class Marker:
     def __init__(self, path):
         self.path = str(path)
 
 
 def _os_system(marker) -> bytes:
-    return (b"\x80\x02cos\nsystem\nq\x00X" + len(f"touch {marker}").to_bytes(4, "little")
-            + f"touch {marker}".encode() + b"\x85q\x01Rq\x02.")
+    return (
+        b"\x80\x02cos\nsystem\nq\x00X"
+        + len(f"touch {marker}").to_bytes(4, "little")
+        + f"touch {marker}".encode()
+        + b"\x85q\x01Rq\x02."
+    )
 
 
 def payloads(marker) -> dict[str, bytes]:
@@ -91,14 +102,20 @@ def payloads(marker) -> dict[str, bytes]:
     p["inst.pkl"] = f"(S'touch {m}'\nios\nsystem\n.".encode()
     p["obj.pkl"] = f"(cos\nsystem\nS'touch {m}'\no.".encode()
     # resolver chain: getattr(__import__('os'), 'system')('touch ...')
-    p["chain.pkl"] = (b"\x80\x04cbuiltins\ngetattr\n(cbuiltins\n__import__\n(X\x02\x00\x00\x00ostR"
-                      b"X\x06\x00\x00\x00systemtR(X" + len(f"touch {m}").to_bytes(4, "little")
-                      + f"touch {m}".encode() + b"tR.")
+    p["chain.pkl"] = (
+        b"\x80\x04cbuiltins\ngetattr\n(cbuiltins\n__import__\n(X\x02\x00\x00\x00ostR"
+        b"X\x06\x00\x00\x00systemtR(X"
+        + len(f"touch {m}").to_bytes(4, "little")
+        + f"touch {m}".encode()
+        + b"tR."
+    )
     # a harmless first stream, the payload in a second one
     p["second.pkl"] = pickle.dumps([1, 2, 3], protocol=2) + _os_system(m)
     # a marker-writing open() on a computed STACK_GLOBAL via memo
-    p["memo.pkl"] = (b"\x80\x04\x8c\x08builtins\x94\x8c\x04open\x94h\x00h\x01\x93("
-                     b"X" + len(m).to_bytes(4, "little") + m.encode() + b"X\x01\x00\x00\x00wtR.")
+    p["memo.pkl"] = (
+        b"\x80\x04\x8c\x08builtins\x94\x8c\x04open\x94h\x00h\x01\x93("
+        b"X" + len(m).to_bytes(4, "little") + m.encode() + b"X\x01\x00\x00\x00wtR."
+    )
     return p
 
 
@@ -189,16 +206,28 @@ def test_framework_data_classes_are_not_false_alarms(tmp_path):
     def classify(module, name):  # what loading does when it calls module.name
         return policy.judge("call", f"{module}.{name}")
 
-    benign = [("transformers.trainer_utils", "IntervalStrategy"),
-              ("transformers.training_args", "TrainingArguments"), ("typing", "Any"),
-              ("omegaconf.base", "ContainerMetadata"), ("numpy.random._pickle", "__randomstate_ctor"),
-              ("pytorch_lightning.utilities.parsing", "AttributeDict"), ("torch.torch_version", "TorchVersion"),
-              ("accelerate.utils.dataclasses", "DistributedType"), ("collections", "OrderedDict")]
+    benign = [
+        ("transformers.trainer_utils", "IntervalStrategy"),
+        ("transformers.training_args", "TrainingArguments"),
+        ("typing", "Any"),
+        ("omegaconf.base", "ContainerMetadata"),
+        ("numpy.random._pickle", "__randomstate_ctor"),
+        ("pytorch_lightning.utilities.parsing", "AttributeDict"),
+        ("torch.torch_version", "TorchVersion"),
+        ("accelerate.utils.dataclasses", "DistributedType"),
+        ("collections", "OrderedDict"),
+    ]
     for module, name in benign:
         assert classify(module, name)[0] in (policy.DATA, policy.REFERENCE), (module, name)
-    bad = [("transformers.trainer", "Trainer"), ("typing", "_eval_type"), ("torch.hub", "load"),
-           ("numpy.testing._private.utils", "runstring"), ("torch.utils.collect_env", "run"),
-           ("builtins", "getattr"), ("idlelib.pyshell", "ModifiedInterpreter.runcode")]
+    bad = [
+        ("transformers.trainer", "Trainer"),
+        ("typing", "_eval_type"),
+        ("torch.hub", "load"),
+        ("numpy.testing._private.utils", "runstring"),
+        ("torch.utils.collect_env", "run"),
+        ("builtins", "getattr"),
+        ("idlelib.pyshell", "ModifiedInterpreter.runcode"),
+    ]
     for module, name in bad:
         assert classify(module, name)[0] == policy.DANGEROUS, (module, name)
     assert classify("__main__", "Net")[0] == policy.NEEDS_CODE

@@ -62,8 +62,9 @@ def test_adam_two_groups_and_a_frozen_parameter(tmp_path):
     opt = torch.optim.Adam([{"params": decay, "weight_decay": 0.1}, {"params": other}], lr=1e-3)
     train(model, opt)
     p = tmp_path / "adam.pt"
-    torch.save({"model_state_dict": model.state_dict(), "optimizer_state_dict": opt.state_dict(),
-                "epoch": 2}, p)
+    torch.save(
+        {"model_state_dict": model.state_dict(), "optimizer_state_dict": opt.state_dict(), "epoch": 2}, p
+    )
     ck = open_checkpoint(p)
     assert recognise(ck).name == "tutorial"
     got = names_by_index(ck)
@@ -83,8 +84,9 @@ def test_sgd_momentum_and_frozen_params_left_out(tmp_path):
     opt = torch.optim.SGD(filter(lambda q: q.requires_grad, model.parameters()), lr=0.1, momentum=0.9)
     train(model, opt)
     p = tmp_path / "sgd.pt"
-    torch.save({"state_dict": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 5,
-                "best_acc": 0.75}, p)
+    torch.save(
+        {"state_dict": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 5, "best_acc": 0.75}, p
+    )
     ck = open_checkpoint(p)
     lay = recognise(ck)
     assert lay.name == "common" and lay.weights == "state_dict" and lay.metrics == {"best_acc": 0.75}
@@ -114,8 +116,16 @@ def test_adamw_from_named_parameters_is_exact(tmp_path):
     sd = opt.state_dict()
     assert "param_names" in sd["param_groups"][0]
     p = tmp_path / "adamw.pt"
-    torch.save({"model": model.state_dict(), "optimizer": sd, "lr_scheduler": {}, "epoch": 1,
-                "args": argparse.Namespace(lr=1e-3)}, p)
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": sd,
+            "lr_scheduler": {},
+            "epoch": 1,
+            "args": argparse.Namespace(lr=1e-3),
+        },
+        p,
+    )
     ck = open_checkpoint(p)
     assert recognise(ck).name == "torchvision-reference"
     got = names_by_index(ck)
@@ -168,10 +178,19 @@ def test_lightning_style_checkpoint(tmp_path):
     train(model, opt)
     sd = {f"model.{k}": v for k, v in model.state_dict().items()}
     p = tmp_path / "epoch=3-step=120.ckpt"
-    torch.save({"epoch": 3, "global_step": 120, "pytorch-lightning_version": "2.4.0",
-                "state_dict": sd, "optimizer_states": [opt.state_dict()],
-                "lr_schedulers": [{"last_epoch": 3}], "hparams_name": "kwargs",
-                "hyper_parameters": argparse.Namespace(lr=3e-4, hidden=16)}, p)
+    torch.save(
+        {
+            "epoch": 3,
+            "global_step": 120,
+            "pytorch-lightning_version": "2.4.0",
+            "state_dict": sd,
+            "optimizer_states": [opt.state_dict()],
+            "lr_schedulers": [{"last_epoch": 3}],
+            "hparams_name": "kwargs",
+            "hyper_parameters": argparse.Namespace(lr=3e-4, hidden=16),
+        },
+        p,
+    )
     ck = open_checkpoint(p)
     lay = recognise(ck)
     assert (lay.name, lay.epoch, lay.step) == ("lightning", 3, 120)
@@ -192,8 +211,9 @@ def test_hf_trainer_folder_opens_as_one_training_state(tmp_path):
     torch.save(opt.state_dict(), folder / "optimizer.pt")
     torch.save({"last_epoch": 500}, folder / "scheduler.pt")
     torch.save({"python": (3, (1, 2), None), "cpu": torch.get_rng_state()}, folder / "rng_state.pth")
-    (folder / "trainer_state.json").write_text(json.dumps({"epoch": 2.0, "global_step": 500,
-                                                           "log_history": [{"loss": 0.5}]}))
+    (folder / "trainer_state.json").write_text(
+        json.dumps({"epoch": 2.0, "global_step": 500, "log_history": [{"loss": 0.5}]})
+    )
     ck = open_checkpoint(folder)
     assert ck.format == "hf-trainer"
     lay = recognise(ck)
@@ -214,8 +234,12 @@ def test_ckpt_optimizer_json(tmp_path):
     train(model, opt)
     p = tmp_path / "t.pt"
     torch.save({"model_state_dict": model.state_dict(), "optimizer_state_dict": opt.state_dict()}, p)
-    r = subprocess.run([sys.executable, "-m", "inspector.cli", "optimizer", str(p), "--json"],
-                       capture_output=True, text=True, check=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "inspector.cli", "optimizer", str(p), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     (m,) = json.loads(r.stdout)
     rec = m["records"][0]
     for key in ("index", "name", "confidence", "group", "shape", "state"):
@@ -231,13 +255,25 @@ REAL_EXPECT = {
     "tracel-ai__burn__checkpoint.pt": ("tutorial", 1, {0: "fc1.weight"}, "inferred"),
     "tarekbzahid__nn_adder__checkpoint_100.pth": ("common", 1, {}, "unknown"),  # momentum 0: no shapes
     "txie-93__cgcnn__band-gap.pth.tar": ("common", 1, {0: "embedding.weight", 29: "fc_out.bias"}, "inferred"),
-    "douzaikongcheng__cifar10_pytorch_quantization_demo__checkpoint.pth.tar":
-        ("common", 1, {2: "feature1.1.weight", 13: "classifier.bias"}, "inferred"),
-    "nathaniel-talip-ii__coe187-max78000-training-results__best.pth.tar":
-        ("common", 1, {0: "conv1.output_shift", 6: "conv1.op.weight", 48: "fc.op.weight"}, "inferred"),
+    "douzaikongcheng__cifar10_pytorch_quantization_demo__checkpoint.pth.tar": (
+        "common",
+        1,
+        {2: "feature1.1.weight", 13: "classifier.bias"},
+        "inferred",
+    ),
+    "nathaniel-talip-ii__coe187-max78000-training-results__best.pth.tar": (
+        "common",
+        1,
+        {0: "conv1.output_shift", 6: "conv1.op.weight", 48: "fc.op.weight"},
+        "inferred",
+    ),
     "luizamfsantos__long-short-lstm__last.ckpt": ("lightning", 1, {4: "linear.weight"}, "inferred"),
-    "DanyaSH759__MLOps_homework__epoch=499-step=1500.ckpt":
-        ("lightning", 1, {0: "lstm.weight_ih_l0", 1: "lstm.weight_hh_l0"}, "inferred"),
+    "DanyaSH759__MLOps_homework__epoch=499-step=1500.ckpt": (
+        "lightning",
+        1,
+        {0: "lstm.weight_ih_l0", 1: "lstm.weight_hh_l0"},
+        "inferred",
+    ),
 }
 
 
@@ -264,8 +300,15 @@ def test_mmengine_layout_and_hyper_parameter_values(tmp_path):
     opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
     train(model, opt)
     p = tmp_path / "epoch_12.pth"
-    torch.save({"meta": {"epoch": 12, "iter": 3000, "seed": 0}, "state_dict": model.state_dict(),
-                "optimizer": opt.state_dict(), "hparams": {"lr": 0.02, "arch": "net"}}, p)
+    torch.save(
+        {
+            "meta": {"epoch": 12, "iter": 3000, "seed": 0},
+            "state_dict": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "hparams": {"lr": 0.02, "arch": "net"},
+        },
+        p,
+    )
     ck = open_checkpoint(p)
     t = training_summary(ck)
     assert (t["name"], t["epoch"], t["step"], t["weights"]) == ("mmengine", 12, 3000, "state_dict")

@@ -70,10 +70,23 @@ def test_export_with_trust_refuses_a_dangerous_file_and_runs_nothing(samples, tm
     outdir, recs = samples
     sentinel = tmp_path / "SENTINEL"
     bad = next(outdir / r["file"] for r in recs if r["file"].endswith("mal/data_PKL.pt"))
-    r = subprocess.run([sys.executable, "-m", "inspector.cli", "export", "torchscript", str(bad),
-                        "--trust-pickled-model", "-o", str(tmp_path / "out.pt")],
-                       capture_output=True, text=True, timeout=300,
-                       env={**os.environ, "RT_SENTINEL": str(sentinel), "PYTHONWARNINGS": "ignore"})
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "inspector.cli",
+            "export",
+            "torchscript",
+            str(bad),
+            "--trust-pickled-model",
+            "-o",
+            str(tmp_path / "out.pt"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "RT_SENTINEL": str(sentinel), "PYTHONWARNINGS": "ignore"},
+    )
     assert r.returncode == 2 and "cannot be trusted" in r.stderr, r.stderr
     assert "imports torch only" not in r.stderr
     assert not sentinel.exists() and not (tmp_path / "out.pt").exists()
@@ -87,8 +100,12 @@ def test_trusted_whole_model_lists_its_imports_exactly(tmp_path):
     torch.save(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU()), p)
     v = scan_file(p)
     assert v.verdict == "safe" and v.trustable
-    assert {"torch.nn.modules.container", "torch.nn.modules.linear",
-            "torch.nn.modules.activation", "torch._utils"} <= set(v.modules)
+    assert {
+        "torch.nn.modules.container",
+        "torch.nn.modules.linear",
+        "torch.nn.modules.activation",
+        "torch._utils",
+    } <= set(v.modules)
     assert isinstance(trusted_model(str(p)), torch.nn.Sequential)
 
 
@@ -162,8 +179,9 @@ def test_stable_baselines3_serialized_values_are_judged(tmp_path):
     for payload, want in ((evil, "dangerous"), (good, "safe")):
         p = tmp_path / f"{want}.zip"
         with zipfile.ZipFile(p, "w") as z:
-            z.writestr("data", json.dumps({"policy_class": {":type:": "<class 'x'>",
-                                                            ":serialized:": payload}}))
+            z.writestr(
+                "data", json.dumps({"policy_class": {":type:": "<class 'x'>", ":serialized:": payload}})
+            )
             z.writestr("policy.pth", own_samples.torch_save({"w": torch.zeros(2)}))
             z.writestr("pytorch_variables.pth", own_samples.torch_save({}))
         v = scan_file(p)

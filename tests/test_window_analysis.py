@@ -69,12 +69,20 @@ def test_count_ticks_are_whole_numbers_and_log_ticks_powers_of_ten():
 
 def test_shapes_in_the_forms_people_type(tmp_path):
     p = tmp_path / "s.pt"
-    torch.save({"a.weight": torch.zeros(10, 128), "b.weight": torch.zeros(110, 128),
-                "c.weight": torch.zeros(4, 10, 128), "d": torch.zeros(())}, p)
+    torch.save(
+        {
+            "a.weight": torch.zeros(10, 128),
+            "b.weight": torch.zeros(110, 128),
+            "c.weight": torch.zeros(4, 10, 128),
+            "d": torch.zeros(()),
+        },
+        p,
+    )
     idx = SearchIndex(open_checkpoint(p).root)
 
     def names(q):
         return sorted(n.name for n in idx.matches(parse_query(q)))
+
     assert names("shape:10,128") == ["a.weight", "c.weight"]
     assert names("shape:(10, 128)") == ["a.weight"]
     assert names("shape:10x128") == ["a.weight", "c.weight"]
@@ -109,8 +117,7 @@ def test_placeholder_examples_work_on_a_state_dict(tmp_path):
 
 def test_layer_line_and_short_names(tmp_path):
     p = tmp_path / "whole.pt"
-    torch.save(nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.Linear(4, 5),
-                             nn.BatchNorm2d(8)), p)
+    torch.save(nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.Linear(4, 5), nn.BatchNorm2d(8)), p)
     root = open_checkpoint(p).root
     conv, lin, bn = root.children[:3]
     assert short_type(conv.type_name) == "Conv2d"
@@ -128,10 +135,20 @@ def test_model_parameters_apart_from_optimizer_and_buffers(tmp_path, layout):
     opt = torch.optim.Adam(model.parameters())
     model(torch.randn(4, 8)).sum().backward()
     opt.step()
-    obj = {"tutorial": lambda: {"model_state_dict": model.state_dict(), "optimizer_state_dict": opt.state_dict()},
-           "lightning": lambda: {"state_dict": model.state_dict(), "optimizer_states": [opt.state_dict()],
-                                 "pytorch-lightning_version": "2.4.0", "epoch": 1},
-           "state_dict": lambda: model.state_dict(), "whole": lambda: model}[layout]()
+    obj = {
+        "tutorial": lambda: {
+            "model_state_dict": model.state_dict(),
+            "optimizer_state_dict": opt.state_dict(),
+        },
+        "lightning": lambda: {
+            "state_dict": model.state_dict(),
+            "optimizer_states": [opt.state_dict()],
+            "pytorch-lightning_version": "2.4.0",
+            "epoch": 1,
+        },
+        "state_dict": lambda: model.state_dict(),
+        "whole": lambda: model,
+    }[layout]()
     p = tmp_path / "f.pt"
     torch.save(obj, p)
     ck = open_checkpoint(p)
@@ -139,8 +156,9 @@ def test_model_parameters_apart_from_optimizer_and_buffers(tmp_path, layout):
     assert size["parameters"] == want
     assert size["parameter_bytes"] == 4 * want
     assert size["buffers"] == sum(b.numel() for b in model.buffers())
-    n_opt = sum(v.numel() for s in opt.state_dict()["state"].values() for v in s.values()
-                if torch.is_tensor(v))
+    n_opt = sum(
+        v.numel() for s in opt.state_dict()["state"].values() for v in s.values() if torch.is_tensor(v)
+    )
     assert size["optimizer"] == (n_opt if layout in ("tutorial", "lightning") else 0)
 
 
@@ -196,10 +214,15 @@ def test_ckpt_info_reports_the_model_parameters(tmp_path):
     opt.step()
     p = tmp_path / "t.pt"
     torch.save({"model_state_dict": model.state_dict(), "optimizer_state_dict": opt.state_dict()}, p)
-    r = subprocess.run([sys.executable, "-m", "inspector.cli", "info", str(p), "--json"],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "inspector.cli", "info", str(p), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["model"]["parameters"] == sum(q.numel() for q in model.parameters())
-    r = subprocess.run([sys.executable, "-m", "inspector.cli", "info", str(p)],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "inspector.cli", "info", str(p)], capture_output=True, text=True, timeout=120
+    )
     assert f"model       {sum(q.numel() for q in model.parameters()):,} parameters" in r.stdout

@@ -25,58 +25,156 @@ import os
 import sys
 from collections import defaultdict
 
-PACKAGES = ["torch", "numpy", "sympy", "pandas", "scipy", "yaml", "joblib", "mpmath", "sklearn",
-            "matplotlib", "PIL", "networkx", "jinja2", "fsspec", "filelock", "safetensors",
-            "pyqtgraph", "dateutil", "skops", "pyarrow"]
+PACKAGES = [
+    "torch",
+    "numpy",
+    "sympy",
+    "pandas",
+    "scipy",
+    "yaml",
+    "joblib",
+    "mpmath",
+    "sklearn",
+    "matplotlib",
+    "PIL",
+    "networkx",
+    "jinja2",
+    "fsspec",
+    "filelock",
+    "safetensors",
+    "pyqtgraph",
+    "dateutil",
+    "skops",
+    "pyarrow",
+]
 DIST = {"yaml": "PyYAML", "PIL": "pillow", "sklearn": "scikit-learn", "dateutil": "python-dateutil"}
 OUT = os.path.join(os.path.dirname(__file__), "..", "inspector", "analysis", "capabilities_data.py")
 HOPS = 3
 
 # Called names (canonical dotted paths) that reach the outside world or run code.
 SEED_PREFIX = {
-    "subprocess.": "starts a process", "os.system": "runs a shell command",
-    "os.popen": "runs a shell command", "os.exec": "replaces the process",
-    "os.spawn": "starts a process", "os.posix_spawn": "starts a process",
-    "os.fork": "forks the process", "os.kill": "signals processes", "pty.": "starts a process",
-    "os.remove": "deletes files", "os.unlink": "deletes files", "os.rmdir": "deletes folders",
-    "os.removedirs": "deletes folders", "os.rename": "moves files", "os.replace": "moves files",
-    "os.makedirs": "creates folders", "os.mkdir": "creates folders", "os.chmod": "changes permissions",
-    "os.symlink": "creates links", "os.truncate": "truncates files", "os.write": "writes files",
-    "os.open": "opens files", "shutil.": "copies, moves or deletes files",
-    "socket.": "opens network connections", "urllib.request.": "opens URLs",
-    "http.client.": "opens network connections", "requests.": "opens URLs",
-    "ftplib.": "opens network connections", "smtplib.": "sends mail",
-    "webbrowser.": "opens a browser", "ctypes.": "calls native code",
-    "importlib.import_module": "imports modules", "importlib.": "imports modules",
-    "runpy.": "runs modules", "pickle.load": "unpickles (runs code)",
-    "pickle.Unpickler": "unpickles (runs code)", "marshal.load": "loads code objects",
-    "types.CodeType": "builds code objects", "types.FunctionType": "builds functions from code",
-    "tempfile.": "creates files", "mmap.mmap": "maps files", "code.": "runs code",
-    "builtins.eval": "evaluates code", "builtins.exec": "executes code",
-    "builtins.compile": "compiles code", "builtins.__import__": "imports modules",
+    "subprocess.": "starts a process",
+    "os.system": "runs a shell command",
+    "os.popen": "runs a shell command",
+    "os.exec": "replaces the process",
+    "os.spawn": "starts a process",
+    "os.posix_spawn": "starts a process",
+    "os.fork": "forks the process",
+    "os.kill": "signals processes",
+    "pty.": "starts a process",
+    "os.remove": "deletes files",
+    "os.unlink": "deletes files",
+    "os.rmdir": "deletes folders",
+    "os.removedirs": "deletes folders",
+    "os.rename": "moves files",
+    "os.replace": "moves files",
+    "os.makedirs": "creates folders",
+    "os.mkdir": "creates folders",
+    "os.chmod": "changes permissions",
+    "os.symlink": "creates links",
+    "os.truncate": "truncates files",
+    "os.write": "writes files",
+    "os.open": "opens files",
+    "shutil.": "copies, moves or deletes files",
+    "socket.": "opens network connections",
+    "urllib.request.": "opens URLs",
+    "http.client.": "opens network connections",
+    "requests.": "opens URLs",
+    "ftplib.": "opens network connections",
+    "smtplib.": "sends mail",
+    "webbrowser.": "opens a browser",
+    "ctypes.": "calls native code",
+    "importlib.import_module": "imports modules",
+    "importlib.": "imports modules",
+    "runpy.": "runs modules",
+    "pickle.load": "unpickles (runs code)",
+    "pickle.Unpickler": "unpickles (runs code)",
+    "marshal.load": "loads code objects",
+    "types.CodeType": "builds code objects",
+    "types.FunctionType": "builds functions from code",
+    "tempfile.": "creates files",
+    "mmap.mmap": "maps files",
+    "code.": "runs code",
+    "builtins.eval": "evaluates code",
+    "builtins.exec": "executes code",
+    "builtins.compile": "compiles code",
+    "builtins.__import__": "imports modules",
     "sympy.core.sympify.sympify": "evaluates a string as code",
     "sympy.parsing.sympy_parser.parse_expr": "evaluates a string as code",
-    "torch.load": "unpickles a file", "torch.serialization.load": "unpickles a file",
-    "torch.save": "writes files", "torch.serialization.save": "writes files",
-    "torch.from_file": "maps or creates files", "numpy.fromfile": "reads files",
-    "numpy.load": "unpickles files", "numpy.save": "writes files", "numpy.savez": "writes files",
-    "numpy.savetxt": "writes files", "numpy.memmap": "maps or creates files",
+    "torch.load": "unpickles a file",
+    "torch.serialization.load": "unpickles a file",
+    "torch.save": "writes files",
+    "torch.serialization.save": "writes files",
+    "torch.from_file": "maps or creates files",
+    "numpy.fromfile": "reads files",
+    "numpy.load": "unpickles files",
+    "numpy.save": "writes files",
+    "numpy.savez": "writes files",
+    "numpy.savetxt": "writes files",
+    "numpy.memmap": "maps or creates files",
 }
-BUILTIN_SINKS = {"eval": "evaluates code", "exec": "executes code", "compile": "compiles code",
-                 "__import__": "imports modules", "breakpoint": "starts a debugger"}
-ATTR_SINKS = {"tofile": "writes files", "write_text": "writes files", "write_bytes": "writes files",
-              "unlink": "deletes files", "rmtree": "deletes files", "from_file": "maps or creates files",
-              "system": "runs a shell command", "popen": "runs a shell command",
-              "savetxt": "writes files", "sympify": "evaluates a string as code"}
-SINK_MODULES = ("os", "posix", "nt", "subprocess", "sys", "builtins", "types", "importlib",
-                "pickle", "_pickle", "marshal", "ctypes", "shutil", "socket", "code", "runpy",
-                "pty", "tempfile", "io", "_io", "webbrowser", "urllib", "http")
+BUILTIN_SINKS = {
+    "eval": "evaluates code",
+    "exec": "executes code",
+    "compile": "compiles code",
+    "__import__": "imports modules",
+    "breakpoint": "starts a debugger",
+}
+ATTR_SINKS = {
+    "tofile": "writes files",
+    "write_text": "writes files",
+    "write_bytes": "writes files",
+    "unlink": "deletes files",
+    "rmtree": "deletes files",
+    "from_file": "maps or creates files",
+    "system": "runs a shell command",
+    "popen": "runs a shell command",
+    "savetxt": "writes files",
+    "sympify": "evaluates a string as code",
+}
+SINK_MODULES = (
+    "os",
+    "posix",
+    "nt",
+    "subprocess",
+    "sys",
+    "builtins",
+    "types",
+    "importlib",
+    "pickle",
+    "_pickle",
+    "marshal",
+    "ctypes",
+    "shutil",
+    "socket",
+    "code",
+    "runpy",
+    "pty",
+    "tempfile",
+    "io",
+    "_io",
+    "webbrowser",
+    "urllib",
+    "http",
+)
 
 
 def stdlib_files():
     root = os.path.dirname(os.__file__)
-    skip = {"test", "tests", "idlelib", "tkinter", "lib2to3", "site-packages", "ensurepip",
-            "turtledemo", "__pycache__", "distutils", "venv", "pydoc_data"}
+    skip = {
+        "test",
+        "tests",
+        "idlelib",
+        "tkinter",
+        "lib2to3",
+        "site-packages",
+        "ensurepip",
+        "turtledemo",
+        "__pycache__",
+        "distutils",
+        "venv",
+        "pydoc_data",
+    }
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in skip and not d.startswith("."))
         for f in sorted(files):
@@ -127,8 +225,12 @@ class ModuleInfo:
         self.convert_calls: list[str] = []
         for node in tree.body:
             call = node.value if isinstance(node, (ast.Expr, ast.Assign)) else None
-            if isinstance(call, ast.Call) and (dotted(call.func) or "").endswith("._convert_") \
-                    and call.args and isinstance(call.args[0], ast.Constant):
+            if (
+                isinstance(call, ast.Call)
+                and (dotted(call.func) or "").endswith("._convert_")
+                and call.args
+                and isinstance(call.args[0], ast.Constant)
+            ):
                 self.convert_calls.append(str(call.args[0].value))
         package = mod if is_pkg else mod.rpartition(".")[0]
         for node in tree.body:
@@ -179,9 +281,15 @@ class ModuleInfo:
 
 def seed_reason(path: str) -> str | None:
     for prefix, why in SEED_PREFIX.items():
-        if path == prefix or (prefix.endswith(".") and path.startswith(prefix)) or \
-                (not prefix.endswith(".") and path.startswith(prefix) and
-                 path[len(prefix):len(prefix) + 1] in ("", "v", "l", "e", "p", "_")):
+        if (
+            path == prefix
+            or (prefix.endswith(".") and path.startswith(prefix))
+            or (
+                not prefix.endswith(".")
+                and path.startswith(prefix)
+                and path[len(prefix) : len(prefix) + 1] in ("", "v", "l", "e", "p", "_")
+            )
+        ):
             return why
     return None
 
@@ -197,10 +305,16 @@ def body_calls(info: ModuleInfo, fn, cls: str | None):
             path = f"{info.mod}.{cls}.{name[5:]}"
         direct = None
         if path == "builtins.open" or name == "open":
-            mode = node.args[1] if len(node.args) > 1 else next(
-                (k.value for k in node.keywords if k.arg == "mode"), None)
-            if mode is None or not isinstance(mode, ast.Constant) or any(
-                    c in str(mode.value) for c in "wax+"):
+            mode = (
+                node.args[1]
+                if len(node.args) > 1
+                else next((k.value for k in node.keywords if k.arg == "mode"), None)
+            )
+            if (
+                mode is None
+                or not isinstance(mode, ast.Constant)
+                or any(c in str(mode.value) for c in "wax+")
+            ):
                 direct = "opens files for writing"
         elif path:
             direct = seed_reason(path)
@@ -215,8 +329,11 @@ def generate() -> tuple[dict, dict, dict]:
     versions = {}
     for pkg in PACKAGES + ["<stdlib>"]:
         try:
-            versions[pkg] = (f"{sys.version_info[0]}.{sys.version_info[1]}" if pkg == "<stdlib>"
-                             else importlib.metadata.version(DIST.get(pkg, pkg)))
+            versions[pkg] = (
+                f"{sys.version_info[0]}.{sys.version_info[1]}"
+                if pkg == "<stdlib>"
+                else importlib.metadata.version(DIST.get(pkg, pkg))
+            )
         except importlib.metadata.PackageNotFoundError:
             continue
         for mod, path in package_files(pkg):
@@ -252,8 +369,11 @@ def generate() -> tuple[dict, dict, dict]:
             if alias != target:
                 aliases[alias] = target
 
-    known = {f"{m}.{q}" for m, i in infos.items() for q in i.defs} | \
-        {f"{m}.{c}" for m, i in infos.items() for c in i.classes} | set(infos)
+    known = (
+        {f"{m}.{q}" for m, i in infos.items() for q in i.defs}
+        | {f"{m}.{c}" for m, i in infos.items() for c in i.classes}
+        | set(infos)
+    )
 
     def canon(p: str) -> str:
         for _ in range(8):
@@ -297,8 +417,7 @@ def generate() -> tuple[dict, dict, dict]:
         sinks[path] = why
     for mod, info in infos.items():  # classes whose construction or unpickling reaches a sink
         for cname in info.classes:
-            for meth in ("__init__", "__new__", "__setstate__", "__post_init__", "__call__",
-                         "_missing_"):
+            for meth in ("__init__", "__new__", "__setstate__", "__post_init__", "__call__", "_missing_"):
                 r = reasons.get(f"{mod}.{cname}.{meth}")
                 if r:
                     sinks[f"{mod}.{cname}"] = f"{meth} {r}"
@@ -309,8 +428,7 @@ def generate() -> tuple[dict, dict, dict]:
         for mod, info in infos.items():
             for cname, node in info.classes.items():
                 full = f"{mod}.{cname}"
-                decorated = [dotted(d.func) or "" for d in node.decorator_list
-                             if isinstance(d, ast.Call)]
+                decorated = [dotted(d.func) or "" for d in node.decorator_list if isinstance(d, ast.Call)]
                 if any(d.endswith("_simple_enum") for d in decorated):
                     enums.add(full)
                 for b in node.bases:
@@ -334,12 +452,15 @@ def generate() -> tuple[dict, dict, dict]:
 
 
 def render(sinks: dict, aliases: dict, enums: set, versions: dict) -> str:
-    lines = ['"""Generated by tools/gen_capabilities.py from the source of '
-             + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
-             + '.\n\nDo not edit: rerun the generator. SINKS: callables whose code reaches processes,\n'
-             'files, the network, code objects, evaluation or imports (with why); ALIASES: names\n'
-             'under which those libraries re-export them; ENUMS: Enum classes (calling one\n'
-             'with a value looks a member up)."""\n', "SINKS = {"]
+    lines = [
+        '"""Generated by tools/gen_capabilities.py from the source of '
+        + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
+        + ".\n\nDo not edit: rerun the generator. SINKS: callables whose code reaches processes,\n"
+        "files, the network, code objects, evaluation or imports (with why); ALIASES: names\n"
+        "under which those libraries re-export them; ENUMS: Enum classes (calling one\n"
+        'with a value looks a member up)."""\n',
+        "SINKS = {",
+    ]
     lines += [f"    {k!r}: {v!r}," for k, v in sorted(sinks.items())]
     lines += ["}", "", "ALIASES = {"]
     lines += [f"    {k!r}: {v!r}," for k, v in sorted(aliases.items())]

@@ -44,9 +44,18 @@ _LEN = {-2: (1, False), -3: (4, True), -4: (4, False), -5: (8, False)}
 # arguments whose bytes genops validates beyond their length (numbers and strings
 # written as text, UTF-8 text): checked with pickletools' own reader, so that a walk
 # fails exactly where genops would
-_CHECKED = {"decimalnl_short", "decimalnl_long", "floatnl", "stringnl", "stringnl_noescape",
-            "stringnl_noescape_pair", "unicodestringnl", "unicodestring1", "unicodestring4",
-            "unicodestring8"}
+_CHECKED = {
+    "decimalnl_short",
+    "decimalnl_long",
+    "floatnl",
+    "stringnl",
+    "stringnl_noescape",
+    "stringnl_noescape_pair",
+    "unicodestringnl",
+    "unicodestring1",
+    "unicodestring4",
+    "unicodestring8",
+}
 
 
 class _Newlines:
@@ -103,7 +112,7 @@ def walk(data: bytes, pos: int, lines: _Newlines, chain, budget: list[int]) -> i
                 width, signed = _LEN[kind]
                 if pos + width > n:
                     return -1
-                length = int.from_bytes(data[pos:pos + width], "little", signed=signed)
+                length = int.from_bytes(data[pos : pos + width], "little", signed=signed)
                 if length < 0 or length > sys.maxsize:
                     return -1
                 pos += width + length
@@ -185,6 +194,11 @@ def _in_order(found: list[StreamScan]) -> list[StreamScan]:
 
 
 def _stopped(where: str, pos: int, size: int, checked: int) -> StreamScan:
-    return StreamScan(where, end=pos, error=(
-        f"carving stopped at byte {pos:,} of {size:,}: more pickle-like byte sequences than "
-        f"can be checked in bounded time ({checked:,} checked); the rest is not vouched for"))
+    return StreamScan(
+        where,
+        end=pos,
+        error=(
+            f"carving stopped at byte {pos:,} of {size:,}: more pickle-like byte sequences than "
+            f"can be checked in bounded time ({checked:,} checked); the rest is not vouched for"
+        ),
+    )

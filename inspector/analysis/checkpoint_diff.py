@@ -52,11 +52,16 @@ class TensorRow:
         return self.diff.rel_l2 if self.diff is not None else None
 
     def to_json(self) -> dict:
-        out = {"key": self.key, "key_b": self.key_b, "status": self.status,
-               "shape_a": list(self.shape_a) if self.shape_a is not None else None,
-               "shape_b": list(self.shape_b) if self.shape_b is not None else None,
-               "dtype_a": self.dtype_a, "dtype_b": self.dtype_b,
-               "dtype_changed": None not in (self.dtype_a, self.dtype_b) and self.dtype_a != self.dtype_b}
+        out = {
+            "key": self.key,
+            "key_b": self.key_b,
+            "status": self.status,
+            "shape_a": list(self.shape_a) if self.shape_a is not None else None,
+            "shape_b": list(self.shape_b) if self.shape_b is not None else None,
+            "dtype_a": self.dtype_a,
+            "dtype_b": self.dtype_b,
+            "dtype_changed": None not in (self.dtype_a, self.dtype_b) and self.dtype_a != self.dtype_b,
+        }
         if self.diff is not None:
             out.update(self.diff.to_json())
         if self.error:
@@ -84,8 +89,9 @@ class CheckpointDiff:
         for r in self.rows:
             if r.status in out:
                 out[r.status] += 1
-        out["dtype_changed"] = sum(1 for r in self.rows if None not in (r.dtype_a, r.dtype_b)
-                                   and r.dtype_a != r.dtype_b)
+        out["dtype_changed"] = sum(
+            1 for r in self.rows if None not in (r.dtype_a, r.dtype_b) and r.dtype_a != r.dtype_b
+        )
         out["structure"] = len(self.structure) + self.structure_more
         return out
 
@@ -114,11 +120,22 @@ class CheckpointDiff:
         return sorted(rows, key=lambda r: -(r.rel_change if r.rel_change is not None else 0.0))
 
     def to_json(self) -> dict:
-        return {"a": self.path_a, "b": self.path_b, "format_a": self.format_a,
-                "format_b": self.format_b, "rule": self.rule, "atol": self.atol, "rtol": self.rtol,
-                "counts": self.counts(), "differs": self.differs, "bytes_read": self.bytes_read,
-                "complete": self.complete, "tensors": [r.to_json() for r in self.rows],
-                "structure": self.structure, "structure_more": self.structure_more}
+        return {
+            "a": self.path_a,
+            "b": self.path_b,
+            "format_a": self.format_a,
+            "format_b": self.format_b,
+            "rule": self.rule,
+            "atol": self.atol,
+            "rtol": self.rtol,
+            "counts": self.counts(),
+            "differs": self.differs,
+            "bytes_read": self.bytes_read,
+            "complete": self.complete,
+            "tensors": [r.to_json() for r in self.rows],
+            "structure": self.structure,
+            "structure_more": self.structure_more,
+        }
 
 
 # ---- keys ------------------------------------------------------------------------------------
@@ -152,34 +169,61 @@ def plan_diff(a: Checkpoint, b: Checkpoint) -> CheckpointDiff:
         kb_key = mapped[k]
         nb = kb.get(kb_key)
         if nb is None:
-            rows.append(TensorRow(k, None, "removed", tuple(na.value.shape), None,
-                                  na.value.dtype.name, None, node_a=na))
+            rows.append(
+                TensorRow(
+                    k, None, "removed", tuple(na.value.shape), None, na.value.dtype.name, None, node_a=na
+                )
+            )
             continue
         used.add(kb_key)
         ta, tb = na.value, nb.value
         status = "shape" if tuple(ta.shape) != tuple(tb.shape) else "pending"
-        rows.append(TensorRow(k, kb_key if kb_key != k else None, status, tuple(ta.shape),
-                              tuple(tb.shape), ta.dtype.name, tb.dtype.name, node_a=na, node_b=nb))
+        rows.append(
+            TensorRow(
+                k,
+                kb_key if kb_key != k else None,
+                status,
+                tuple(ta.shape),
+                tuple(tb.shape),
+                ta.dtype.name,
+                tb.dtype.name,
+                node_a=na,
+                node_b=nb,
+            )
+        )
     for k, nb in kb.items():
         if k not in used:
-            rows.append(TensorRow(k, None, "added", None, tuple(nb.value.shape), None,
-                                  nb.value.dtype.name, node_b=nb))
+            rows.append(
+                TensorRow(k, None, "added", None, tuple(nb.value.shape), None, nb.value.dtype.name, node_b=nb)
+            )
     skip = {id(n) for n in ka.values()} | {id(n) for n in kb.values()}
     structure, more = structural_diff(a, b, skip)
-    return CheckpointDiff(a.path, b.path, a.format, b.format,
-                          None if rule.empty else rule.short(), rows, structure, more)
+    return CheckpointDiff(
+        a.path, b.path, a.format, b.format, None if rule.empty else rule.short(), rows, structure, more
+    )
 
 
 # ---- tensors ---------------------------------------------------------------------------------
 def compare_row(a: Checkpoint, b: Checkpoint, row: TensorRow, atol=0.0, rtol=0.0, meter=None) -> None:
     ta, tb = row.node_a.value, row.node_b.value
     try:
+
         def sources():
             return a.source(ta), b.source(tb)
+
         sa, sb = sources()
-        row.diff = compare_sources(sa, sb, ta.dtype, tb.dtype, ta.dtype.numpy_raw(a.byteorder),
-                                   tb.dtype.numpy_raw(b.byteorder), atol, rtol, meter=meter,
-                                   reopen=sources)
+        row.diff = compare_sources(
+            sa,
+            sb,
+            ta.dtype,
+            tb.dtype,
+            ta.dtype.numpy_raw(a.byteorder),
+            tb.dtype.numpy_raw(b.byteorder),
+            atol,
+            rtol,
+            meter=meter,
+            reopen=sources,
+        )
     except DiffCancelled:
         raise
     except CheckpointError as exc:
@@ -192,8 +236,9 @@ def compare_row(a: Checkpoint, b: Checkpoint, row: TensorRow, atol=0.0, rtol=0.0
     row.status = "identical" if d.identical else ("equal" if d.changed == 0 else "changed")
 
 
-def run_diff(a: Checkpoint, b: Checkpoint, result: CheckpointDiff, atol=0.0, rtol=0.0,
-             meter=None, on_row=None) -> CheckpointDiff:
+def run_diff(
+    a: Checkpoint, b: Checkpoint, result: CheckpointDiff, atol=0.0, rtol=0.0, meter=None, on_row=None
+) -> CheckpointDiff:
     """Compare every pending row; `meter` (tensor_diff.Meter or ops Progress) gets the
     progress and may cancel; `on_row(row)` is called after each tensor."""
     result.atol, result.rtol = atol, rtol

@@ -15,11 +15,28 @@ from . import policy
 from .evidence import CallRow, StreamReport
 
 # What TorchScript can reach beyond tensor math (TorchScript has no os/subprocess).
-_TS_DANGEROUS = {"from_file": "maps or creates a file", "save": "writes a file",
-                 "load": "reads and unpickles a file", "_load_for_mobile": "loads a file",
-                 "_save_parameters": "writes a file", "_save_for_mobile": "writes a file"}
-_TS_NATIVE_OK = {"aten", "prim", "quantized", "_quantized", "prepacked", "_caffe2", "profiler",
-                 "_c10d_functional", "c10d_functional", "mkldnn", "mkl", "rngprims"}
+_TS_DANGEROUS = {
+    "from_file": "maps or creates a file",
+    "save": "writes a file",
+    "load": "reads and unpickles a file",
+    "_load_for_mobile": "loads a file",
+    "_save_parameters": "writes a file",
+    "_save_for_mobile": "writes a file",
+}
+_TS_NATIVE_OK = {
+    "aten",
+    "prim",
+    "quantized",
+    "_quantized",
+    "prepacked",
+    "_caffe2",
+    "profiler",
+    "_c10d_functional",
+    "c10d_functional",
+    "mkldnn",
+    "mkl",
+    "rngprims",
+}
 
 
 def _dotted(node) -> str | None:
@@ -91,16 +108,33 @@ def judge_source(text: str, where: str, loader: str, package: bool) -> StreamRep
                 if full and full not in rows:
                     cat, why = _torchscript(full)
                     if cat == policy.DANGEROUS:
-                        rows[full] = CallRow(where, "code", full, cat, why, 1,
-                                             [f"{full}  (line {node.lineno})"])
+                        rows[full] = CallRow(
+                            where, "code", full, cat, why, 1, [f"{full}  (line {node.lineno})"]
+                        )
     rep = StreamReport(where, loader, True, list(rows.values()))
     if package:
-        rep.rows.insert(0, CallRow(where, "code", where, policy.NEEDS_CODE,
-                                   "torch.package imports this module from the archive: its code runs"))
+        rep.rows.insert(
+            0,
+            CallRow(
+                where,
+                "code",
+                where,
+                policy.NEEDS_CODE,
+                "torch.package imports this module from the archive: its code runs",
+            ),
+        )
     elif any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in ast.walk(tree)):
-        rep.rows.insert(0, CallRow(where, "code", where, policy.NEEDS_CODE,
-                                   "TorchScript code of the archive runs when it is loaded (its text "
-                                   "is judged; ops outside tensor math are listed)"))
+        rep.rows.insert(
+            0,
+            CallRow(
+                where,
+                "code",
+                where,
+                policy.NEEDS_CODE,
+                "TorchScript code of the archive runs when it is loaded (its text "
+                "is judged; ops outside tensor math are listed)",
+            ),
+        )
     return rep
 
 
@@ -118,13 +152,61 @@ def _torchscript(full: str) -> tuple[str | None, str]:
 
 
 # torch.export graphs (`models/*.json`): node targets the program calls when it runs.
-_EXPORT_OK_NAMESPACES = {"aten", "prims", "higher_order", "quantized", "_quantized", "quantized_decomposed",
-                         "_c10d_functional", "c10d_functional", "_c10d_functional_autograd", "rngprims",
-                         "symm_mem", "mkldnn", "onednn", "profiler", "prepacked", "_higher_order_ops"}
-_EXPORT_OK_OPERATOR = {"getitem", "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "neg",
-                       "eq", "ne", "lt", "le", "gt", "ge", "and_", "or_", "not_", "abs", "pos", "invert",
-                       "lshift", "rshift", "xor", "sym_not", "sym_float", "sym_int", "sym_max", "sym_min",
-                       "sym_sqrt", "sym_ite", "sym_size", "sym_numel", "sym_stride", "sym_storage_offset"}
+_EXPORT_OK_NAMESPACES = {
+    "aten",
+    "prims",
+    "higher_order",
+    "quantized",
+    "_quantized",
+    "quantized_decomposed",
+    "_c10d_functional",
+    "c10d_functional",
+    "_c10d_functional_autograd",
+    "rngprims",
+    "symm_mem",
+    "mkldnn",
+    "onednn",
+    "profiler",
+    "prepacked",
+    "_higher_order_ops",
+}
+_EXPORT_OK_OPERATOR = {
+    "getitem",
+    "add",
+    "sub",
+    "mul",
+    "truediv",
+    "floordiv",
+    "mod",
+    "pow",
+    "neg",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "and_",
+    "or_",
+    "not_",
+    "abs",
+    "pos",
+    "invert",
+    "lshift",
+    "rshift",
+    "xor",
+    "sym_not",
+    "sym_float",
+    "sym_int",
+    "sym_max",
+    "sym_min",
+    "sym_sqrt",
+    "sym_ite",
+    "sym_size",
+    "sym_numel",
+    "sym_stride",
+    "sym_storage_offset",
+}
 
 
 def judge_export_graph(text: str, where: str) -> StreamReport | None:
@@ -156,8 +238,19 @@ def judge_export_graph(text: str, where: str) -> StreamReport | None:
         if parts[:2] == ["torch", "ops"] and len(parts) > 2:
             if parts[2] in _EXPORT_OK_NAMESPACES:
                 continue
-            cat, why = policy.NEEDS_CODE, f"custom operator namespace '{parts[2]}' (native code from a library)"
-        elif parts[0] in ("_operator", "operator") and len(parts) == 2 and parts[1] in _EXPORT_OK_OPERATOR or parts[0] == "math" and len(parts) == 2 and parts[1].isidentifier() and parts[1] != "_":
+            cat, why = (
+                policy.NEEDS_CODE,
+                f"custom operator namespace '{parts[2]}' (native code from a library)",
+            )
+        elif (
+            parts[0] in ("_operator", "operator")
+            and len(parts) == 2
+            and parts[1] in _EXPORT_OK_OPERATOR
+            or parts[0] == "math"
+            and len(parts) == 2
+            and parts[1].isidentifier()
+            and parts[1] != "_"
+        ):
             continue
         elif t.startswith("#"):
             cat, why = policy.NEEDS_CODE, "an extension operator"
@@ -167,6 +260,15 @@ def judge_export_graph(text: str, where: str) -> StreamReport | None:
             cat, why = policy.judge("call", t)
             if cat in (policy.DATA, policy.REFERENCE):
                 continue
-        rows.append(CallRow(where, "graph", t, cat, why + " (a node of the exported program calls it)",
-                            n, [f"{t}(…)  (graph node)"]))
+        rows.append(
+            CallRow(
+                where,
+                "graph",
+                t,
+                cat,
+                why + " (a node of the exported program calls it)",
+                n,
+                [f"{t}(…)  (graph node)"],
+            )
+        )
     return StreamReport(where, "torch.export.load", True, rows) if rows else None

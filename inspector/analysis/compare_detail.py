@@ -34,8 +34,10 @@ def _blocks(pa, pb, dta, dtb, raw_a, raw_b, meter=None):
         a = np.zeros(a, raw_a) if isinstance(a, int) else a
         b = np.zeros(b, raw_b) if isinstance(b, int) else b
         for i in range(0, a.size, BLOCK):
-            yield (decode(a[i:i + BLOCK], dta).astype(np.float64),
-                   decode(b[i:i + BLOCK], dtb).astype(np.float64))
+            yield (
+                decode(a[i : i + BLOCK], dta).astype(np.float64),
+                decode(b[i : i + BLOCK], dtb).astype(np.float64),
+            )
 
 
 def _feed(ck: Checkpoint, t, acc, meter) -> None:
@@ -45,10 +47,10 @@ def _feed(ck: Checkpoint, t, acc, meter) -> None:
         if isinstance(p, int):  # a hole: p zeros
             z = np.zeros(min(p, BLOCK), work)
             for i in range(0, p, BLOCK):
-                acc.add(z[:min(BLOCK, p - i)])
+                acc.add(z[: min(BLOCK, p - i)])
             continue
         for i in range(0, p.size, BLOCK):
-            acc.add(decode(p[i:i + BLOCK], t.dtype))
+            acc.add(decode(p[i : i + BLOCK], t.dtype))
 
 
 def _stats(ck: Checkpoint, t, meter) -> TensorStats:

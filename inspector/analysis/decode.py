@@ -95,10 +95,15 @@ def iter_raw_chunks(arr, chunk: int = CHUNK) -> Iterator[np.ndarray]:
     if arr.flags.c_contiguous or arr.flags.f_contiguous:
         flat = arr.ravel(order="K")
         for i in range(0, flat.size, chunk):
-            yield flat[i:i + chunk]
+            yield flat[i : i + chunk]
         return
-    it = np.nditer(arr, flags=["external_loop", "buffered", "zerosize_ok"],
-                   op_flags=[["readonly"]], buffersize=chunk, order="K")
+    it = np.nditer(
+        arr,
+        flags=["external_loop", "buffered", "zerosize_ok"],
+        op_flags=[["readonly"]],
+        buffersize=chunk,
+        order="K",
+    )
     yield from it
 
 
@@ -111,7 +116,7 @@ def iter_c_order(arr, chunk: int = CHUNK) -> Iterator[np.ndarray]:
     elif arr.flags.c_contiguous:
         flat = arr.reshape(-1)
         for i in range(0, flat.size, chunk):
-            yield flat[i:i + chunk]
+            yield flat[i : i + chunk]
     elif arr.ndim == 0:
         yield arr.reshape(1)
     else:
@@ -130,7 +135,7 @@ BLOCK = 1 << 16  # elements decoded and processed at a time: temporaries stay in
 def iter_blocks(raw: np.ndarray, dtype: DType, block: int = BLOCK) -> Iterator[np.ndarray]:
     """Decoded, cache-sized pieces of one raw chunk."""
     for i in range(0, raw.size, block):
-        yield decode(raw[i:i + block], dtype)
+        yield decode(raw[i : i + block], dtype)
 
 
 def workers() -> int:

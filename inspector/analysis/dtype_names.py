@@ -6,9 +6,18 @@ the Convert dialogs all read their spellings from here.
 
 from __future__ import annotations
 
-DTYPE_ALIASES = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "fp32": "float32",
-                 "float": "float32", "fp64": "float64", "double": "float64", "long": "int64",
-                 "int": "int32", "fp8": "float8"}
+DTYPE_ALIASES = {
+    "bf16": "bfloat16",
+    "fp16": "float16",
+    "half": "float16",
+    "fp32": "float32",
+    "float": "float32",
+    "fp64": "float64",
+    "double": "float64",
+    "long": "int64",
+    "int": "int32",
+    "fp8": "float8",
+}
 SHORT_DTYPES = {v: k for k, v in DTYPE_ALIASES.items() if k in ("bf16", "fp16", "fp32", "fp64")}
 
 # Floating casts the operations offer: the dtype -> torch's storage class for it.

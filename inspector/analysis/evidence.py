@@ -14,10 +14,18 @@ from . import policy
 from .trace import StreamTrace
 
 MAX_STATIC_ROWS = 5000
-_KIND_TEXT = {"call": "call", "new": "creates", "build": "sets state of", "resolve": "fetches",
-              "reference": "references", "build-global": "overwrites attributes of",
-              "call-computed": "calls computed", "static": "names (static scan)", "code": "runs",
-              "graph": "graph calls"}
+_KIND_TEXT = {
+    "call": "call",
+    "new": "creates",
+    "build": "sets state of",
+    "resolve": "fetches",
+    "reference": "references",
+    "build-global": "overwrites attributes of",
+    "call-computed": "calls computed",
+    "static": "names (static scan)",
+    "code": "runs",
+    "graph": "graph calls",
+}
 
 
 @dataclass
@@ -50,15 +58,21 @@ class StreamReport:
     imports: list = field(default_factory=list)  # (module, name) the loader would import
 
     def to_json(self) -> dict:
-        return {"stream": self.stream, "loader": self.loader, "complete": self.complete,
-                "reached": self.reached, "error": self.error,
-                "imports": [f"{m}.{n}" for m, n in self.imports],
-                "calls": [r.to_json() for r in self.rows]}
+        return {
+            "stream": self.stream,
+            "loader": self.loader,
+            "complete": self.complete,
+            "reached": self.reached,
+            "error": self.error,
+            "imports": [f"{m}.{n}" for m, n in self.imports],
+            "calls": [r.to_json() for r in self.rows],
+        }
 
 
 def judge_trace(t: StreamTrace, reached: bool = True) -> StreamReport:
-    rep = StreamReport(t.stream, t.loader, t.complete, error=t.error, reached=reached,
-                       imports=list(t.imports))
+    rep = StreamReport(
+        t.stream, t.loader, t.complete, error=t.error, reached=reached, imports=list(t.imports)
+    )
     acted = set()  # names something was done with (called, created, resolved from)
     for e in t.events.values():
         if e.kind in ("call", "new", "build", "build-global", "call-computed"):
@@ -69,8 +83,7 @@ def judge_trace(t: StreamTrace, reached: bool = True) -> StreamReport:
         if e.kind == "persistent-id":
             continue
         if e.kind == "import":
-            if e.target in acted or e.target in ("builtins.getattr", "_operator.getitem",
-                                                 "operator.getitem"):
+            if e.target in acted or e.target in ("builtins.getattr", "_operator.getitem", "operator.getitem"):
                 continue
             kind = "reference"
         elif e.kind == "resolve":
@@ -94,8 +107,15 @@ def static_rows(scan, stream: str) -> list[CallRow]:
     rows = []
     for n, u in enumerate(scan.globals.values()):
         if n >= MAX_STATIC_ROWS:
-            rows.append(CallRow(stream, "static", f"{len(scan.globals) - n:,} more names",
-                                policy.NEEDS_CODE, "not judged one by one (static scan)"))
+            rows.append(
+                CallRow(
+                    stream,
+                    "static",
+                    f"{len(scan.globals) - n:,} more names",
+                    policy.NEEDS_CODE,
+                    "not judged one by one (static scan)",
+                )
+            )
             break
         target = f"{u.module}.{u.name}"
         cat, why = policy.judge("call" if u.called else "reference", target)

@@ -38,9 +38,16 @@ class Histogram:
         return self.posinf + self.neginf
 
     def to_json(self) -> dict:
-        return {"edges": [float(e) for e in self.edges], "counts": [int(c) for c in self.counts],
-                "nan": self.nan, "posinf": self.posinf, "neginf": self.neginf,
-                "below": self.below, "above": self.above, "exact": self.exact}
+        return {
+            "edges": [float(e) for e in self.edges],
+            "counts": [int(c) for c in self.counts],
+            "nan": self.nan,
+            "posinf": self.posinf,
+            "neginf": self.neginf,
+            "below": self.below,
+            "above": self.above,
+            "exact": self.exact,
+        }
 
 
 def _round_up(e: float, dt: np.dtype):
@@ -68,7 +75,7 @@ class HistogramAccumulator:
         if lo == hi:  # numpy's convention for a constant input
             lo, hi = lo - 0.5, hi + 0.5
         if lo == hi:  # |lo| > 2**53: 0.5 vanishes; widen relatively
-            lo, hi = lo - abs(lo) * 2.0 ** -20, hi + abs(hi) * 2.0 ** -20
+            lo, hi = lo - abs(lo) * 2.0**-20, hi + abs(hi) * 2.0**-20
         self.bins = bins = max(1, int(bins))
         if np.isfinite(hi - lo):
             self.edges = np.linspace(lo, hi, bins + 1)
@@ -99,7 +106,7 @@ class HistogramAccumulator:
         """Count decoded values (callers pass cache-sized blocks, as numpy.histogram does)."""
         if x.size > BLOCK:
             for i in range(0, x.size, BLOCK):
-                self.add(x[i:i + BLOCK])
+                self.add(x[i : i + BLOCK])
             return
         if x.dtype != self.work:
             x = x.astype(self.work)
@@ -142,13 +149,25 @@ class HistogramAccumulator:
             setattr(self, k, getattr(self, k) * times)
 
     def result(self) -> Histogram:
-        return Histogram(edges=self.edges, counts=self.counts.copy(), nan=self.nan,
-                         posinf=self.posinf, neginf=self.neginf, below=self.below,
-                         above=self.above, numel=self.numel)
+        return Histogram(
+            edges=self.edges,
+            counts=self.counts.copy(),
+            nan=self.nan,
+            posinf=self.posinf,
+            neginf=self.neginf,
+            below=self.below,
+            above=self.above,
+            numel=self.numel,
+        )
 
 
-def histogram(arr: np.ndarray, dtype: DType, bins: int = 100,
-              range: tuple[float, float] | None = None, chunk: int = CHUNK) -> Histogram:
+def histogram(
+    arr: np.ndarray,
+    dtype: DType,
+    bins: int = 100,
+    range: tuple[float, float] | None = None,
+    chunk: int = CHUNK,
+) -> Histogram:
     """Exact histogram of a stored tensor view (raw dtype) in bounded memory."""
     if range is None:
         from .stats import finite_range
@@ -156,8 +175,7 @@ def histogram(arr: np.ndarray, dtype: DType, bins: int = 100,
         range = finite_range(arr, dtype, chunk)
     lo, hi = (0.0, 1.0) if range is None else (float(range[0]), float(range[1]))
     arr, repeat = broadcast_parts(arr)  # a stride-0 dimension: count stored values x repeat
-    accs = reduce_chunks(arr, dtype, lambda: HistogramAccumulator(lo, hi, bins, work_dtype(dtype)),
-                         chunk)
+    accs = reduce_chunks(arr, dtype, lambda: HistogramAccumulator(lo, hi, bins, work_dtype(dtype)), chunk)
     for other in accs[1:]:
         accs[0].merge(other)
     if repeat > 1:
@@ -165,8 +183,9 @@ def histogram(arr: np.ndarray, dtype: DType, bins: int = 100,
     return accs[0].result()
 
 
-def histogram_of_values(values: np.ndarray, bins: int = 100,
-                        range: tuple[float, float] | None = None) -> Histogram:
+def histogram_of_values(
+    values: np.ndarray, bins: int = 100, range: tuple[float, float] | None = None
+) -> Histogram:
     """Histogram of already-decoded numbers (e.g. a preview sample)."""
     work = np.dtype(np.float64) if values.dtype == np.float64 else np.dtype(np.float32)
     if range is None:

@@ -32,6 +32,7 @@ def flatten_state_dict(node: Node, follow_refs: bool = False) -> list[tuple[str,
     pickled module flattened the way module.state_dict() names them; None when `node` is
     neither. With `follow_refs`, a key whose value is shared with another (tied weights)
     is listed too, as the tensor it refers to."""
+
     def tensor_of(c: Node) -> Node | None:
         if c.kind == "tensor":
             return c
@@ -92,6 +93,7 @@ def propose_rule(source_keys, target_keys) -> Rule:
 
     def score(strip, add):
         return sum(1 for k in source if rename(k, strip, add, []) in target)
+
     best = Rule([], [], score([], []), len(target))
     for p in AUTO_PREFIXES:
         for strip, add in (([p], []), ([], [p])):

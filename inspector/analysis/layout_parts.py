@@ -13,8 +13,17 @@ from ..formats.tree import Node
 
 # the names a training loop gives its counters and metrics
 EPOCH = ("epoch", "epochs", "current_epoch", "last_epoch")
-STEP = ("global_step", "step", "iteration", "iter", "steps", "num_updates", "global_steps",
-        "iterations", "total_steps")
+STEP = (
+    "global_step",
+    "step",
+    "iteration",
+    "iter",
+    "steps",
+    "num_updates",
+    "global_steps",
+    "iterations",
+    "total_steps",
+)
 LOSS_HINTS = ("loss", "acc", "best", "metric", "score", "mae", "error", "prec", "f1", "bleu")
 
 
@@ -38,8 +47,11 @@ def is_optimizer_state(node: Node | None) -> bool:
     if node is None or node.kind != "dict":
         return False
     state = node.child("state")
-    return state is not None and state.kind == "dict" and (
-        node.child("param_groups") is not None or len(node.children) <= 2)
+    return (
+        state is not None
+        and state.kind == "dict"
+        and (node.child("param_groups") is not None or len(node.children) <= 2)
+    )
 
 
 def nested_optimizers(root: Node, depth: int = 3, limit: int = 8) -> list[str]:

@@ -81,8 +81,10 @@ def recognise(ck: Checkpoint) -> Layout:
         if "args" in keys:
             lay.hyper_parameters = "args"
     else:
-        weights = _pick(root, ("state_dict", "model", "net", "model_state", "weights", "params",
-                               "module", "network", "ema"))
+        weights = _pick(
+            root,
+            ("state_dict", "model", "net", "model_state", "weights", "params", "module", "network", "ema"),
+        )
         lay = Layout("common" if weights else "unknown", weights=weights)
     if not lay.optimizers:
         lay.optimizers = [c.name for c in root.children if is_optimizer_state(c)]
@@ -110,6 +112,7 @@ def recognise(ck: Checkpoint) -> Layout:
         c = root.child(name)
         if c is not None:
             v = c.value
-            lay.optimizer_class = (v.class_path() if isinstance(v, type) and issubclass(v, ObjectStub)
-                                   else str(v))
+            lay.optimizer_class = (
+                v.class_path() if isinstance(v, type) and issubclass(v, ObjectStub) else str(v)
+            )
     return lay

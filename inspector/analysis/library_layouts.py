@@ -15,13 +15,26 @@ from __future__ import annotations
 
 from .layout_parts import Layout, _scalar, is_optimizer_state
 
-LIGHTNING_KEYS = frozenset({
-    "optimizer_states", "pytorch-lightning_version", "lr_schedulers", "callbacks",
-    "checkpoint_callback_best_model_score", "checkpoint_callback_best_model_path",
-    "early_stop_callback_state", "early_stop_callback_wait", "early_stop_callback_patience",
-    "hparams_name", "native_amp_scaling_state", "amp_scaling_state", "loops", "hparams",
-    "checkpoint_callback_best", "hparams_type",
-})
+LIGHTNING_KEYS = frozenset(
+    {
+        "optimizer_states",
+        "pytorch-lightning_version",
+        "lr_schedulers",
+        "callbacks",
+        "checkpoint_callback_best_model_score",
+        "checkpoint_callback_best_model_path",
+        "early_stop_callback_state",
+        "early_stop_callback_wait",
+        "early_stop_callback_patience",
+        "hparams_name",
+        "native_amp_scaling_state",
+        "amp_scaling_state",
+        "loops",
+        "hparams",
+        "checkpoint_callback_best",
+        "hparams_type",
+    }
+)
 FAIRSEQ_KEYS = frozenset({"optimizer_history", "extra_state", "last_optimizer_state"})
 ACCELERATE_RNG = frozenset({"random_state", "numpy_random_seed", "torch_manual_seed"})
 
@@ -29,21 +42,24 @@ ACCELERATE_RNG = frozenset({"random_state", "numpy_random_seed", "torch_manual_s
 def recognise_library(ck):
     """A Layout for the libraries above, or None."""
     root = ck.root
-    if ck.format == "bundle" and root.kind == "dict" and (
-            root.child("_stable_baselines3_version") is not None or root.child("policy.pth") is not None):
+    if (
+        ck.format == "bundle"
+        and root.kind == "dict"
+        and (root.child("_stable_baselines3_version") is not None or root.child("policy.pth") is not None)
+    ):
         return _sb3(ck)
     if root.kind != "dict":
         return None
     keys = {c.name for c in root.children}
     if "model" in keys and len(keys & FAIRSEQ_KEYS) >= 2:
         return _fairseq(ck, keys)
-    if "model" in keys and ("train_args" in keys or {"ema", "updates"} <= keys or
-                            {"best_fitness", "optimizer"} <= keys):
+    if "model" in keys and (
+        "train_args" in keys or {"ema", "updates"} <= keys or {"best_fitness", "optimizer"} <= keys
+    ):
         return _ultralytics(ck, keys)  # YOLOv8+ (train_args) and YOLOv5 (opt, updates)
     if "meta" in keys and ("state_dict" in keys or "message_hub" in keys):
         return _mmengine(ck, keys)
     if ACCELERATE_RNG <= keys:
-
         return Layout("accelerate-rng-state")
     return None
 
@@ -71,8 +87,11 @@ def _fairseq(ck, keys):
     root = ck.root
     lay = Layout("fairseq", weights="model")
     lay.optimizers = _optimizers(root, ["last_optimizer_state"])
-    lay.hyper_parameters = "cfg" if "cfg" in keys and root.child("cfg").value is not None else (
-        "args" if "args" in keys else None)
+    lay.hyper_parameters = (
+        "cfg"
+        if "cfg" in keys and root.child("cfg").value is not None
+        else ("args" if "args" in keys else None)
+    )
     extra = root.child("extra_state")
     lay.epoch = _scalar(_child_path(extra, "train_iterator", "epoch"), ck)
     last = _last(root.child("optimizer_history"))
@@ -96,7 +115,7 @@ def _ultralytics(ck, keys):
     lay.optimizers = _optimizers(root, ["optimizer"])
     lay.hyper_parameters = "train_args" if "train_args" in keys else "opt" if "opt" in keys else None
     lay.epoch = _scalar(root.child("epoch"), ck)
-    for c in (root.child("train_metrics").children if root.child("train_metrics") else []):
+    for c in root.child("train_metrics").children if root.child("train_metrics") else []:
         v = _scalar(c, ck)
         if v is not None:
             lay.metrics[c.name] = v
@@ -142,9 +161,13 @@ def _lightning_callbacks(root, lay, ck) -> None:
     `callbacks`, keyed by the callback's class or state key)."""
 
     cbs = root.child("callbacks")
-    for cb in (cbs.children if cbs is not None else []):
+    for cb in cbs.children if cbs is not None else []:
         v = _scalar(cb.child("best_model_score"), ck)
         if v is not None:
             monitor = cb.child("monitor")
-            label = monitor.value if monitor is not None and isinstance(monitor.value, str) else "best_model_score"
+            label = (
+                monitor.value
+                if monitor is not None and isinstance(monitor.value, str)
+                else "best_model_score"
+            )
             lay.metrics.setdefault(f"best {label}", v)

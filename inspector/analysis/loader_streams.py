@@ -31,8 +31,15 @@ from .zip_archives import MAX_INMEMORY
 MAX_DEPTH = 4
 _PICKLE_HEADS = tuple(bytes([0x80, p]) for p in range(2, 6))
 _LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."
-_TORCH_RECORDS = {"version", "byteorder", ".format_version", ".storage_alignment",
-                  "serialization_id", ".data/version", ".data/serialization_id"}
+_TORCH_RECORDS = {
+    "version",
+    "byteorder",
+    ".format_version",
+    ".storage_alignment",
+    "serialization_id",
+    ".data/version",
+    ".data/serialization_id",
+}
 
 
 class Scan:
@@ -48,9 +55,18 @@ class Scan:
         self.reader_reports: dict = {}
 
     # -- pickles
-    def pickle(self, src, where: str, loader: str, depth: int, start: int = 0,
-               reached: bool = True, persistent: bool = True, optional: bool = False,
-               follow: bool = True):
+    def pickle(
+        self,
+        src,
+        where: str,
+        loader: str,
+        depth: int,
+        start: int = 0,
+        reached: bool = True,
+        persistent: bool = True,
+        optional: bool = False,
+        follow: bool = True,
+    ):
         """Judge the stream at `start` of `src` (bytes or file). `optional`: another
         loader's reading of the same bytes, which counts only if it gets anywhere.
         Returns the trace (its `.value` is the unpickled stand-in)."""
@@ -111,7 +127,7 @@ class Scan:
         if depth > MAX_DEPTH:
             self.unvouched.append(f"{where}: nested deeper than {MAX_DEPTH} levels")
             return
-        if data[:4] == b"PK\x03\x04" or (b"PK\x05\x06" in data[-(65536 + 22):] and loader != "pickle.load"):
+        if data[:4] == b"PK\x03\x04" or (b"PK\x05\x06" in data[-(65536 + 22) :] and loader != "pickle.load"):
             self.zip(io.BytesIO(data), len(data), where, depth, torch_load=data[:4] == b"PK\x03\x04")
             if data[:4] == b"PK\x03\x04":
                 return
@@ -130,8 +146,9 @@ class Scan:
             pos = 0
             names = ["magic number", "protocol version", "system info", "object", "storage keys"]
             for name in names:
-                t = self.pickle(data, f"{where} {name}" if where else name, "torch.load", depth,
-                                start=pos, follow=False)
+                t = self.pickle(
+                    data, f"{where} {name}" if where else name, "torch.load", depth, start=pos, follow=False
+                )
                 if not t.complete:
                     return
                 pos += t.end
@@ -150,8 +167,7 @@ class Scan:
             return
         start, has_object = info
         if has_object:
-            self.pickle(data, f"{where} object array", "numpy.load(allow_pickle=True)", depth,
-                        start=start)
+            self.pickle(data, f"{where} object array", "numpy.load(allow_pickle=True)", depth, start=start)
 
     # -- tar (torch's legacy tar layout; torch.load tries it before pickle)
     def tar_bytes(self, data: bytes, where: str, depth: int) -> None:
@@ -222,8 +238,7 @@ class Scan:
                 from .carve import carve
 
                 for s in carve(data[pos:], where):
-                    self.reports.append(StreamReport(s.stream, "torch.load", False,
-                                                     static_rows(s, s.stream)))
+                    self.reports.append(StreamReport(s.stream, "torch.load", False, static_rows(s, s.stream)))
                 return
             if pos > len(data):
                 self.unvouched.append(f"{where}: record {i} runs past the end")
@@ -272,7 +287,7 @@ def npy_header(data: bytes) -> tuple[int, bool] | None:
         hlen, start = struct.unpack("<I", data[8:12])[0], 12
     else:
         return None
-    raw = data[start:start + hlen]
+    raw = data[start : start + hlen]
     try:
         header = ast.literal_eval(raw.decode("utf-8" if major == 3 else "latin1"))
         descr = header["descr"]

@@ -13,20 +13,53 @@ INLINE_MAX = 8
 LINE_MAX = 90
 
 # (input, output) attribute pairs written as `a→b`
-IN_OUT = (("in_channels", "out_channels"), ("in_features", "out_features"),
-          ("input_size", "hidden_size"), ("num_embeddings", "embedding_dim"),
-          ("in1_features", "out_features"), ("embed_dim", "num_heads"))
+IN_OUT = (
+    ("in_channels", "out_channels"),
+    ("in_features", "out_features"),
+    ("input_size", "hidden_size"),
+    ("num_embeddings", "embedding_dim"),
+    ("in1_features", "out_features"),
+    ("embed_dim", "num_heads"),
+)
 # attributes whose torch default is not worth a word
-DEFAULTS = {"dilation": 1, "groups": 1, "output_padding": 0, "padding_mode": "zeros",
-            "transposed": False, "bias": True, "batch_first": False, "bidirectional": False,
-            "num_layers": 1, "proj_size": 0, "inplace": False, "dropout": 0.0,
-            "ceil_mode": False, "return_indices": False, "padding_idx": None,
-            "max_norm": None, "norm_type": 2.0, "scale_grad_by_freq": False, "sparse": False,
-            "affine": True, "track_running_stats": True, "elementwise_affine": True,
-            "approximate": "none", "alpha": 1.0, "count_include_pad": True,
-            "divisor_override": None, "start_dim": 1, "end_dim": -1, "mode": None}
-SHORT = {"kernel_size": "kernel", "num_features": "features", "normalized_shape": "shape",
-         "negative_slope": "slope", "output_size": "output"}
+DEFAULTS = {
+    "dilation": 1,
+    "groups": 1,
+    "output_padding": 0,
+    "padding_mode": "zeros",
+    "transposed": False,
+    "bias": True,
+    "batch_first": False,
+    "bidirectional": False,
+    "num_layers": 1,
+    "proj_size": 0,
+    "inplace": False,
+    "dropout": 0.0,
+    "ceil_mode": False,
+    "return_indices": False,
+    "padding_idx": None,
+    "max_norm": None,
+    "norm_type": 2.0,
+    "scale_grad_by_freq": False,
+    "sparse": False,
+    "affine": True,
+    "track_running_stats": True,
+    "elementwise_affine": True,
+    "approximate": "none",
+    "alpha": 1.0,
+    "count_include_pad": True,
+    "divisor_override": None,
+    "start_dim": 1,
+    "end_dim": -1,
+    "mode": None,
+}
+SHORT = {
+    "kernel_size": "kernel",
+    "num_features": "features",
+    "normalized_shape": "shape",
+    "negative_slope": "slope",
+    "output_size": "output",
+}
 
 
 def short_type(type_name: str) -> str:
@@ -62,8 +95,11 @@ def inline_text(node: Node) -> str | None:
     if items is None:
         return None
     body = ", ".join(_fmt(v) for v in items)
-    return f"({body}{',' if len(items) == 1 and node.kind == 'tuple' else ''})" if node.kind == "tuple" \
+    return (
+        f"({body}{',' if len(items) == 1 and node.kind == 'tuple' else ''})"
+        if node.kind == "tuple"
         else f"[{body}]"
+    )
 
 
 def _fmt(v) -> str:

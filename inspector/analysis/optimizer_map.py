@@ -21,8 +21,20 @@ from ..formats.tree import Node
 
 BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
 MAX_DP = 20_000_000
-STATE_SHAPE_KEYS = ("exp_avg", "momentum_buffer", "square_avg", "exp_avg_sq", "sum", "acc_delta",
-                    "ax", "prev", "step_size", "max_exp_avg_sq", "exp_inf", "mu_product")
+STATE_SHAPE_KEYS = (
+    "exp_avg",
+    "momentum_buffer",
+    "square_avg",
+    "exp_avg_sq",
+    "sum",
+    "acc_delta",
+    "ax",
+    "prev",
+    "step_size",
+    "max_exp_avg_sq",
+    "exp_inf",
+    "mu_product",
+)
 
 
 @dataclass
@@ -42,10 +54,18 @@ class Slot:
             if type(v) is TensorInfo:
                 return {"shape": list(v.shape), "dtype": v.dtype.name}
             return v if isinstance(v, (int, float, str, bool)) or v is None else repr(v)
-        return {"index": self.index, "name": self.name, "confidence": self.confidence,
-                "group": self.group, "shape": list(self.shape) if self.shape is not None else
-                (list(self.param.value.shape) if self.param is not None else None),
-                "has_state": bool(self.state), "state": {k: entry(n) for k, n in self.state.items()}}
+
+        return {
+            "index": self.index,
+            "name": self.name,
+            "confidence": self.confidence,
+            "group": self.group,
+            "shape": list(self.shape)
+            if self.shape is not None
+            else (list(self.param.value.shape) if self.param is not None else None),
+            "has_state": bool(self.state),
+            "state": {k: entry(n) for k, n in self.state.items()},
+        }
 
 
 @dataclass
@@ -91,8 +111,9 @@ def optimizer_kind(slots: list[Slot]) -> str:
     if {"exp_avg", "exp_avg_sq"} <= keys:
         return "Adam-family (exp_avg, exp_avg_sq)"
     if "momentum_buffer" in keys:
-        if all(s.state.get("momentum_buffer") is None or s.state["momentum_buffer"].value is None
-               for s in slots):
+        if all(
+            s.state.get("momentum_buffer") is None or s.state["momentum_buffer"].value is None for s in slots
+        ):
             return "SGD (momentum 0: no buffers)"
         return "SGD with momentum"
     if "square_avg" in keys:
@@ -126,8 +147,10 @@ def model_parameters(weights: Node, skip_buffers: bool = True) -> list[tuple[str
             t = c.value
             if type(t) is not TensorInfo:
                 continue
-            if skip_buffers and (c.name.endswith(BUFFER_SUFFIXES) or
-                                 t.dtype.kind not in ("float", "bfloat16", "float8", "complex")):
+            if skip_buffers and (
+                c.name.endswith(BUFFER_SUFFIXES)
+                or t.dtype.kind not in ("float", "bfloat16", "float8", "complex")
+            ):
                 continue
             out.append((c.name, c))
     unique, seen = [], set()
@@ -167,7 +190,7 @@ def map_optimizer(opt: Node, weights: Node | None, keys_sorted: bool | None = No
     state = opt.child("state")
     groups = opt.child("param_groups")
     states: dict[int, dict] = {}
-    for c in (state.children if state is not None else []):
+    for c in state.children if state is not None else []:
         i = _int_key(c.name)
         if i is not None and c.kind == "dict":
             states[i] = {e.name: e for e in c.children}
@@ -178,8 +201,13 @@ def map_optimizer(opt: Node, weights: Node | None, keys_sorted: bool | None = No
             params = group.child("params")
             names = group.child("param_names")
             for j, p in enumerate(params.children if params is not None else []):
-                idx = p.value if isinstance(p.value, int) and not isinstance(p.value, bool) else \
-                    _int_key(p.value) if isinstance(p.value, str) else None  # "3" from exporters
+                idx = (
+                    p.value
+                    if isinstance(p.value, int) and not isinstance(p.value, bool)
+                    else _int_key(p.value)
+                    if isinstance(p.value, str)
+                    else None
+                )  # "3" from exporters
                 if idx is None:
                     continue
                 name = names.children[j] if names is not None and j < len(names.children) else None
@@ -233,8 +261,10 @@ def _by_unique_shape(result: OptimizerMap, params: list[tuple[str, Node]]) -> No
             s.name, s.param = match[0]
             s.confidence = "inferred"
             named += 1
-    result.method = (f"the model's keys are sorted (their saved order is lost): {named} of "
-                     f"{len(result.slots)} named by a shape no other parameter has")
+    result.method = (
+        f"the model's keys are sorted (their saved order is lost): {named} of "
+        f"{len(result.slots)} named by a shape no other parameter has"
+    )
 
 
 def _infer(result: OptimizerMap, lists: list[list[tuple[str, Node]]]) -> None:
@@ -247,8 +277,10 @@ def _infer(result: OptimizerMap, lists: list[list[tuple[str, Node]]]) -> None:
     for params, what in zip(lists, ("parameters", "all tensors")):
         candidates = {f"{what} in model order": params}
         if two_groups:
-            for label, pred in (("matrices first", lambda p: len(p[1].value.shape) >= 2),
-                                ("biases and norms last", lambda p: not _no_decay(p[0]))):
+            for label, pred in (
+                ("matrices first", lambda p: len(p[1].value.shape) >= 2),
+                ("biases and norms last", lambda p: not _no_decay(p[0])),
+            ):
                 first = [p for p in params if pred(p)]
                 rest = [p for p in params if not pred(p)]
                 candidates[f"{what}, {label}"] = first + rest

@@ -141,8 +141,10 @@ def scan_stream(data: bytes, stream: str, start: int = 0) -> StreamScan:
                 pop()  # the state
                 target = stack[-1] if stack else None
                 if isinstance(target, Global):
-                    out.flags.append(f"BUILD on the global {target.module}.{target.name} "
-                                     "(overwrites a module or class attribute)")
+                    out.flags.append(
+                        f"BUILD on the global {target.module}.{target.name} "
+                        "(overwrites a module or class attribute)"
+                    )
             elif name.startswith("EXT"):
                 out.flags.append(f"{name} opcode (extension registry lookup)")
                 stack.append(Global("<extension>", str(arg)))
@@ -173,8 +175,15 @@ def scan_stream(data: bytes, stream: str, start: int = 0) -> StreamScan:
     return out
 
 
-_STRING_OPS = {"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE",
-               "SHORT_BINUNICODE", "BINUNICODE8"}
+_STRING_OPS = {
+    "STRING",
+    "BINSTRING",
+    "SHORT_BINSTRING",
+    "UNICODE",
+    "BINUNICODE",
+    "SHORT_BINUNICODE",
+    "BINUNICODE8",
+}
 
 
 def _generic(op, arg, stack, marks, pop, pop_mark):
@@ -198,8 +207,7 @@ def _generic(op, arg, stack, marks, pop, pop_mark):
             stack.append(_ANY)
 
 
-def scan_streams(data: bytes, stream: str, expect_single: bool = True,
-                 fast: bool = True) -> list[StreamScan]:
+def scan_streams(data: bytes, stream: str, expect_single: bool = True, fast: bool = True) -> list[StreamScan]:
     """All pickles in `data` back to back. More than one, or bytes after STOP, is flagged
     when a single stream is expected."""
     quick = fast_scan(data, stream) if fast else None
@@ -215,7 +223,8 @@ def scan_streams(data: bytes, stream: str, expect_single: bool = True,
         if expect_single:
             scans[0].flags.append(
                 f"{len(data) - pos} bytes after STOP"
-                + (" hold another pickle stream" if nxt.globals or nxt.error is None else ""))
+                + (" hold another pickle stream" if nxt.globals or nxt.error is None else "")
+            )
         scans.append(nxt)
         if nxt.end <= pos:
             break
@@ -234,8 +243,9 @@ def from_report(report, stream: str, length: int) -> StreamScan | None:
         return None
     out = StreamScan(stream, end=length)
     for (module, name), count in report.globals.items():
-        out.globals[(module, name, "global")] = GlobalUse(module, name, "global", stream, count,
-                                                          called=(module, name) in report.called)
+        out.globals[(module, name, "global")] = GlobalUse(
+            module, name, "global", stream, count, called=(module, name) in report.called
+        )
     return out
 
 
@@ -249,8 +259,9 @@ def fast_scan(data: bytes, stream: str) -> StreamScan | None:
     report = UnpickleReport()
     tolerant = BarePickleContainer("", None, DEFAULT_LIMITS)
     try:
-        unpickle(data, what=stream, limits=DEFAULT_LIMITS,
-                 persistent_load=tolerant.persistent_load, report=report)
+        unpickle(
+            data, what=stream, limits=DEFAULT_LIMITS, persistent_load=tolerant.persistent_load, report=report
+        )
     except CheckpointError:
         return None
     return from_report(report, stream, len(data))

@@ -58,9 +58,12 @@ class Progression:
     histogram: dict | None = None
 
     def to_json(self) -> dict:
-        return {"files": self.files, "layers": [c.to_json() for c in self.layers],
-                "histogram": self.histogram,
-                "thresholds": {"stall": STALL, "blowup": BLOWUP}}
+        return {
+            "files": self.files,
+            "layers": [c.to_json() for c in self.layers],
+            "histogram": self.histogram,
+            "thresholds": {"stall": STALL, "blowup": BLOWUP},
+        }
 
 
 def run_files(paths: list[str]) -> list[str]:
@@ -73,8 +76,11 @@ def run_files(paths: list[str]) -> list[str]:
     out = []
     for p in paths:
         if os.path.isdir(p) and not folder_is_checkpoint(p):
-            files = [os.path.join(p, n) for n in os.listdir(p)
-                     if n.lower().endswith(CHECKPOINT_SUFFIXES) and os.path.isfile(os.path.join(p, n))]
+            files = [
+                os.path.join(p, n)
+                for n in os.listdir(p)
+                if n.lower().endswith(CHECKPOINT_SUFFIXES) and os.path.isfile(os.path.join(p, n))
+            ]
             out.extend(sorted(files, key=lambda f: natural_key(os.path.basename(f))))
         else:
             out.append(p)
@@ -100,8 +106,9 @@ def _adam_ratios(ck: Checkpoint, cancelled) -> dict:
     return out
 
 
-def progression(paths: list[str], key: str | None = None, bins: int = 64, meter=None,
-                adam: bool = True) -> Progression:
+def progression(
+    paths: list[str], key: str | None = None, bins: int = 64, meter=None, adam: bool = True
+) -> Progression:
     """`paths` in run order (epoch folders are sorted by the caller, gui/loader.py)."""
     meter = meter if meter is not None else Meter()
     cancelled = lambda: getattr(meter, "cancelled", False)
@@ -116,8 +123,15 @@ def progression(paths: list[str], key: str | None = None, bins: int = 64, meter=
             w = _weights(ck)
             if i == 0:  # an estimate: every checkpoint about as large as the first
                 meter.total = 2 * n * sum(t.value.nbytes for t in w.values())
-            files.append({"path": path, "name": os.path.basename(path.rstrip("/")),
-                          "epoch": lay.epoch, "step": lay.step, "tensors": len(w)})
+            files.append(
+                {
+                    "path": path,
+                    "name": os.path.basename(path.rstrip("/")),
+                    "epoch": lay.epoch,
+                    "step": lay.step,
+                    "tensors": len(w),
+                }
+            )
             ratios = _adam_ratios(ck, cancelled) if adam else {}
             for k, node in w.items():
                 if k not in curves:
@@ -130,11 +144,16 @@ def progression(paths: list[str], key: str | None = None, bins: int = 64, meter=
                 try:
                     if old is not None and old.value.numel == t.numel:
                         pck = prev[0]
-                        d = compare_sources(pck.source(old.value), ck.source(t), old.value.dtype, t.dtype,
-                                            old.value.dtype.numpy_raw(pck.byteorder),
-                                            t.dtype.numpy_raw(ck.byteorder), meter=meter,
-                                            reopen=lambda o=old, p=pck, c2=ck, t=t: (p.source(o.value),
-                                                                                     c2.source(t)))
+                        d = compare_sources(
+                            pck.source(old.value),
+                            ck.source(t),
+                            old.value.dtype,
+                            t.dtype,
+                            old.value.dtype.numpy_raw(pck.byteorder),
+                            t.dtype.numpy_raw(ck.byteorder),
+                            meter=meter,
+                            reopen=lambda o=old, p=pck, c2=ck, t=t: (p.source(o.value), c2.source(t)),
+                        )
                         if d.identical:
                             norm, bad, rel = c.norm[-1], c.nonfinite[-1], 0.0
                         else:
@@ -195,8 +214,10 @@ def _flag(c: LayerCurve) -> None:
 def ridgeline(paths: list[str], key: str, bins: int = 64, meter=None) -> dict:
     """One tensor's histogram in every checkpoint, all over the union of their ranges
     (counts None where a checkpoint lacks the key)."""
+
     def cancelled():
         return getattr(meter, "cancelled", False)
+
     cks = []
     try:
         found = []
@@ -233,8 +254,7 @@ def ridgeline(paths: list[str], key: str, bins: int = 64, meter=None) -> dict:
             counts.append([int(v) for v in h.counts])
         if edges is None:
             edges = np.linspace(lo, hi, bins + 1)
-        return {"key": key, "edges": [float(e) for e in edges],
-                "counts": counts}
+        return {"key": key, "edges": [float(e) for e in edges], "counts": counts}
     finally:
         for ck in cks:
             ck.close()

@@ -156,7 +156,7 @@ def shape_matches(shape: tuple, want: tuple, exact: bool) -> bool:
     n = len(want)
     if n == 0:
         return len(shape) == 0
-    return any(tuple(shape[i:i + n]) == want for i in range(len(shape) - n + 1))
+    return any(tuple(shape[i : i + n]) == want for i in range(len(shape) - n + 1))
 
 
 def visible_set(matches: list[Node]) -> set[int]:

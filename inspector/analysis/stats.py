@@ -35,9 +35,19 @@ class TensorStats:
         return self.posinf + self.neginf
 
     def to_json(self) -> dict:
-        return {"numel": self.numel, "min": self.min, "max": self.max, "mean": self.mean,
-                "std": self.std, "l2_norm": self.l2, "zeros": self.zeros, "nan": self.nan,
-                "inf": self.inf, "posinf": self.posinf, "neginf": self.neginf}
+        return {
+            "numel": self.numel,
+            "min": self.min,
+            "max": self.max,
+            "mean": self.mean,
+            "std": self.std,
+            "l2_norm": self.l2,
+            "zeros": self.zeros,
+            "nan": self.nan,
+            "inf": self.inf,
+            "posinf": self.posinf,
+            "neginf": self.neginf,
+        }
 
 
 class StatsAccumulator:
@@ -106,8 +116,14 @@ class StatsAccumulator:
             setattr(self, k, getattr(self, k) * times)
 
     def result(self) -> TensorStats:
-        s = TensorStats(numel=self.numel, finite=self.n, zeros=self.zeros, nan=self.nan,
-                        posinf=self.posinf, neginf=self.neginf)
+        s = TensorStats(
+            numel=self.numel,
+            finite=self.n,
+            zeros=self.zeros,
+            nan=self.nan,
+            posinf=self.posinf,
+            neginf=self.neginf,
+        )
         if self.n:
             s.min, s.max, s.mean = self.lo, self.hi, self.mean
             s.std = math.sqrt(max(self.m2, 0.0) / self.n)

@@ -65,7 +65,8 @@ def summarize(ck: Checkpoint) -> dict:
     roots = {id(s): s for s in ck.storages.values()}
     bytes_total = sum(s.nbytes for s in roots.values())
     shared = sum(1 for t in tensors if t.storage is not None) - len(
-        {id(t.storage) for t in tensors if t.storage is not None})
+        {id(t.storage) for t in tensors if t.storage is not None}
+    )
     params = sum(t.numel for t in tensors if t.is_parameter)
     return {
         "path": ck.path,
@@ -104,10 +105,24 @@ def _metadata(ck: Checkpoint) -> dict:
     if isinstance(meta, dict) and meta:
         return {str(k): v if isinstance(v, str) else repr(v) for k, v in meta.items()}
     return {}
+
+
 # state_dict entries that are buffers, not parameters (module.parameters() leaves them out)
-BUFFER_NAMES = frozenset({"running_mean", "running_var", "num_batches_tracked", "position_ids",
-                          "token_type_ids", "inv_freq", "masked_bias", "_float_tensor",
-                          "relative_position_index", "attention_mask", "causal_mask"})
+BUFFER_NAMES = frozenset(
+    {
+        "running_mean",
+        "running_var",
+        "num_batches_tracked",
+        "position_ids",
+        "token_type_ids",
+        "inv_freq",
+        "masked_bias",
+        "_float_tensor",
+        "relative_position_index",
+        "attention_mask",
+        "causal_mask",
+    }
+)
 FLOAT_KINDS = ("float", "bfloat16", "float8", "complex")
 
 
@@ -156,9 +171,20 @@ def model_size(ck: Checkpoint, layout) -> dict:
 
     def total(ts):
         return sum(t.numel for t in ts), sum(t.nbytes for t in ts)
+
     (pn, pb), (bn, bb), (on, ob), (xn, xb) = total(params), total(buffers), total(optimizer), total(other)
-    return {"weights": layout.weights if weights is not None else None,
-            "parameters": pn, "parameter_bytes": pb, "parameter_tensors": len(params),
-            "buffers": bn, "buffer_bytes": bb, "buffer_tensors": len(buffers),
-            "optimizer": on, "optimizer_bytes": ob, "optimizer_tensors": len(optimizer),
-            "other": xn, "other_bytes": xb, "other_tensors": len(other)}
+    return {
+        "weights": layout.weights if weights is not None else None,
+        "parameters": pn,
+        "parameter_bytes": pb,
+        "parameter_tensors": len(params),
+        "buffers": bn,
+        "buffer_bytes": bb,
+        "buffer_tensors": len(buffers),
+        "optimizer": on,
+        "optimizer_bytes": ob,
+        "optimizer_tensors": len(optimizer),
+        "other": xn,
+        "other_bytes": xb,
+        "other_tensors": len(other),
+    }

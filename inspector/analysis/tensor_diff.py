@@ -81,15 +81,41 @@ class TensorDiff:
         return self.changed / self.numel if self.numel else 0.0
 
     def to_json(self) -> dict:
-        out = {k: getattr(self, k) for k in ("numel", "identical", "changed", "max_abs", "rel_l2",
-                                             "cosine", "norm_a", "norm_b", "mean_a", "mean_b",
-                                             "std_a", "std_b", "nonfinite_a",
-                                             "nonfinite_b", "bytes_read")}
+        out = {
+            k: getattr(self, k)
+            for k in (
+                "numel",
+                "identical",
+                "changed",
+                "max_abs",
+                "rel_l2",
+                "cosine",
+                "norm_a",
+                "norm_b",
+                "mean_a",
+                "mean_b",
+                "std_a",
+                "std_b",
+                "nonfinite_a",
+                "nonfinite_b",
+                "bytes_read",
+            )
+        }
         out["frac_changed"] = self.frac_changed
-        out["delta_mean"] = (0.0 if self.identical and self.floats else
-                             self.mean_b - self.mean_a if None not in (self.mean_a, self.mean_b) else None)
-        out["delta_std"] = (0.0 if self.identical and self.floats else
-                            self.std_b - self.std_a if None not in (self.std_a, self.std_b) else None)
+        out["delta_mean"] = (
+            0.0
+            if self.identical and self.floats
+            else self.mean_b - self.mean_a
+            if None not in (self.mean_a, self.mean_b)
+            else None
+        )
+        out["delta_std"] = (
+            0.0
+            if self.identical and self.floats
+            else self.std_b - self.std_a
+            if None not in (self.std_a, self.std_b)
+            else None
+        )
         return out
 
 
@@ -145,7 +171,7 @@ def _stored_pieces(src, chunk: int, meter):
                     _advance(meter, hi - lo, 0)
                     yield n
                     continue
-                view = buf[:hi - lo]
+                view = buf[: hi - lo]
                 got = _read_into(fd, view, lo)
                 if got != hi - lo:
                     raise TensorDataError("the tensor's bytes run past the end of the file")
@@ -162,7 +188,7 @@ def _read_into(fd: int, view: np.ndarray, offset: int) -> int:
             n = os.preadv(fd, [memoryview(view[done:])], offset + done)
         else:
             data = os.pread(fd, view.size - done, offset + done)
-            view[done:done + len(data)] = np.frombuffer(data, np.uint8)
+            view[done : done + len(data)] = np.frombuffer(data, np.uint8)
             n = len(data)
         if n <= 0:
             break
@@ -189,7 +215,7 @@ def _c_order(arr, chunk: int):
     row = max(1, arr.size // max(1, arr.shape[0]))
     step = max(1, chunk // row)
     for i in range(0, arr.shape[0], step):
-        yield np.ascontiguousarray(arr[i:i + step]).reshape(-1)
+        yield np.ascontiguousarray(arr[i : i + step]).reshape(-1)
 
 
 def _size(p) -> int:
@@ -224,8 +250,10 @@ def _same_bytes(a, b) -> bool:
         return True
     if isinstance(a, int):
         a, b = b, a
-    a, b = np.ascontiguousarray(a).view(np.uint8), (None if isinstance(b, int) else
-                                                    np.ascontiguousarray(b).view(np.uint8))
+    a, b = (
+        np.ascontiguousarray(a).view(np.uint8),
+        (None if isinstance(b, int) else np.ascontiguousarray(b).view(np.uint8)),
+    )
     wide = np.uint64 if a.size % 8 == 0 else np.uint8  # 8 bytes at a time where it fits
     if b is None:
         return not a.view(wide).any()
@@ -281,7 +309,7 @@ class _PairAccumulator:
             self.sb.n += a
             return
         for i in range(0, a.size, BLOCK):
-            x = decode(a[i:i + BLOCK], self.dta).astype(np.float64)
+            x = decode(a[i : i + BLOCK], self.dta).astype(np.float64)
             before = self.sa.q
             self.sa.add(x)
             q = self.sa.q - before
@@ -291,8 +319,8 @@ class _PairAccumulator:
     def add_pair(self, a, b) -> None:
         a, b = _materialize(a, self.raw_a), _materialize(b, self.raw_b)
         for i in range(0, a.size, BLOCK):
-            xa = decode(a[i:i + BLOCK], self.dta).astype(np.float64)
-            xb = decode(b[i:i + BLOCK], self.dtb).astype(np.float64)
+            xa = decode(a[i : i + BLOCK], self.dta).astype(np.float64)
+            xb = decode(b[i : i + BLOCK], self.dtb).astype(np.float64)
             bad = self.sa.bad + self.sb.bad
             self.sa.add(xa)
             self.sb.add(xb)
@@ -321,17 +349,36 @@ class _PairAccumulator:
         cos = self.dot / (na * nb) if na > 0 and nb > 0 else None
         if cos is not None:
             cos = max(-1.0, min(1.0, cos))
-        out = TensorDiff(numel=numel, identical=False, changed=self.changed, max_abs=self.max_abs,
-                         rel_l2=rel, cosine=cos, norm_a=na, norm_b=nb,
-                         nonfinite_a=self.sa.bad, nonfinite_b=self.sb.bad)
+        out = TensorDiff(
+            numel=numel,
+            identical=False,
+            changed=self.changed,
+            max_abs=self.max_abs,
+            rel_l2=rel,
+            cosine=cos,
+            norm_a=na,
+            norm_b=nb,
+            nonfinite_a=self.sa.bad,
+            nonfinite_b=self.sb.bad,
+        )
         if floats:
             (out.mean_a, out.std_a), (out.mean_b, out.std_b) = self.sa.mean_std(), self.sb.mean_std()
         return out
 
 
-def compare_sources(src_a, src_b, dta: DType, dtb: DType, raw_a: np.dtype, raw_b: np.dtype,
-                    atol: float = 0.0, rtol: float = 0.0, chunk: int = CHUNK, meter=None,
-                    reopen=None) -> TensorDiff:
+def compare_sources(
+    src_a,
+    src_b,
+    dta: DType,
+    dtb: DType,
+    raw_a: np.dtype,
+    raw_b: np.dtype,
+    atol: float = 0.0,
+    rtol: float = 0.0,
+    chunk: int = CHUNK,
+    meter=None,
+    reopen=None,
+) -> TensorDiff:
     """Compare two tensors of equal element count given as chunked sources (Checkpoint.source).
     `reopen()` gives fresh sources for pass 2 (defaults to reusing these: sources re-iterate)."""
     numel = src_a.size
@@ -347,8 +394,14 @@ def compare_sources(src_a, src_b, dta: DType, dtb: DType, raw_a: np.dtype, raw_b
                 break
         if not differs:
             # cosine is 1 by definition for identical tensors (norms are not read for them)
-            return TensorDiff(numel=numel, identical=True, rel_l2=0.0, cosine=1.0, floats=floats,
-                              bytes_read=getattr(meter, "read", 0) - start)
+            return TensorDiff(
+                numel=numel,
+                identical=True,
+                rel_l2=0.0,
+                cosine=1.0,
+                floats=floats,
+                bytes_read=getattr(meter, "read", 0) - start,
+            )
     if reopen is not None:
         src_a, src_b = reopen()
     if meter is not None and same_dtype:  # pass 2 covers the tensor again: progress restarts

@@ -58,4 +58,4 @@ def log_count_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
     """Ticks of a log10 count axis between log10 values lo and hi: (position, label),
     at the powers of ten (1, 10, 100, 1k, ...)."""
     first, last = max(0, math.ceil(lo - 1e-9)), math.floor(hi + 1e-9)
-    return [(float(k), count_text(10 ** k)) for k in range(int(first), int(last) + 1)]
+    return [(float(k), count_text(10**k)) for k in range(int(first), int(last) + 1)]

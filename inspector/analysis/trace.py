@@ -44,6 +44,7 @@ class TraceLimit(Exception):
 
 # ---- what a stream did ------------------------------------------------------------------
 
+
 @dataclass
 class Event:
     """One distinct thing the loader would do: `kind` is 'import' (find_class), 'call'
@@ -77,6 +78,7 @@ class StreamTrace:
 
 
 # ---- stand-ins ---------------------------------------------------------------------------
+
 
 class _Meta(type):
     """Metaclass of the per-global stand-in types: calling one records a call."""
@@ -160,7 +162,7 @@ def render(v, depth: int = 0, budget: int = 160) -> str:
         return v.label
     if isinstance(v, (str, bytes, bytearray)):
         text = repr(v if not isinstance(v, bytearray) else bytes(v))
-        return text if len(text) <= budget else text[:budget - 5] + "…" + text[-1]
+        return text if len(text) <= budget else text[: budget - 5] + "…" + text[-1]
     if v is None or isinstance(v, (bool, int, float, complex)):
         text = repr(v)
         return text if len(text) <= 40 else text[:37] + "…"
@@ -168,7 +170,9 @@ def render(v, depth: int = 0, budget: int = 160) -> str:
         return "…"
     if isinstance(v, (tuple, list, set, frozenset)):
         items = list(islice(v, 6))  # never a copy of the whole: a memoised container
-        inner = ", ".join(render(x, depth + 1, 60) for x in items)  # may be rendered again and again + (", …" if len(v) > 6 else "")
+        inner = ", ".join(
+            render(x, depth + 1, 60) for x in items
+        )  # may be rendered again and again + (", …" if len(v) > 6 else "")
         if isinstance(v, tuple):
             return f"({inner}{',' if len(v) == 1 else ''})"
         return f"[{inner}]" if isinstance(v, list) else "{" + inner + "}"
@@ -202,25 +206,40 @@ def render_call(target: str, args, kwargs) -> str:
 # ---- semantics of the callables we model ------------------------------------------------
 
 _CONTAINERS = {
-    "builtins.list": safe_container(list), "builtins.tuple": safe_container(tuple),
-    "builtins.set": safe_container(set), "builtins.frozenset": safe_container(frozenset),
-    "builtins.dict": safe_container(dict), "builtins.bytes": safe_bytes(bytes),
-    "builtins.bytearray": safe_bytes(bytearray), "_codecs.encode": codecs_encode,
+    "builtins.list": safe_container(list),
+    "builtins.tuple": safe_container(tuple),
+    "builtins.set": safe_container(set),
+    "builtins.frozenset": safe_container(frozenset),
+    "builtins.dict": safe_container(dict),
+    "builtins.bytes": safe_bytes(bytes),
+    "builtins.bytearray": safe_bytes(bytearray),
+    "_codecs.encode": codecs_encode,
 }
 _GETATTR = {"builtins.getattr"}
 _GETITEM = {"_operator.getitem", "operator.getitem"}
 _PARTIAL = {"functools.partial"}
 _CONSTRUCTS_ARG0 = {  # target -> index of the class argument it instantiates
-    "copyreg._reconstructor": 0, "copyreg.__newobj__": 0, "copyreg.__newobj_ex__": 0,
+    "copyreg._reconstructor": 0,
+    "copyreg.__newobj__": 0,
+    "copyreg.__newobj_ex__": 0,
     "torch._utils._rebuild_wrapper_subclass": 0,
-    "numpy.core.multiarray._reconstruct": 0, "numpy._core.multiarray._reconstruct": 0,
-    "numpy.ma.core._mareconstruct": 0, "pandas.core.indexes.base._new_Index": 0,
+    "numpy.core.multiarray._reconstruct": 0,
+    "numpy._core.multiarray._reconstruct": 0,
+    "numpy.ma.core._mareconstruct": 0,
+    "pandas.core.indexes.base._new_Index": 0,
 }
 _REBUILD_FROM_TYPE = {"torch._tensor._rebuild_from_type_v2", "torch._utils._rebuild_from_type_v2"}
 _CALLS_ITS_ARGS = ("numpy.random._pickle.",)
 _LOAD_FROM_BYTES = {"torch.storage._load_from_bytes"}
-_SPECIAL = _GETATTR | _GETITEM | _PARTIAL | set(_CONSTRUCTS_ARG0) | _REBUILD_FROM_TYPE | \
-    _LOAD_FROM_BYTES | {"builtins.type"}
+_SPECIAL = (
+    _GETATTR
+    | _GETITEM
+    | _PARTIAL
+    | set(_CONSTRUCTS_ARG0)
+    | _REBUILD_FROM_TYPE
+    | _LOAD_FROM_BYTES
+    | {"builtins.type"}
+)
 
 
 class Tracer:
@@ -252,8 +271,11 @@ class Tracer:
             if len(self.attr_types) >= MAX_NAMES:
                 raise TraceLimit(f"the stream names more than {MAX_NAMES:,} distinct globals")
             name = path.rsplit(".", 1)[-1]
-            t = _Meta(name if name.isidentifier() else "Ref", (_RefBase,),
-                      {"__slots__": (), "_path": path, "_tracer": self})
+            t = _Meta(
+                name if name.isidentifier() else "Ref",
+                (_RefBase,),
+                {"__slots__": (), "_path": path, "_tracer": self},
+            )
             self.attr_types[path] = t
         return t
 
@@ -284,16 +306,24 @@ class Tracer:
     def build(self, target, state, on_global: bool = False):
         if on_global:
             self._event("build-global", target._path, f"BUILD {target._path} <- {render(state)}")
-            self.out.flags.append(f"BUILD on the global {target._path} (sets attributes of a "
-                                  "module or class)")
+            self.out.flags.append(
+                f"BUILD on the global {target._path} (sets attributes of a module or class)"
+            )
             return
         label = target.label if isinstance(target, Result) else render(target)
         owner = getattr(target, "instance_of", None)
-        if isinstance(target, Result) and target.partial is not None and isinstance(state, tuple) \
-                and len(state) >= 3:  # partial.__setstate__((func, args, kwds, dict)) replaces all
+        if (
+            isinstance(target, Result)
+            and target.partial is not None
+            and isinstance(state, tuple)
+            and len(state) >= 3
+        ):  # partial.__setstate__((func, args, kwds, dict)) replaces all
             func, pargs, pkw = state[0], state[1], state[2]
-            target.partial = (func, tuple(pargs) if isinstance(pargs, (tuple, list)) else (),
-                              dict(pkw) if isinstance(pkw, dict) else {})
+            target.partial = (
+                func,
+                tuple(pargs) if isinstance(pargs, (tuple, list)) else (),
+                dict(pkw) if isinstance(pkw, dict) else {},
+            )
             target.label = render_call("functools.partial", (func,) + target.partial[1], target.partial[2])
         self._event("build", owner or label.split("(")[0], f"{label}.__setstate__({render(state)})")
 
@@ -317,8 +347,13 @@ class Tracer:
         if path == "builtins.type" and len(args) == 3:
             path = "builtins.type (creating a class)"
         seen = self.out.events.get(("call", path))
-        if seen is not None and len(seen.examples) >= MAX_EXAMPLES and path not in _SPECIAL \
-                and not path.startswith(_CALLS_ITS_ARGS) and not _names_a_global(args, kwargs):
+        if (
+            seen is not None
+            and len(seen.examples) >= MAX_EXAMPLES
+            and path not in _SPECIAL
+            and not path.startswith(_CALLS_ITS_ARGS)
+            and not _names_a_global(args, kwargs)
+        ):
             seen.count += 1  # the thousandth tensor: counted, not rendered again
             self.calls += 1
             if self.calls > MAX_CALLS:
@@ -336,8 +371,9 @@ class Tracer:
                 resolved = f"{target._path}.{args[1]}"
                 self._event("resolve", resolved, text)
                 return self.ref_type(resolved)
-            if isinstance(target, (str, bytes, bytearray, int, float, complex, tuple, list, dict,
-                                   set, frozenset)) and not isinstance(target, bool):
+            if isinstance(
+                target, (str, bytes, bytearray, int, float, complex, tuple, list, dict, set, frozenset)
+            ) and not isinstance(target, bool):
                 resolved = f"builtins.{type(target).__name__}.{args[1]}"
                 self._event("resolve", resolved, text)
                 return self.ref_type(resolved)
@@ -362,8 +398,12 @@ class Tracer:
                 rest = args[1:] if path != "copyreg._reconstructor" else ()
                 self._event("new", cls._path, render_call(f"{cls._path}.__new__", rest, None))
                 return _Instance(self, cls._path)
-        if path == "copyreg._reconstructor" and len(args) > 1 and is_ref(args[1]) and \
-                args[1]._path != "builtins.object":  # base.__new__(cls, state), base.__init__
+        if (
+            path == "copyreg._reconstructor"
+            and len(args) > 1
+            and is_ref(args[1])
+            and args[1]._path != "builtins.object"
+        ):  # base.__new__(cls, state), base.__init__
             self._event("call", args[1]._path, render_call(args[1]._path, args[2:3], None))
         if path in _REBUILD_FROM_TYPE and len(args) >= 3:
             func, new_type, fargs = args[0], args[1], args[2]
@@ -371,18 +411,22 @@ class Tracer:
             if is_ref(new_type):
                 self._event("new", new_type._path, None)
                 if len(args) > 3 and args[3]:
-                    self._event("build", new_type._path,
-                                f"{new_type._path}.__setstate__({render(args[3])})")
+                    self._event("build", new_type._path, f"{new_type._path}.__setstate__({render(args[3])})")
             return inner
         last = path.rsplit(".", 1)[-1]
-        if path not in _SPECIAL and path not in _CONTAINERS and not path.startswith(_CALLS_ITS_ARGS) and (
-                path.startswith("torch.") and last[:1].isupper() or not _allowed(path)):
+        if (
+            path not in _SPECIAL
+            and path not in _CONTAINERS
+            and not path.startswith(_CALLS_ITS_ARGS)
+            and (path.startswith("torch.") and last[:1].isupper() or not _allowed(path))
+        ):
             # what it calls with the callables it is given is not known (LambdaLR calls its
             # lr_lambda while constructing, torch.utils.checkpoint its function): named
             # callables passed to a torch class or to anything off the allowlist count as called
             for a in list(args) + list((kwargs or {}).values()):
-                for ref in ([a] if is_ref(a) else [x for x in a if is_ref(x)]
-                            if isinstance(a, (tuple, list)) else []):
+                for ref in (
+                    [a] if is_ref(a) else [x for x in a if is_ref(x)] if isinstance(a, (tuple, list)) else []
+                ):
                     self._event("call", ref._path, f"{ref._path}(…)  (given to {path})")
         if path.startswith(_CALLS_ITS_ARGS):
             for a in list(args) + list((kwargs or {}).values()):
@@ -394,8 +438,9 @@ class Tracer:
             elif len(self.out.nested) >= MAX_NESTED:
                 raise TraceLimit(f"more than {MAX_NESTED:,} nested torch.load payloads")
             else:
-                self.out.nested.append((f"bytes given to {path} (call {self.out.events[('call', path)].count})",
-                                        bytes(args[0])))
+                self.out.nested.append(
+                    (f"bytes given to {path} (call {self.out.events[('call', path)].count})", bytes(args[0]))
+                )
         return Result(self, text, path=None)
 
 
@@ -432,8 +477,14 @@ class _Unpickler(pickle.Unpickler):
         return self._tracer.find_class(module, name)
 
 
-def trace_stream(data, stream: str, start: int = 0, loader: str = "pickle.load",
-                 encoding: str = "utf-8", budget: int = 2 << 30) -> StreamTrace:
+def trace_stream(
+    data,
+    stream: str,
+    start: int = 0,
+    loader: str = "pickle.load",
+    encoding: str = "utf-8",
+    budget: int = 2 << 30,
+) -> StreamTrace:
     """Run the C unpickler over the stream at `start` of `data` (bytes or a seekable
     binary file) with recording stand-ins. `complete` is True only when it reached STOP.
 
@@ -475,7 +526,7 @@ def _trace(f, stream: str, start: int, loader: str, encoding: str, budget: int) 
         out.error = "not read to the end: it nests too deeply"
     except UnicodeDecodeError as exc:
         if encoding == "utf-8" and f.seekable():  # Python 2 byte strings: loaders pass
-            f.seek(base)                          # encoding='latin1' for these, as torch says
+            f.seek(base)  # encoding='latin1' for these, as torch says
             retry = _trace(f, stream, base, loader, "latin1", budget)
             retry.loader = f"{loader} (encoding='latin1')"
             return retry

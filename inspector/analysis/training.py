@@ -24,8 +24,9 @@ def optimizer_maps(ck: Checkpoint, layout=None, model: Checkpoint | None = None)
     elif layout.weights is not None:
         weights = ck.find(layout.weights)
     sorted_keys = keys_sorted(source, weights)
-    maps = [map_optimizer(ck.find(p), weights, sorted_keys) for p in layout.optimizers
-            if ck.find(p) is not None]
+    maps = [
+        map_optimizer(ck.find(p), weights, sorted_keys) for p in layout.optimizers if ck.find(p) is not None
+    ]
     if model is not None:
         import os
 
@@ -34,8 +35,7 @@ def optimizer_maps(ck: Checkpoint, layout=None, model: Checkpoint | None = None)
     elif layout.name == "optimizer" or weights is None:
         for m in maps:
             if not any(s.name for s in m.slots):
-                m.method = ("a bare optimizer state: pair it with its model file to name the "
-                            "parameters")
+                m.method = "a bare optimizer state: pair it with its model file to name the parameters"
     return maps
 
 
@@ -76,10 +76,17 @@ def scalars(node, limit: int = 24) -> dict:
     if node is None:
         return out
     for c in node.children:
-        if c.kind == "value" and isinstance(c.value, (int, float, str, bool)) and not isinstance(c.value, bytes):
+        if (
+            c.kind == "value"
+            and isinstance(c.value, (int, float, str, bool))
+            and not isinstance(c.value, bytes)
+        ):
             out[c.name] = c.value
-        elif c.kind in ("list", "tuple") and 0 < len(c.children) <= 8 and all(
-                x.kind == "value" and isinstance(x.value, (int, float)) for x in c.children):
+        elif (
+            c.kind in ("list", "tuple")
+            and 0 < len(c.children) <= 8
+            and all(x.kind == "value" and isinstance(x.value, (int, float)) for x in c.children)
+        ):
             out[c.name] = [x.value for x in c.children]
         if len(out) >= limit:
             break
@@ -93,15 +100,23 @@ def training_summary(ck: Checkpoint, layout=None, maps: list | None = None) -> d
     layout = layout or recognise(ck)
     out = layout.to_json()
     out["scheduler_state"] = {p: scalars(ck.find(p)) for p in layout.schedulers}
-    out["hyper_parameter_values"] = scalars(ck.find(layout.hyper_parameters)) \
-        if layout.hyper_parameters else {}
+    out["hyper_parameter_values"] = (
+        scalars(ck.find(layout.hyper_parameters)) if layout.hyper_parameters else {}
+    )
     out["optimizer_maps"] = []
-    for m in (optimizer_maps(ck, layout) if maps is None else maps):
+    for m in optimizer_maps(ck, layout) if maps is None else maps:
         counts: dict = {}
         for s in m.slots:
             counts[s.confidence] = counts.get(s.confidence, 0) + 1
-        out["optimizer_maps"].append({
-            "path": m.path, "kind": m.kind, "method": m.method, "groups": m.groups,
-            "parameters": len(m.slots), "with_state": sum(1 for s in m.slots if s.state),
-            "confidence": counts})
+        out["optimizer_maps"].append(
+            {
+                "path": m.path,
+                "kind": m.kind,
+                "method": m.method,
+                "groups": m.groups,
+                "parameters": len(m.slots),
+                "with_state": sum(1 for s in m.slots if s.state),
+                "confidence": counts,
+            }
+        )
     return out

@@ -33,9 +33,16 @@ class UpdateRow:
         return self.update_rms / self.weight_rms if self.weight_rms > 0 else math.inf
 
     def to_json(self) -> dict:
-        return {"index": self.index, "name": self.name, "shape": list(self.shape), "lr": self.lr,
-                "step": self.step, "weight_rms": self.weight_rms, "update_rms": self.update_rms,
-                "ratio": self.ratio}
+        return {
+            "index": self.index,
+            "name": self.name,
+            "shape": list(self.shape),
+            "lr": self.lr,
+            "step": self.step,
+            "weight_rms": self.weight_rms,
+            "update_rms": self.update_rms,
+            "ratio": self.ratio,
+        }
 
 
 def _number(ck, node) -> float | None:
@@ -68,8 +75,8 @@ def update_rows(ck, omap, cancelled=lambda: False, model=None) -> list[UpdateRow
         b1, b2 = (hp.get("betas") or (0.9, 0.999))[:2]
         eps = float(hp.get("eps", 1e-8))
         t = _number(ck, s.state.get("step")) or 0.0
-        c1 = 1 - b1 ** t if t > 0 else 1.0
-        c2 = 1 - b2 ** t if t > 0 else 1.0
+        c1 = 1 - b1**t if t > 0 else 1.0
+        c2 = 1 - b2**t if t > 0 else 1.0
         wt, mt, vt = w.value, m.value, v.value
         if not (wt.numel == mt.numel == vt.numel) or wt.numel == 0:
             continue
@@ -82,6 +89,15 @@ def update_rows(ck, omap, cancelled=lambda: False, model=None) -> list[UpdateRow
             sum_w += float(np.dot(xw, xw))
             sum_u += float(np.dot(u, u))
         n = wt.numel
-        rows.append(UpdateRow(s.index, s.name or f"index {s.index}", wt.shape, lr, t,
-                              math.sqrt(sum_w / n), math.sqrt(sum_u / n)))
+        rows.append(
+            UpdateRow(
+                s.index,
+                s.name or f"index {s.index}",
+                wt.shape,
+                lr,
+                t,
+                math.sqrt(sum_w / n),
+                math.sqrt(sum_u / n),
+            )
+        )
     return rows

@@ -29,9 +29,28 @@ from .pickle_scan import StreamScan, scan_streams
 MAX_SCAN_BYTES = 1 << 30
 MAX_INFLATE = 64 << 20  # gzip/bzip2/xz content inflated to look for pickles (bombs: bounded)
 MAX_FOLDER_FILES = 2000
-LOADABLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle", ".npy", ".npz", ".pt2",
-                     ".ptl", ".tar", ".safetensors", ".distcp", ".joblib", ".zip", ".jit", ".model",
-                     ".metadata", ".torchscript", ".gz")
+LOADABLE_SUFFIXES = (
+    ".pt",
+    ".pth",
+    ".bin",
+    ".ckpt",
+    ".pkl",
+    ".pickle",
+    ".npy",
+    ".npz",
+    ".pt2",
+    ".ptl",
+    ".tar",
+    ".safetensors",
+    ".distcp",
+    ".joblib",
+    ".zip",
+    ".jit",
+    ".model",
+    ".metadata",
+    ".torchscript",
+    ".gz",
+)
 
 _PICKLE_HEAD = tuple(bytes([0x80, p]) for p in range(2, 6))
 RANK = {"dangerous": 4, "unverified": 3, "unreadable": 3, "needs-code": 2, "safe": 1}
@@ -72,11 +91,17 @@ class Verdict:
     kinds: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {"verdict": self.verdict, "summary": self.summary,
-                "trustable": self.trustable, "imports": self.modules,
-                "globals": [g.to_json() for g in self.globals], "flags": self.flags,
-                "unverified": self.unvouched, "streams": [s.to_json() for s in self.streams],
-                "error": self.error}
+        return {
+            "verdict": self.verdict,
+            "summary": self.summary,
+            "trustable": self.trustable,
+            "imports": self.modules,
+            "globals": [g.to_json() for g in self.globals],
+            "flags": self.flags,
+            "unverified": self.unvouched,
+            "streams": [s.to_json() for s in self.streams],
+            "error": self.error,
+        }
 
     @property
     def calls(self) -> list[CallRow]:
@@ -91,8 +116,11 @@ class Verdict:
     def trustable(self) -> bool:
         """Only a file we parsed completely, whose imports we list exactly, may be loaded
         on the user's word: never a dangerous, unverified or unreadable one."""
-        return self.verdict in ("safe", "needs-code") and not self.unvouched and all(
-            s.complete for s in self.streams if s.reached)
+        return (
+            self.verdict in ("safe", "needs-code")
+            and not self.unvouched
+            and all(s.complete for s in self.streams if s.reached)
+        )
 
     @property
     def summary(self) -> str:
@@ -105,7 +133,9 @@ class Verdict:
             rows = [r for r in self.calls if r.category == "needs-code"]
             code = sum(1 for r in rows if r.kind == "code")
             user = sorted({r.target for r in rows if r.kind != "code"})
-            parts = ([f"the archive's own code ({code} file{'s' if code > 1 else ''})"] if code else []) + user[:5]
+            parts = (
+                [f"the archive's own code ({code} file{'s' if code > 1 else ''})"] if code else []
+            ) + user[:5]
             return "needs code: loading it for real would run " + ", ".join(parts)
         if self.verdict == "unreadable":
             return f"unreadable: {self.error}"
@@ -152,19 +182,31 @@ def scan_file(path: str, reports: dict | None = None, zipdir=None, _depth: int =
             else:  # an archive we cannot unpack (7z): pickles carved from its bytes, statically
                 scans, flags = _scan_foreign(path, fmt)
                 for s in scans:
-                    scan.reports.append(StreamReport(s.stream, f"unpacked {fmt}", s.error is None,
-                                                     static_rows(s, s.stream), reached=False))
+                    scan.reports.append(
+                        StreamReport(
+                            s.stream,
+                            f"unpacked {fmt}",
+                            s.error is None,
+                            static_rows(s, s.stream),
+                            reached=False,
+                        )
+                    )
                 scan.flags.extend(flags)
         else:
             scan_path(path, scan, MAX_SCAN_BYTES)
     except CheckpointError as exc:
         return Verdict("unreadable", error=str(exc))
     except (OSError, zlib.error, EOFError, struct.error, ValueError) as exc:
-        return Verdict("unverified", error=f"cannot be scanned: {exc}",
-                       unvouched=[f"cannot be scanned: {exc}"])
+        return Verdict(
+            "unverified", error=f"cannot be scanned: {exc}", unvouched=[f"cannot be scanned: {exc}"]
+        )
     v = judge(scan)
-    if v.verdict == "safe" and not any(s.complete and s.reached for s in v.streams) and \
-            not v.calls and (scan.refused or sniff_error or not v.streams):
+    if (
+        v.verdict == "safe"
+        and not any(s.complete and s.reached for s in v.streams)
+        and not v.calls
+        and (scan.refused or sniff_error or not v.streams)
+    ):
         if fmt == "safetensors":
             v.kinds.append("safetensors (a JSON header and raw bytes: no loader unpickles it)")
             return v
@@ -173,8 +215,10 @@ def scan_file(path: str, reports: dict | None = None, zipdir=None, _depth: int =
         if sniff_error:
             return Verdict("unreadable", error=sniff_error)
         if fmt in FOREIGN_NAMES and fmt != "npy":
-            return Verdict("unreadable", error=f"it is {FOREIGN_NAMES[fmt]}, not a PyTorch "
-                                               "checkpoint, and holds no pickle")
+            return Verdict(
+                "unreadable",
+                error=f"it is {FOREIGN_NAMES[fmt]}, not a PyTorch checkpoint, and holds no pickle",
+            )
     return v
 
 
@@ -195,11 +239,27 @@ def judge(scan) -> Verdict:
     for s in scan.reports:
         for m, n in s.imports:
             r = cat.get((s.stream, f"{m}.{n}"))
-            globals_.append(GlobalRow(m, n, "import", r.count if r else 1, s.stream,
-                                      r.category if r else "data", r.reason if r else
-                                      "used as data by a modelled call", bool(r and r.kind != "reference")))
-    return Verdict(verdict, globals_, flags, list(scan.reports),
-                   unvouched[0] if unvouched else None, unvouched, list(scan.kinds))
+            globals_.append(
+                GlobalRow(
+                    m,
+                    n,
+                    "import",
+                    r.count if r else 1,
+                    s.stream,
+                    r.category if r else "data",
+                    r.reason if r else "used as data by a modelled call",
+                    bool(r and r.kind != "reference"),
+                )
+            )
+    return Verdict(
+        verdict,
+        globals_,
+        flags,
+        list(scan.reports),
+        unvouched[0] if unvouched else None,
+        unvouched,
+        list(scan.kinds),
+    )
 
 
 def _reached(scan, row) -> bool:
@@ -322,8 +382,18 @@ def _guarded(scan, path: str) -> Verdict:
         return scan(path)
     except CheckpointError as exc:
         return Verdict("unreadable", error=str(exc))
-    except (OSError, zlib.error, EOFError, struct.error, ValueError, IndexError, KeyError,
-            OverflowError, RecursionError, MemoryError) as exc:
+    except (
+        OSError,
+        zlib.error,
+        EOFError,
+        struct.error,
+        ValueError,
+        IndexError,
+        KeyError,
+        OverflowError,
+        RecursionError,
+        MemoryError,
+    ) as exc:
         why = f"cannot be scanned: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         return Verdict("unverified", error=why, unvouched=[why])
 
@@ -354,8 +424,16 @@ def _scan_distcp(path: str) -> Verdict:
             break
         if 2 <= data[pos + 1] <= 5 and not any(a <= pos < b for a, b in covered):
             tried += 1
-            t = scan.pickle(data, f"entry at byte {pos}", "torch.load", 1, start=pos,
-                            reached=False, optional=True, follow=False)
+            t = scan.pickle(
+                data,
+                f"entry at byte {pos}",
+                "torch.load",
+                1,
+                start=pos,
+                reached=False,
+                optional=True,
+                follow=False,
+            )
             if t.complete and t.end > 0:
                 covered.append((pos, pos + t.end))
                 pos += t.end
@@ -374,13 +452,16 @@ def embedded_zips(data: bytes, limit: int = 4096) -> list[tuple[int, int]]:
             break
         cd_size, cd_offset, clen = struct.unpack_from("<LLH", data, at + 12)
         start = at - cd_size - cd_offset
-        if cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF or \
-                not (0 <= start < at and data[start:start + 4] == b"PK\x03\x04"):
+        if (
+            cd_size == 0xFFFFFFFF
+            or cd_offset == 0xFFFFFFFF
+            or not (0 <= start < at and data[start : start + 4] == b"PK\x03\x04")
+        ):
             loc = at - 20
-            if loc >= 56 and data[loc:loc + 4] == b"PK\x06\x07":
+            if loc >= 56 and data[loc : loc + 4] == b"PK\x06\x07":
                 (rec,) = struct.unpack_from("<Q", data, loc + 8)
                 start = loc - 56 - rec
-        if 0 <= start < at and data[start:start + 4] == b"PK\x03\x04":
+        if 0 <= start < at and data[start : start + 4] == b"PK\x03\x04":
             out.append((start, at + 22 + clen))
         pos = at + 4
     return out
@@ -422,7 +503,7 @@ def _scan_npy(data: bytes, where: str) -> list[StreamScan]:
         hlen, start = struct.unpack("<H", data[8:10])[0], 10
     else:
         hlen, start = struct.unpack("<I", data[8:12])[0], 12
-    header = data[start:start + hlen].decode("latin1", "replace")
+    header = data[start : start + hlen].decode("latin1", "replace")
     if "'O'" not in header and "|O" not in header:
         return []
-    return scan_streams(data[start + hlen:], f"{where} object array", expect_single=True)
+    return scan_streams(data[start + hlen :], f"{where} object array", expect_single=True)

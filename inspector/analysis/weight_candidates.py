@@ -15,10 +15,36 @@ from ..formats.checkpoint import Checkpoint
 from ..formats.stubs import TensorInfo
 from .layouts import is_optimizer_state, tensor_dict
 
-USUAL_NAMES = ("state_dict", "model_state_dict", "model", "module", "net", "ema", "model_ema",
-               "weights", "params", "network", "generator", "discriminator", "encoder", "decoder")
-SKIP_ROOTS = ("callbacks", "loops", "optimizer", "optimizers", "optimizer_states", "lr_schedulers",
-              "scheduler", "lr_scheduler", "scaler", "amp", "rng_state", "trainer_state")
+USUAL_NAMES = (
+    "state_dict",
+    "model_state_dict",
+    "model",
+    "module",
+    "net",
+    "ema",
+    "model_ema",
+    "weights",
+    "params",
+    "network",
+    "generator",
+    "discriminator",
+    "encoder",
+    "decoder",
+)
+SKIP_ROOTS = (
+    "callbacks",
+    "loops",
+    "optimizer",
+    "optimizers",
+    "optimizer_states",
+    "lr_schedulers",
+    "scheduler",
+    "lr_scheduler",
+    "scaler",
+    "amp",
+    "rng_state",
+    "trainer_state",
+)
 
 
 def _bytes(node) -> int:
@@ -56,8 +82,11 @@ def weight_candidates(ck: Checkpoint, layout=None, limit: int = 20) -> list[str]
             if node.kind == "module" or tensor_dict(node, 0.9):
                 continue  # its sub-modules are parts of it, not other weights
         if depth < 4:
-            stack.extend((c, depth + 1) for c in node.children
-                         if c.kind in ("dict", "module", "object", "list", "tuple"))
+            stack.extend(
+                (c, depth + 1)
+                for c in node.children
+                if c.kind in ("dict", "module", "object", "list", "tuple")
+            )
     if recognised is not None and recognised not in [p for p, _ in found] and ck.find(recognised) is not None:
         found.append((recognised, _bytes(ck.find(recognised))))
 
@@ -65,6 +94,7 @@ def weight_candidates(ck: Checkpoint, layout=None, limit: int = 20) -> list[str]
         path, size = item
         name = path.rsplit("/", 1)[-1].lower()
         return (path != recognised, name not in USUAL_NAMES, -size, path)
+
     return [p for p, _ in sorted(found, key=rank)[:limit]]
 
 
@@ -77,8 +107,11 @@ def classes_named_in_file(verdict) -> list[str]:
     """`module:Class` for each class outside torch the file's pickle names."""
     out = []
     for g in getattr(verdict, "globals", []):
-        if g.category in ("needs-code", "data", "reference") and g.name[:1].isupper() and \
-                not g.module.startswith(("torch", "collections", "builtins", "numpy", "_codecs")):
+        if (
+            g.category in ("needs-code", "data", "reference")
+            and g.name[:1].isupper()
+            and not g.module.startswith(("torch", "collections", "builtins", "numpy", "_codecs"))
+        ):
             out.append(f"{g.module}:{g.name}")
     return sorted(set(out))
 
@@ -92,6 +125,13 @@ def classes_in_python_file(path: str) -> list[str]:
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             bases = [ast.unparse(b) for b in node.bases]
-            (modules if any(b.split(".")[-1] in ("Module", "LightningModule", "PreTrainedModel")
-                            or b.endswith("Module") for b in bases) else others).append(node.name)
+            (
+                modules
+                if any(
+                    b.split(".")[-1] in ("Module", "LightningModule", "PreTrainedModel")
+                    or b.endswith("Module")
+                    for b in bases
+                )
+                else others
+            ).append(node.name)
     return modules + others

@@ -21,16 +21,40 @@ MAX_INMEMORY = 256 << 20  # nested members read into memory; larger ones are str
 MAX_TEXT = 64 << 20
 
 _PICKLE_HEADS = tuple(bytes([0x80, p]) for p in range(2, 6))
-_RECORDS = {"version", "byteorder", ".format_version", ".storage_alignment", "serialization_id",
-            ".data/version", ".data/serialization_id", "data/serialization_id"}
+_RECORDS = {
+    "version",
+    "byteorder",
+    ".format_version",
+    ".storage_alignment",
+    "serialization_id",
+    ".data/version",
+    ".data/serialization_id",
+    "data/serialization_id",
+}
 # Globals whose calls the tracer would only count (no arguments to show, nothing nested):
 # when the reader's own unpickler already read the stream completely and named only
 # these, the stream's judgment is known without a second pass.
-_FAST = {("torch._utils", n) for n in ("_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_tensor_v3",
-                                       "_rebuild_parameter", "_rebuild_parameter_with_state",
-                                       "_rebuild_qtensor", "_rebuild_meta_tensor_no_storage")} | {
-    ("collections", "OrderedDict"), ("torch", "Size"), ("torch", "device"), ("builtins", "set"),
-    ("builtins", "frozenset"), ("builtins", "list"), ("builtins", "tuple"), ("builtins", "dict")}
+_FAST = {
+    ("torch._utils", n)
+    for n in (
+        "_rebuild_tensor",
+        "_rebuild_tensor_v2",
+        "_rebuild_tensor_v3",
+        "_rebuild_parameter",
+        "_rebuild_parameter_with_state",
+        "_rebuild_qtensor",
+        "_rebuild_meta_tensor_no_storage",
+    )
+} | {
+    ("collections", "OrderedDict"),
+    ("torch", "Size"),
+    ("torch", "device"),
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+    ("builtins", "list"),
+    ("builtins", "tuple"),
+    ("builtins", "dict"),
+}
 
 
 def _fast_ok(module: str, name: str) -> bool:
@@ -57,11 +81,19 @@ def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> N
         fh.seek(view.directory_end)
         tail = fh.read(min(size - view.directory_end, 64 << 20))
         before = len(scan.reports)
-        scan.pickle(tail, label(f"{size - view.directory_end} bytes after the archive's end"),
-                    "pickle.load", depth + 1, reached=False, optional=True)
+        scan.pickle(
+            tail,
+            label(f"{size - view.directory_end} bytes after the archive's end"),
+            "pickle.load",
+            depth + 1,
+            reached=False,
+            optional=True,
+        )
         if any(r.category == "dangerous" for rep in scan.reports[before:] for r in rep.rows):
-            scan.flags.append(f"{size - view.directory_end} bytes after the archive's end hold a "
-                              "pickle that makes dangerous calls")
+            scan.flags.append(
+                f"{size - view.directory_end} bytes after the archive's end hold a "
+                "pickle that makes dangerous calls"
+            )
     scan.unvouched.extend(view.notes)  # duplicate names: every one is judged; readers differ
     low = [e.name.lower() for e in view.entries]
     torchscript = any(n.endswith("constants.pkl") or "/code/" in f"/{n}" for n in low)
@@ -79,8 +111,10 @@ def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> N
             scan.unvouched.append(f"member name {name!r} escapes the archive folder")
         if e.flags & 0x1:  # miniz ignores the flag and reads the bytes: judged as they are
             if torch_like or n.endswith((".pkl", ".pt", ".pth", ".bin")):
-                scan.unvouched.append(f"member {name} is marked encrypted (its content may not be "
-                                      "what a reader with the password sees)")
+                scan.unvouched.append(
+                    f"member {name} is marked encrypted (its content may not be "
+                    "what a reader with the password sees)"
+                )
             elif all(x.flags & 0x1 for x in view.entries) and depth == 0 and not where:
                 from ..formats.errors import CheckpointError
 
@@ -95,7 +129,9 @@ def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> N
             scan.flags.append(str(exc))
             continue
         if local != name.encode("utf-8") and local != name.encode("cp437", "replace"):
-            scan.unvouched.append(f"local header name {local!r:.40} differs from the directory name {name!r:.40}")
+            scan.unvouched.append(
+                f"local header name {local!r:.40} differs from the directory name {name!r:.40}"
+            )
         rel = name.split("/", 1)[1] if "/" in name else name
         if rel.lower() in _RECORDS and e.file_size < 4096:
             continue
@@ -115,18 +151,47 @@ def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> N
             if is_pkl:
                 scan.unvouched.append(f"{at}: {exc}")
             continue
-        loader = ("torch.jit.load" if torchscript else "torch.package" if package
-                  else "torch.export.load" if pt2 else "torch.load")
+        loader = (
+            "torch.jit.load"
+            if torchscript
+            else "torch.package"
+            if package
+            else "torch.export.load"
+            if pt2
+            else "torch.load"
+        )
         small = e.file_size <= MAX_INMEMORY and e.compress_size <= MAX_INMEMORY
         if is_pkl:
-            fast = reports.get(name) if depth == 0 and not view.notes and \
-                sum(x.name == name for x in view.entries) == 1 else None
-            if fast is not None and fast.end == e.file_size and fast.globals and all(
-                    _fast_ok(m, x) for m, x in fast.globals):
-                scan.reports.append(StreamReport(at, loader, True, [
-                    CallRow(at, "call" if (m, x) in fast.called or m == "torch._utils" else "reference",
-                            f"{m}.{x}", "data", "data-construction allowlist", c)
-                    for (m, x), c in fast.globals.items()], imports=list(fast.globals)))
+            fast = (
+                reports.get(name)
+                if depth == 0 and not view.notes and sum(x.name == name for x in view.entries) == 1
+                else None
+            )
+            if (
+                fast is not None
+                and fast.end == e.file_size
+                and fast.globals
+                and all(_fast_ok(m, x) for m, x in fast.globals)
+            ):
+                scan.reports.append(
+                    StreamReport(
+                        at,
+                        loader,
+                        True,
+                        [
+                            CallRow(
+                                at,
+                                "call" if (m, x) in fast.called or m == "torch._utils" else "reference",
+                                f"{m}.{x}",
+                                "data",
+                                "data-construction allowlist",
+                                c,
+                            )
+                            for (m, x), c in fast.globals.items()
+                        ],
+                        imports=list(fast.globals),
+                    )
+                )
                 continue
             if small:
                 data = view.read(e, MAX_INMEMORY + 1)
@@ -161,8 +226,9 @@ def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> N
         reached = pt2 or sb3 or (n.endswith((".pth", ".pt", ".bin", ".ckpt")) and not torch_like)
         if head.startswith(_PICKLE_HEADS) or head[:1] in (b"(", b"c", b"]", b"}") and b"\n" in head:
             if not small:
-                scan.pickle(view.open_member(e), at, "torch.load", depth + 1, reached=reached,
-                            optional=not reached)
+                scan.pickle(
+                    view.open_member(e), at, "torch.load", depth + 1, reached=reached, optional=not reached
+                )
                 continue
             data = view.read(e, MAX_INMEMORY)
             before = len(scan.reports)
@@ -174,8 +240,11 @@ def scan_zip(scan, fh, size: int, where: str, depth: int, torch_load: bool) -> N
                 for r in scan.reports[before:]:
                     r.reached = False
             continue
-        if (n.endswith(".json") or n == "data" or "/" not in n and e.file_size < MAX_TEXT) and \
-                e.file_size <= MAX_TEXT and head.lstrip()[:1] in (b"{", b"["):
+        if (
+            (n.endswith(".json") or n == "data" or "/" not in n and e.file_size < MAX_TEXT)
+            and e.file_size <= MAX_TEXT
+            and head.lstrip()[:1] in (b"{", b"[")
+        ):
             text = view.read(e, MAX_TEXT).decode("utf-8", "replace")
             if ":serialized:" in text:
                 scan.serialized_json(text, at, depth)

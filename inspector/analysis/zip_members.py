@@ -80,7 +80,7 @@ class ZipView:
                     self.directory_end = eocd_pos + _EOCD.size + clen
                 cands = [("directory", cd_offset, cd_size, count)]
                 loc = at - _EOCD64_LOC.size
-                if loc >= 0 and tail[loc:loc + 4] == b"PK\x06\x07":
+                if loc >= 0 and tail[loc : loc + 4] == b"PK\x06\x07":
                     _, _, rec, _ = _EOCD64_LOC.unpack_from(tail, loc)
                     if rec + _EOCD64.size <= size:
                         fh.seek(rec)
@@ -96,8 +96,14 @@ class ZipView:
                     if off in seen_dirs or off < 0 or length <= 0 or off + length > size:
                         continue
                     seen_dirs.add(off)
-                    out.extend(self._central(label, off, min(length, MAX_DIRECTORY),
-                                             shift if label == "shifted directory" else 0))
+                    out.extend(
+                        self._central(
+                            label,
+                            off,
+                            min(length, MAX_DIRECTORY),
+                            shift if label == "shifted directory" else 0,
+                        )
+                    )
             at = tail.rfind(b"PK\x05\x06", 0, at)
         return out
 
@@ -105,15 +111,17 @@ class ZipView:
         self.fh.seek(off)
         cd = self.fh.read(length)
         out, pos = [], 0
-        while pos + 46 <= len(cd) and len(out) < MAX_MEMBERS and cd[pos:pos + 4] == b"PK\x01\x02":
-            (_, _, _, flags, method, _, _, crc, csize, usize, nlen, elen, clen, _, _, _,
-             offset) = _CENTRAL.unpack_from(cd, pos)
-            raw = cd[pos + 46: pos + 46 + nlen]
+        while pos + 46 <= len(cd) and len(out) < MAX_MEMBERS and cd[pos : pos + 4] == b"PK\x01\x02":
+            (_, _, _, flags, method, _, _, crc, csize, usize, nlen, elen, clen, _, _, _, offset) = (
+                _CENTRAL.unpack_from(cd, pos)
+            )
+            raw = cd[pos + 46 : pos + 46 + nlen]
             name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
             if 0xFFFFFFFF in (usize, csize, offset):
                 try:
-                    usize, csize, offset = _zip64(cd[pos + 46 + nlen: pos + 46 + nlen + elen],
-                                                  usize, csize, offset)
+                    usize, csize, offset = _zip64(
+                        cd[pos + 46 + nlen : pos + 46 + nlen + elen], usize, csize, offset
+                    )
                 except ValueError as exc:  # a damaged record: that member cannot be vouched for
                     self.notes.append(f"{label} entry {name!r}: {exc}; not read")
                     pos += 46 + nlen + elen + clen
@@ -127,7 +135,7 @@ class ZipView:
         bytes are read in a few hundred reads instead of 80,000 seeks."""
         at = pos - self._buf_at
         if self._buf_at >= 0 and 0 <= at and at + n <= len(self._buf):
-            return self._buf[at:at + n]
+            return self._buf[at : at + n]
         self.fh.seek(pos)
         if n > _WINDOW:
             return self.fh.read(n)
@@ -154,8 +162,12 @@ class ZipView:
                     break
             if self.first_header is None:
                 self.first_header = pos
-            if flags & 0x8 or method not in (0, 8) or not nlen or \
-                    pos + _LOCAL.size + nlen + elen + csize > self.size:
+            if (
+                flags & 0x8
+                or method not in (0, 8)
+                or not nlen
+                or pos + _LOCAL.size + nlen + elen + csize > self.size
+            ):
                 break  # sizes after the data, or not a member any reader would take
             name = name_raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
             out.append(Entry(name, pos, csize, usize, method, flags, crc, "local headers"))
@@ -276,7 +288,7 @@ class MemberStream(io.RawIOBase):
 
     def readinto(self, b) -> int:
         data = self.read(len(b))
-        b[:len(data)] = data
+        b[: len(data)] = data
         return len(data)
 
     def readline(self, size: int = -1) -> bytes:
@@ -294,7 +306,7 @@ class MemberStream(io.RawIOBase):
 
     def peek(self, n: int = 1) -> bytes:
         self._fill(n)
-        return self.buf[:max(n, 1)]
+        return self.buf[: max(n, 1)]
 
     def tell(self) -> int:
         return self.out
@@ -308,7 +320,7 @@ def _zip64(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int,
     while pos + 4 <= len(extra):
         tag, ln = struct.unpack_from("<HH", extra, pos)
         if tag == 0x0001:
-            body = extra[pos + 4: pos + 4 + ln]
+            body = extra[pos + 4 : pos + 4 + ln]
             vals = iter(struct.unpack_from("<Q", body, i)[0] for i in range(0, len(body) - 7, 8))
             if usize == 0xFFFFFFFF:
                 usize = next(vals, usize)

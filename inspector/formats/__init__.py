@@ -16,15 +16,32 @@ from .registry import sniff as _registry_sniff
 from .stubs import StorageRef, TensorInfo
 from .tree import Node
 
-__all__ = ["open_checkpoint", "Checkpoint", "CheckpointError", "LimitExceeded",
-           "TensorDataError", "Limits", "Node", "TensorInfo", "StorageRef"]
+__all__ = [
+    "open_checkpoint",
+    "Checkpoint",
+    "CheckpointError",
+    "LimitExceeded",
+    "TensorDataError",
+    "Limits",
+    "Node",
+    "TensorInfo",
+    "StorageRef",
+]
 
 # What a file's extension promises, to say so when the content disagrees.
-EXPECTED = {".safetensors": {"safetensors"}, ".json": {"hf-index"}, ".pt2": {"pt2"},
-            ".ptl": {"torchscript"}, ".pkl": {"pickle", "legacy"}, ".npy": set(),
-            ".ckpt": {"zip", "legacy"}, ".pt": {"zip", "legacy", "torchscript", "legacy-tar"},
-            ".pth": {"zip", "legacy", "torchscript", "legacy-tar"},
-            ".bin": {"zip", "legacy", "safetensors"}, ".tar": {"zip", "legacy", "legacy-tar", "bundle"}}
+EXPECTED = {
+    ".safetensors": {"safetensors"},
+    ".json": {"hf-index"},
+    ".pt2": {"pt2"},
+    ".ptl": {"torchscript"},
+    ".pkl": {"pickle", "legacy"},
+    ".npy": set(),
+    ".ckpt": {"zip", "legacy"},
+    ".pt": {"zip", "legacy", "torchscript", "legacy-tar"},
+    ".pth": {"zip", "legacy", "torchscript", "legacy-tar"},
+    ".bin": {"zip", "legacy", "safetensors"},
+    ".tar": {"zip", "legacy", "legacy-tar", "bundle"},
+}
 
 
 def open_checkpoint(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> Checkpoint:
@@ -44,7 +61,9 @@ def open_checkpoint(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) ->
     except CheckpointError:
         raise
     except (RecursionError, MemoryError) as exc:
-        raise LimitExceeded(f"the file is too deeply nested or too large to read ({type(exc).__name__})") from None
+        raise LimitExceeded(
+            f"the file is too deeply nested or too large to read ({type(exc).__name__})"
+        ) from None
     except OSError as exc:
         raise CheckpointError(f"cannot read the file: {exc.strerror or exc}") from None
 

@@ -25,15 +25,42 @@ MAX_JSON = 256 << 20
 MAX_CODE = 4 << 20
 
 # torch/_export/serde/schema.py ScalarType
-EXPORT_DTYPES = {1: "uint8", 2: "int8", 3: "int16", 4: "int32", 5: "int64", 6: "float16",
-                 7: "float32", 8: "float64", 9: "complex32", 10: "complex64", 11: "complex128",
-                 12: "bool", 13: "bfloat16", 28: "uint16", 29: "float8_e4m3fn",
-                 30: "float8_e5m2", 31: "float8_e4m3fnuz", 32: "float8_e5m2fnuz",
-                 33: "float8_e8m0fnu", 34: "uint32", 35: "uint64"}
+EXPORT_DTYPES = {
+    1: "uint8",
+    2: "int8",
+    3: "int16",
+    4: "int32",
+    5: "int64",
+    6: "float16",
+    7: "float32",
+    8: "float64",
+    9: "complex32",
+    10: "complex64",
+    11: "complex128",
+    12: "bool",
+    13: "bfloat16",
+    28: "uint16",
+    29: "float8_e4m3fn",
+    30: "float8_e5m2",
+    31: "float8_e4m3fnuz",
+    32: "float8_e5m2fnuz",
+    33: "float8_e8m0fnu",
+    34: "uint32",
+    35: "uint64",
+}
 # model.json (TorchScript before 1.3) dataType names
-OLD_TS_DTYPES = {"FLOAT": "float32", "DOUBLE": "float64", "FLOAT16": "float16", "HALF": "float16",
-                 "INT64": "int64", "INT32": "int32", "INT16": "int16", "INT8": "int8",
-                 "UINT8": "uint8", "BOOL": "bool"}
+OLD_TS_DTYPES = {
+    "FLOAT": "float32",
+    "DOUBLE": "float64",
+    "FLOAT16": "float16",
+    "HALF": "float16",
+    "INT64": "int64",
+    "INT32": "int32",
+    "INT16": "int16",
+    "INT8": "int8",
+    "UINT8": "uint8",
+    "BOOL": "bool",
+}
 
 
 def open_archive(path: str, c, limits: Limits) -> Checkpoint:
@@ -53,10 +80,11 @@ def open_archive(path: str, c, limits: Limits) -> Checkpoint:
     except (AttributeError, TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
         # JSON of the wrong shape that the typed walk did not foresee: one line, not an
         # internal error
-        raise CheckpointError(f"the archive's JSON has an unexpected structure "
-                              f"({type(exc).__name__}: {' '.join(str(exc).split())[:100]})") from None
-    fmt = "torchscript" if c.kind.startswith("torchscript") else \
-        "bundle" if c.kind == "bundle" else "pt2"
+        raise CheckpointError(
+            f"the archive's JSON has an unexpected structure "
+            f"({type(exc).__name__}: {' '.join(str(exc).split())[:100]})"
+        ) from None
+    fmt = "torchscript" if c.kind.startswith("torchscript") else "bundle" if c.kind == "bundle" else "pt2"
     ck = assemble(path, fmt, obj, c, c.storages, limits, byteorder=c.byteorder)
     ck.warnings.extend(c.warnings)
     return ck
@@ -69,10 +97,10 @@ def _json(c, name: str):
 def _code(c) -> dict:
     out = {}
     for n in c.names:
-        rel = n[len(c.root):]
+        rel = n[len(c.root) :]
         if rel.startswith("code/") and not rel.endswith(".debug_pkl"):
             data = c.read_member(n, n, MAX_CODE)
-            out[rel[len("code/"):]] = SourceText(rel, data.decode("utf-8", "replace"))
+            out[rel[len("code/") :]] = SourceText(rel, data.decode("utf-8", "replace"))
     return out
 
 
@@ -88,8 +116,9 @@ def _torchscript(c) -> dict:
     return out
 
 
-def _record_tensor(c, key: str, record: str, dtype_name: str | None, shape, stride, offset,
-                   device: str = "cpu") -> TensorInfo:
+def _record_tensor(
+    c, key: str, record: str, dtype_name: str | None, shape, stride, offset, device: str = "cpu"
+) -> TensorInfo:
     dtype = dt.lookup(dtype_name or "")
     if dtype is None:
         raise CheckpointError(f"{key}: unknown dtype {dtype_name!r:.30}")
@@ -100,8 +129,9 @@ def _record_tensor(c, key: str, record: str, dtype_name: str | None, shape, stri
         numel *= s
     if numel >= 1 << 62 or len(shape) > 64:
         raise CheckpointError(f"{key}: shape {tuple(shape)} is impossibly large")
-    if stride is not None and not (len(stride) == len(shape) and all(
-            type(s) is int and 0 <= s < 1 << 62 for s in stride)):
+    if stride is not None and not (
+        len(stride) == len(shape) and all(type(s) is int and 0 <= s < 1 << 62 for s in stride)
+    ):
         raise CheckpointError(f"{key}: invalid strides")
     if type(offset) is not int or not 0 <= offset < 1 << 62:
         raise CheckpointError(f"{key}: invalid storage offset")
@@ -109,10 +139,15 @@ def _record_tensor(c, key: str, record: str, dtype_name: str | None, shape, stri
     if not all(type(s) is int and abs(s) < 1 << 62 for s in stride) or type(offset or 0) is not int:
         raise CheckpointError(f"{key}: invalid strides or storage offset")
     m = c.members.get(record)
-    ref = StorageRef(key=record[len(c.root):], dtype=dtype, location=device,
-                     numel=(m.file_size // dtype.itemsize) if m else 0, record=record)
+    ref = StorageRef(
+        key=record[len(c.root) :],
+        dtype=dtype,
+        location=device,
+        numel=(m.file_size // dtype.itemsize) if m else 0,
+        record=record,
+    )
     if m is None:
-        ref.error = f"record {record[len(c.root):]} is missing from the archive"
+        ref.error = f"record {record[len(c.root) :]} is missing from the archive"
     else:
         ref.record_size = m.file_size
         ref.compressed = m.method != 0
@@ -130,17 +165,25 @@ def _torchscript_old(c) -> dict:
     for i, t in enumerate(w.list(model.get("tensors"), "tensors")):
         where = f"tensors[{i}]"
         t = w.obj(t, where, required=True)
-        key = w.text(w.obj(t.get("data"), f"{where}.data").get("key"), f"{where}.data.key",
-                     f"tensors/{i}")
+        key = w.text(w.obj(t.get("data"), f"{where}.data").get("key"), f"{where}.data.key", f"tensors/{i}")
         dims = w.ints(t.get("dims", []), f"{where}.dims")
         strides = w.ints(t.get("strides", []), f"{where}.strides") if t.get("strides") else None
         dtype = OLD_TS_DTYPES.get(w.text(t.get("dataType"), f"{where}.dataType", "FLOAT"))
         try:
             if dims is None:
                 raise CheckpointError("invalid shape")
-            tensors.append(_record_tensor(c, f"tensor {i}", c.root + key, dtype, dims, strides or None,
-                                          w.int(t.get("offset"), f"{where}.offset", 0, minimum=0),
-                                          w.text(t.get("device"), f"{where}.device", "cpu")))
+            tensors.append(
+                _record_tensor(
+                    c,
+                    f"tensor {i}",
+                    c.root + key,
+                    dtype,
+                    dims,
+                    strides or None,
+                    w.int(t.get("offset"), f"{where}.offset", 0, minimum=0),
+                    w.text(t.get("device"), f"{where}.device", "cpu"),
+                )
+            )
         except CheckpointError as exc:
             w.warn(where, str(exc))
             tensors.append(f"<invalid tensor: {exc}>")
@@ -163,9 +206,10 @@ def _torchscript_old(c) -> dict:
             out[str(w.obj(sub, sub_where).get("name", "?"))] = module(sub, sub_where, depth + 1)
         return out
 
-    out = {"model": module(model.get("mainModule"), "mainModule"),
-           "producer": {k: model[k] for k in ("producerName", "producerVersion", "protoVersion")
-                        if k in model}}
+    out = {
+        "model": module(model.get("mainModule"), "mainModule"),
+        "producer": {k: model[k] for k in ("producerName", "producerVersion", "protoVersion") if k in model},
+    }
     code = _code(c)
     if code:
         out["code"] = code
@@ -183,24 +227,37 @@ def _export_meta(c, w: Walk, key: str, entry, folder: str) -> TensorInfo | str:
     meta = w.obj(entry.get("tensor_meta"), f"{key}.tensor_meta", required=True)
 
     def as_int(v, where):
-        return w.int(w.obj(v, where, required=True).get("as_int"), f"{where}.as_int", None,
-                     required=True)
+        return w.int(w.obj(v, where, required=True).get("as_int"), f"{where}.as_int", None, required=True)
 
     sizes = [as_int(s, f"{key}.sizes[{i}]") for i, s in enumerate(w.list(meta.get("sizes"), f"{key}.sizes"))]
-    strides = [as_int(s, f"{key}.strides[{i}]") for i, s in enumerate(w.list(meta.get("strides"), f"{key}.strides"))]
-    offset = w.int(w.obj(meta.get("storage_offset"), f"{key}.storage_offset").get("as_int"),
-                   f"{key}.storage_offset", 0, minimum=0)
+    strides = [
+        as_int(s, f"{key}.strides[{i}]") for i, s in enumerate(w.list(meta.get("strides"), f"{key}.strides"))
+    ]
+    offset = w.int(
+        w.obj(meta.get("storage_offset"), f"{key}.storage_offset").get("as_int"),
+        f"{key}.storage_offset",
+        0,
+        minimum=0,
+    )
     device = w.obj(meta.get("device"), f"{key}.device")
     index = device.get("index")
     tag = w.text(device.get("type"), f"{key}.device.type", "cpu") + (
-        f":{index}" if type(index) is int else "")
+        f":{index}" if type(index) is int else ""
+    )
     dtype = meta.get("dtype")
     try:
         if None in sizes or None in strides or len(strides) != len(sizes):
             raise CheckpointError("invalid sizes or strides")
-        t = _record_tensor(c, key, c.root + folder + w.text(entry.get("path_name"), f"{key}.path_name"),
-                           EXPORT_DTYPES.get(dtype) if type(dtype) is int else None,
-                           sizes, strides, offset, tag)
+        t = _record_tensor(
+            c,
+            key,
+            c.root + folder + w.text(entry.get("path_name"), f"{key}.path_name"),
+            EXPORT_DTYPES.get(dtype) if type(dtype) is int else None,
+            sizes,
+            strides,
+            offset,
+            tag,
+        )
     except CheckpointError as exc:
         w.warn(key, str(exc))
         return f"<invalid tensor entry: {exc}>"
@@ -211,8 +268,10 @@ def _export_meta(c, w: Walk, key: str, entry, folder: str) -> TensorInfo | str:
 
 def _pt2(c) -> dict:
     out: dict = {}
-    for group, folder, config in (("weights", "data/weights/", "model_weights_config.json"),
-                                  ("constants", "data/constants/", "model_constants_config.json")):
+    for group, folder, config in (
+        ("weights", "data/weights/", "model_weights_config.json"),
+        ("constants", "data/constants/", "model_constants_config.json"),
+    ):
         name = c.root + folder + config
         if name in c.members:
             w = Walk(c.warnings, config)
@@ -220,12 +279,13 @@ def _pt2(c) -> dict:
             cfg = w.obj(w.get(doc, "config", "the top level"), "config", required=True)
             out[group] = {str(k): _export_meta(c, w, str(k), v, folder) for k, v in cfg.items()}
     for n in c.names:
-        rel = n[len(c.root):]
+        rel = n[len(c.root) :]
         if rel.startswith("data/sample_inputs/") and not rel.endswith("/"):
-            out.setdefault("sample_inputs", {})[rel[len("data/sample_inputs/"):]] = \
-                nested_member(c.path, c, n, rel, c.limits)
+            out.setdefault("sample_inputs", {})[rel[len("data/sample_inputs/") :]] = nested_member(
+                c.path, c, n, rel, c.limits
+            )
         if rel.startswith("models/") and rel.endswith(".json"):
-            out[f"program {rel[len('models/'):-5]}"] = _program_summary(_json(c, n), Walk(c.warnings, rel))
+            out[f"program {rel[len('models/') : -5]}"] = _program_summary(_json(c, n), Walk(c.warnings, rel))
     return out
 
 
@@ -241,23 +301,33 @@ def _program_summary(program, w: Walk) -> dict:
             return "?"
         kind, body = next(iter(s.items()))
         body = w.obj(body, f"{where}.{kind}")
-        name = body.get("parameter_name") or body.get("buffer_name") or \
-            body.get("tensor_constant_name") or ""
+        name = body.get("parameter_name") or body.get("buffer_name") or body.get("tensor_constant_name") or ""
         arg = w.obj(body.get("arg"), f"{where}.{kind}.arg")
-        arg_name = arg.get("name") or w.obj(arg.get("as_tensor"), f"{where}.{kind}.arg.as_tensor").get("name", "")
-        return f"{kind} {name if isinstance(name, str) else ''}".strip() if name else \
-            f"{kind} {arg_name if isinstance(arg_name, str) else ''}".strip()
+        arg_name = arg.get("name") or w.obj(arg.get("as_tensor"), f"{where}.{kind}.arg.as_tensor").get(
+            "name", ""
+        )
+        return (
+            f"{kind} {name if isinstance(name, str) else ''}".strip()
+            if name
+            else f"{kind} {arg_name if isinstance(arg_name, str) else ''}".strip()
+        )
 
     def version(v):
         return v if isinstance(v, (str, int, float, dict, list)) or v is None else str(v)
 
-    return {"inputs": [spec(s, f"input_specs[{i}]") for i, s in
-                       enumerate(w.list(sig.get("input_specs"), "signature.input_specs"))],
-            "outputs": [spec(s, f"output_specs[{i}]") for i, s in
-                        enumerate(w.list(sig.get("output_specs"), "signature.output_specs"))],
-            "graph nodes": len(w.list(graph.get("nodes"), "graph.nodes")),
-            "torch_version": version(program.get("torch_version")),
-            "schema_version": version(program.get("schema_version"))}
+    return {
+        "inputs": [
+            spec(s, f"input_specs[{i}]")
+            for i, s in enumerate(w.list(sig.get("input_specs"), "signature.input_specs"))
+        ],
+        "outputs": [
+            spec(s, f"output_specs[{i}]")
+            for i, s in enumerate(w.list(sig.get("output_specs"), "signature.output_specs"))
+        ],
+        "graph nodes": len(w.list(graph.get("nodes"), "graph.nodes")),
+        "torch_version": version(program.get("torch_version")),
+        "schema_version": version(program.get("schema_version")),
+    }
 
 
 def nested_member(path: str, c, name: str, label: str, limits: Limits):
@@ -267,27 +337,35 @@ def nested_member(path: str, c, name: str, label: str, limits: Limits):
     from .bundle import Entry, _member
 
     m = c.members[name]
-    entry = Entry(name, m.file_size, c.dir.data_offset(m) if m.method == 0 else None,
-                  lambda limit: c.read_member(name, name, limit))
+    entry = Entry(
+        name,
+        m.file_size,
+        c.dir.data_offset(m) if m.method == 0 else None,
+        lambda limit: c.read_member(name, name, limit),
+    )
     found: dict = {}
     try:
         obj = _member(path, c.fh, entry, limits, found, c.warnings)
     except CheckpointError as exc:
-        c.warnings.append(f"{name[len(c.root):]}: {exc}")
+        c.warnings.append(f"{name[len(c.root) :]}: {exc}")
         return f"<unreadable: {exc}>"
     for key, ref in found.items():
-        c.storages[f"{label}/{key[len(name) + 1:]}"] = ref
+        c.storages[f"{label}/{key[len(name) + 1 :]}"] = ref
     return obj
 
 
 def _pt2_old(path: str, c, limits: Limits) -> dict:
     out: dict = {}
-    for member, label in (("serialized_state_dict.pt", "state_dict"),
-                          ("serialized_constants.pt", "constants"),
-                          ("serialized_example_inputs.pt", "example_inputs")):
+    for member, label in (
+        ("serialized_state_dict.pt", "state_dict"),
+        ("serialized_constants.pt", "constants"),
+        ("serialized_example_inputs.pt", "example_inputs"),
+    ):
         if c.root + member in c.members:
             out[label] = nested_member(path, c, c.root + member, label, limits)
     if c.root + "serialized_exported_program.json" in c.members:
-        out["program"] = _program_summary(_json(c, c.root + "serialized_exported_program.json"),
-                                          Walk(c.warnings, "serialized_exported_program.json"))
+        out["program"] = _program_summary(
+            _json(c, c.root + "serialized_exported_program.json"),
+            Walk(c.warnings, "serialized_exported_program.json"),
+        )
     return out

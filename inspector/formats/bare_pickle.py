@@ -38,15 +38,15 @@ class BarePickleContainer(Container):
                 raise CheckpointError(f"storage {key} is declared with invalid metadata")
             if isinstance(location, bytes):
                 location = location.decode("ascii", "replace")
-            ref = StorageRef(key=key, dtype=stype.dtype, location=key_str(location), numel=numel,
-                             error=UNRESOLVED)
+            ref = StorageRef(
+                key=key, dtype=stype.dtype, location=key_str(location), numel=numel, error=UNRESOLVED
+            )
             self.storages[key] = ref
         return ref
 
     def load(self):
         self.fh.seek(0)
-        obj = unpickle(self.fh, what="the pickle", limits=self.limits,
-                       persistent_load=self.persistent_load)
+        obj = unpickle(self.fh, what="the pickle", limits=self.limits, persistent_load=self.persistent_load)
         self.end = self.fh.tell()
         return obj
 

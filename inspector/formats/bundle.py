@@ -36,6 +36,7 @@ class SerializedPickle:
     names: list = field(default_factory=list)
     note: str | None = None
     display_type = "serialized pickle"  # class attribute: the Type column
+
     def __repr__(self):
         if self.note:
             return f"serialized pickle ({self.note})"
@@ -44,8 +45,7 @@ class SerializedPickle:
 
 
 def looks_like_bundle(names: list[str]) -> bool:
-    return "_stable_baselines3_version" in names or any(
-        n.lower().endswith(TORCH_SUFFIXES) for n in names)
+    return "_stable_baselines3_version" in names or any(n.lower().endswith(TORCH_SUFFIXES) for n in names)
 
 
 def pickle_names(data: bytes, limit: int = 64) -> list[str]:
@@ -104,13 +104,18 @@ def read_bundle(path: str, c, limits: Limits) -> dict:
         if name.endswith("/"):
             continue
         m = c.members[name]
-        entries.append(Entry(name, m.file_size, c.dir.data_offset(m) if m.method == 0 else None,
-                             lambda limit, name=name: c.read_member(name, name, limit)))
+        entries.append(
+            Entry(
+                name,
+                m.file_size,
+                c.dir.data_offset(m) if m.method == 0 else None,
+                lambda limit, name=name: c.read_member(name, name, limit),
+            )
+        )
     return read_entries(path, c.fh, entries, limits, c.storages, c.warnings)
 
 
-def read_entries(path: str, fh, entries: list[Entry], limits: Limits, storages: dict,
-                 warnings: list) -> dict:
+def read_entries(path: str, fh, entries: list[Entry], limits: Limits, storages: dict, warnings: list) -> dict:
     out: dict = {}
     for e in entries:
         try:
@@ -186,15 +191,15 @@ def _safetensors(path: str, fh, e: Entry, content, limits: Limits, storages: dic
     from .safetensors_reader import SafetensorsContainer
 
     if e.offset is not None:
-        inner = SafetensorsContainer(path, Window(fh, e.offset, e.size), limits, e.size,
-                                     base=e.offset, validate=False)
+        inner = SafetensorsContainer(
+            path, Window(fh, e.offset, e.size), limits, e.size, base=e.offset, validate=False
+        )
         obj = inner.load()
     else:
         from .nested import BytesContainer
 
         data = content(limits.max_record_read)
-        inner = SafetensorsContainer(f"<{e.name}>", io.BytesIO(data), limits, len(data),
-                                     validate=False)
+        inner = SafetensorsContainer(f"<{e.name}>", io.BytesIO(data), limits, len(data), validate=False)
         obj = inner.load()
         source = BytesContainer(data, e.name)
         for ref in inner.storages.values():

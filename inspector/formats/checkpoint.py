@@ -83,21 +83,41 @@ class Checkpoint:
 def _size_on_disk(path: str) -> int:
     if not os.path.isdir(path):
         return os.path.getsize(path)
-    return sum(os.path.getsize(os.path.join(path, n)) for n in os.listdir(path)
-               if os.path.isfile(os.path.join(path, n)))
+    return sum(
+        os.path.getsize(os.path.join(path, n))
+        for n in os.listdir(path)
+        if os.path.isfile(os.path.join(path, n))
+    )
 
 
-def assemble(path: str, fmt: str, obj: Any, container, storages: dict[str, StorageRef],
-             limits: Limits = DEFAULT_LIMITS, **extra) -> Checkpoint:
+def assemble(
+    path: str,
+    fmt: str,
+    obj: Any,
+    container,
+    storages: dict[str, StorageRef],
+    limits: Limits = DEFAULT_LIMITS,
+    **extra,
+) -> Checkpoint:
     builder = TreeBuilder(limits)
     root = builder.build(obj)
     _register_nested(builder.tensors, storages)
-    ck = Checkpoint(path=path, format=fmt, file_size=_size_on_disk(path), root=root,
-                    obj=obj, tensors=builder.tensors, storages=storages, container=container,
-                    **extra)
+    ck = Checkpoint(
+        path=path,
+        format=fmt,
+        file_size=_size_on_disk(path),
+        root=root,
+        obj=obj,
+        tensors=builder.tensors,
+        storages=storages,
+        container=container,
+        **extra,
+    )
     if builder.truncated:
-        ck.warnings.append(f"the tree was cut at {limits.max_nodes:,} nodes or "
-                           f"{limits.max_depth} levels; deeper or further entries are not shown")
+        ck.warnings.append(
+            f"the tree was cut at {limits.max_nodes:,} nodes or "
+            f"{limits.max_depth} levels; deeper or further entries are not shown"
+        )
     return ck
 
 

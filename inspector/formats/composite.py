@@ -16,8 +16,17 @@ from .limits import Limits
 from .safe_io import check_regular, load_json, read_regular
 
 TRAINER_PARTS = [
-    ("model", ("model.safetensors.index.json", "pytorch_model.bin.index.json", "model.safetensors",
-               "pytorch_model.bin", "adapter_model.safetensors", "adapter_model.bin")),
+    (
+        "model",
+        (
+            "model.safetensors.index.json",
+            "pytorch_model.bin.index.json",
+            "model.safetensors",
+            "pytorch_model.bin",
+            "adapter_model.safetensors",
+            "adapter_model.bin",
+        ),
+    ),
     ("optimizer", ("optimizer.pt", "optimizer.bin")),
     ("scheduler", ("scheduler.pt", "scheduler.bin")),
     ("rng_state", ("rng_state.pth", "rng_state_0.pth", "random_states_0.pkl")),
@@ -30,9 +39,14 @@ def is_trainer_folder(names) -> bool:
     """A Trainer `checkpoint-N` folder, or an Accelerate `save_state` folder
     (`optimizer.bin`, `scheduler.bin`, `random_states_<rank>.pkl`)."""
     names = set(names)
-    return "trainer_state.json" in names or ("optimizer.pt" in names and (
-        "scheduler.pt" in names or "rng_state.pth" in names)) or ("optimizer.bin" in names and (
-            "scheduler.bin" in names or any(n.startswith("random_states_") for n in names)))
+    return (
+        "trainer_state.json" in names
+        or ("optimizer.pt" in names and ("scheduler.pt" in names or "rng_state.pth" in names))
+        or (
+            "optimizer.bin" in names
+            and ("scheduler.bin" in names or any(n.startswith("random_states_") for n in names))
+        )
+    )
 
 
 class CompositeContainer(MultiFileContainer):
@@ -69,11 +83,16 @@ class CompositeContainer(MultiFileContainer):
                     out[label] = self.add(label, os.path.join(self.path, name))
                     break
         if "trainer_state.json" in names:
-
             try:
-                out["trainer_state"] = load_json(read_regular(
-                    os.path.join(self.path, "trainer_state.json"), 64 << 20, "trainer_state.json",
-                    folder=self.path), "trainer_state.json")
+                out["trainer_state"] = load_json(
+                    read_regular(
+                        os.path.join(self.path, "trainer_state.json"),
+                        64 << 20,
+                        "trainer_state.json",
+                        folder=self.path,
+                    ),
+                    "trainer_state.json",
+                )
             except CheckpointError as exc:
                 self.errors["trainer_state"] = str(exc)
         return out

@@ -61,8 +61,11 @@ class DcpContainer(MultiFileContainer):
         meta_path = os.path.join(self.path, ".metadata")
         if check_regular(meta_path, ".metadata", folder=self.path) > MAX_METADATA:
             raise LimitExceeded(".metadata is too large")
-        meta = unpickle(read_regular(meta_path, MAX_METADATA, ".metadata", folder=self.path),
-                        what=".metadata", limits=self.limits)
+        meta = unpickle(
+            read_regular(meta_path, MAX_METADATA, ".metadata", folder=self.path),
+            what=".metadata",
+            limits=self.limits,
+        )
         st = _state(meta)
         sdm = st.get("state_dict_metadata")
         if not isinstance(sdm, dict):
@@ -74,8 +77,10 @@ class DcpContainer(MultiFileContainer):
                 offset = k.get("offset")
                 where[(k.get("fqn"), tuple(offset) if offset is not None else None)] = _state(info)
         except (TypeError, AttributeError, ValueError) as exc:  # a hand-made or damaged .metadata
-            raise CheckpointError(f".metadata has an unexpected structure ({type(exc).__name__}: "
-                                  f"{' '.join(str(exc).split())[:80]})") from None
+            raise CheckpointError(
+                f".metadata has an unexpected structure ({type(exc).__name__}: "
+                f"{' '.join(str(exc).split())[:80]})"
+            ) from None
         out: dict = {}
         for fqn, md in sdm.items():
             try:
@@ -83,7 +88,9 @@ class DcpContainer(MultiFileContainer):
             except (CheckpointError, TensorDataError) as exc:
                 out[str(fqn)] = f"<unreadable: {exc}>"
             except (TypeError, AttributeError, ValueError, KeyError, IndexError) as exc:
-                out[str(fqn)] = f"<unreadable: its metadata has an unexpected structure ({type(exc).__name__})>"
+                out[str(fqn)] = (
+                    f"<unreadable: its metadata has an unexpected structure ({type(exc).__name__})>"
+                )
         return out
 
     def _entry(self, fqn: str, md, where: dict):
@@ -108,8 +115,14 @@ class DcpContainer(MultiFileContainer):
                 raise CheckpointError(f"{fqn}: a chunk has invalid offsets or sizes")
             info = where.get((fqn, offsets))
             chunk = self._chunk(fqn, offsets, sizes, dtype, info)
-            chunks.append({"offsets": offsets, "sizes": sizes, "tensor": chunk,
-                           "file": info.get("relative_path") if info else None})
+            chunks.append(
+                {
+                    "offsets": offsets,
+                    "sizes": sizes,
+                    "tensor": chunk,
+                    "file": info.get("relative_path") if info else None,
+                }
+            )
         t = TensorInfo(None, dtype, shape, _contiguous(shape), 0, rebuild="dcp")
         t.layout = "dcp"
         t.parts = {"chunks": chunks, "device": "cpu"}
@@ -120,8 +133,13 @@ class DcpContainer(MultiFileContainer):
             raise CheckpointError(f"{fqn}: chunk at {offsets} has no storage record")
         full, fh, fsize = self._file(info.get("relative_path"))
         start, length = info.get("offset"), info.get("length")
-        if type(start) is not int or type(length) is not int or start < 0 or length < 0 \
-                or start + length > fsize:
+        if (
+            type(start) is not int
+            or type(length) is not int
+            or start < 0
+            or length < 0
+            or start + length > fsize
+        ):
             raise CheckpointError(f"{fqn}: chunk byte range lies outside {info.get('relative_path')}")
         fh.seek(start)
         if fh.read(4) == b"PK\x03\x04":
@@ -129,9 +147,17 @@ class DcpContainer(MultiFileContainer):
             if not isinstance(t, TensorInfo):
                 raise CheckpointError(f"{fqn}: chunk does not hold a tensor")
             return t
-        ref = StorageRef(key=f"{fqn}@{offsets}", dtype=dtype, location="cpu",
-                         numel=length // dtype.itemsize, record=info.get("relative_path"),
-                         data_offset=start, record_size=length, path=full, source=self)
+        ref = StorageRef(
+            key=f"{fqn}@{offsets}",
+            dtype=dtype,
+            location="cpu",
+            numel=length // dtype.itemsize,
+            record=info.get("relative_path"),
+            data_offset=start,
+            record_size=length,
+            path=full,
+            source=self,
+        )
         self.storages[ref.key] = ref
         return TensorInfo(ref, dtype, sizes, _contiguous(sizes), 0, rebuild="raw")
 
@@ -172,7 +198,7 @@ class ChunkedSource:
             else:
                 flat = np.ascontiguousarray(p).reshape(-1)
                 for i in range(0, flat.size, chunk):
-                    yield flat[i:i + chunk]
+                    yield flat[i : i + chunk]
 
     def runs(self, starts, length: int) -> np.ndarray:
         """Runs at positions of the chunks laid end to end (for previews)."""
@@ -185,15 +211,16 @@ class ChunkedSource:
             if hasattr(p, "runs"):
                 out.append(p.runs([local], n))
             else:
-                out.append(np.asarray(p).reshape(-1)[local:local + n])
+                out.append(np.asarray(p).reshape(-1)[local : local + n])
         return np.concatenate(out) if out else np.empty(0)
 
 
 def dcp_source(ck, t: TensorInfo):
     from .tensor_data import tensor_source
 
-    return ChunkedSource([tensor_source(ck.container, ck.path, c["tensor"], ck.byteorder)
-                          for c in t.parts["chunks"]])
+    return ChunkedSource(
+        [tensor_source(ck.container, ck.path, c["tensor"], ck.byteorder) for c in t.parts["chunks"]]
+    )
 
 
 def dcp_array(ck, t: TensorInfo) -> np.ndarray:
@@ -201,8 +228,10 @@ def dcp_array(ck, t: TensorInfo) -> np.ndarray:
     from .tensor_data import tensor_array
 
     if t.nbytes > MAX_ASSEMBLE:
-        raise TensorDataError(f"assembling {t.nbytes:,} bytes from chunks is over the "
-                              f"{MAX_ASSEMBLE:,}-byte limit; statistics still work")
+        raise TensorDataError(
+            f"assembling {t.nbytes:,} bytes from chunks is over the "
+            f"{MAX_ASSEMBLE:,}-byte limit; statistics still work"
+        )
     out = np.zeros(t.shape, dtype=t.dtype.numpy_raw(ck.byteorder))
     for c in t.parts["chunks"]:
         part = tensor_array(ck.container, ck.path, c["tensor"], ck.byteorder)

@@ -64,7 +64,8 @@ def sniff(path: str) -> str:
         raise CheckpointError(
             f"it is a Git LFS pointer, not the checkpoint: the real file (sha256 "
             f"{m.group(1).decode()[:12]}..., {return_size:,} bytes) was never downloaded; "
-            f"run 'git lfs pull'")
+            f"run 'git lfs pull'"
+        )
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return "zip"
     if head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5:

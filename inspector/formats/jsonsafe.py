@@ -64,8 +64,9 @@ class Walk:
     def text(self, value, where: str, default: str = "", required: bool = False) -> str:
         return self._check(value, (str,), where, default, "text", required)
 
-    def int(self, value, where: str, default: int | None = 0, required: bool = False,
-            minimum: int | None = None):
+    def int(
+        self, value, where: str, default: int | None = 0, required: bool = False, minimum: int | None = None
+    ):
         value = _int_text(value)
         v = self._check(value, (int,), where, default, "an integer", required)
         if v is not None and v is not default and minimum is not None and v < minimum:

@@ -14,10 +14,12 @@ from .registry import Format, register
 def _opener(name: str):
     """The open function `name` of formats/__init__.py, looked up when first called (the
     readers import the package, so the package cannot import them at load time)."""
+
     def call(path, limits):
         from . import openers
 
         return getattr(openers, name)(path, limits)
+
     call.__name__ = name
     return call
 
@@ -29,10 +31,8 @@ register(Format("pt2", "a torch.export archive", variant_of="zip"))
 register(Format("bundle", "an archive of torch files", variant_of="zip"))
 register(Format("pickle", "a bare pickle", sniff="pickle", opener=_opener("open_pickle")))
 register(Format("legacy", "a legacy (pre-1.6) torch.save file", variant_of="pickle"))
-register(Format("legacy-tar", "a legacy tar checkpoint", sniff="legacy-tar",
-                opener=_opener("open_tar")))
-register(Format("safetensors", "a safetensors file", sniff="safetensors",
-                opener=_opener("open_safetensors")))
+register(Format("legacy-tar", "a legacy tar checkpoint", sniff="legacy-tar", opener=_opener("open_tar")))
+register(Format("safetensors", "a safetensors file", sniff="safetensors", opener=_opener("open_safetensors")))
 register(Format("hf-index", "a shard index", sniff="json", opener=_opener("open_index")))
 for _magic, _kind, _what in FOREIGN:
     register(Format(_kind, _what, sniff=_kind, foreign=True))
@@ -63,22 +63,50 @@ def _model_file(names):
     return next((n for n in _indexes(names) + list(MODEL_FILES) + ["model.pt"] if n in names), None)
 
 
-register(Format("dcp", "a distributed checkpoint", folder=_is_dcp,
-                opener=_opener("open_dcp"), members=_dcp_members))
-register(Format("hf-trainer", "a Hugging Face Trainer checkpoint folder", folder=is_trainer_folder,
-                opener=_opener("open_trainer"), members=_trainer_members))
-register(Format("index-folder", "a folder with a shard index",
-                folder=lambda names: bool(_indexes(names)),
-                opener=_opener("open_model_folder"), members=lambda p, names: _indexes(names)[:1]))
-register(Format("model-folder", "a model folder",
-                folder=lambda names: any(n in names for n in MODEL_FILES),
-                opener=_opener("open_model_folder"), members=lambda p, names: [_model_file(names)]))
+register(
+    Format(
+        "dcp", "a distributed checkpoint", folder=_is_dcp, opener=_opener("open_dcp"), members=_dcp_members
+    )
+)
+register(
+    Format(
+        "hf-trainer",
+        "a Hugging Face Trainer checkpoint folder",
+        folder=is_trainer_folder,
+        opener=_opener("open_trainer"),
+        members=_trainer_members,
+    )
+)
+register(
+    Format(
+        "index-folder",
+        "a folder with a shard index",
+        folder=lambda names: bool(_indexes(names)),
+        opener=_opener("open_model_folder"),
+        members=lambda p, names: _indexes(names)[:1],
+    )
+)
+register(
+    Format(
+        "model-folder",
+        "a model folder",
+        folder=lambda names: any(n in names for n in MODEL_FILES),
+        opener=_opener("open_model_folder"),
+        members=lambda p, names: [_model_file(names)],
+    )
+)
 # A folder holding model.pt opens that file; with other checkpoints beside it the window
 # lists them all as a run (epoch folder), so it is not one checkpoint to the window.
-register(Format("model-pt-folder", "a folder holding model.pt",
-                folder=lambda names: "model.pt" in names,
-                opener=_opener("open_model_folder"), members=lambda p, names: ["model.pt"],
-                whole=False))
+register(
+    Format(
+        "model-pt-folder",
+        "a folder holding model.pt",
+        folder=lambda names: "model.pt" in names,
+        opener=_opener("open_model_folder"),
+        members=lambda p, names: ["model.pt"],
+        whole=False,
+    )
+)
 
 
 def model_file(path: str) -> str | None:

@@ -112,8 +112,10 @@ def charge_copy(n: int) -> None:
     left -= n
     _copies.left = left
     if left < 0:
-        raise LimitExceeded("the pickle makes the reader copy its data over and over "
-                            "(a memoised container rebuilt again and again); refused")
+        raise LimitExceeded(
+            "the pickle makes the reader copy its data over and over "
+            "(a memoised container rebuilt again and again); refused"
+        )
 
 
 _gc_lock = threading.Lock()

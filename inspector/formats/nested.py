@@ -38,7 +38,7 @@ class BytesContainer(Container):
     def read_record(self, ref: StorageRef) -> memoryview:
         if ref.data_offset is None or ref.record_size is None:
             raise TensorDataError(ref.error or f"storage {ref.key} has no data")
-        return self.data[ref.data_offset: ref.data_offset + ref.record_size]
+        return self.data[ref.data_offset : ref.data_offset + ref.record_size]
 
 
 class MemoryZip(Container):
@@ -56,7 +56,7 @@ class MemoryZip(Container):
         m = self.inner.dir.lookup(ref.record)
         if m is not None and m.method != 0:
             return self.inner.read_record(ref)
-        return self.data[ref.data_offset: ref.data_offset + ref.record_size]
+        return self.data[ref.data_offset : ref.data_offset + ref.record_size]
 
 
 def read_torch_bytes(data: bytes, limits: Limits, what: str, counter=None):
@@ -136,5 +136,4 @@ def _load(limits: Limits, counter, data, dt):
 
 
 def _broken(n: int, why: str, dt) -> StorageRef:
-    return StorageRef(key=f"bytes{n}", dtype=dt.DTYPES["uint8"], location="cpu", numel=0,
-                      error=why)
+    return StorageRef(key=f"bytes{n}", dtype=dt.DTYPES["uint8"], location="cpu", numel=0, error=why)

@@ -20,8 +20,7 @@ def open_zip(path: str, limits: Limits) -> Checkpoint:
 
             return open_archive(path, container, limits)
         obj = container.load()
-        ck = assemble(path, "zip", obj, container, container.storages, limits,
-                      byteorder=container.byteorder)
+        ck = assemble(path, "zip", obj, container, container.storages, limits, byteorder=container.byteorder)
         ck.warnings.extend(container.warnings)
         return ck
     except BaseException:
@@ -43,13 +42,23 @@ def open_pickle(path: str, limits: Limits) -> Checkpoint:
             unresolved = len(bare.storages)  # persistent ids; nested bytes are in the file
             ck = assemble(path, "pickle", obj, bare, bare.storages, limits)
             if unresolved:
-                ck.warnings.append(f"{unresolved} storages are not in this file: "
-                                   "it is a bare pickle (a data.pkl without its archive)")
+                ck.warnings.append(
+                    f"{unresolved} storages are not in this file: "
+                    "it is a bare pickle (a data.pkl without its archive)"
+                )
             return ck
         container = LegacyContainer(path, fh, limits, size)
         obj = container.load()
-        return assemble(path, "legacy", obj, container, dict(container.storages), limits,
-                        byteorder=container.byteorder, module_sources=container.module_sources)
+        return assemble(
+            path,
+            "legacy",
+            obj,
+            container,
+            dict(container.storages),
+            limits,
+            byteorder=container.byteorder,
+            module_sources=container.module_sources,
+        )
     except BaseException:
         fh.close()
         raise
@@ -58,15 +67,15 @@ def open_pickle(path: str, limits: Limits) -> Checkpoint:
 def open_safetensors(path: str, limits: Limits) -> Checkpoint:
     from .safetensors_reader import SafetensorsContainer
 
-    return _with_handle(path, limits, lambda fh, size: SafetensorsContainer(path, fh, limits, size),
-                        "safetensors")
+    return _with_handle(
+        path, limits, lambda fh, size: SafetensorsContainer(path, fh, limits, size), "safetensors"
+    )
 
 
 def open_tar(path: str, limits: Limits) -> Checkpoint:
     from .torch_tar import TarContainer
 
-    return _with_handle(path, limits, lambda fh, size: TarContainer(path, fh, limits, size),
-                        "legacy-tar")
+    return _with_handle(path, limits, lambda fh, size: TarContainer(path, fh, limits, size), "legacy-tar")
 
 
 def open_index(path: str, limits: Limits) -> Checkpoint:
@@ -112,8 +121,7 @@ def _with_handle(path: str, limits: Limits, make, fmt: str) -> Checkpoint:
         container = make(fh, os.fstat(fh.fileno()).st_size)
         obj = container.load()
         fmt = getattr(container, "format", fmt)  # a tar of torch files is a bundle
-        ck = assemble(path, fmt, obj, container, container.storages, limits,
-                      byteorder=container.byteorder)
+        ck = assemble(path, fmt, obj, container, container.storages, limits, byteorder=container.byteorder)
         ck.warnings.extend(getattr(container, "warnings", []))
         return ck
     except BaseException:

@@ -22,12 +22,37 @@ import pickle
 import pickletools
 
 _CODE2OP = {op.code.encode("latin1"): op for op in pickletools.opcodes}
-_STRINGS = {"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE",
-            "SHORT_BINUNICODE", "BINUNICODE8"}
-_LITERALS = _STRINGS | {"NONE", "NEWTRUE", "NEWFALSE", "INT", "BININT", "BININT1", "BININT2",
-                        "LONG", "LONG1", "LONG4", "FLOAT", "BINFLOAT", "BINBYTES", "SHORT_BINBYTES",
-                        "BINBYTES8", "BYTEARRAY8", "EMPTY_LIST", "EMPTY_DICT", "EMPTY_SET",
-                        "NEXT_BUFFER"}
+_STRINGS = {
+    "STRING",
+    "BINSTRING",
+    "SHORT_BINSTRING",
+    "UNICODE",
+    "BINUNICODE",
+    "SHORT_BINUNICODE",
+    "BINUNICODE8",
+}
+_LITERALS = _STRINGS | {
+    "NONE",
+    "NEWTRUE",
+    "NEWFALSE",
+    "INT",
+    "BININT",
+    "BININT1",
+    "BININT2",
+    "LONG",
+    "LONG1",
+    "LONG4",
+    "FLOAT",
+    "BINFLOAT",
+    "BINBYTES",
+    "SHORT_BINBYTES",
+    "BINBYTES8",
+    "BYTEARRAY8",
+    "EMPTY_LIST",
+    "EMPTY_DICT",
+    "EMPTY_SET",
+    "NEXT_BUFFER",
+}
 _TUPLE_SIZES = {"EMPTY_TUPLE": 0, "TUPLE1": 1, "TUPLE2": 2, "TUPLE3": 3}
 _PUTS = {"PUT", "BINPUT", "LONG_BINPUT"}
 _GETS = {"GET", "BINGET", "LONG_BINGET"}
@@ -43,7 +68,9 @@ def _read_number(f, code: bytes):
     A two-opcode pickle of one number literal runs nothing."""
     line = f.readline()
     if not line.endswith(b"\n"):
-        raise PickleWalkError(f"no newline found when trying to read {'an INT' if code == b'I' else 'a LONG'}")
+        raise PickleWalkError(
+            f"no newline found when trying to read {'an INT' if code == b'I' else 'a LONG'}"
+        )
     try:
         return pickle.loads(code + line + b".")
     except Exception:
@@ -72,7 +99,9 @@ def iter_opcodes(data: bytes, start: int = 0):
             try:
                 arg = op.arg.reader(f)
             except ValueError as exc:
-                raise PickleWalkError(f"{op.name} at byte {pos}: {' '.join(str(exc).split())[:100]}") from None
+                raise PickleWalkError(
+                    f"{op.name} at byte {pos}: {' '.join(str(exc).split())[:100]}"
+                ) from None
         yield op, arg, pos
         if op.name == "STOP":
             return

@@ -106,8 +106,10 @@ def open_folder(path: str, limits):
     names = os.listdir(path)
     fmt = for_folder(path, names)
     if fmt is None:
-        raise CheckpointError("it is a folder without a shard index, a distributed checkpoint "
-                              "(.metadata + .distcp) or a model file; open a file inside it")
+        raise CheckpointError(
+            "it is a folder without a shard index, a distributed checkpoint "
+            "(.metadata + .distcp) or a model file; open a file inside it"
+        )
     return fmt.opener(path, limits)
 
 

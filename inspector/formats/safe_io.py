@@ -25,8 +25,13 @@ from .errors import CheckpointError, LimitExceeded
 
 MAX_JSON_DEPTH = 100
 
-_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
 
 
 class NotARegularFile(CheckpointError):
@@ -74,11 +79,15 @@ def check_regular(path: str, what: str | None = None, folder: str | None = None)
 def open_regular(path: str, what: str | None = None, folder: str | None = None) -> BinaryIO:
     """`open(path, 'rb')` for regular files only (see check_regular)."""
     check_regular(path, what, folder)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = (
+        os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    )
     try:
         fd = os.open(path, flags)
     except OSError as exc:
-        raise CheckpointError(f"{what or os.path.basename(path)} cannot be opened ({exc.strerror or exc})") from None
+        raise CheckpointError(
+            f"{what or os.path.basename(path)} cannot be opened ({exc.strerror or exc})"
+        ) from None
     try:
         kind = _not_regular(os.fstat(fd).st_mode)
         if kind is not None:  # replaced between the check and the open
@@ -101,6 +110,7 @@ def read_regular(path: str, limit: int, what: str | None = None, folder: str | N
 
 
 # -- decompression -----------------------------------------------------------------------
+
 
 def _decompressor(kind: str):
     import bz2
@@ -137,7 +147,9 @@ def bounded_inflate(kind: str, data: bytes, limit: int) -> tuple[bytes, str | No
             out += d.decompress(rest, limit + 1 - len(out))
             if len(out) > limit:
                 del out[limit:]
-                return bytes(out), f"the {kind} content inflates beyond {limit >> 20:,} MB; not read past that"
+                return bytes(
+                    out
+                ), f"the {kind} content inflates beyond {limit >> 20:,} MB; not read past that"
             if not d.eof:
                 return bytes(out), f"the {kind} data ends early (truncated)"
             rest = d.unused_data
@@ -163,15 +175,19 @@ class ReadBudget:
         if slow:
             if n > self.slow_left:
                 self.slow_left = 0
-                raise LimitExceeded(f"{what}: more than {self.slow_total >> 20:,} MB of pickle-like "
-                                    "bytes to check one opcode at a time; not checked completely")
+                raise LimitExceeded(
+                    f"{what}: more than {self.slow_total >> 20:,} MB of pickle-like "
+                    "bytes to check one opcode at a time; not checked completely"
+                )
             self.slow_left -= n
             return
         if n > self.read_left:
             self.read_left = 0
-            raise LimitExceeded(f"{what}: the archive's members add up to more than "
-                                f"{self.read_total >> 20:,} MB to read (members overlapping or "
-                                "inflating far beyond the file's size); not checked completely")
+            raise LimitExceeded(
+                f"{what}: the archive's members add up to more than "
+                f"{self.read_total >> 20:,} MB to read (members overlapping or "
+                "inflating far beyond the file's size); not checked completely"
+            )
         self.read_left -= n
 
 
@@ -182,6 +198,7 @@ def scan_budget(file_size: int) -> ReadBudget:
 
 
 # -- JSON ----------------------------------------------------------------------------------
+
 
 def load_json(data: bytes | str, what: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """jsonsafe.parse_json (one-line errors) with the nesting depth bounded too."""

@@ -20,16 +20,29 @@ from .stubs import StorageRef, TensorInfo
 MAX_HEADER = 100 << 20
 
 DTYPES = {
-    "F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
-    "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8", "U8": "uint8",
-    "U16": "uint16", "U32": "uint32", "U64": "uint64", "BOOL": "bool",
-    "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2", "C64": "complex64",
+    "F64": "float64",
+    "F32": "float32",
+    "F16": "float16",
+    "BF16": "bfloat16",
+    "I64": "int64",
+    "I32": "int32",
+    "I16": "int16",
+    "I8": "int8",
+    "U8": "uint8",
+    "U16": "uint16",
+    "U32": "uint32",
+    "U64": "uint64",
+    "BOOL": "bool",
+    "F8_E4M3": "float8_e4m3fn",
+    "F8_E5M2": "float8_e5m2",
+    "C64": "complex64",
 }
 
 
 class SafetensorsContainer(Container):
-    def __init__(self, path: str, fh: BinaryIO, limits: Limits, file_size: int,
-                 base: int = 0, validate: bool = True):
+    def __init__(
+        self, path: str, fh: BinaryIO, limits: Limits, file_size: int, base: int = 0, validate: bool = True
+    ):
         """`base`: where this file starts inside `path` (a member of an archive, read
         through a Window); `validate`: also ask the safetensors library (whole files only)."""
         self.base = base
@@ -72,22 +85,35 @@ class SafetensorsContainer(Container):
         shape = entry.get("shape")
         offsets = entry.get("data_offsets")
         if dtype is None:
-            raise CheckpointError(f"safetensors entry {name!r:.60} has unknown dtype {entry.get('dtype')!r:.20}")
+            raise CheckpointError(
+                f"safetensors entry {name!r:.60} has unknown dtype {entry.get('dtype')!r:.20}"
+            )
         if not (isinstance(shape, list) and all(type(s) is int and 0 <= s < 1 << 62 for s in shape)):
             raise CheckpointError(f"safetensors entry {name!r:.60} has an invalid shape")
-        if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)
-                and 0 <= offsets[0] <= offsets[1]):
+        if not (
+            isinstance(offsets, list)
+            and len(offsets) == 2
+            and all(type(o) is int for o in offsets)
+            and 0 <= offsets[0] <= offsets[1]
+        ):
             raise CheckpointError(f"safetensors entry {name!r:.60} has invalid data offsets")
         shape_t = tuple(shape)
         numel = 1
         for s in shape_t:
             numel *= s
-        ref = StorageRef(key=name, dtype=dtype, location="cpu", numel=numel,
-                         record=name, data_offset=base + offsets[0],
-                         record_size=offsets[1] - offsets[0])
+        ref = StorageRef(
+            key=name,
+            dtype=dtype,
+            location="cpu",
+            numel=numel,
+            record=name,
+            data_offset=base + offsets[0],
+            record_size=offsets[1] - offsets[0],
+        )
         if ref.record_size != numel * dtype.itemsize:
-            ref.error = (f"{name}: the header gives {ref.record_size:,} bytes for "
-                         f"{numel:,} elements of {dtype.name}")
+            ref.error = (
+                f"{name}: the header gives {ref.record_size:,} bytes for {numel:,} elements of {dtype.name}"
+            )
         elif base + offsets[1] > self.base + self.file_size:
             ref.error = f"{name}: its bytes lie past the end of the file (truncated)"
         self.storages[name] = ref

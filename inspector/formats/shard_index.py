@@ -62,13 +62,16 @@ class ShardIndexContainer(MultiFileContainer):
             except CheckpointError as exc:
                 self.shard_errors[shard] = str(exc)
         if shards and all(self.shard_errors.get(s) == _INDEX_AS_SHARD for s in shards):
-            raise CheckpointError(f"it names only JSON files ({shards[0]!r:.60}: an index naming "
-                                  "itself or another index), no shard: not a checkpoint")
+            raise CheckpointError(
+                f"it names only JSON files ({shards[0]!r:.60}: an index naming "
+                "itself or another index), no shard: not a checkpoint"
+            )
         out: dict = {}
         if "metadata" in index:
             out["metadata"] = index["metadata"]
-        out["__shards__"] = {s: (self.shard_errors.get(s) or
-                                 f"ok: {len(self.subs[s].tensors):,} tensors") for s in shards}
+        out["__shards__"] = {
+            s: (self.shard_errors.get(s) or f"ok: {len(self.subs[s].tensors):,} tensors") for s in shards
+        }
         for key, shard in wmap.items():
             sub = self.subs.get(str(shard))
             node = sub.find(key) if sub is not None else None

@@ -106,9 +106,7 @@ class ObjectStub:
         st = self.stub_state
         if isinstance(st, dict):
             return st
-        if isinstance(st, tuple) and len(st) == 2 and all(
-            s is None or isinstance(s, dict) for s in st
-        ):
+        if isinstance(st, tuple) and len(st) == 2 and all(s is None or isinstance(s, dict) for s in st):
             merged: dict = {}
             for part in st:
                 if part:
@@ -130,10 +128,15 @@ def make_stub_type(module: str, name: str, counter: StubCounter | None) -> type:
     return type(
         safe_name,
         (ObjectStub,),
-        {"__slots__": (), "stub_module": str(module), "stub_name": str(name),
-         "stub_counter": counter,
-         # what repr(cls) and anything that formats the class shows: the name in the file
-         "__module__": str(module), "__qualname__": str(name)},
+        {
+            "__slots__": (),
+            "stub_module": str(module),
+            "stub_name": str(name),
+            "stub_counter": counter,
+            # what repr(cls) and anything that formats the class shows: the name in the file
+            "__module__": str(module),
+            "__qualname__": str(name),
+        },
     )
 
 
@@ -288,8 +291,10 @@ def int_text(value: int) -> str:
     shift = a.bit_length() - 64
     log10 = math.log10(a >> shift) + shift * math.log10(2)
     exp = int(log10)
-    return (f"{'-' if value < 0 else ''}{10 ** (log10 - exp):.9f}e+{exp} "
-            f"(an integer of about {exp + 1:,} digits, ending …{a % 10 ** 9:09d})")
+    return (
+        f"{'-' if value < 0 else ''}{10 ** (log10 - exp):.9f}e+{exp} "
+        f"(an integer of about {exp + 1:,} digits, ending …{a % 10**9:09d})"
+    )
 
 
 def key_str(value) -> str:

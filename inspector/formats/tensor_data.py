@@ -52,10 +52,12 @@ def validate(t: TensorInfo) -> StorageRef:
     storage_elems = s.nbytes // t.dtype.itemsize
     if stop > storage_elems:
         raise TensorDataError(
-            f"the tensor addresses element {stop - 1:,} but its storage holds {storage_elems:,}")
+            f"the tensor addresses element {stop - 1:,} but its storage holds {storage_elems:,}"
+        )
     if s.record_size is not None and s.record_size < s.nbytes:
         raise TensorDataError(
-            f"storage {s.key} declares {s.nbytes:,} bytes but the file holds {s.record_size:,}")
+            f"storage {s.key} declares {s.nbytes:,} bytes but the file holds {s.record_size:,}"
+        )
     return s
 
 
@@ -79,7 +81,8 @@ def tensor_array(container, path: str, t: TensorInfo, byteorder: str = "little")
     else:
         buf = _map_range(path, s.data_offset + start * item, span * item, raw)
     arr = np.lib.stride_tricks.as_strided(
-        buf, shape=t.shape, strides=tuple(st * item for st in t.stride), writeable=False)
+        buf, shape=t.shape, strides=tuple(st * item for st in t.stride), writeable=False
+    )
     return arr
 
 
@@ -130,8 +133,7 @@ class StoredTensor:
         """Elements [s, s+length) for each start, concatenated (for previews)."""
         fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         try:
-            return np.concatenate([self._read(fd, int(s), min(length, self.size - int(s)))
-                                   for s in starts])
+            return np.concatenate([self._read(fd, int(s), min(length, self.size - int(s))) for s in starts])
         finally:
             os.close(fd)
 
@@ -148,6 +150,5 @@ def tensor_source(container, path: str, t: TensorInfo, byteorder: str = "little"
     contiguous = contiguous_strides(t.shape) == tuple(t.stride) or t.numel <= 1
     if contiguous and not s.compressed and hasattr(os, "pread") and t.numel > 0:
         start, _ = extent(t)
-        return StoredTensor(path, s.data_offset + start * t.dtype.itemsize, t,
-                            t.dtype.numpy_raw(byteorder))
+        return StoredTensor(path, s.data_offset + start * t.dtype.itemsize, t, t.dtype.numpy_raw(byteorder))
     return tensor_array(container, path, t, byteorder)

@@ -32,7 +32,8 @@ def starts_with_magic(head: bytes) -> bool:
 
 
 _TEXT_PID = re.compile(
-    r"^\('storage', <class 'torch\.(?:cuda\.)?(\w+)'>, '(\w+)', '([\w:.-]+)', (\d+), None\)$")
+    r"^\('storage', <class 'torch\.(?:cuda\.)?(\w+)'>, '(\w+)', '([\w:.-]+)', (\d+), None\)$"
+)
 
 
 def parse_text_pid(text: str):
@@ -43,8 +44,14 @@ def parse_text_pid(text: str):
     name, key, location, numel = m.groups()
     if name not in dtypes.STORAGE_CLASSES:
         raise CheckpointError(f"unknown storage type {name!r:.40}")
-    return ("storage", StorageType(name, dtypes.DTYPES[dtypes.STORAGE_CLASSES[name]]), key,
-            location, int(numel), None)
+    return (
+        "storage",
+        StorageType(name, dtypes.DTYPES[dtypes.STORAGE_CLASSES[name]]),
+        key,
+        location,
+        int(numel),
+        None,
+    )
 
 
 class LegacyContainer(Container):
@@ -62,8 +69,9 @@ class LegacyContainer(Container):
 
     def _next(self, what: str, persistent=None):
         start = self.fh.tell()
-        value = unpickle(self.fh, what=what, limits=self.limits, persistent_load=persistent,
-                         counter=self.counter)
+        value = unpickle(
+            self.fh, what=what, limits=self.limits, persistent_load=persistent, counter=self.counter
+        )
         self.streams.append((what, start, self.fh.tell()))
         return value
 
@@ -94,8 +102,13 @@ class LegacyContainer(Container):
             path = cls.class_path() if isinstance(cls, type) and issubclass(cls, ObjectStub) else repr(cls)
             src_file = pid[2] if len(pid) > 2 else None
             source = pid[3] if len(pid) > 3 else None
-            self.module_sources.append(ModuleSource(path, src_file if isinstance(src_file, str) else None,
-                                                    source if isinstance(source, str) else None))
+            self.module_sources.append(
+                ModuleSource(
+                    path,
+                    src_file if isinstance(src_file, str) else None,
+                    source if isinstance(source, str) else None,
+                )
+            )
             return cls
         if typename != "storage" or len(pid) < 6:
             raise CheckpointError(f"unknown persistent id type {typename!r:.40}")
@@ -120,8 +133,9 @@ class LegacyContainer(Container):
         view_key, offset, size = key_str(view[0]), view[1], view[2]
         ref = self.views.get(view_key)
         if ref is None:
-            ref = StorageRef(key=view_key, dtype=stype.dtype, location=key_str(location), numel=size,
-                             view_offset=offset)
+            ref = StorageRef(
+                key=view_key, dtype=stype.dtype, location=key_str(location), numel=size, view_offset=offset
+            )
             ref.record = root_key  # resolved through the root storage
             self.views[view_key] = ref
         return ref
@@ -151,16 +165,22 @@ class LegacyContainer(Container):
         cut = any(r.error for r in self.storages.values())
         for ref in self.storages.values():
             if ref.data_offset is None and ref.error is None:
-                ref.error = (f"storage {ref.key} is missing: the file is truncated" if cut
-                             else f"storage {ref.key} has no data in the file")
+                ref.error = (
+                    f"storage {ref.key} is missing: the file is truncated"
+                    if cut
+                    else f"storage {ref.key} has no data in the file"
+                )
         for view in self.views.values():
             root = self.storages.get(view.record)
             if root is None or root.data_offset is None:
                 view.error = root.error if root is not None else "view of an unknown storage"
                 continue
-            if not isinstance(view.view_offset, int) or view.view_offset < 0 or \
-                    not isinstance(view.numel, int) or \
-                    (view.view_offset + view.numel) * view.dtype.itemsize > root.record_size:
+            if (
+                not isinstance(view.view_offset, int)
+                or view.view_offset < 0
+                or not isinstance(view.numel, int)
+                or (view.view_offset + view.numel) * view.dtype.itemsize > root.record_size
+            ):
                 view.error = f"storage view {view.key} lies outside its storage"
                 continue
             view.data_offset = root.data_offset + view.view_offset * view.dtype.itemsize

@@ -63,8 +63,13 @@ class TarContainer(Container):
         main = _Member(self.fh, members["pickle"])
         if main.size > self.limits.max_pickle_bytes:
             raise LimitExceeded("the pickle member is over the size limit")
-        return unpickle(main.read(), what="the pickle member", limits=self.limits,
-                        persistent_load=self._persistent, counter=self.counter)
+        return unpickle(
+            main.read(),
+            what="the pickle member",
+            limits=self.limits,
+            persistent_load=self._persistent,
+            counter=self.counter,
+        )
 
     def _bundle(self, members: dict) -> dict:
         """Each member read as what it is (tar stores members as they are: in place)."""
@@ -81,6 +86,7 @@ class TarContainer(Container):
                 if info.size > limit:
                     raise LimitExceeded(f"{name} is {info.size:,} bytes, over the {limit:,}-byte limit")
                 return _Member(self.fh, info).read(info.size)
+
             entries.append(Entry(name, info.size, info.offset_data, read))
         return read_entries(self.path, self.fh, entries, self.limits, self.storages, self.warnings)
 
@@ -100,8 +106,15 @@ class TarContainer(Container):
             size = numel * stype.dtype.itemsize
             if numel < 0 or m.pos + size > m.size:
                 raise CheckpointError(f"storage {key} runs past the end of its member (truncated)")
-            ref = StorageRef(key=key_str(key), dtype=stype.dtype, location=key_str(location), numel=numel,
-                             record="storages", data_offset=m.base + m.pos, record_size=size)
+            ref = StorageRef(
+                key=key_str(key),
+                dtype=stype.dtype,
+                location=key_str(location),
+                numel=numel,
+                record="storages",
+                data_offset=m.base + m.pos,
+                record_size=size,
+            )
             self.storages[ref.key] = ref
             self.objects[key_str(key)] = ref
             m.seek(m.pos + size)
@@ -113,9 +126,15 @@ class TarContainer(Container):
             base = self.storages.get(key_str(root))
             if base is None or type(offset) is not int or type(numel) is not int:
                 continue
-            ref = StorageRef(key=key_str(target), dtype=base.dtype, location=base.location, numel=numel,
-                             record="storages", data_offset=base.data_offset + offset * base.dtype.itemsize,
-                             record_size=numel * base.dtype.itemsize)
+            ref = StorageRef(
+                key=key_str(target),
+                dtype=base.dtype,
+                location=base.location,
+                numel=numel,
+                record="storages",
+                data_offset=base.data_offset + offset * base.dtype.itemsize,
+                record_size=numel * base.dtype.itemsize,
+            )
             if offset < 0 or offset + numel > base.numel:
                 ref.error = f"storage view {target} lies outside its storage"
             self.objects[key_str(target)] = ref
@@ -138,14 +157,15 @@ class TarContainer(Container):
             body = m.read(16 * ndim + 8)
             if len(body) != 16 * ndim + 8:
                 raise CheckpointError("the tensors member is truncated")
-            sizes = struct.unpack(f"<{ndim}q", body[:8 * ndim])
-            strides = struct.unpack(f"<{ndim}q", body[8 * ndim:16 * ndim])
-            (offset,) = struct.unpack("<q", body[16 * ndim:])
+            sizes = struct.unpack(f"<{ndim}q", body[: 8 * ndim])
+            strides = struct.unpack(f"<{ndim}q", body[8 * ndim : 16 * ndim])
+            (offset,) = struct.unpack("<q", body[16 * ndim :])
             storage = self.objects.get(key_str(storage_id))
             if not isinstance(storage, StorageRef):
                 raise CheckpointError(f"tensor {key} refers to an unknown storage")
-            self.objects[key_str(key)] = TensorInfo(storage, storage.dtype, sizes, strides, offset,
-                                                rebuild="legacy-tar")
+            self.objects[key_str(key)] = TensorInfo(
+                storage, storage.dtype, sizes, strides, offset, rebuild="legacy-tar"
+            )
 
     def _persistent(self, pid):
         if isinstance(pid, tuple) and len(pid) >= 3 and pid[0] in ("storage", b"storage"):
@@ -157,4 +177,3 @@ class TarContainer(Container):
         if obj is None:
             raise CheckpointError(f"unknown persistent id {pid!r:.40}")
         return obj
-

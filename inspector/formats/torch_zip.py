@@ -24,9 +24,11 @@ from .zipdir import ZipDirectory
 def find_root(names: list[str], has) -> str | None:
     """The archive's root folder: the one holding data.pkl (any name, even empty).
     `names` are the members ending in data.pkl; `has(name)` tells whether one exists."""
-    candidates = [n[: -len("data.pkl")] for n in names
-                  if n.endswith("data.pkl") and n.count("/") <= 1
-                  and (n == "data.pkl" or n.endswith("/data.pkl"))]
+    candidates = [
+        n[: -len("data.pkl")]
+        for n in names
+        if n.endswith("data.pkl") and n.count("/") <= 1 and (n == "data.pkl" or n.endswith("/data.pkl"))
+    ]
     if not candidates:
         return None
     # Prefer a root that also has the `version` record torch writes.
@@ -62,14 +64,19 @@ class ZipContainer(Container):
             if any(m.flags & 0x1 for m in d.members.values()):
                 raise CheckpointError("it is a password-protected zip archive, not a PyTorch checkpoint")
             raise CheckpointError("the zip archive has no data.pkl: it is not a torch.save file")
-        if self.kind == "zip" and (d.lookup(root + "constants.pkl") is not None or d.has_prefix(root + "code/")):
+        if self.kind == "zip" and (
+            d.lookup(root + "constants.pkl") is not None or d.has_prefix(root + "code/")
+        ):
             self.kind = "torchscript"
         self.root = root
         self.data_prefix = root + "data/"
         self.byteorder = "little"
         if d.lookup(root + "byteorder") is not None:
-            order = self.read_member(root + "byteorder", "the byteorder record", 64).decode(
-                "ascii", "replace").strip()
+            order = (
+                self.read_member(root + "byteorder", "the byteorder record", 64)
+                .decode("ascii", "replace")
+                .strip()
+            )
             if order not in ("little", "big"):
                 raise CheckpointError(f"unknown byte order record {order!r:.40}")
             self.byteorder = order
@@ -129,7 +136,9 @@ class ZipContainer(Container):
         if type(numel) is not int or numel < 0 or numel >> 62:
             raise CheckpointError(f"storage {key} declares an invalid size {numel!r:.40}")
         if type(location) is not str:
-            location = location.decode("ascii", "replace") if isinstance(location, bytes) else key_str(location)
+            location = (
+                location.decode("ascii", "replace") if isinstance(location, bytes) else key_str(location)
+            )
         # the record itself is looked up when its bytes are first asked for (locate)
         ref = StorageRef(name, stype.dtype, location, numel, data_prefix + key)
         self.storages[name] = ref
@@ -140,7 +149,7 @@ class ZipContainer(Container):
         members = self.dir.members
         m = members.get(ref.record)
         if m is None and ref.record.startswith(self.root + "data/"):
-            key = ref.record[len(self.root) + 5:]
+            key = ref.record[len(self.root) + 5 :]
             for candidate in (f"{self.root}.data/{key}.storage", f"{self.root}constants/{key}"):
                 if candidate in members:
                     ref.record = candidate
@@ -161,8 +170,15 @@ class ZipContainer(Container):
         realizer = Realizer(resolve, rebuild_tensor_v2) if deferred else None
         if realizer is not None:
             self.realizers.append(realizer)
-        obj = unpickle(data, what=member, limits=self.limits, counter=counter, report=report,
-                       persistent_load=self.persistent_load, deferred=realizer)
+        obj = unpickle(
+            data,
+            what=member,
+            limits=self.limits,
+            counter=counter,
+            report=report,
+            persistent_load=self.persistent_load,
+            deferred=realizer,
+        )
         self.reports[self.root + member] = report
         return obj
 
@@ -175,7 +191,7 @@ class ZipContainer(Container):
         with self._lock:
             m = self._member_for(ref)
             if m is None:
-                ref.error = f"storage record {ref.record[len(self.root):]} is missing from the archive"
+                ref.error = f"storage record {ref.record[len(self.root) :]} is missing from the archive"
                 raise TensorDataError(ref.error)
             ref.record_size = m.file_size
             ref.compressed = m.method != 0
@@ -192,12 +208,16 @@ class ZipContainer(Container):
         except CheckpointError as exc:
             raise TensorDataError(str(exc)) from None
 
+
 def _other_archive(names: list[str]) -> tuple[str | None, str]:
     """Archives without data.pkl: torch.export (.pt2, old and current layouts) and the
     oldest TorchScript layout (model.json + tensors/)."""
     for n in names:
-        for marker, kind in (("archive_format", "pt2"), ("serialized_exported_program.json", "pt2-old"),
-                             ("model.json", "torchscript-old")):
+        for marker, kind in (
+            ("archive_format", "pt2"),
+            ("serialized_exported_program.json", "pt2-old"),
+            ("model.json", "torchscript-old"),
+        ):
             if n == marker or n.endswith("/" + marker):
                 root = n[: -len(marker)]
                 if root.count("/") <= 1:

@@ -35,13 +35,26 @@ from .stubs import (
 )
 
 # Module attributes that are torch internals; shown only when they hold something.
-MODULE_INTERNALS = frozenset({
-    "_modules", "_parameters", "_buffers", "_non_persistent_buffers_set",
-    "_backward_hooks", "_backward_pre_hooks", "_forward_hooks", "_forward_hooks_with_kwargs",
-    "_forward_hooks_always_called", "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs",
-    "_state_dict_hooks", "_state_dict_pre_hooks", "_load_state_dict_pre_hooks",
-    "_load_state_dict_post_hooks", "_is_full_backward_hook",
-})
+MODULE_INTERNALS = frozenset(
+    {
+        "_modules",
+        "_parameters",
+        "_buffers",
+        "_non_persistent_buffers_set",
+        "_backward_hooks",
+        "_backward_pre_hooks",
+        "_forward_hooks",
+        "_forward_hooks_with_kwargs",
+        "_forward_hooks_always_called",
+        "_forward_pre_hooks",
+        "_forward_pre_hooks_with_kwargs",
+        "_state_dict_hooks",
+        "_state_dict_pre_hooks",
+        "_load_state_dict_pre_hooks",
+        "_load_state_dict_post_hooks",
+        "_is_full_backward_hook",
+    }
+)
 
 PRIMITIVES = (str, bytes, bytearray, int, float, complex, bool, type(None))
 
@@ -95,7 +108,7 @@ class Node:
         while cut != -1:
             head = self.child(path[:cut])
             if head is not None:
-                found = head.find(path[cut + 1:])
+                found = head.find(path[cut + 1 :])
                 if found is not None:
                     return found
             cut = path.find("/", cut + 1)
@@ -138,8 +151,9 @@ def describe_value(value: Any) -> tuple[str, str]:
     if isinstance(value, collections.OrderedDict):
         return "dict", "OrderedDict"
     if isinstance(value, dict):
-        return "dict", "dict" if type(value) is dict else getattr(type(value), "display_type",
-                                                                   type(value).__name__)
+        return "dict", "dict" if type(value) is dict else getattr(
+            type(value), "display_type", type(value).__name__
+        )
     if isinstance(value, list):
         return "list", "list"
     if isinstance(value, tuple):

@@ -56,6 +56,7 @@ class StorageType:
 
 # ---- tensor rebuild recorders -----------------------------------------------------------
 
+
 def _ints(value, what: str) -> tuple:
     if type(value) is not tuple:
         if not isinstance(value, (tuple, list)):
@@ -87,15 +88,27 @@ def _storage(value) -> StorageRef:
 
 def rebuild_tensor(storage, storage_offset, size, stride, *_ignored):
     s = _storage(storage)
-    return TensorInfo(s, s.dtype, _ints(size, "shape"), _ints(stride, "stride"),
-                      _offset(storage_offset), rebuild="_rebuild_tensor")
+    return TensorInfo(
+        s,
+        s.dtype,
+        _ints(size, "shape"),
+        _ints(stride, "stride"),
+        _offset(storage_offset),
+        rebuild="_rebuild_tensor",
+    )
 
 
-def rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
-                      backward_hooks=None, metadata=None, *_ignored):
+def rebuild_tensor_v2(
+    storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None, *_ignored
+):
     # the common case checked inline (this runs once per tensor of the file)
-    if type(storage) is StorageRef and type(size) is tuple and type(stride) is tuple \
-            and type(storage_offset) is int and not storage_offset >> 62:
+    if (
+        type(storage) is StorageRef
+        and type(size) is tuple
+        and type(stride) is tuple
+        and type(storage_offset) is int
+        and not storage_offset >> 62
+    ):
         for v in size:
             if type(v) is not int or v >> 62:  # negative or huge: checked in full below
                 break
@@ -104,35 +117,63 @@ def rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False
                 if type(v) is not int or v >> 62:
                     break
             else:
-                return TensorInfo(storage, storage.dtype, size, stride, storage_offset,
-                                  requires_grad is True, metadata=metadata or None)
+                return TensorInfo(
+                    storage,
+                    storage.dtype,
+                    size,
+                    stride,
+                    storage_offset,
+                    requires_grad is True,
+                    metadata=metadata or None,
+                )
     s = _storage(storage)
-    return TensorInfo(s, s.dtype, _ints(size, "shape"), _ints(stride, "stride"),
-                      _offset(storage_offset), requires_grad=bool(requires_grad),
-                      metadata=metadata or None)
+    return TensorInfo(
+        s,
+        s.dtype,
+        _ints(size, "shape"),
+        _ints(stride, "stride"),
+        _offset(storage_offset),
+        requires_grad=bool(requires_grad),
+        metadata=metadata or None,
+    )
 
 
-def rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks,
-                      dtype, metadata=None, *_ignored):
+def rebuild_tensor_v3(
+    storage, storage_offset, size, stride, requires_grad, backward_hooks, dtype, metadata=None, *_ignored
+):
     s = _storage(storage)
     tdt = dt.lookup(dtype.name) if isinstance(dtype, DTypeValue) else None
     if tdt is None:
         raise CheckpointError(f"tensor names an unknown dtype: {dtype!r:.80}")
-    return TensorInfo(s, tdt, _ints(size, "shape"), _ints(stride, "stride"),
-                      _offset(storage_offset), requires_grad=bool(requires_grad),
-                      metadata=metadata or None, rebuild="_rebuild_tensor_v3")
+    return TensorInfo(
+        s,
+        tdt,
+        _ints(size, "shape"),
+        _ints(stride, "stride"),
+        _offset(storage_offset),
+        requires_grad=bool(requires_grad),
+        metadata=metadata or None,
+        rebuild="_rebuild_tensor_v3",
+    )
 
 
-def rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params,
-                    requires_grad=False, backward_hooks=None, *_ignored):
+def rebuild_qtensor(
+    storage,
+    storage_offset,
+    size,
+    stride,
+    quantizer_params,
+    requires_grad=False,
+    backward_hooks=None,
+    *_ignored,
+):
     t = rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad)
     t.rebuild = "_rebuild_qtensor"
     q: dict[str, Any] = {}
     if isinstance(quantizer_params, tuple) and quantizer_params:
         scheme = quantizer_params[0]
         # the qscheme as torch names it, as text (never the repr of a repr)
-        q["qscheme"] = scheme.path.replace("torch.", "") if isinstance(scheme, NamedConstant) \
-            else str(scheme)
+        q["qscheme"] = scheme.path.replace("torch.", "") if isinstance(scheme, NamedConstant) else str(scheme)
         params = tuple(realize(p) for p in quantizer_params[1:])  # scales may be tensors
         if len(params) == 2:
             q["scale"], q["zero_point"] = params
@@ -162,8 +203,11 @@ def rebuild_from_type_v2(func, new_type, args, state):
         raise CheckpointError("malformed _rebuild_from_type_v2 call")
     t = realize(func(*args))
     if isinstance(t, TensorInfo):
-        path = new_type.class_path() if isinstance(new_type, type) and issubclass(
-            new_type, ObjectStub) else repr(new_type)
+        path = (
+            new_type.class_path()
+            if isinstance(new_type, type) and issubclass(new_type, ObjectStub)
+            else repr(new_type)
+        )
         if path == "torch.nn.parameter.Parameter":
             t.is_parameter = True
         elif path not in ("torch.Tensor", "torch._tensor.Tensor"):
@@ -177,17 +221,24 @@ def rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad=False, *_i
     tdt = dt.lookup(dtype.name) if isinstance(dtype, DTypeValue) else None
     if tdt is None:
         raise CheckpointError(f"tensor names an unknown dtype: {dtype!r:.80}")
-    return TensorInfo(None, tdt, _ints(size, "shape"), _ints(stride, "stride"), 0,
-                      requires_grad=bool(requires_grad), rebuild="meta",
-                      parts={"device": "meta"})
+    return TensorInfo(
+        None,
+        tdt,
+        _ints(size, "shape"),
+        _ints(stride, "stride"),
+        0,
+        requires_grad=bool(requires_grad),
+        rebuild="meta",
+        parts={"device": "meta"},
+    )
 
 
-def rebuild_wrapper_subclass(cls, dtype, size, stride, storage_offset, layout, device,
-                             requires_grad=False, *_ignored):
+def rebuild_wrapper_subclass(
+    cls, dtype, size, stride, storage_offset, layout, device, requires_grad=False, *_ignored
+):
     t = rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad)
     t.rebuild = "_rebuild_wrapper_subclass"
-    t.tensor_type = cls.class_path() if isinstance(cls, type) and issubclass(
-        cls, ObjectStub) else repr(cls)
+    t.tensor_type = cls.class_path() if isinstance(cls, type) and issubclass(cls, ObjectStub) else repr(cls)
     t.parts = {"device": device.spec if isinstance(device, DeviceValue) else repr(device)}
     return t
 
@@ -197,17 +248,23 @@ def rebuild_with_parts(kind: str):
         args = tuple(realize(a) for a in args)
         tensors = [a for a in args if isinstance(a, TensorInfo)]
         base = tensors[0] if tensors else None
-        t = TensorInfo(base.storage if base else None,
-                       base.dtype if base else dt.DTYPES["float32"],
-                       base.shape if base else (), base.stride if base else (),
-                       base.storage_offset if base else 0, rebuild=kind)
+        t = TensorInfo(
+            base.storage if base else None,
+            base.dtype if base else dt.DTYPES["float32"],
+            base.shape if base else (),
+            base.stride if base else (),
+            base.storage_offset if base else 0,
+            rebuild=kind,
+        )
         t.layout = kind
         t.parts = {f"arg{i}": a for i, a in enumerate(args)}
         return t
+
     return rebuild
 
 
 # ---- value recorders ----------------------------------------------------------------------
+
 
 def _charged(arg) -> None:
     """A recorder about to copy `arg`: counted against the unpickle's copy budget."""
@@ -256,6 +313,7 @@ def safe_container(kind: type):
             except TypeError:
                 pass
         return make_stub_type("builtins", kind.__name__, None)(*args)
+
     return build
 
 
@@ -270,6 +328,7 @@ def safe_bytes(kind: type):
         if isinstance(arg, str) and len(args) > 1 and args[1] in ("latin1", "latin-1"):
             return kind(arg.encode("latin1"))
         return make_stub_type("builtins", kind.__name__, None)(*args)
+
     return build
 
 
@@ -350,8 +409,10 @@ class NumpyArrayBuilder(NumpyArray):
         self.shape = tuple(shape) if isinstance(shape, (tuple, list)) else ()
         self.dtype = dtype.spec if isinstance(dtype, NumpyDType) else repr(dtype)
         npdt = dtype.resolve() if isinstance(dtype, NumpyDType) else None
-        if npdt is None or not isinstance(raw, (bytes, bytearray)) or not all(
-            isinstance(s, int) and s >= 0 for s in self.shape
+        if (
+            npdt is None
+            or not isinstance(raw, (bytes, bytearray))
+            or not all(isinstance(s, int) and s >= 0 for s in self.shape)
         ):
             self.note = "not decoded (object or structured dtype)"
             return
@@ -362,8 +423,7 @@ class NumpyArrayBuilder(NumpyArray):
         if n * npdt.itemsize != len(raw):
             self.note = "array bytes do not match its shape"
             return
-        self.value = np.frombuffer(bytes(raw), dtype=npdt).reshape(
-            self.shape, order="F" if fortran else "C")
+        self.value = np.frombuffer(bytes(raw), dtype=npdt).reshape(self.shape, order="F" if fortran else "C")
 
 
 def numpy_reconstruct(subtype=None, shape=None, dtype=None, *_):
@@ -411,10 +471,23 @@ RECORDERS: dict[tuple[str, str], Callable] = {
 }
 
 _TORCH_CONSTANTS = {
-    "per_tensor_affine", "per_channel_affine", "per_tensor_symmetric",
-    "per_channel_symmetric", "per_channel_affine_float_qparams", "strided", "sparse_coo",
-    "sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc", "_mkldnn", "jagged",
-    "contiguous_format", "channels_last", "channels_last_3d", "preserve_format",
+    "per_tensor_affine",
+    "per_channel_affine",
+    "per_tensor_symmetric",
+    "per_channel_symmetric",
+    "per_channel_affine_float_qparams",
+    "strided",
+    "sparse_coo",
+    "sparse_csr",
+    "sparse_csc",
+    "sparse_bsr",
+    "sparse_bsc",
+    "_mkldnn",
+    "jagged",
+    "contiguous_format",
+    "channels_last",
+    "channels_last_3d",
+    "preserve_format",
 }
 
 
@@ -439,9 +512,17 @@ class UnpickleReport:
 class SafeUnpickler(pickle.Unpickler):
     """find_class returns recorders or inert stubs; persistent ids go to the reader."""
 
-    def __init__(self, file, *, persistent_load: Callable | None, counter: StubCounter,
-                 encoding: str = "utf-8", seen: Counter | None = None,
-                 deferred: Realizer | None = None, limits: Limits | None = None):
+    def __init__(
+        self,
+        file,
+        *,
+        persistent_load: Callable | None,
+        counter: StubCounter,
+        encoding: str = "utf-8",
+        seen: Counter | None = None,
+        deferred: Realizer | None = None,
+        limits: Limits | None = None,
+    ):
         # Bound before the C initialiser looks it up: one Python call per storage, not two;
         # none at all when tensors are deferred (deferred.py).
         self._deferred = deferred
@@ -476,8 +557,9 @@ class SafeUnpickler(pickle.Unpickler):
                 found = NamedConstant(f"torch.{name}")
         if found is None:
             if len(self._stub_types) >= self._max_globals:  # each is a class: ~1 KB apiece
-                raise LimitExceeded(f"the pickle names more than {self._max_globals:,} different "
-                                    "classes and functions")
+                raise LimitExceeded(
+                    f"the pickle names more than {self._max_globals:,} different classes and functions"
+                )
             found = make_stub_type(module, name, self._counter)
         self._stub_types[key] = found
         return found
@@ -488,22 +570,39 @@ def _unresolved(pid):
     return make_stub_type("<persistent id>", "unresolved", None)(pid)
 
 
-_CORRUPT = (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError,
-            AttributeError, OverflowError, RecursionError, UnicodeDecodeError, AssertionError)
+_CORRUPT = (
+    pickle.UnpicklingError,
+    EOFError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+    RecursionError,
+    UnicodeDecodeError,
+    AssertionError,
+)
 
 
-def unpickle(data: bytes | io.BufferedIOBase, *, what: str, limits: Limits,
-             persistent_load: Callable | None = None,
-             counter: StubCounter | None = None,
-             report: UnpickleReport | None = None,
-             deferred: Realizer | None = None) -> Any:
+def unpickle(
+    data: bytes | io.BufferedIOBase,
+    *,
+    what: str,
+    limits: Limits,
+    persistent_load: Callable | None = None,
+    counter: StubCounter | None = None,
+    report: UnpickleReport | None = None,
+    deferred: Realizer | None = None,
+) -> Any:
     """Interpret one pickle stream with stand-ins. `data` is bytes or a seekable file
     positioned at the stream (left just after it on success)."""
     counter = counter or StubCounter(limits.max_objects)
     if isinstance(data, (bytes, bytearray, memoryview)):
         if len(data) > limits.max_pickle_bytes:
-            raise LimitExceeded(f"{what} is {len(data):,} bytes, over the "
-                                f"{limits.max_pickle_bytes:,}-byte limit")
+            raise LimitExceeded(
+                f"{what} is {len(data):,} bytes, over the {limits.max_pickle_bytes:,}-byte limit"
+            )
         stream = io.BytesIO(data)
     else:
         stream = data
@@ -517,9 +616,15 @@ def unpickle(data: bytes | io.BufferedIOBase, *, what: str, limits: Limits,
         seen: Counter = Counter()
         try:
             with memory_guard(budget), copy_budget(2 * size + (1 << 20)):
-                obj = SafeUnpickler(stream, persistent_load=persistent_load, counter=counter,
-                                    encoding=encoding, seen=seen, deferred=deferred,
-                                    limits=limits).load()
+                obj = SafeUnpickler(
+                    stream,
+                    persistent_load=persistent_load,
+                    counter=counter,
+                    encoding=encoding,
+                    seen=seen,
+                    deferred=deferred,
+                    limits=limits,
+                ).load()
             if report is not None:
                 report.globals = seen
                 report.called = set(counter.called)

@@ -74,7 +74,7 @@ class ZipDirectory:
         at = cd.rfind(raw)
         while at >= 46:
             h = at - 46
-            if cd[h:h + 4] == b"PK\x01\x02" and _CENTRAL.unpack_from(cd, h)[10] == len(raw):
+            if cd[h : h + 4] == b"PK\x01\x02" and _CENTRAL.unpack_from(cd, h)[10] == len(raw):
                 return self._entry(h)[0]
             at = cd.rfind(raw, 0, at)
         return None
@@ -96,7 +96,7 @@ class ZipDirectory:
         raw, cd = prefix.encode("utf-8"), self._cd
         at = cd.find(raw)
         while at != -1:
-            if at >= 46 and cd[at - 46:at - 42] == b"PK\x01\x02":
+            if at >= 46 and cd[at - 46 : at - 42] == b"PK\x01\x02":
                 return True
             at = cd.find(raw, at + 1)
         return False
@@ -105,14 +105,16 @@ class ZipDirectory:
         cd = self._cd
         if pos + 46 > len(cd):
             raise CheckpointError("the zip directory is damaged (it ends early)")
-        (sig, _, _, flags, method, _, _, crc, csize, usize, nlen, elen, clen, _, _, _,
-         offset) = _CENTRAL.unpack_from(cd, pos)
+        (sig, _, _, flags, method, _, _, crc, csize, usize, nlen, elen, clen, _, _, _, offset) = (
+            _CENTRAL.unpack_from(cd, pos)
+        )
         if sig != b"PK\x01\x02":
             raise CheckpointError("the zip directory is damaged (bad entry signature)")
-        name = cd[pos + 46: pos + 46 + nlen].decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        name = cd[pos + 46 : pos + 46 + nlen].decode("utf-8" if flags & 0x800 else "cp437", "replace")
         if usize == 0xFFFFFFFF or csize == 0xFFFFFFFF or offset == 0xFFFFFFFF:
-            usize, csize, offset = _zip64_extra(cd[pos + 46 + nlen: pos + 46 + nlen + elen],
-                                                usize, csize, offset)
+            usize, csize, offset = _zip64_extra(
+                cd[pos + 46 + nlen : pos + 46 + nlen + elen], usize, csize, offset
+            )
         return Member(name, offset, csize, usize, method, flags, crc), pos + 46 + nlen + elen + clen
 
     def _parse(self) -> None:
@@ -184,11 +186,11 @@ class ZipDirectory:
             raise CheckpointError(f"record {m.name} has a damaged local header")
         nlen, elen = struct.unpack_from("<HH", buf, 26)
         start = _LOCAL.size + nlen + elen
-        head = buf[start:start + peek]
+        head = buf[start : start + peek]
         if len(head) < peek and m.compress_size >= peek:
             self.fh.seek(m.header_offset + start)
             head = self.fh.read(peek)
-        return buf[_LOCAL.size:_LOCAL.size + nlen], m.header_offset + start, head
+        return buf[_LOCAL.size : _LOCAL.size + nlen], m.header_offset + start, head
 
     def read_raw(self, m: Member, start: int, limit: int) -> bytes:
         self.fh.seek(start)
@@ -222,7 +224,7 @@ def _zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int
     while pos + 4 <= len(extra):
         tag, ln = struct.unpack_from("<HH", extra, pos)
         if tag == 0x0001:
-            body = extra[pos + 4: pos + 4 + ln]
+            body = extra[pos + 4 : pos + 4 + ln]
             vals = [struct.unpack_from("<Q", body, i)[0] for i in range(0, len(body) - 7, 8)]
             it = iter(vals)
             if usize == 0xFFFFFFFF:

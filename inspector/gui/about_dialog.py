@@ -18,9 +18,16 @@ def versions() -> dict[str, str]:
             return metadata.version(pkg)
         except metadata.PackageNotFoundError:
             return "not installed"
-    return {"Checkpoint Inspector": __version__, "torch": ver("torch"), "Qt": qVersion(),
-            "PySide6": pyside_version, "pyqtgraph": ver("pyqtgraph"), "numpy": ver("numpy"),
-            "Python": platform.python_version()}
+
+    return {
+        "Checkpoint Inspector": __version__,
+        "torch": ver("torch"),
+        "Qt": qVersion(),
+        "PySide6": pyside_version,
+        "pyqtgraph": ver("pyqtgraph"),
+        "numpy": ver("numpy"),
+        "Python": platform.python_version(),
+    }
 
 
 class AboutDialog(QDialog):
@@ -28,8 +35,10 @@ class AboutDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("About Checkpoint Inspector")
         rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in versions().items())
-        label = QLabel("<h3>Checkpoint Inspector</h3><p>Opens PyTorch checkpoints without running "
-                       f"code hidden in them.</p><table cellpadding='2'>{rows}</table>")
+        label = QLabel(
+            "<h3>Checkpoint Inspector</h3><p>Opens PyTorch checkpoints without running "
+            f"code hidden in them.</p><table cellpadding='2'>{rows}</table>"
+        )
         label.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
         self.label = label  # selectable: versions are copied into bug reports
         buttons = QDialogButtonBox(QDialogButtonBox.Ok)

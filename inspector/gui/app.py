@@ -14,24 +14,36 @@ import sys
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="checkpoint-inspector",
-                                description="Open PyTorch checkpoints without running them.")
+    p = argparse.ArgumentParser(
+        prog="checkpoint-inspector", description="Open PyTorch checkpoints without running them."
+    )
     p.add_argument("files", nargs="*")
     p.add_argument("--screenshot", metavar="OUT.png", help="render the window to a PNG and exit")
     p.add_argument("--select", metavar="TREE_PATH", help="select this node (with --screenshot)")
     p.add_argument("--size", default="1400x900", help="window size for --screenshot")
-    p.add_argument("--demo", action="store_true",
-                   help="with no files: show the window at once, then build (first time) and open "
-                        "the demo checkpoint in the background")
-    p.add_argument("--no-demo", action="store_true",
-                   help="(kept for old scripts: the window now starts on its start page)")
-    p.add_argument("--new-window", action="store_true",
-                   help="do not hand the files to an already running window")
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="with no files: show the window at once, then build (first time) and open "
+        "the demo checkpoint in the background",
+    )
+    p.add_argument(
+        "--no-demo",
+        action="store_true",
+        help="(kept for old scripts: the window now starts on its start page)",
+    )
+    p.add_argument(
+        "--new-window", action="store_true", help="do not hand the files to an already running window"
+    )
     return p.parse_args(argv)
 
 
-XCB_LIBS = {"xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4",
-            "xkbcommon-x11": "libxkbcommon-x11-0", "xcb-keysyms": "libxcb-keysyms1"}
+XCB_LIBS = {
+    "xcb-cursor": "libxcb-cursor0",
+    "xcb-icccm": "libxcb-icccm4",
+    "xkbcommon-x11": "libxkbcommon-x11-0",
+    "xcb-keysyms": "libxcb-keysyms1",
+}
 
 
 def display_problem() -> str | None:
@@ -39,15 +51,19 @@ def display_problem() -> str | None:
     if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
         return None
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        return ("no display to show a window on (DISPLAY is not set); use --screenshot OUT.png "
-                "for an offscreen picture, or the ckpt command")
+        return (
+            "no display to show a window on (DISPLAY is not set); use --screenshot OUT.png "
+            "for an offscreen picture, or the ckpt command"
+        )
     if os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         import ctypes.util
 
         missing = [pkg for lib, pkg in XCB_LIBS.items() if ctypes.util.find_library(lib) is None]
         if missing:
-            return ("Qt's X11 plugin needs system libraries that are missing; on Debian/Ubuntu: "
-                    f"sudo apt-get install {' '.join(missing)}")
+            return (
+                "Qt's X11 plugin needs system libraries that are missing; on Debian/Ubuntu: "
+                f"sudo apt-get install {' '.join(missing)}"
+            )
     return None
 
 
@@ -104,6 +120,7 @@ def FileOpenFilter(window, parent):
                 window.receive_paths([event.file()])
                 return True
             return False
+
     return _Filter(parent)
 
 

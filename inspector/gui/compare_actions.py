@@ -19,8 +19,9 @@ from PySide6.QtWidgets import QAbstractItemView, QFileDialog
 
 from . import settings as cfg
 
-FILE_FILTER = ("Checkpoints (*.pt *.pth *.tar *.ckpt *.bin *.pkl *.ptl *.pt2 *.safetensors *.json);;"
-               "All files (*)")
+FILE_FILTER = (
+    "Checkpoints (*.pt *.pth *.tar *.ckpt *.bin *.pkl *.ptl *.pt2 *.safetensors *.json);;All files (*)"
+)
 
 
 def install(window) -> None:
@@ -29,8 +30,9 @@ def install(window) -> None:
     menu = window.menuBar().actions()[0].menu()
     before = next((a for a in menu.actions() if a.text() == "&Close"), None)
     for text, shortcut, slot in (
-            ("Compare &With…", "Ctrl+D", lambda: compare_with_dialog(window)),
-            ("&Progression Across Checkpoints…", "Ctrl+Shift+P", lambda: progression_dialog(window))):
+        ("Compare &With…", "Ctrl+D", lambda: compare_with_dialog(window)),
+        ("&Progression Across Checkpoints…", "Ctrl+Shift+P", lambda: progression_dialog(window)),
+    ):
         act = QAction(text, window)
         act.setShortcut(QKeySequence(shortcut))
         act.triggered.connect(slot)
@@ -120,7 +122,8 @@ def _tree_menu(window, menu) -> None:
         menu.addAction(text).triggered.connect(lambda: compare_files(window, a.path, b.path))
     if len(files) >= 2:
         menu.addAction(f"Progression of these {len(files)} files").triggered.connect(
-            lambda: show_progression(window, [f.path for f in files]))
+            lambda: show_progression(window, [f.path for f in files])
+        )
 
 
 def _drop(window, event, paths) -> bool:

@@ -132,15 +132,35 @@ class CompareView(QWidget):
         self.hist_plot.addLegend(offset=(10, 10))
         self.hist_plot.setLabel("bottom", "value")
         self.hist_plot.setLabel("left", "count")
-        self.curve_a = self.hist_plot.plot([0, 1], [0], stepMode="center", fillLevel=0, name="A",
-                                           brush=(66, 133, 244, 90), pen=pg.mkPen("#1a73e8", width=1.5))
-        self.curve_b = self.hist_plot.plot([0, 1], [0], stepMode="center", fillLevel=0, name="B",
-                                           brush=(230, 81, 0, 70), pen=pg.mkPen("#e65100", width=1.5))
+        self.curve_a = self.hist_plot.plot(
+            [0, 1],
+            [0],
+            stepMode="center",
+            fillLevel=0,
+            name="A",
+            brush=(66, 133, 244, 90),
+            pen=pg.mkPen("#1a73e8", width=1.5),
+        )
+        self.curve_b = self.hist_plot.plot(
+            [0, 1],
+            [0],
+            stepMode="center",
+            fillLevel=0,
+            name="B",
+            brush=(230, 81, 0, 70),
+            pen=pg.mkPen("#e65100", width=1.5),
+        )
         self.diff_plot = pg.PlotWidget()
         self.diff_plot.setLabel("bottom", "A − B")
         self.diff_plot.setLabel("left", "count")
-        self.curve_d = self.diff_plot.plot([0, 1], [0], stepMode="center", fillLevel=0,
-                                           brush=(120, 120, 120, 110), pen=pg.mkPen("#424242", width=1.2))
+        self.curve_d = self.diff_plot.plot(
+            [0, 1],
+            [0],
+            stepMode="center",
+            fillLevel=0,
+            brush=(120, 120, 120, 110),
+            pen=pg.mkPen("#424242", width=1.2),
+        )
         self.stats = QTableWidget(len(STAT_ROWS), 2)
         self.stats.setHorizontalHeaderLabels(["A", "B"])
         self.stats.setVerticalHeaderLabels(STAT_ROWS)
@@ -181,9 +201,18 @@ class CompareView(QWidget):
                 for ck in (a, b):
                     if ck is not None:
                         ck.close()
+
         self.timer.start()
-        self.main.runner.submit(work, self.path_a, self.path_b, self.atol, self.rtol,
-                                on_done=self._finished, on_fail=self._failed, label="compare")
+        self.main.runner.submit(
+            work,
+            self.path_a,
+            self.path_b,
+            self.atol,
+            self.rtol,
+            on_done=self._finished,
+            on_fail=self._failed,
+            label="compare",
+        )
 
     def _poll(self) -> None:
         plan = getattr(self, "plan_ready", None)
@@ -205,10 +234,17 @@ class CompareView(QWidget):
         if r.rule:
             text += f"  ·  keys aligned with the rule {r.rule}"
         if r.structure:
-            text += "<br>Other differences: " + "; ".join(
-                escape(f"/{e['path']} {'–' if e['a'] is None else e['a']} → "
-                       f"{'–' if e['b'] is None else e['b']}")
-                for e in r.structure[:6]) + (" …" if len(r.structure) > 6 else "")
+            text += (
+                "<br>Other differences: "
+                + "; ".join(
+                    escape(
+                        f"/{e['path']} {'–' if e['a'] is None else e['a']} → "
+                        f"{'–' if e['b'] is None else e['b']}"
+                    )
+                    for e in r.structure[:6]
+                )
+                + (" …" if len(r.structure) > 6 else "")
+            )
         if not final:
             text = "Comparing… " + text
         return text
@@ -230,8 +266,10 @@ class CompareView(QWidget):
         self.cancelled = self.cancelled or bool(getattr(self.meter, "cancelled", False))
         self.model.pending_label = "not compared"
         self.model.publish_all()  # every row compared so far, the rest "not compared"
-        self.summary.setText(("Cancelled. " if self.cancelled else f"Cannot compare: {escape(message)}. ")
-                             + (self._summary_text(final=True) if self.result is not None else ""))
+        self.summary.setText(
+            ("Cancelled. " if self.cancelled else f"Cannot compare: {escape(message)}. ")
+            + (self._summary_text(final=True) if self.result is not None else "")
+        )
         if not self.cancelled:
             self.main.show_error("Compare", message)
 
@@ -299,12 +337,20 @@ class CompareView(QWidget):
             finally:
                 a.close()
                 b.close()
+
         if self.detail_meter is not None:  # the previous tensor's histograms are not wanted
             self.detail_meter.cancelled = True
         self.detail_meter = meter = Meter()
-        self.main.runner.submit(work, self.path_a, self.path_b, row.key, row.key_b or row.key, meter,
-                                on_done=lambda d, r=row: self._show_detail(r, d),
-                                on_fail=lambda m, r=row: self._detail_failed(r, m))
+        self.main.runner.submit(
+            work,
+            self.path_a,
+            self.path_b,
+            row.key,
+            row.key_b or row.key,
+            meter,
+            on_done=lambda d, r=row: self._show_detail(r, d),
+            on_fail=lambda m, r=row: self._detail_failed(r, m),
+        )
 
     def _detail_failed(self, row, message: str) -> None:
         if row is self.detail_row:
@@ -328,8 +374,10 @@ class CompareView(QWidget):
         diff = row.diff
         extra = ""
         if diff is not None and not diff.identical:
-            extra = (f": relative change {diff.rel_l2:.3e}, cosine {fmt(diff.cosine, '.6f')}, "
-                     f"max |Δ| {diff.max_abs:.3e}, {diff.frac_changed:.2%} of elements changed")
+            extra = (
+                f": relative change {diff.rel_l2:.3e}, cosine {fmt(diff.cosine, '.6f')}, "
+                f"max |Δ| {diff.max_abs:.3e}, {diff.frac_changed:.2%} of elements changed"
+            )
         elif diff is not None:
             extra = ": identical, bit for bit"
         self.detail_label.setText(f"<b>{escape(row.key)}</b>{extra}")

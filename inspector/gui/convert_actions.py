@@ -39,9 +39,14 @@ def _export_dialog(window, f, weights, dicts):
     from ..analysis.weight_candidates import classes_named_in_file
     from .dialogs.export_dialog import ExportDialog
 
-    return ExportDialog(f.path, weights, window, pickled_model=f.ck.root.kind == "module"
-                        and f.verdict.trustable, imports=f.verdict.modules,
-                        classes=classes_named_in_file(f.verdict))
+    return ExportDialog(
+        f.path,
+        weights,
+        window,
+        pickled_model=f.ck.root.kind == "module" and f.verdict.trustable,
+        imports=f.verdict.modules,
+        classes=classes_named_in_file(f.verdict),
+    )
 
 
 @dataclass(frozen=True)
@@ -56,14 +61,42 @@ class ConvertAction:
 
 
 CONVERT = (
-    ConvertAction("remap", "&Re-map devices…", "Re-map devices…", "Ctrl+Shift+M", _remap_dialog, run_remap,
-                  "Re-mapping devices…"),
-    ConvertAction("warmstart", "&Warm-start a model from this file…", "Warm-start a model from this file…",
-                  "Ctrl+Shift+W", _warmstart_dialog, run_warmstart, "Warm-starting…"),
-    ConvertAction("export", "&Export (torch.export, TorchScript, safetensors)…", "Export…", "Ctrl+Shift+X",
-                  _export_dialog, run_export, "Exporting…"),
-    ConvertAction("strip", "&Strip for inference…", "Strip for inference…", "Ctrl+Shift+S", _strip_dialog,
-                  run_strip, "Stripping…"),
+    ConvertAction(
+        "remap",
+        "&Re-map devices…",
+        "Re-map devices…",
+        "Ctrl+Shift+M",
+        _remap_dialog,
+        run_remap,
+        "Re-mapping devices…",
+    ),
+    ConvertAction(
+        "warmstart",
+        "&Warm-start a model from this file…",
+        "Warm-start a model from this file…",
+        "Ctrl+Shift+W",
+        _warmstart_dialog,
+        run_warmstart,
+        "Warm-starting…",
+    ),
+    ConvertAction(
+        "export",
+        "&Export (torch.export, TorchScript, safetensors)…",
+        "Export…",
+        "Ctrl+Shift+X",
+        _export_dialog,
+        run_export,
+        "Exporting…",
+    ),
+    ConvertAction(
+        "strip",
+        "&Strip for inference…",
+        "Strip for inference…",
+        "Ctrl+Shift+S",
+        _strip_dialog,
+        run_strip,
+        "Stripping…",
+    ),
 )
 BY_KIND = {a.kind: a for a in CONVERT}
 

@@ -12,11 +12,26 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from ..present import shape_text
 
 COLUMNS = ["Key", "Status", "Shape", "DType", "Rel. change", "Cosine", "Max |Δ|", "Changed"]
-COLORS = {"identical": "#9e9e9e", "equal": "#43a047", "changed": "#fb8c00", "shape": "#8e24aa",
-          "added": "#1e88e5", "removed": "#e53935", "error": "#000000", "pending": "#e0e0e0"}
-LABELS = {"identical": "identical", "equal": "equal (tolerance)", "changed": "changed",
-          "shape": "shape changed", "added": "only in B", "removed": "only in A",
-          "error": "unreadable", "pending": "comparing…"}
+COLORS = {
+    "identical": "#9e9e9e",
+    "equal": "#43a047",
+    "changed": "#fb8c00",
+    "shape": "#8e24aa",
+    "added": "#1e88e5",
+    "removed": "#e53935",
+    "error": "#000000",
+    "pending": "#e0e0e0",
+}
+LABELS = {
+    "identical": "identical",
+    "equal": "equal (tolerance)",
+    "changed": "changed",
+    "shape": "shape changed",
+    "added": "only in B",
+    "removed": "only in A",
+    "error": "unreadable",
+    "pending": "comparing…",
+}
 STAT_ROWS = ["numel", "min", "max", "mean", "std", "l2", "zeros", "nan", "inf"]
 
 

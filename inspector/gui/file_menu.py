@@ -19,7 +19,9 @@ def fill_file_menu(window, menu, f) -> None:
             if index.isValid():
                 window.tree.setCurrentIndex(index)
             fn()
+
         return run
+
     menu.addAction("Reload (F5)").triggered.connect(select_then(window.reload_current))
     menu.addAction("Close (Ctrl+W)").triggered.connect(lambda: window.close_file(f))
     menu.addSeparator()
@@ -28,7 +30,9 @@ def fill_file_menu(window, menu, f) -> None:
     menu.addSeparator()
     convert = menu.addMenu("Convert")
     for action in CONVERT:
-        convert.addAction(action.row_label).triggered.connect(select_then(lambda k=action.kind: window.convert(k)))
+        convert.addAction(action.row_label).triggered.connect(
+            select_then(lambda k=action.kind: window.convert(k))
+        )
 
 
 def show_in_folder(path: str) -> bool:

@@ -62,7 +62,7 @@ class CountAxis(pg.AxisItem):
 
     def tickStrings(self, values, scale, spacing):
         if self.log:
-            return [count_text(10 ** v) for v in values]
+            return [count_text(10**v) for v in values]
         return [count_text(v) for v in values]
 
 
@@ -73,8 +73,9 @@ class HistogramPlot(pg.PlotWidget):
     def __init__(self, parent=None):
         self.value_axis = ValueAxis("bottom")
         self.count_axis = CountAxis("left")
-        super().__init__(parent, axisItems={"bottom": self.value_axis, "left": self.count_axis,
-                                            "top": ValueAxis("top")})
+        super().__init__(
+            parent, axisItems={"bottom": self.value_axis, "left": self.count_axis, "top": ValueAxis("top")}
+        )
         self.setMinimumHeight(220)
         self.showGrid(x=True, y=True, alpha=0.2)
         self.setLabel("bottom", "value")
@@ -157,8 +158,10 @@ class HistogramPlot(pg.PlotWidget):
     def _draw_title(self) -> None:
         color = theme.text()
         if self.overlay is not None and self.overlay_curve.isVisible():
-            self.setTitle(f"<span style='color:{color}'>{self.title}</span>  ·  <span style='color:"
-                          f"{theme.overlay()}'>{self.overlay_name} (top axis)</span>")
+            self.setTitle(
+                f"<span style='color:{color}'>{self.title}</span>  ·  <span style='color:"
+                f"{theme.overlay()}'>{self.overlay_name} (top axis)</span>"
+            )
         else:
             self.setTitle(self.title, color=color)
 
@@ -177,8 +180,9 @@ class HistogramPlot(pg.PlotWidget):
         item = self.getPlotItem()
         top = float(self._counts(h).max())
         if self.overlay is not None and len(self.overlay.counts):
-            self.overlay_curve.setData(np.asarray(self.overlay.edges, dtype=np.float64),
-                                       self._counts(self.overlay))
+            self.overlay_curve.setData(
+                np.asarray(self.overlay.edges, dtype=np.float64), self._counts(self.overlay)
+            )
             self.overlay_curve.show()
             item.showAxis("top")
             item.getAxis("top").setLabel(f"{self.overlay_name} value", color=theme.overlay())

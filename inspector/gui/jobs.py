@@ -40,8 +40,9 @@ class Job(QRunnable):
         except MemoryError:
             self.signals.failed.emit(self, "not enough memory for this operation")
         except Exception as exc:  # a bug of ours: say it in one line, keep the app alive
-            self.signals.failed.emit(self, f"internal error: {type(exc).__name__}: "
-                                           f"{' '.join(str(exc).split())[:200]}")
+            self.signals.failed.emit(
+                self, f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+            )
         else:
             self.signals.done.emit(self, result)
 

@@ -46,8 +46,15 @@ def load(path: str) -> OpenFile:
     found = inspect(path)
     if found.read_error is not None:
         return verdict_only(path, CheckpointError(found.read_error), sig, found.verdict)
-    f = OpenFile(path=path, ck=found.checkpoint, summary=found.summary, verdict=found.verdict,
-                 training=found.training, maps=found.maps, signature=sig)
+    f = OpenFile(
+        path=path,
+        ck=found.checkpoint,
+        summary=found.summary,
+        verdict=found.verdict,
+        training=found.training,
+        maps=found.maps,
+        signature=sig,
+    )
     f.search_index()  # built here, off the GUI thread, so the first keystroke is quick
     return f
 
@@ -61,6 +68,12 @@ def verdict_only(path: str, exc: CheckpointError, sig=None, verdict: Verdict | N
     if verdict.verdict in ("unreadable", "safe"):
         raise exc
     ck = assemble(path, "unreadable", {}, Container(), {})
-    return OpenFile(path=path, ck=ck, summary=summarize(ck), verdict=verdict,
-                    training=training_summary(ck),
-                    signature=sig, read_error=str(exc))
+    return OpenFile(
+        path=path,
+        ck=ck,
+        summary=summarize(ck),
+        verdict=verdict,
+        training=training_summary(ck),
+        signature=sig,
+        read_error=str(exc),
+    )

@@ -43,8 +43,9 @@ from .watcher import ReloadWatcher
 
 DEFAULT_WIDTHS = (260, 80, 95, 70, 45, 88, 70)
 NAME_WIDTH = (220, 520)  # the Name column fits its content within these bounds
-FILE_FILTER = ("Checkpoints (*.pt *.pth *.tar *.ckpt *.bin *.pkl *.ptl *.pt2 *.safetensors *.json);;"
-               "All files (*)")
+FILE_FILTER = (
+    "Checkpoints (*.pt *.pth *.tar *.ckpt *.bin *.pkl *.ptl *.pt2 *.safetensors *.json);;All files (*)"
+)
 
 
 class MainWindow(QMainWindow):
@@ -172,8 +173,9 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         m = self.menuBar().addMenu("&File")
         self._action(m, "&Open…", QKeySequence.Open, self.open_dialog)
-        self._action(m, "Open &Folder… (shard index, distributed checkpoint)", "Ctrl+Shift+O",
-                     self.open_folder_dialog)
+        self._action(
+            m, "Open &Folder… (shard index, distributed checkpoint)", "Ctrl+Shift+O", self.open_folder_dialog
+        )
         self.recent_menu = m.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self._fill_recent()
@@ -183,18 +185,21 @@ class MainWindow(QMainWindow):
         self._action(m, "&Quit", QKeySequence.Quit, self.close)
         v = self.menuBar().addMenu("&View")
         self._action(v, "&Find", QKeySequence.Find, lambda: self.filter.setFocus())
-        self.group_action = self._action(v, "&Group state_dict keys by module", "Ctrl+G",
-                                         lambda on: self.grouped.setChecked(on))
+        self.group_action = self._action(
+            v, "&Group state_dict keys by module", "Ctrl+G", lambda on: self.grouped.setChecked(on)
+        )
         self.group_action.setCheckable(True)
         QShortcut(QKeySequence(Qt.Key_Escape), self, self.clear_filter)
         self._action(v, "&Expand all", "Ctrl+E", self.tree.expandAll)
-        self.live_reload = self._action(v, "&Reload files when they change on disk", None,
-                                        self._toggle_live_reload)
+        self.live_reload = self._action(
+            v, "&Reload files when they change on disk", None, self._toggle_live_reload
+        )
         self.live_reload.setCheckable(True)
         self._action(v, "C&ollapse all", "Ctrl+Shift+E", self.tree.collapseAll)
         c = self.menuBar().addMenu("&Convert")
-        self.convert_actions = [self._action(c, a.label, a.shortcut, lambda _=False, k=a.kind: self.convert(k))
-                                for a in CONVERT]
+        self.convert_actions = [
+            self._action(c, a.label, a.shortcut, lambda _=False, k=a.kind: self.convert(k)) for a in CONVERT
+        ]
         h = self.menuBar().addMenu("&Help")
         self._action(h, "&About", None, self.show_about)
         from .compare_actions import install as install_compare
@@ -239,8 +244,12 @@ class MainWindow(QMainWindow):
 
         self.statusBar().showMessage("Writing the demo checkpoint…")
         self.progress.show()
-        self.runner.submit(demo.demo_path, on_done=lambda p: self.open_paths([p]),
-                           on_fail=lambda m: self._open_failed("demo checkpoint", m), label="demo")
+        self.runner.submit(
+            demo.demo_path,
+            on_done=lambda p: self.open_paths([p]),
+            on_fail=lambda m: self._open_failed("demo checkpoint", m),
+            label="demo",
+        )
 
     def open_dialog(self) -> None:
         start = cfg.settings().value("last_dir", os.path.expanduser("~"))
@@ -277,8 +286,12 @@ class MainWindow(QMainWindow):
             self._seq += 1
             self.loading[path] = None  # a synchronous runner may finish before submit returns
             job = self.runner.submit(
-                load, path, on_done=lambda f, p=path, n=self._seq: self._opened(p, f, n),
-                on_fail=lambda msg, p=path: self._open_failed(p, msg), label=path)
+                load,
+                path,
+                on_done=lambda f, p=path, n=self._seq: self._opened(p, f, n),
+                on_fail=lambda msg, p=path: self._open_failed(p, msg),
+                label=path,
+            )
             if path in self.loading:
                 self.loading[path] = job
 
@@ -307,7 +320,9 @@ class MainWindow(QMainWindow):
             self.apply_filter()
         self.statusBar().showMessage(
             f"Opened {os.path.basename(path)}: {f.summary['tensor_count']:,} tensors, "
-            f"verdict {f.verdict.verdict}", 8000)
+            f"verdict {f.verdict.verdict}",
+            8000,
+        )
 
     def _open_failed(self, path: str, message: str) -> None:
         self._loading_done(path)
@@ -404,14 +419,20 @@ class MainWindow(QMainWindow):
         f = it.file
         self.setWindowTitle(f"{os.path.basename(f.path)} — Checkpoint Inspector")
         self.banner.setVisible(f.dangerous or f.verdict.verdict == "unverified")
-        self.banner.setStyleSheet("background:%s;color:white;font-weight:bold;padding:6px"
-                                  % ("#c62828" if f.dangerous else "#b26a00"))
+        self.banner.setStyleSheet(
+            "background:%s;color:white;font-weight:bold;padding:6px"
+            % ("#c62828" if f.dangerous else "#b26a00")
+        )
         if f.dangerous:
-            self.banner.setText(f"{os.path.basename(f.path)} is DANGEROUS: it would run code if "
-                                "loaded with torch.load. Inspect-only: nothing in it is executed here.")
+            self.banner.setText(
+                f"{os.path.basename(f.path)} is DANGEROUS: it would run code if "
+                "loaded with torch.load. Inspect-only: nothing in it is executed here."
+            )
         elif f.verdict.verdict == "unverified":
-            self.banner.setText(f"Cannot vouch for {os.path.basename(f.path)}: part of what a loader "
-                                "would read could not be judged. Treat it as unsafe; inspect-only.")
+            self.banner.setText(
+                f"Cannot vouch for {os.path.basename(f.path)}: part of what a loader "
+                "would read could not be judged. Treat it as unsafe; inspect-only."
+            )
         node = it.node if it.group is None else None
         if it.is_file or node is None and it.group is None:
             self.summary.show_file(f)
@@ -468,15 +489,20 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{os.path.basename(path)} changed on disk; reloading…")
         self.loading[path] = None
         job = self.runner.submit(
-            load, path, on_done=lambda f, p=path: self._reloaded(p, f),
-            on_fail=lambda msg, p=path: self._reload_failed(p, msg), label=path)
+            load,
+            path,
+            on_done=lambda f, p=path: self._reloaded(p, f),
+            on_fail=lambda msg, p=path: self._reload_failed(p, msg),
+            label=path,
+        )
         if path in self.loading:
             self.loading[path] = job
 
     def _reload_failed(self, path: str, message: str) -> None:
         self._loading_done(path)
-        self.statusBar().showMessage(f"{os.path.basename(path)} is not readable yet ({message}); "
-                                     "waiting for the next change", 10000)
+        self.statusBar().showMessage(
+            f"{os.path.basename(path)} is not readable yet ({message}); waiting for the next change", 10000
+        )
 
     def _reloaded(self, path: str, new) -> None:
         self._loading_done(path)
@@ -484,8 +510,14 @@ class MainWindow(QMainWindow):
         if old is None:
             return
         current = self.model.item(self.tree.currentIndex()) if self.tree.currentIndex().isValid() else None
-        selected = current.node.path if current is not None and current.file is old and \
-            current.node is not None and not current.is_file else None
+        selected = (
+            current.node.path
+            if current is not None
+            and current.file is old
+            and current.node is not None
+            and not current.is_file
+            else None
+        )
         expanded = self._expanded_paths(old)
         self.model.replace_file(old, new)
         old.ck.close()
@@ -544,7 +576,8 @@ class MainWindow(QMainWindow):
             fill_file_menu(self, menu, it.file)
         if it.node is not None and not it.is_file:
             menu.addAction("Copy path").triggered.connect(
-                lambda: QApplication.clipboard().setText(it.node.path))
+                lambda: QApplication.clipboard().setText(it.node.path)
+            )
             menu.addAction("Extract to a file…").triggered.connect(lambda: self.extract(it))
         for hook in self.tree_menu_hooks:
             hook(menu, index)
@@ -556,11 +589,18 @@ class MainWindow(QMainWindow):
         if output is None:
             from .dialogs.common import suggest
 
-            output, _ = QFileDialog.getSaveFileName(self, "Extract to", suggest(it.file.path, "_" +
-                                                    it.node.name.replace("/", "_")), FILE_FILTER)
+            output, _ = QFileDialog.getSaveFileName(
+                self, "Extract to", suggest(it.file.path, "_" + it.node.name.replace("/", "_")), FILE_FILTER
+            )
         if output:
-            self.operations.run("Extracting…", lambda path, key, out, progress: apply_extract(
-                path, key, out, True), it.file.path, it.node.path, output, on_done=self.converted)
+            self.operations.run(
+                "Extracting…",
+                lambda path, key, out, progress: apply_extract(path, key, out, True),
+                it.file.path,
+                it.node.path,
+                output,
+                on_done=self.converted,
+            )
 
     # ---- filter and sort -----------------------------------------------------------------------
     def _filter_changed(self, _text: str) -> None:

@@ -42,8 +42,9 @@ def pair(window, model_path: str | None = None) -> bool:
         window.show_error("Pair with model file", "The selected file holds no optimizer state.")
         return False
     if model_path is None:
-        model_path, _ = QFileDialog.getOpenFileName(window, "Model file for this optimizer",
-                                                    os.path.dirname(f.path), FILTER)
+        model_path, _ = QFileDialog.getOpenFileName(
+            window, "Model file for this optimizer", os.path.dirname(f.path), FILTER
+        )
         if not model_path:
             return False
     try:
@@ -63,5 +64,6 @@ def pair(window, model_path: str | None = None) -> bool:
     named = sum(1 for m in maps for s in m.slots if s.name)
     total = sum(len(m.slots) for m in maps)
     window.statusBar().showMessage(
-        f"Paired with {os.path.basename(model_path)}: {named} of {total} optimizer records named", 8000)
+        f"Paired with {os.path.basename(model_path)}: {named} of {total} optimizer records named", 8000
+    )
     return True

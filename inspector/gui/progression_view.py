@@ -57,8 +57,10 @@ class ProgressionView(QWidget):
     def __init__(self, window, paths: list[str], bins: int = 64):
         super().__init__(window, Qt.Window)
         self.main, self.paths, self.bins = window, list(paths), bins
-        self.setWindowTitle(f"Progression of {len(paths)} checkpoints "
-                            f"({os.path.basename(os.path.dirname(paths[0])) or paths[0]})")
+        self.setWindowTitle(
+            f"Progression of {len(paths)} checkpoints "
+            f"({os.path.basename(os.path.dirname(paths[0])) or paths[0]})"
+        )
         self.meter = Meter()
         self.result = None
         self.ridge = None
@@ -66,8 +68,11 @@ class ProgressionView(QWidget):
         self.done = self.cancelled = False
         self.curves: dict[str, list] = {"norm": [], "rel_change": [], "adam_update": []}
 
-        self.title = QLabel(f"{len(paths)} checkpoints: " + ", ".join(os.path.basename(p) for p in paths[:8])
-                            + (" …" if len(paths) > 8 else ""))
+        self.title = QLabel(
+            f"{len(paths)} checkpoints: "
+            + ", ".join(os.path.basename(p) for p in paths[:8])
+            + (" …" if len(paths) > 8 else "")
+        )
         self.title.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -127,9 +132,11 @@ class ProgressionView(QWidget):
         plots = QWidget()
         pl = QVBoxLayout(plots)
         pl.setContentsMargins(0, 0, 0, 0)
-        for field, title, log in (("norm", "L2 norm", False),
-                                  ("rel_change", "relative change from the previous checkpoint", True),
-                                  ("adam_update", "Adam update RMS / weight RMS", True)):
+        for field, title, log in (
+            ("norm", "L2 norm", False),
+            ("rel_change", "relative change from the previous checkpoint", True),
+            ("adam_update", "Adam update RMS / weight RMS", True),
+        ):
             p = pg.PlotWidget(title=title)
             p.showGrid(x=True, y=True, alpha=0.2)
             p.setLogMode(y=log)
@@ -149,9 +156,14 @@ class ProgressionView(QWidget):
         from ..analysis.progression import progression
 
         self.timer.start()
-        self.main.runner.submit(lambda paths, meter: progression(paths, None, self.bins, meter),
-                                self.paths, self.meter, on_done=self._finished, on_fail=self._failed,
-                                label="progression")
+        self.main.runner.submit(
+            lambda paths, meter: progression(paths, None, self.bins, meter),
+            self.paths,
+            self.meter,
+            on_done=self._finished,
+            on_fail=self._failed,
+            label="progression",
+        )
 
     def _tick(self) -> None:
         if self.meter.total:
@@ -192,8 +204,12 @@ class ProgressionView(QWidget):
             f"{sum(c.status == 'stalled' for c in result.layers)} stopped changing (grey), "
             f"{sum(c.status == 'exploded' for c in result.layers)} blew up (red). "
             "Select a layer: its curves turn black and its histograms appear below"
-            + (f". Curves drawn for the first {MAX_CURVES} layers and every flagged one."
-               if len(result.layers) > MAX_CURVES else ""))
+            + (
+                f". Curves drawn for the first {MAX_CURVES} layers and every flagged one."
+                if len(result.layers) > MAX_CURVES
+                else ""
+            )
+        )
         self._fill_table()
         self._draw_curves(flagged)
 
@@ -205,8 +221,13 @@ class ProgressionView(QWidget):
             key = QTableWidgetItem(c.key)
             key.setData(Qt.UserRole, c.key)
             status = c.status if c.since is None else f"{c.status} since {self.labels()[c.since]}"
-            items = [key, QTableWidgetItem(status), NumItem(_last(c.norm)),
-                     NumItem(_last(c.rel_change)), NumItem(_last(c.adam_update))]
+            items = [
+                key,
+                QTableWidgetItem(status),
+                NumItem(_last(c.norm)),
+                NumItem(_last(c.rel_change)),
+                NumItem(_last(c.adam_update)),
+            ]
             color = STATUS_COLORS.get(c.status)
             for j, it in enumerate(items):
                 if color:
@@ -241,8 +262,16 @@ class ProgressionView(QWidget):
                 color = STATUS_COLORS.get(c.status) or pg.intColor(i, hues=max(n, 8), alpha=150)
                 width = 2.5 if c.status == "exploded" else 1.2
                 style = Qt.DashLine if c.status == "stalled" else Qt.SolidLine
-                item = plot.plot(x, ys, pen=pg.mkPen(color, width=width, style=style), connect="finite",
-                                 symbol="o", symbolSize=4, symbolBrush=color, symbolPen=None)
+                item = plot.plot(
+                    x,
+                    ys,
+                    pen=pg.mkPen(color, width=width, style=style),
+                    connect="finite",
+                    symbol="o",
+                    symbolSize=4,
+                    symbolBrush=color,
+                    symbolPen=None,
+                )
                 item.layer = c.key
                 item.base_pen = pg.mkPen(color, width=width, style=style)
                 self.curves[field].append(item)
@@ -271,9 +300,15 @@ class ProgressionView(QWidget):
         self.ridge_plot.setTitle(f"{key}: reading its histogram in every checkpoint…")
         from ..analysis.progression import ridgeline
 
-        self.main.runner.submit(ridgeline, self.paths, key, self.bins, self.meter,
-                                on_done=lambda h, k=key: self._show_ridge(k, h),
-                                on_fail=lambda m: self.ridge_plot.setTitle(f"Cannot read {key}: {m}"))
+        self.main.runner.submit(
+            ridgeline,
+            self.paths,
+            key,
+            self.bins,
+            self.meter,
+            on_done=lambda h, k=key: self._show_ridge(k, h),
+            on_fail=lambda m: self.ridge_plot.setTitle(f"Cannot read {key}: {m}"),
+        )
 
     def _show_ridge(self, key: str, h: dict) -> None:
         if key != self.ridge_key:
@@ -294,8 +329,14 @@ class ProgressionView(QWidget):
             color = pg.intColor(i, hues=max(n, 2), values=1, maxValue=200, alpha=255)
             fill = QColor(color)
             fill.setAlpha(170)
-            item = p.plot(edges, y, stepMode="center", fillLevel=base, brush=fill,
-                          pen=pg.mkPen(color.darker(130), width=1))
+            item = p.plot(
+                edges,
+                y,
+                stepMode="center",
+                fillLevel=base,
+                brush=fill,
+                pen=pg.mkPen(color.darker(130), width=1),
+            )
             self.ridge_items.append(item)
         p.getAxis("left").setTicks([[(float(n - 1 - i), labels[i]) for i in range(n)]])
         p.setTitle(f"{key}: histogram in each checkpoint (common range, {len(edges) - 1} bins)")

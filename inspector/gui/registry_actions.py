@@ -39,12 +39,21 @@ def origin_rows(path: str) -> list[tuple[str, str]]:
         return []
     e = html.escape
     if "model" in o:
-        what = (f"model <b>{e(o['model'])}</b>, version <b>{e(str(o['version']))}</b>"
-                + (f", aliases {e(', '.join('@' + a for a in o.get('aliases') or []))}" if o.get("aliases") else "")
-                + (f", run <code>{e(o['run_id'])}</code>" if o.get("run_id") else ""))
+        what = (
+            f"model <b>{e(o['model'])}</b>, version <b>{e(str(o['version']))}</b>"
+            + (
+                f", aliases {e(', '.join('@' + a for a in o.get('aliases') or []))}"
+                if o.get("aliases")
+                else ""
+            )
+            + (f", run <code>{e(o['run_id'])}</code>" if o.get("run_id") else "")
+        )
     else:
-        what = f"run <code>{e(o['run_id'])}</code>" + (f" ({e(o['run_name'])})" if o.get("run_name") else "") \
+        what = (
+            f"run <code>{e(o['run_id'])}</code>"
+            + (f" ({e(o['run_name'])})" if o.get("run_name") else "")
             + (f", artifact {e(o['path'])}" if o.get("path") else "")
+        )
     rows = [("Registry", f"{what}<br><code>{e(o['uri'])}</code> from {e(o['tracking_uri'])}")]
     if o.get("tags"):
         rows.append(("Version tags", e(", ".join(f"{k}={v}" for k, v in o["tags"].items()))))
@@ -98,9 +107,15 @@ class RegistryActions:
         self.dialog = dlg
         self.timer.start()
         self.window.statusBar().showMessage(f"Downloading {uri}…")
-        self.window.runner.submit(resolve_uri, uri, tracking_setting(), progress,
-                                  on_done=lambda path: self._downloaded(uri, path),
-                                  on_fail=lambda msg: self._failed(uri, msg), label=uri)
+        self.window.runner.submit(
+            resolve_uri,
+            uri,
+            tracking_setting(),
+            progress,
+            on_done=lambda path: self._downloaded(uri, path),
+            on_fail=lambda msg: self._failed(uri, msg),
+            label=uri,
+        )
 
     def _tick(self) -> None:
         p, d = self.progress, self.dialog
@@ -186,12 +201,25 @@ class RegistryActions:
         def done(r):
             busy.close()
             self.window.statusBar().showMessage(f"Registered {path} as {r['uri']}", 15000)
-            QMessageBox.information(self.window, "Registered",
-                                    f"{os.path.basename(path)} is now {r['uri']}\n(run {r['run_id']})")
+            QMessageBox.information(
+                self.window, "Registered", f"{os.path.basename(path)} is now {r['uri']}\n(run {r['run_id']})"
+            )
 
         def failed(msg):
             busy.close()
             self.window.show_error("Register in Registry", msg)
-        self.window.runner.submit(register_checkpoint, path, o.name, o.tags, o.description,
-                                  o.alias, o.force, o.tracking_uri, o.facts,
-                                  on_done=done, on_fail=failed, label="register")
+
+        self.window.runner.submit(
+            register_checkpoint,
+            path,
+            o.name,
+            o.tags,
+            o.description,
+            o.alias,
+            o.force,
+            o.tracking_uri,
+            o.facts,
+            on_done=done,
+            on_fail=failed,
+            label="register",
+        )

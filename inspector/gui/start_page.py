@@ -30,18 +30,23 @@ class StartPage(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.title = QLabel("<h1>Checkpoint Inspector</h1>")
-        self.lead = QLabel("Open a PyTorch checkpoint to see its tensors, training state and "
-                           "security verdict. Nothing in a file is ever executed.")
+        self.lead = QLabel(
+            "Open a PyTorch checkpoint to see its tensors, training state and "
+            "security verdict. Nothing in a file is ever executed."
+        )
         self.lead.setWordWrap(True)
         self.open_button = QPushButton("Open…  (Ctrl+O)")
         self.open_button.clicked.connect(self.open_requested)
         self.folder_button = QPushButton("Open Folder…  (Ctrl+Shift+O)")
-        self.folder_button.setToolTip("a shard index, a distributed checkpoint, a Trainer "
-                                      "checkpoint-N folder or a folder of epoch files")
+        self.folder_button.setToolTip(
+            "a shard index, a distributed checkpoint, a Trainer "
+            "checkpoint-N folder or a folder of epoch files"
+        )
         self.folder_button.clicked.connect(self.open_folder_requested)
         self.demo_button = QPushButton("Open the demo checkpoint")
-        self.demo_button.setToolTip("a small CNN trained for a few Adam steps, written with torch "
-                                    "the first time (a few seconds)")
+        self.demo_button.setToolTip(
+            "a small CNN trained for a few Adam steps, written with torch the first time (a few seconds)"
+        )
         self.demo_button.clicked.connect(self.demo_requested)
         buttons = QHBoxLayout()
         for b in (self.open_button, self.folder_button, self.demo_button):
@@ -80,8 +85,9 @@ class StartPage(QWidget):
         self.recent.setFixedHeight(min(220, rows * (self.recent.sizeHintForRow(0) if files else 20) + 8))
         self.recent_label.setVisible(bool(files))
         self.recent.setVisible(bool(files))
-        self.drop.setStyleSheet(f"color:{theme.muted()}; border:2px dashed {theme.muted()};"
-                                "border-radius:8px; font-size:14pt")
+        self.drop.setStyleSheet(
+            f"color:{theme.muted()}; border:2px dashed {theme.muted()};border-radius:8px; font-size:14pt"
+        )
 
     def showEvent(self, event) -> None:
         self.refresh()

@@ -26,28 +26,55 @@ def training_rows(t: dict) -> list[tuple[str, str]]:
         rows.append(("Optimizer class", e(t["optimizer_class"])))
     for m in t.get("optimizer_maps", []):
         conf = ", ".join(f"{n} {k}" for k, n in m["confidence"].items())
-        groups = "; ".join(", ".join(f"{k}={value_text(v)}" for k, v in g.items()
-                                     if k in ("lr", "betas", "momentum", "weight_decay", "eps",
-                                              "initial_lr", "nesterov", "amsgrad"))
-                           for g in m["groups"])
-        rows.append((f"Optimizer /{e(m['path'])}",
-                     f"{e(m['kind'])}: {m['parameters']} parameters ({m['with_state']} with state); "
-                     f"names {e(conf)} — {e(m['method'])}" + (f"<br>groups: {e(groups)}" if groups else "")))
+        groups = "; ".join(
+            ", ".join(
+                f"{k}={value_text(v)}"
+                for k, v in g.items()
+                if k
+                in ("lr", "betas", "momentum", "weight_decay", "eps", "initial_lr", "nesterov", "amsgrad")
+            )
+            for g in m["groups"]
+        )
+        rows.append(
+            (
+                f"Optimizer /{e(m['path'])}",
+                f"{e(m['kind'])}: {m['parameters']} parameters ({m['with_state']} with state); "
+                f"names {e(conf)} — {e(m['method'])}" + (f"<br>groups: {e(groups)}" if groups else ""),
+            )
+        )
     for sch in t.get("schedulers", []):
         state = t.get("scheduler_state", {}).get(sch, {})
-        rows.append(("Scheduler", e("/" + sch) + (": " + e(", ".join(
-            f"{k}={value_text(v, 40)}" for k, v in list(state.items())[:8])) if state else "")))
+        rows.append(
+            (
+                "Scheduler",
+                e("/" + sch)
+                + (
+                    ": " + e(", ".join(f"{k}={value_text(v, 40)}" for k, v in list(state.items())[:8]))
+                    if state
+                    else ""
+                ),
+            )
+        )
     if t.get("hyper_parameters"):
         values = t.get("hyper_parameter_values", {})
-        rows.append(("Hyper-parameters", e("/" + t["hyper_parameters"]) + ("<br>" + e(", ".join(
-            f"{k}={value_text(v, 40)}" for k, v in values.items())) if values else "")))
+        rows.append(
+            (
+                "Hyper-parameters",
+                e("/" + t["hyper_parameters"])
+                + (
+                    "<br>" + e(", ".join(f"{k}={value_text(v, 40)}" for k, v in values.items()))
+                    if values
+                    else ""
+                ),
+            )
+        )
     return rows
 
 
 def model_text(m: dict) -> str:
     """`117,825 parameters (460.3 KB)` and, apart, buffers, optimizer state, other tensors."""
     where = f" in /{html.escape(m['weights'])}" if m.get("weights") else ""
-    text = (f"<b>{m['parameters']:,} parameters</b> ({human_bytes(m['parameter_bytes'])}){where}")
+    text = f"<b>{m['parameters']:,} parameters</b> ({human_bytes(m['parameter_bytes'])}){where}"
     apart = []
     if m["buffers"]:
         apart.append(f"buffers {m['buffers']:,} ({human_bytes(m['buffer_bytes'])})")
@@ -63,10 +90,16 @@ def summary_html(f) -> str:
     e = html.escape
     rows = [
         ("File", e(f.path)),
-        ("Format", f"{e(s['format'])} &nbsp;·&nbsp; {human_bytes(s['file_size'])} on disk"
-                   f" &nbsp;·&nbsp; byte order {e(s['byteorder'])}"),
-        ("Tensors", f"{s['tensor_count']:,} in {s['storage_count']:,} storages &nbsp;·&nbsp; "
-                    f"{human_count(s['numel_total'])} elements &nbsp;·&nbsp; {human_bytes(s['bytes_total'])}"),
+        (
+            "Format",
+            f"{e(s['format'])} &nbsp;·&nbsp; {human_bytes(s['file_size'])} on disk"
+            f" &nbsp;·&nbsp; byte order {e(s['byteorder'])}",
+        ),
+        (
+            "Tensors",
+            f"{s['tensor_count']:,} in {s['storage_count']:,} storages &nbsp;·&nbsp; "
+            f"{human_count(s['numel_total'])} elements &nbsp;·&nbsp; {human_bytes(s['bytes_total'])}",
+        ),
     ]
     from .registry_actions import origin_rows
 
@@ -77,14 +110,19 @@ def summary_html(f) -> str:
     elif s["parameter_count"]:
         rows.append(("Parameters", f"{s['parameter_count']:,} (tensors saved as nn.Parameter)"))
     if s["shared_storage_tensors"]:
-        rows.append(("Shared", f"{s['shared_storage_tensors']} tensors share a storage (tied weights or views)"))
+        rows.append(
+            ("Shared", f"{s['shared_storage_tensors']} tensors share a storage (tied weights or views)")
+        )
     if s["dtypes"]:
         rows.append(("By dtype", ", ".join(f"{e(k)} {human_count(n)}" for k, n in s["dtypes"].items())))
     if s["devices"]:
         rows.append(("Devices as saved", ", ".join(f"{e(k)} ({n})" for k, n in s["devices"].items())))
     top = s["top_level"]
-    top_text = ", ".join(e(x) for x in top[:20]) + (f", … {len(top) - 20} more" if len(top) > 20 else "") \
-        if isinstance(top, list) else e(str(top))
+    top_text = (
+        ", ".join(e(x) for x in top[:20]) + (f", … {len(top) - 20} more" if len(top) > 20 else "")
+        if isinstance(top, list)
+        else e(str(top))
+    )
     rows.append(("Top level", top_text))
     rows += [(e(k), e(val)) for k, val in extra_summary_rows(s)]  # entries, quantized, metadata
     rows += training_rows(t)
@@ -96,11 +134,16 @@ def summary_html(f) -> str:
 
     if getattr(f, "read_error", None):
         rows.insert(1, ("Cannot read", f"<span style='color:#c62828'>{e(f.read_error)}</span>"))
-    out = [f"<h2 style='margin:0'>{e(f.path.rsplit('/', 1)[-1])}</h2>", banner_html(v),
-           "<table cellspacing='0' cellpadding='3'>"]
+    out = [
+        f"<h2 style='margin:0'>{e(f.path.rsplit('/', 1)[-1])}</h2>",
+        banner_html(v),
+        "<table cellspacing='0' cellpadding='3'>",
+    ]
     muted = theme.muted()
-    out += [f"<tr><td style='color:{muted};padding-right:12px'><b>{k}</b></td><td>{val}</td></tr>"
-            for k, val in rows]
+    out += [
+        f"<tr><td style='color:{muted};padding-right:12px'><b>{k}</b></td><td>{val}</td></tr>"
+        for k, val in rows
+    ]
     out.append("</table>")
     out.append(evidence_html(v))
     return "\n".join(out)

@@ -142,8 +142,10 @@ class TensorPanel(TensorViewsMixin, QWidget):
         self.bins.setValue(AUTO)
         self.bins.setSpecialValueText("bins: auto")
         self.bins.setPrefix("bins ")
-        self.bins.setToolTip("auto: one bin per value for integer dtypes, 2·n^(1/3) bins (8 to 200) "
-                             "otherwise; type a number to choose")
+        self.bins.setToolTip(
+            "auto: one bin per value for integer dtypes, 2·n^(1/3) bins (8 to 200) "
+            "otherwise; type a number to choose"
+        )
         self.bins.editingFinished.connect(self._recompute)
         return self._build_histogram_controls()
 
@@ -162,15 +164,23 @@ class TensorPanel(TensorViewsMixin, QWidget):
         self.overlay.setToolTip("Overlay the histogram of this weight's optimizer state")
         self.overlay.currentIndexChanged.connect(self._overlay_changed)
         self.raw = QCheckBox("stored integers")
-        self.raw.setToolTip("Quantized tensor: show the stored integers instead of the real "
-                            "values (q - zero_point) × scale")
+        self.raw.setToolTip(
+            "Quantized tensor: show the stored integers instead of the real values (q - zero_point) × scale"
+        )
         self.raw.toggled.connect(self._raw_toggled)
         self.export_csv = export_csv = QPushButton("Export CSV…")
         export_csv.clicked.connect(self._export_csv)
         self.export_np = export_np = QPushButton("Export .npy…")
         export_np.clicked.connect(self._export_npy)
-        self.hist_controls = [self.bins, self.log, self.select, apply_range, reset_range, self.overlay,
-                              export_csv]
+        self.hist_controls = [
+            self.bins,
+            self.log,
+            self.select,
+            apply_range,
+            reset_range,
+            self.overlay,
+            export_csv,
+        ]
         controls = QHBoxLayout()
         for w in (self.bins, self.log, self.select, apply_range, reset_range, self.raw):
             controls.addWidget(w)
@@ -239,10 +249,16 @@ class TensorPanel(TensorViewsMixin, QWidget):
         self.raw.setChecked(False)
         self.raw.blockSignals(False)
         self.raw.setVisible(is_quantized(t))
-        self.title.setText(f"<b>{node.path}</b> &nbsp; {t.type_name} {shape_text(t.shape)} "
-                           f"<b>{t.dtype.name}</b> on {t.device}")
-        bits = [f"{t.numel:,} elements", human_bytes(t.nbytes), f"stride {t.stride}",
-                f"storage offset {t.storage_offset}"]
+        self.title.setText(
+            f"<b>{node.path}</b> &nbsp; {t.type_name} {shape_text(t.shape)} "
+            f"<b>{t.dtype.name}</b> on {t.device}"
+        )
+        bits = [
+            f"{t.numel:,} elements",
+            human_bytes(t.nbytes),
+            f"stride {t.stride}",
+            f"storage offset {t.storage_offset}",
+        ]
         if t.storage is not None:
             bits.append(f"storage {t.storage.key} ({t.storage.numel:,} × {t.storage.dtype.name})")
         if t.quantization:
@@ -254,8 +270,10 @@ class TensorPanel(TensorViewsMixin, QWidget):
         if t.layout == "dcp":
             chunks = t.parts["chunks"]
             files = sorted({c["file"] for c in chunks if c["file"]})
-            bits.append(f"{len(chunks)} chunks in {', '.join(files)}: " + "; ".join(
-                f"at {c['offsets']} size {c['sizes']}" for c in chunks[:6]))
+            bits.append(
+                f"{len(chunks)} chunks in {', '.join(files)}: "
+                + "; ".join(f"at {c['offsets']} size {c['sizes']}" for c in chunks[:6])
+            )
         self.meta.setText(" · ".join(bits))
         for lab in self.stat_labels.values():
             lab.setText("…")
@@ -281,9 +299,16 @@ class TensorPanel(TensorViewsMixin, QWidget):
         if tiny:
             self._show_small(open_file, t)
         gen = self.generation
-        self.runner.submit(compute_preview, open_file.ck, t, self.bins.value(), False,
-                           on_done=lambda h: self._preview_done(gen, h),
-                           on_fail=lambda m: self._failed(gen, m), label="preview")
+        self.runner.submit(
+            compute_preview,
+            open_file.ck,
+            t,
+            self.bins.value(),
+            False,
+            on_done=lambda h: self._preview_done(gen, h),
+            on_fail=lambda m: self._failed(gen, m),
+            label="preview",
+        )
         self._recompute()
         self._tab_changed(self.tabs.currentIndex())
 
@@ -291,10 +316,17 @@ class TensorPanel(TensorViewsMixin, QWidget):
         if self.node is None:
             return
         gen = self.generation
-        self.runner.submit(compute_exact, self.file.ck, self.node.value, self.bins.value(), self.range,
-                           self.raw.isChecked(),
-                           on_done=lambda r: self._exact_done(gen, r),
-                           on_fail=lambda m: self._failed(gen, m), label="statistics")
+        self.runner.submit(
+            compute_exact,
+            self.file.ck,
+            self.node.value,
+            self.bins.value(),
+            self.range,
+            self.raw.isChecked(),
+            on_done=lambda r: self._exact_done(gen, r),
+            on_fail=lambda m: self._failed(gen, m),
+            label="statistics",
+        )
 
     def _raw_toggled(self, _on: bool) -> None:
         """Real values <-> stored integers: a new range, new statistics."""
@@ -304,18 +336,25 @@ class TensorPanel(TensorViewsMixin, QWidget):
 
     def _show_small(self, open_file, t) -> None:
         gen = self.generation  # read in the background: the first read may parse the zip directory
-        self.runner.submit(small_values, open_file.ck, t,
-                           on_done=lambda v: gen == self.generation and self._small_done(t, v),
-                           on_fail=lambda m: gen == self.generation and self.small.setText(
-                               f"cannot read the values: {m}"), label="values")
+        self.runner.submit(
+            small_values,
+            open_file.ck,
+            t,
+            on_done=lambda v: gen == self.generation and self._small_done(t, v),
+            on_fail=lambda m: gen == self.generation and self.small.setText(f"cannot read the values: {m}"),
+            label="values",
+        )
 
     def _small_done(self, t, values) -> None:
         if len(t.shape) == 0:
             text = f"<p style='font-size:16pt'>{_num(values[0])}</p><p>a scalar: one value, no histogram</p>"
         else:
             shaped = values.reshape(t.shape)
-            text = ("<pre>" + np.array2string(shaped, threshold=LIST_VALUES_UP_TO, precision=6)
-                    + f"</pre><p>{t.numel} values: listed instead of a histogram</p>")
+            text = (
+                "<pre>"
+                + np.array2string(shaped, threshold=LIST_VALUES_UP_TO, precision=6)
+                + f"</pre><p>{t.numel} values: listed instead of a histogram</p>"
+            )
         self.small.setText(text)
 
     def _preview_done(self, gen, hist) -> None:
@@ -334,16 +373,32 @@ class TensorPanel(TensorViewsMixin, QWidget):
             v = data.get(k)
             lab.setText("—" if v is None else (f"{v:.6g}" if isinstance(v, float) else f"{v:,}"))
         total = int(hist.counts.sum())
-        extra = [f"{n} {name}" for name, n in (("NaN", hist.nan), ("+Inf", hist.posinf),
-                 ("-Inf", hist.neginf), ("below range", hist.below), ("above range", hist.above)) if n]
-        kind = ("" if not is_quantized(self.node.value) else
-                "stored integers · " if self.raw.isChecked() else "real values (q − zero point) × scale · ")
+        extra = [
+            f"{n} {name}"
+            for name, n in (
+                ("NaN", hist.nan),
+                ("+Inf", hist.posinf),
+                ("-Inf", hist.neginf),
+                ("below range", hist.below),
+                ("above range", hist.above),
+            )
+            if n
+        ]
+        kind = (
+            ""
+            if not is_quantized(self.node.value)
+            else "stored integers · "
+            if self.raw.isChecked()
+            else "real values (q − zero point) × scale · "
+        )
         how = ""
         if self.bins.value() == AUTO:
             one_each = self.plot.integer and np.allclose(np.diff(hist.edges), 1.0)
             how = " (auto: one bin per value)" if one_each else " (auto)"
-        self.set_status(f"{kind}exact: {total:,} values in {len(hist.counts)} bins{how}"
-                        + (" + " + ", ".join(extra) if extra else ""))
+        self.set_status(
+            f"{kind}exact: {total:,} values in {len(hist.counts)} bins{how}"
+            + (" + " + ", ".join(extra) if extra else "")
+        )
         self.plot.set_histogram(hist, f"exact counts ({len(hist.counts)} bins)")
 
     def _failed(self, gen, message) -> None:
@@ -373,9 +428,16 @@ class TensorPanel(TensorViewsMixin, QWidget):
             self.plot.set_overlay(None)
             return
         gen, name = self.generation, self.overlay.itemText(i).replace("overlay ", "")
-        self.runner.submit(compute_exact, self.file.ck, state.value, self.bins.value(), None,
-                           on_done=lambda r: gen == self.generation and self.plot.set_overlay(r[1], name),
-                           on_fail=lambda m: self._failed(gen, m), label="overlay")
+        self.runner.submit(
+            compute_exact,
+            self.file.ck,
+            state.value,
+            self.bins.value(),
+            None,
+            on_done=lambda r: gen == self.generation and self.plot.set_overlay(r[1], name),
+            on_fail=lambda m: self._failed(gen, m),
+            label="overlay",
+        )
 
     # ---- range, values, heatmap, export -----------------------------------------------------
     def _apply_range(self) -> None:
@@ -426,10 +488,15 @@ class TensorPanel(TensorViewsMixin, QWidget):
             return
         self.set_status("writing…")
         gen = self.generation
-        self.runner.submit(export_npy, source, t.dtype, path,
-                           on_done=lambda p: gen == self.generation and self.set_status(f"tensor written to {p}"),
-                           on_fail=lambda m: self.set_status(f"export failed: {m}", error=True),
-                           label="export")
+        self.runner.submit(
+            export_npy,
+            source,
+            t.dtype,
+            path,
+            on_done=lambda p: gen == self.generation and self.set_status(f"tensor written to {p}"),
+            on_fail=lambda m: self.set_status(f"export failed: {m}", error=True),
+            label="export",
+        )
 
 
 def _num(v) -> str:

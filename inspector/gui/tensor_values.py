@@ -108,8 +108,11 @@ class TensorViewsMixin:
             idx = parse_slice(self.slice_edit.text(), t.shape)
             vals = values_2d(self._array(), t.dtype, idx, max_cols=PAGE if len(t.shape) == 1 else 256)
             if len(t.shape) == 1:  # a column, rows numbered by their index in the tensor
-                start = idx[0].indices(t.shape[0])[0] if idx and isinstance(idx[0], slice) else \
-                    (idx[0] % t.shape[0] if idx else 0)
+                start = (
+                    idx[0].indices(t.shape[0])[0]
+                    if idx and isinstance(idx[0], slice)
+                    else (idx[0] % t.shape[0] if idx else 0)
+                )
                 self.table_model.set_values(vals.reshape(-1, 1), start)
                 self.prev_page.setEnabled(start > 0)
                 self.next_page.setEnabled(start + vals.size < t.shape[0])
@@ -149,7 +152,7 @@ class TensorViewsMixin:
             return
         finite = img[np.isfinite(img)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        self.heat_img.setImage(np.nan_to_num(img, nan=lo, posinf=hi, neginf=lo).T,
-                               levels=(lo, hi if hi > lo else lo + 1))
+        self.heat_img.setImage(
+            np.nan_to_num(img, nan=lo, posinf=hi, neginf=lo).T, levels=(lo, hi if hi > lo else lo + 1)
+        )
         self.colorbar.setLevels((lo, hi if hi > lo else lo + 1))
-

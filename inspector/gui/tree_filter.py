@@ -122,7 +122,7 @@ class TreeFilter:
         if not many:
             self._expand_to_matches({id(n) for _, found in found_by_file for n in found})
         for f, found in found_by_file:
-            for node in found[:EXPAND_MATCHES if many else 1]:
+            for node in found[: EXPAND_MATCHES if many else 1]:
                 idx = w.model.index_for_path(f, node.path)
                 if not idx.isValid():
                     continue
@@ -187,5 +187,6 @@ class TreeFilter:
     def update_placeholder(self) -> None:
         files = self.w.model.files()
         terms = files[-1].search_index().examples() if files else []
-        self.w.filter.setPlaceholderText(PLACEHOLDER.format(", ".join(terms) if terms else
-                                                            "name, dtype:bf16, shape:4096"))
+        self.w.filter.setPlaceholderText(
+            PLACEHOLDER.format(", ".join(terms) if terms else "name, dtype:bf16, shape:4096")
+        )

@@ -66,8 +66,13 @@ class CheckpointModel(QAbstractItemModel):
     def add_file(self, open_file, seq: int = 0) -> QModelIndex:
         row = sum(1 for it in self.root._all if it.seq <= seq)
         self.beginInsertRows(QModelIndex(), row, row)
-        item = Item(os.path.basename(open_file.path), node=open_file.ck.root, file=open_file,
-                    parent=self.root, row=row)
+        item = Item(
+            os.path.basename(open_file.path),
+            node=open_file.ck.root,
+            file=open_file,
+            parent=self.root,
+            row=row,
+        )
         item.seq = seq
         self.root._all.insert(row, item)
         for j, other in enumerate(self.root._all):
@@ -98,8 +103,7 @@ class CheckpointModel(QAbstractItemModel):
                 self.root.loaded = len(self.root._all)
                 self.endRemoveRows()
                 self.beginInsertRows(QModelIndex(), i, i)
-                item = Item(os.path.basename(new.path), node=new.ck.root, file=new,
-                            parent=self.root, row=i)
+                item = Item(os.path.basename(new.path), node=new.ck.root, file=new, parent=self.root, row=i)
                 item.seq = getattr(old, "seq", 0)
                 self.root._all.insert(i, item)
                 self.root.loaded = len(self.root._all)
@@ -126,6 +130,7 @@ class CheckpointModel(QAbstractItemModel):
     def sort(self, column: int, order=Qt.AscendingOrder) -> None:
         def apply():
             self.sort_column, self.sort_order = column, order
+
         self._rebuild(apply)
 
     def _rebuild(self, change) -> None:
@@ -186,8 +191,7 @@ class CheckpointModel(QAbstractItemModel):
         key = (id(parent), id(entry))
         it = self._items.get(key)
         if it is None:
-            it = self._items[key] = Item(label, node=node, group=group, file=parent.file,
-                                         parent=parent)
+            it = self._items[key] = Item(label, node=node, group=group, file=parent.file, parent=parent)
         return it
 
     def _sort_key(self, it: Item):
@@ -273,8 +277,15 @@ class CheckpointModel(QAbstractItemModel):
         if it._cells is None:
             if it.is_file:
                 f = it.file
-                it._cells = (it.label, f.ck.format, "", "", ", ".join(f.summary["devices"]),
-                             f"{f.summary['tensor_count']:,} tensors", human_bytes(f.ck.file_size))
+                it._cells = (
+                    it.label,
+                    f.ck.format,
+                    "",
+                    "",
+                    ", ".join(f.summary["devices"]),
+                    f"{f.summary['tensor_count']:,} tensors",
+                    human_bytes(f.ck.file_size),
+                )
             elif it.group is not None:
                 g = it.group
                 it._cells = (it.label, "module", "", "", "", f"{g.numel:,}", human_bytes(g.nbytes))
@@ -285,8 +296,15 @@ class CheckpointModel(QAbstractItemModel):
                     extra = layer_line(it.node)  # `3→16 · kernel 3×3 · stride 2`, as Netron
                 elif _inline(it.node):
                     extra = inline_text(it.node)  # `(3, 3)` instead of rows 0 and 1
-                it._cells = (it.label, short_type(r["type"]), r["shape"] or extra, r["dtype"],
-                             r["device"], r["elements"] if r["shape"] else "", r["size"])
+                it._cells = (
+                    it.label,
+                    short_type(r["type"]),
+                    r["shape"] or extra,
+                    r["dtype"],
+                    r["device"],
+                    r["elements"] if r["shape"] else "",
+                    r["size"],
+                )
         return it._cells
 
     def data(self, index, role=Qt.DisplayRole):
@@ -371,8 +389,9 @@ def _group_visible(g: Group, vis: set[int], memo: dict) -> bool:
     """Whether a group holds a visible leaf (memoised per filter: groups nest)."""
     known = memo.get(id(g))
     if known is None:
-        known = memo[id(g)] = any((_group_visible(c, vis, memo) if isinstance(c, Group) else id(c) in vis)
-                                  for c in g.children)
+        known = memo[id(g)] = any(
+            (_group_visible(c, vis, memo) if isinstance(c, Group) else id(c) in vis) for c in g.children
+        )
     return known
 
 

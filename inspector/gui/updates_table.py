@@ -49,8 +49,11 @@ class UpdatesModel(QAbstractTableModel):
         values = [r.name, "×".join(map(str, r.shape)), r.ratio, r.update_rms, r.weight_rms, r.lr, r.step]
         v = values[index.column()]
         if role == Qt.DisplayRole:
-            return f"{v:.3e}" if isinstance(v, float) and index.column() in (2, 3, 4) else (
-                f"{v:g}" if isinstance(v, float) else v)
+            return (
+                f"{v:.3e}"
+                if isinstance(v, float) and index.column() in (2, 3, 4)
+                else (f"{v:g}" if isinstance(v, float) else v)
+            )
         if role == Qt.UserRole:  # sort key
             return v
         if role == Qt.ForegroundRole and index.column() == 2 and math.isfinite(r.ratio):
@@ -107,8 +110,14 @@ class UpdatesTable(QWidget):
             self.note.setText("No Adam-family optimizer state with mapped names in this file.")
             return
         self.note.setText("Computing the size of the next Adam step for every layer…")
-        self.runner.submit(compute, f.ck, adam, on_done=lambda rows, f=f: self._done(f, rows),
-                           on_fail=lambda m: self.note.setText(f"Cannot compute: {m}"), label="updates")
+        self.runner.submit(
+            compute,
+            f.ck,
+            adam,
+            on_done=lambda rows, f=f: self._done(f, rows),
+            on_fail=lambda m: self.note.setText(f"Cannot compute: {m}"),
+            label="updates",
+        )
 
     def _done(self, f, rows) -> None:
         self.done_for = f
@@ -117,6 +126,8 @@ class UpdatesTable(QWidget):
         self.model.set_rows(rows)
         self.view.sortByColumn(2, Qt.AscendingOrder)
         self.view.resizeColumnsToContents()
-        self.note.setText(f"Next Adam update relative to the weight for {len(rows)} parameters "
-                          "(bias-corrected moments, saved lr and step). Blue: barely training "
-                          "(< 1e-4); red: large (> 1e-1). Click a header to sort.")
+        self.note.setText(
+            f"Next Adam update relative to the weight for {len(rows)} parameters "
+            "(bias-corrected moments, saved lr and step). Blue: barely training "
+            "(< 1e-4); red: large (> 1e-1). Click a header to sort."
+        )

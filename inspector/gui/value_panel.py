@@ -21,19 +21,30 @@ def value_html(node) -> str:
         tensors = [n.value for n in node.walk() if type(n.value) is TensorInfo]
         rows.append(("Entries", f"{len(node.children):,}"))
         if tensors:
-            rows.append(("Tensors below", f"{len(tensors):,} · {sum(t.numel for t in tensors):,} elements"
-                                          f" · {human_bytes(sum(t.nbytes for t in tensors))}"))
+            rows.append(
+                (
+                    "Tensors below",
+                    f"{len(tensors):,} · {sum(t.numel for t in tensors):,} elements"
+                    f" · {human_bytes(sum(t.nbytes for t in tensors))}",
+                )
+            )
         if node.kind == "module":
             from ..analysis.module_attrs import layer_attributes, layer_line, short_type
 
             line = layer_line(node)
-            rows.append(("Layer", f"<b>{e(short_type(node.type_name))}</b>" + (f" &nbsp; {e(line)}" if line else "")))
+            rows.append(
+                ("Layer", f"<b>{e(short_type(node.type_name))}</b>" + (f" &nbsp; {e(line)}" if line else ""))
+            )
             attrs = layer_attributes(node)
             if attrs:
                 rows.append(("Attributes", ", ".join(f"{e(k)}={e(repr(v))}" for k, v in attrs.items())))
         if isinstance(v, ObjectStub):
             rows.append(("Note", "an instance of a class named in the file; recorded, never created"))
-        if node.kind in ("list", "tuple") and node.children and all(c.kind == "value" for c in node.children[:64]):
+        if (
+            node.kind in ("list", "tuple")
+            and node.children
+            and all(c.kind == "value" for c in node.children[:64])
+        ):
             rows.append(("Values", e(values_preview(node))))
     elif node.kind == "class":
         rows.append(("Global", e(value_text(v, 300))))
@@ -51,14 +62,21 @@ def value_html(node) -> str:
         else:
             rows.append(("Value", e(text)))
         if node.type_name == "serialized pickle":
-            rows.append(("Note", "a pickle stored as text (cloudpickle, base64): the names it "
-                                 "would import are read from its opcodes; it is never unpickled"))
+            rows.append(
+                (
+                    "Note",
+                    "a pickle stored as text (cloudpickle, base64): the names it "
+                    "would import are read from its opcodes; it is never unpickled",
+                )
+            )
     out = ["<table cellspacing='0' cellpadding='3'>"]
     from . import theme
 
     muted = theme.muted()
-    out += [f"<tr><td style='color:{muted};padding-right:12px'><b>{k}</b></td><td>{val}</td></tr>"
-            for k, val in rows]
+    out += [
+        f"<tr><td style='color:{muted};padding-right:12px'><b>{k}</b></td><td>{val}</td></tr>"
+        for k, val in rows
+    ]
     out.append("</table>")
     if pre is not None:
         out.append(f"<pre>{e(pre[:100_000])}</pre>")
@@ -71,9 +89,11 @@ def values_preview(node, head: int = 8, tail: int = 3) -> str:
     kids = node.children
     if len(kids) <= head + tail:
         return ", ".join(value_text(c.value, 40) for c in kids)
-    return (", ".join(value_text(c.value, 40) for c in kids[:head])
-            + f", … {len(kids) - head - tail:,} more …, "
-            + ", ".join(value_text(c.value, 40) for c in kids[-tail:]))
+    return (
+        ", ".join(value_text(c.value, 40) for c in kids[:head])
+        + f", … {len(kids) - head - tail:,} more …, "
+        + ", ".join(value_text(c.value, 40) for c in kids[-tail:])
+    )
 
 
 class ValuePanel(QTextBrowser):

@@ -106,25 +106,38 @@ def trusted_model(path: str, search: list[str] | None = None):
 
     verdict = scan_file(path)
     if not verdict.trustable:
-        raise OpError(f"the file cannot be trusted: {verdict.summary}; it is not loaded, "
-                      "trusted or not (only a fully parsed file whose imports we list exactly "
-                      "may be loaded on your word)")
+        raise OpError(
+            f"the file cannot be trusted: {verdict.summary}; it is not loaded, "
+            "trusted or not (only a fully parsed file whose imports we list exactly "
+            "may be loaded on your word)"
+        )
     for folder in search or []:
         if folder not in sys.path:
             sys.path.insert(0, folder)
     try:
         obj = torch.load(path, weights_only=False, map_location="cpu")  # the user trusted it
     except Exception as exc:
-        raise OpError(f"loading the pickled model failed: {type(exc).__name__}: "
-                      f"{' '.join(str(exc).split())[:200]}") from None
+        raise OpError(
+            f"loading the pickled model failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+        ) from None
     if not isinstance(obj, torch.nn.Module):
         raise OpError(f"the file holds a {type(obj).__name__}, not a whole pickled nn.Module")
     return obj.eval()
 
 
-def export(kind: str, path: str, output: str, spec: str | None, kwargs: str | None = None,
-           example_input: str | None = None, trace: bool = False, state_key: str | None = None,
-           force: bool = False, search: list[str] | None = None, trust_pickled: bool = False) -> ExportResult:
+def export(
+    kind: str,
+    path: str,
+    output: str,
+    spec: str | None,
+    kwargs: str | None = None,
+    example_input: str | None = None,
+    trace: bool = False,
+    state_key: str | None = None,
+    force: bool = False,
+    search: list[str] | None = None,
+    trust_pickled: bool = False,
+) -> ExportResult:
     import torch
 
     if trust_pickled:
@@ -151,13 +164,23 @@ def export(kind: str, path: str, output: str, spec: str | None, kwargs: str | No
             except OpError:
                 raise
             except Exception as exc:
-                raise OpError(f"{'tracing' if trace else kind} failed: {type(exc).__name__}: "
-                              f"{' '.join(str(exc).split())[:240]}") from None
+                raise OpError(
+                    f"{'tracing' if trace else kind} failed: {type(exc).__name__}: "
+                    f"{' '.join(str(exc).split())[:240]}"
+                ) from None
         diff = None
         if example is not None:
             with torch.no_grad():
                 a, b = model(example), loaded(example)
             diff = float((a - b).abs().max()) if isinstance(a, torch.Tensor) else None
-    return ExportResult(os.path.abspath(output), kind, spec, True, diff, trace,
-                        "torch.jit is deprecated in this torch; prefer torch.export (.pt2)"
-                        if kind == "torchscript" else None)
+    return ExportResult(
+        os.path.abspath(output),
+        kind,
+        spec,
+        True,
+        diff,
+        trace,
+        "torch.jit is deprecated in this torch; prefer torch.export (.pt2)"
+        if kind == "torchscript"
+        else None,
+    )

@@ -45,14 +45,23 @@ def plain_objects(ck: Checkpoint, node: Node, cast: str | None = None):
         if n.kind == "list":
             return [build(c) for c in n.children]
         if n.kind == "tuple":
-            return SizeValue(build(c) for c in n.children) if isinstance(v, SizeValue) else \
-                tuple(build(c) for c in n.children)
+            return (
+                SizeValue(build(c) for c in n.children)
+                if isinstance(v, SizeValue)
+                else tuple(build(c) for c in n.children)
+            )
         if isinstance(v, PLAIN):
             return v
-        what = type(v).class_path() if isinstance(v, ObjectStub) else (
-            v.class_path() if isinstance(v, type) and issubclass(v, ObjectStub) else type(v).__name__)
-        raise OpError(f"/{n.path} holds a {what}, which is not plain data; choose a state_dict "
-                      "or a sub-tree of tensors and plain values")
+        what = (
+            type(v).class_path()
+            if isinstance(v, ObjectStub)
+            else (v.class_path() if isinstance(v, type) and issubclass(v, ObjectStub) else type(v).__name__)
+        )
+        raise OpError(
+            f"/{n.path} holds a {what}, which is not plain data; choose a state_dict "
+            "or a sub-tree of tensors and plain values"
+        )
+
     return build(node)
 
 

@@ -21,10 +21,29 @@ from dataclasses import dataclass, field
 from ..formats.pickle_walk import PickleWalk, PickleWalkError
 from .errors import OpError
 
-_STRING_OPS = {"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE", "STRING",
-               "BINSTRING", "SHORT_BINSTRING"}
-_NUMBERS = {"NONE", "NEWTRUE", "NEWFALSE", "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1",
-            "LONG4", "FLOAT", "BINFLOAT"}
+_STRING_OPS = {
+    "SHORT_BINUNICODE",
+    "BINUNICODE",
+    "BINUNICODE8",
+    "UNICODE",
+    "STRING",
+    "BINSTRING",
+    "SHORT_BINSTRING",
+}
+_NUMBERS = {
+    "NONE",
+    "NEWTRUE",
+    "NEWFALSE",
+    "INT",
+    "BININT",
+    "BININT1",
+    "BININT2",
+    "LONG",
+    "LONG1",
+    "LONG4",
+    "FLOAT",
+    "BINFLOAT",
+}
 _TUPLES = {"TUPLE", "TUPLE1", "TUPLE2", "TUPLE3", "EMPTY_TUPLE"}
 
 
@@ -187,7 +206,7 @@ def _replacements(data: bytes, sim: _Simulation, spans, edits: _Edits) -> dict[i
         if want == have:
             continue
         if want is None:  # a fetch elsewhere keeps the old value
-            want = bytes(data[spans[origin.first][0]:spans[origin.first][1]])
+            want = bytes(data[spans[origin.first][0] : spans[origin.first][1]])
         replace_ops[g.first] = want
     for pid, _ in sim.pids:  # literals without memo that feed a replaced element
         for it in pid.kids:

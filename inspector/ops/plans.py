@@ -77,8 +77,9 @@ def run_strip(o: StripOptions, progress: Progress | None = None) -> StripResult:
 def plan_warmstart_for(o: WarmstartOptions):
     from .warmstart import plan_warmstart
 
-    return plan_warmstart(o.source, o.template, o.strip_prefix, o.add_prefix, o.renames, o.source_key,
-                          o.template_key)
+    return plan_warmstart(
+        o.source, o.template, o.strip_prefix, o.add_prefix, o.renames, o.source_key, o.template_key
+    )
 
 
 def run_warmstart(o: WarmstartOptions, progress: Progress | None = None) -> WarmstartResult:
@@ -94,5 +95,16 @@ def run_export(o: ExportOptions, progress: Progress | None = None) -> ExportResu
         return export_safetensors(o.path, o.output, o.state_key, o.force, progress)
     from .export_model import export
 
-    return export(o.kind, o.path, o.output, o.model, o.kwargs, o.example_input, o.trace, o.state_key,
-                  o.force, o.search, o.trust_pickled)
+    return export(
+        o.kind,
+        o.path,
+        o.output,
+        o.model,
+        o.kwargs,
+        o.example_input,
+        o.trace,
+        o.state_key,
+        o.force,
+        o.search,
+        o.trust_pickled,
+    )

@@ -61,13 +61,16 @@ class RemapPlan:
     def describe(self) -> list[str]:
         lines = [f"{old} -> {new}: {n} storages" for old, (new, n) in self.changes.items()]
         if self.cast:
-            lines.append(f"cast {self.cast_storages} float32 storages to {cast_dtype(self.cast)} "
-                         f"({self.cast_bytes_before:,} -> {self.cast_bytes_before // 2:,} bytes)")
+            lines.append(
+                f"cast {self.cast_storages} float32 storages to {cast_dtype(self.cast)} "
+                f"({self.cast_bytes_before:,} -> {self.cast_bytes_before // 2:,} bytes)"
+            )
         return lines + self.notes
 
 
-def plan_remap(path: str, to: str | None = None, rules: list | None = None,
-               cast: str | None = None) -> RemapPlan:
+def plan_remap(
+    path: str, to: str | None = None, rules: list | None = None, cast: str | None = None
+) -> RemapPlan:
     rules = rules or []
     if to is None and not rules:
         raise OpError("say where tensors go: --to DEVICE or --map SRC=DST")
@@ -88,8 +91,10 @@ def plan_remap(path: str, to: str | None = None, rules: list | None = None,
                 plan.cast_storages += 1
                 plan.cast_bytes_before += s.nbytes
         if ck.format == "legacy":
-            plan.notes.append("the input is in the legacy (pre-1.6) format; the output is "
-                              "written in the zip format torch.save uses today")
+            plan.notes.append(
+                "the input is in the legacy (pre-1.6) format; the output is "
+                "written in the zip format torch.save uses today"
+            )
         return plan
     finally:
         ck.close()
@@ -142,6 +147,7 @@ def _pid_editor(plan: RemapPlan, cast_keys: set[str]):
             if v[5] is not None:
                 raise OpError("the legacy file uses storage views, which the zip format lacks")
             edit.drop.add(5)
+
     return on_pid
 
 
@@ -155,8 +161,9 @@ def _data_pickle(ck) -> tuple[bytes, str]:
     return c.fh.read(end - start), "archive"
 
 
-def apply_remap(plan: RemapPlan, output: str, force: bool = False,
-                progress: Progress | None = None) -> RemapResult:
+def apply_remap(
+    plan: RemapPlan, output: str, force: bool = False, progress: Progress | None = None
+) -> RemapResult:
     progress = progress or Progress()
     ck = open_checkpoint(plan.path)
     try:
@@ -176,19 +183,23 @@ def apply_remap(plan: RemapPlan, output: str, force: bool = False,
                 for s in storages:
                     c.locate(s)
                     if s.key in cast_keys:
-                        w.write(f"data/{s.key}", _cast_chunks(ck.path, s, plan.cast, progress),
-                                s.nbytes // 2)
+                        w.write(f"data/{s.key}", _cast_chunks(ck.path, s, plan.cast, progress), s.nbytes // 2)
                     else:
-                        w.write(f"data/{s.key}", copy_range(ck.path, s.data_offset, s.nbytes),
-                                s.nbytes, progress)
+                        w.write(
+                            f"data/{s.key}", copy_range(ck.path, s.data_offset, s.nbytes), s.nbytes, progress
+                        )
                 w.write("version", b"3\n", 2)
             finally:
                 w.close()
-            casts = {n.path: cast_fn(plan.cast) for n in ck.tensors
-                     if n.value.storage is not None and n.value.storage.key in cast_keys}
+            casts = {
+                n.path: cast_fn(plan.cast)
+                for n in ck.tensors
+                if n.value.storage is not None and n.value.storage.key in cast_keys
+            }
             check = verify_same(ck, tmp, cast=casts)
-        return RemapResult(os.path.abspath(output), {k: v[0] for k, v in plan.changes.items()}, check,
-                           plan.notes)
+        return RemapResult(
+            os.path.abspath(output), {k: v[0] for k, v in plan.changes.items()}, check, plan.notes
+        )
     finally:
         ck.close()
 

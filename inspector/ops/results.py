@@ -19,6 +19,7 @@ class Result:
 @dataclass
 class Verified(Result):
     """The output was re-opened and compared with the input tensor by tensor."""
+
     tensors_checked: int
     cast: int
     devices: list[str]
@@ -35,6 +36,7 @@ class RemapResult(Result):
 @dataclass
 class StripPlan:
     """Which sub-tree holds the weights, and what stripping drops."""
+
     path: str
     state_key: str
     tensors: int
@@ -77,6 +79,7 @@ class WarmstartResult(Result):
 @dataclass
 class ExportResult(Result):
     """TorchScript or torch.export (.pt2)."""
+
     output: str
     kind: str
     model: str | None

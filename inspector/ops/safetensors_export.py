@@ -20,10 +20,24 @@ from .objects import state_dict_of
 from .results import SafetensorsResult
 from .writer import Progress, atomic_output
 
-ST_DTYPES = {"float64": "F64", "float32": "F32", "float16": "F16", "bfloat16": "BF16",
-             "int64": "I64", "int32": "I32", "int16": "I16", "int8": "I8", "uint8": "U8",
-             "uint16": "U16", "uint32": "U32", "uint64": "U64", "bool": "BOOL",
-             "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2", "complex64": "C64"}
+ST_DTYPES = {
+    "float64": "F64",
+    "float32": "F32",
+    "float16": "F16",
+    "bfloat16": "BF16",
+    "int64": "I64",
+    "int32": "I32",
+    "int16": "I16",
+    "int8": "I8",
+    "uint8": "U8",
+    "uint16": "U16",
+    "uint32": "U32",
+    "uint64": "U64",
+    "bool": "BOOL",
+    "float8_e4m3fn": "F8_E4M3",
+    "float8_e5m2": "F8_E5M2",
+    "complex64": "C64",
+}
 
 
 def _weights_key(ck, state_key):
@@ -37,8 +51,13 @@ def _weights_key(ck, state_key):
     return w
 
 
-def export_safetensors(path: str, output: str, state_key: str | None = None, force: bool = False,
-                       progress: Progress | None = None) -> SafetensorsResult:
+def export_safetensors(
+    path: str,
+    output: str,
+    state_key: str | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> SafetensorsResult:
     progress = progress or Progress()
     ck = open_checkpoint(path)
     try:
@@ -80,7 +99,11 @@ def export_safetensors(path: str, output: str, state_key: str | None = None, for
                 for _, n in pairs:
                     src = ck.source(n.value)
                     for chunk in iter_c_order(src):
-                        data = np.ascontiguousarray(chunk).astype(chunk.dtype.newbyteorder("<"), copy=False).tobytes()
+                        data = (
+                            np.ascontiguousarray(chunk)
+                            .astype(chunk.dtype.newbyteorder("<"), copy=False)
+                            .tobytes()
+                        )
                         fh.write(data)
                         progress.advance(len(data))
             check = open_checkpoint(tmp)
@@ -92,7 +115,8 @@ def export_safetensors(path: str, output: str, state_key: str | None = None, for
                         raise OpError(f"verification failed: {name} differs")
             finally:
                 check.close()
-        return SafetensorsResult(os.path.abspath(output), len(pairs), tied,
-                                 {k: v for k, v in meta.items() if k != "tied"})
+        return SafetensorsResult(
+            os.path.abspath(output), len(pairs), tied, {k: v for k, v in meta.items() if k != "tied"}
+        )
     finally:
         ck.close()

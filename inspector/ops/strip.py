@@ -24,22 +24,30 @@ def plan_strip(path: str, state_key: str | None = None) -> StripPlan:
         if key is None:
             layout = recognise(ck)
             if layout.weights is None:
-                raise OpError(f"no model weights recognised in this {layout.name} layout; "
-                              "name them with --state-key PATH")
+                raise OpError(
+                    f"no model weights recognised in this {layout.name} layout; "
+                    "name them with --state-key PATH"
+                )
             key = layout.weights
         node = ck.find(key)
         if node is None:
             raise OpError(f"no entry named {key!r}")
         pairs = state_dict_of(ck, node)
         kept = sum(n.value.nbytes for _, n in pairs)
-        return StripPlan(path, key, len(pairs), ck.file_size, kept,
-                         [c.name for c in ck.root.children if c.path != key])
+        return StripPlan(
+            path, key, len(pairs), ck.file_size, kept, [c.name for c in ck.root.children if c.path != key]
+        )
     finally:
         ck.close()
 
 
-def apply_strip(plan: StripPlan, output: str, dtype: str | None = None, force: bool = False,
-                progress: Progress | None = None) -> StripResult:
+def apply_strip(
+    plan: StripPlan,
+    output: str,
+    dtype: str | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> StripResult:
     import torch
 
     try:
@@ -57,8 +65,14 @@ def apply_strip(plan: StripPlan, output: str, dtype: str | None = None, force: b
             torch.save(sd, tmp)
             progress.check()
             verify_tensors(ck, {k: n for k, n in pairs}, tmp, cast=cast)
-        return StripResult(os.path.abspath(output), len(sd), plan.bytes_before, os.path.getsize(output),
-                           cast or "unchanged", plan.dropped)
+        return StripResult(
+            os.path.abspath(output),
+            len(sd),
+            plan.bytes_before,
+            os.path.getsize(output),
+            cast or "unchanged",
+            plan.dropped,
+        )
     finally:
         ck.close()
 
@@ -74,8 +88,15 @@ def apply_extract(path: str, tree_path: str, output: str, force: bool = False) -
         obj = plain_objects(ck, node)
         with atomic_output(output, [path], force) as tmp:
             torch.save(obj, tmp)
-            verify_tensors(ck, {n.path[len(node.path):].lstrip("/"): n for n in ck.tensors
-                                if n.path == node.path or n.path.startswith(node.path + "/")}, tmp)
+            verify_tensors(
+                ck,
+                {
+                    n.path[len(node.path) :].lstrip("/"): n
+                    for n in ck.tensors
+                    if n.path == node.path or n.path.startswith(node.path + "/")
+                },
+                tmp,
+            )
         return ExtractResult(os.path.abspath(output), tree_path, os.path.getsize(output))
     finally:
         ck.close()

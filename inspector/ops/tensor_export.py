@@ -8,8 +8,22 @@ from ..analysis.decode import decode, iter_c_order
 from ..formats.dtypes import DType
 from .writer import Progress, atomic_output
 
-NPY_NATIVE = {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
-              "uint16", "uint32", "uint64", "bool", "complex64", "complex128"}
+NPY_NATIVE = {
+    "float16",
+    "float32",
+    "float64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "bool",
+    "complex64",
+    "complex128",
+}
 
 
 def export_npy(arr, dtype: DType, path: str, progress: Progress | None = None) -> str:
@@ -28,9 +42,12 @@ def export_npy(arr, dtype: DType, path: str, progress: Progress | None = None) -
         pos = 0
         for raw in iter_c_order(arr):
             progress.check()
-            vals = raw.view(np.bool_) if dtype.name == "bool" else (
-                raw if dtype.name in NPY_NATIVE else decode(raw, dtype))
-            flat[pos:pos + vals.size] = vals
+            vals = (
+                raw.view(np.bool_)
+                if dtype.name == "bool"
+                else (raw if dtype.name in NPY_NATIVE else decode(raw, dtype))
+            )
+            flat[pos : pos + vals.size] = vals
             pos += vals.size
         out.flush()
         del out, flat

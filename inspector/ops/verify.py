@@ -18,11 +18,13 @@ def raw_bytes(ck: Checkpoint, node) -> bytes:
 def structure(ck: Checkpoint) -> dict:
     """The tree without what an operation may legitimately change (device tags, storage
     keys and records): everything else must survive."""
+
     def strip(d: dict) -> dict:
         d = {k: v for k, v in d.items() if k not in ("device", "storage", "path")}
         if "children" in d:
             d["children"] = [strip(c) for c in d["children"]]
         return d
+
     return strip(node_json(ck.root))
 
 
@@ -65,7 +67,7 @@ def verify_tensors(src, expected: dict, out_path: str, cast: str | None = None) 
     within the target dtype's rounding (an fp16 overflow is reported, not written)."""
     from ..analysis.decode import decode
 
-    tolerance = {"bfloat16": (2.0 ** -8, 0.0), "float16": (2.0 ** -11, 6e-8)}
+    tolerance = {"bfloat16": (2.0**-8, 0.0), "float16": (2.0**-11, 6e-8)}
     out = open_checkpoint(out_path)
     try:
         for path, node in expected.items():
@@ -82,7 +84,8 @@ def verify_tensors(src, expected: dict, out_path: str, cast: str | None = None) 
             x = decode(a.reshape(-1), node.value.dtype).astype(np.float64)
             y = decode(b.reshape(-1), got.value.dtype).astype(np.float64)
             if not np.allclose(y, x, rtol=rtol, atol=atol, equal_nan=True):
-                raise OpError(f"{path} does not fit in {cast} (values overflow or underflow); "
-                              "nothing was written")
+                raise OpError(
+                    f"{path} does not fit in {cast} (values overflow or underflow); nothing was written"
+                )
     finally:
         out.close()

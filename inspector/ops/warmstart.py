@@ -46,13 +46,22 @@ class MatchPlan:
     proposed: str | None = None
 
     def report(self) -> dict:
-        return {"source": self.source, "template": self.template, "source_key": self.source_key,
-                "template_key": self.template_key, "rules": self.rules, "proposed_rule": self.proposed,
-                "matched": [t for t, _ in self.matched],
-                "matched_after_rules": [{"template": t, "source": s} for t, s in self.matched_by_rule],
-                "shape_mismatch": [{"key": t, "source_key": s, "template_shape": list(ts),
-                                    "source_shape": list(ss)} for t, s, ts, ss in self.shape_mismatch],
-                "missing": self.missing, "unexpected": self.unexpected}
+        return {
+            "source": self.source,
+            "template": self.template,
+            "source_key": self.source_key,
+            "template_key": self.template_key,
+            "rules": self.rules,
+            "proposed_rule": self.proposed,
+            "matched": [t for t, _ in self.matched],
+            "matched_after_rules": [{"template": t, "source": s} for t, s in self.matched_by_rule],
+            "shape_mismatch": [
+                {"key": t, "source_key": s, "template_shape": list(ts), "source_shape": list(ss)}
+                for t, s, ts, ss in self.shape_mismatch
+            ],
+            "missing": self.missing,
+            "unexpected": self.unexpected,
+        }
 
     def python(self, output: str) -> str:
         """Python that runs as written: a function that fills a model built like the
@@ -60,16 +69,22 @@ class MatchPlan:
         keep the template's values), so loading is strict: nothing is skipped silently."""
         index = "".join(f"[{p!r}]" for p in self.template_key.split("/") if p)
         kept = len(self.missing) + len(self.shape_mismatch)
-        note = (f"    # {kept} of the template's entries keep its own values (no source tensor "
-                "of that name and shape)\n" if kept else "")
-        return ("import torch\n\n\n"
-                "def load_warm_start(model: torch.nn.Module) -> torch.nn.Module:\n"
-                f'    """Fill `model` (built like the template {os.path.basename(self.template)}) '
-                'with the warm-started weights."""\n'
-                f"    state = torch.load({output!r}, weights_only=True){index}\n"
-                + note +
-                "    model.load_state_dict(state, strict=True)  # the file has exactly the template's keys\n"
-                "    return model\n")
+        note = (
+            f"    # {kept} of the template's entries keep its own values (no source tensor "
+            "of that name and shape)\n"
+            if kept
+            else ""
+        )
+        return (
+            "import torch\n\n\n"
+            "def load_warm_start(model: torch.nn.Module) -> torch.nn.Module:\n"
+            f'    """Fill `model` (built like the template {os.path.basename(self.template)}) '
+            'with the warm-started weights."""\n'
+            f"    state = torch.load({output!r}, weights_only=True){index}\n"
+            + note
+            + "    model.load_state_dict(state, strict=True)  # the file has exactly the template's keys\n"
+            "    return model\n"
+        )
 
 
 def _key_of(ck: Checkpoint, key: str | None, what: str) -> str:
@@ -83,8 +98,15 @@ def _key_of(ck: Checkpoint, key: str | None, what: str) -> str:
     return w
 
 
-def plan_warmstart(source: str, template: str, strip_prefix=None, add_prefix=None, renames=None,
-                   source_key=None, template_key=None) -> MatchPlan:
+def plan_warmstart(
+    source: str,
+    template: str,
+    strip_prefix=None,
+    add_prefix=None,
+    renames=None,
+    source_key=None,
+    template_key=None,
+) -> MatchPlan:
     strip_prefix, add_prefix = list(strip_prefix or []), list(add_prefix or [])
     try:
         regex = [tuple(r.split("=", 1)) for r in (renames or [])]
@@ -101,8 +123,11 @@ def plan_warmstart(source: str, template: str, strip_prefix=None, add_prefix=Non
         explicit = bool(strip_prefix or add_prefix or regex)
         if not explicit:
             strip_prefix, add_prefix = _propose(src, tpl, plan)
-        plan.rules = ([f"strip {p!r}" for p in strip_prefix] + [f"add {p!r}" for p in add_prefix]
-                      + [f"rename {a!r} -> {b!r}" for a, b in regex])
+        plan.rules = (
+            [f"strip {p!r}" for p in strip_prefix]
+            + [f"add {p!r}" for p in add_prefix]
+            + [f"rename {a!r} -> {b!r}" for a, b in regex]
+        )
         used = set()
         by_new = {}
         for k in src:
@@ -135,14 +160,17 @@ def _propose(src: dict, tpl: dict, plan: MatchPlan) -> tuple[list, list]:
     return rule.strip, rule.add
 
 
-def apply_warmstart(plan: MatchPlan, output: str, force: bool = False,
-                    progress: Progress | None = None) -> WarmstartResult:
+def apply_warmstart(
+    plan: MatchPlan, output: str, force: bool = False, progress: Progress | None = None
+) -> WarmstartResult:
     progress = progress or Progress()
     src_ck, tpl_ck = open_checkpoint(plan.source), open_checkpoint(plan.template)
     try:
         if tpl_ck.format not in ("zip",):
-            raise OpError(f"the template must be a torch.save zip file (this one is {tpl_ck.format}); "
-                          "re-map or strip it first")
+            raise OpError(
+                f"the template must be a torch.save zip file (this one is {tpl_ck.format}); "
+                "re-map or strip it first"
+            )
         src = dict(state_dict_of(src_ck, src_ck.find(plan.source_key)))
         tpl = dict(state_dict_of(tpl_ck, tpl_ck.find(plan.template_key)))
         patches: dict[int, list] = {}  # id(storage) -> [(template TensorInfo, source node)]
@@ -156,7 +184,7 @@ def apply_warmstart(plan: MatchPlan, output: str, force: bool = False,
             w = TorchZipWriter(tmp, c.root.rstrip("/") or "archive")
             try:
                 for name in c.names:
-                    rel = name[len(c.root):]
+                    rel = name[len(c.root) :]
                     if rel.startswith("data/"):
                         continue
                     data = c.read_member(name, rel)
@@ -165,8 +193,12 @@ def apply_warmstart(plan: MatchPlan, output: str, force: bool = False,
                     c.locate(s)
                     todo = patches.get(id(s))
                     if not todo:
-                        w.write(f"data/{s.key}", copy_range(tpl_ck.path, s.data_offset, s.nbytes),
-                                s.nbytes, progress)
+                        w.write(
+                            f"data/{s.key}",
+                            copy_range(tpl_ck.path, s.data_offset, s.nbytes),
+                            s.nbytes,
+                            progress,
+                        )
                         continue
                     buf = bytearray(b"".join(copy_range(tpl_ck.path, s.data_offset, s.nbytes)))
                     for t, snode in todo:
@@ -207,8 +239,9 @@ def _patch(buf: bytearray, t, src_ck, snode) -> None:
     item = t.dtype.itemsize
     raw = t.dtype.numpy_raw()
     storage = np.frombuffer(buf, dtype=raw)
-    view = np.lib.stride_tricks.as_strided(storage[start:], shape=t.shape,
-                                           strides=tuple(s * item for s in t.stride))
+    view = np.lib.stride_tricks.as_strided(
+        storage[start:], shape=t.shape, strides=tuple(s * item for s in t.stride)
+    )
     view[...] = _values(src_ck, snode, t.dtype).reshape(t.shape).view(raw)
 
 

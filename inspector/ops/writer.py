@@ -86,8 +86,9 @@ class TorchZipWriter:
         self.zip = zipfile.ZipFile(self.fh, "w", zipfile.ZIP_STORED, allowZip64=True)
         self.root = root.strip("/")
 
-    def write(self, name: str, chunks: Iterable[bytes] | bytes, size: int,
-              progress: Progress | None = None) -> None:
+    def write(
+        self, name: str, chunks: Iterable[bytes] | bytes, size: int, progress: Progress | None = None
+    ) -> None:
         full = f"{self.root}/{name}"
         info = zipfile.ZipInfo(full, date_time=(1980, 1, 1, 0, 0, 0))
         info.compress_type = zipfile.ZIP_STORED
@@ -98,7 +99,7 @@ class TorchZipWriter:
         info.extra = struct.pack("<HH", 0x4246, pad) + b"Z" * pad  # like torch's "FB" padding
         written = 0
         with self.zip.open(info, "w", force_zip64=zip64) as out:
-            for chunk in ([chunks] if isinstance(chunks, (bytes, bytearray, memoryview)) else chunks):
+            for chunk in [chunks] if isinstance(chunks, (bytes, bytearray, memoryview)) else chunks:
                 out.write(chunk)
                 written += len(chunk)
                 if progress is not None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from ..formats.errors import CheckpointError
 
-INSTALL_HINT = ("the model registry needs MLflow: pip install 'checkpoint-inspector[registry]' "
-                "(or pip install mlflow)")
+INSTALL_HINT = (
+    "the model registry needs MLflow: pip install 'checkpoint-inspector[registry]' (or pip install mlflow)"
+)
 SCHEMES = ("models:/", "runs:/")
 
 

@@ -27,9 +27,16 @@ def list_models(store: Store) -> list[dict]:
     out = []
     for m in sorted(models, key=lambda m: m.name.lower()):
         latest = max((int(v.version) for v in (m.latest_versions or [])), default=None)
-        out.append({"name": m.name, "latest_version": str(latest) if latest is not None else None,
-                    "aliases": dict(m.aliases or {}), "tags": dict(m.tags or {}),
-                    "description": m.description or "", "updated": _ms(m.last_updated_timestamp)})
+        out.append(
+            {
+                "name": m.name,
+                "latest_version": str(latest) if latest is not None else None,
+                "aliases": dict(m.aliases or {}),
+                "tags": dict(m.tags or {}),
+                "description": m.description or "",
+                "updated": _ms(m.last_updated_timestamp),
+            }
+        )
     return out
 
 
@@ -47,13 +54,24 @@ def list_versions(store: Store, name: str) -> list[dict]:
                 metrics, params, run_name = dict(run.data.metrics), dict(run.data.params), run.info.run_name
             except Exception:  # a deleted run or one in another store: the version still lists
                 pass
-        out.append({"name": name, "version": str(v.version), "uri": f"models:/{name}/{v.version}",
-                    "run_id": v.run_id, "run_name": run_name, "stage": v.current_stage,
-                    "aliases": sorted(a for a, n in aliases.items() if str(n) == str(v.version)),
-                    "tags": dict(v.tags or {}),
-                    "description": v.description or "", "status": v.status, "source": v.source,
-                    "created": _ms(v.creation_timestamp), "metrics": metrics,
-                    "facts": {k[5:]: val for k, val in params.items() if k.startswith("ckpt.")}})
+        out.append(
+            {
+                "name": name,
+                "version": str(v.version),
+                "uri": f"models:/{name}/{v.version}",
+                "run_id": v.run_id,
+                "run_name": run_name,
+                "stage": v.current_stage,
+                "aliases": sorted(a for a, n in aliases.items() if str(n) == str(v.version)),
+                "tags": dict(v.tags or {}),
+                "description": v.description or "",
+                "status": v.status,
+                "source": v.source,
+                "created": _ms(v.creation_timestamp),
+                "metrics": metrics,
+                "facts": {k[5:]: val for k, val in params.items() if k.startswith("ckpt.")},
+            }
+        )
     return out
 
 
@@ -73,13 +91,18 @@ def list_files(store: Store, name: str, version: str) -> list[dict]:
                 if depth < 8:
                     walk(f"{uri}/{base}", path, depth + 1)
             else:
-                out.append({"path": path, "size": fi.file_size or 0,
-                            "uri": f"models:/{name}/{version}/{path}"})
+                out.append(
+                    {"path": path, "size": fi.file_size or 0, "uri": f"models:/{name}/{version}/{path}"}
+                )
+
     with errors(store):
         walk(source, "", 0)
         if not out:  # a source that names one file lists as nothing: list its folder
             parent, base = source.rstrip("/").rsplit("/", 1)
             listed = artifacts.list_artifacts(artifact_uri=parent, tracking_uri=store.uri)
-            out += [{"path": base, "size": fi.file_size or 0, "uri": f"models:/{name}/{version}"}
-                    for fi in listed if fi.path.rsplit("/", 1)[-1] == base and not fi.is_dir]
+            out += [
+                {"path": base, "size": fi.file_size or 0, "uri": f"models:/{name}/{version}"}
+                for fi in listed
+                if fi.path.rsplit("/", 1)[-1] == base and not fi.is_dir
+            ]
     return out

@@ -45,16 +45,23 @@ def parameter_count(ck, summary: dict, training: dict) -> int:
 
 def checkpoint_facts(ck, summary: dict, training: dict, verdict) -> dict:
     """What we record beside the version (all strings or numbers)."""
-    facts = {"format": summary["format"], "file_size": summary["file_size"],
-             "parameter_count": parameter_count(ck, summary, training),
-             "tensor_count": summary["tensor_count"],
-             "dtypes": ", ".join(f"{k} {human_count(v)}" for k, v in summary["dtypes"].items()),
-             "layout": training.get("name"), "verdict": verdict.verdict}
+    facts = {
+        "format": summary["format"],
+        "file_size": summary["file_size"],
+        "parameter_count": parameter_count(ck, summary, training),
+        "tensor_count": summary["tensor_count"],
+        "dtypes": ", ".join(f"{k} {human_count(v)}" for k, v in summary["dtypes"].items()),
+        "layout": training.get("name"),
+        "verdict": verdict.verdict,
+    }
     for k in ("epoch", "step"):
         if isinstance(training.get(k), (int, float)) and not isinstance(training.get(k), bool):
             facts[k] = training[k]
-    metrics = {_key(k): v for k, v in (training.get("metrics") or {}).items()
-               if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v}
+    metrics = {
+        _key(k): v
+        for k, v in (training.get("metrics") or {}).items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
+    }
     if metrics:
         facts["metrics"] = metrics
     return facts
@@ -93,6 +100,7 @@ def parse_tags(items) -> dict:
 @dataclass
 class RegisterOptions:
     """What Register in Registry… asks for (gui/dialogs/register_dialog.py)."""
+
     name: str
     tags: dict
     description: str | None = None
@@ -102,13 +110,21 @@ class RegisterOptions:
     facts: dict | None = None  # what the window already read from the file
 
 
-def register_checkpoint(path: str, name: str, tags: dict | None = None, description: str | None = None,
-                        alias: str | None = None, force: bool = False, tracking: str | None = None,
-                        facts: dict | None = None) -> dict:
+def register_checkpoint(
+    path: str,
+    name: str,
+    tags: dict | None = None,
+    description: str | None = None,
+    alias: str | None = None,
+    force: bool = False,
+    tracking: str | None = None,
+    facts: dict | None = None,
+) -> dict:
     if not _NAME.match(name or ""):
         raise RegistryError(f"model name {name!r}: use 1-200 characters without / @ : or quotes")
-    if alias is not None and (not re.match(r"^[A-Za-z0-9_-]{1,255}$", alias) or alias == "latest"
-                              or re.match(r"^v\d+$", alias)):
+    if alias is not None and (
+        not re.match(r"^[A-Za-z0-9_-]{1,255}$", alias) or alias == "latest" or re.match(r"^v\d+$", alias)
+    ):
         raise RegistryError(f"alias {alias!r}: letters, digits, '_' and '-' only (not 'latest' or v<N>)")
     path = os.path.abspath(path)
     if not os.path.exists(path):
@@ -123,17 +139,25 @@ def register_checkpoint(path: str, name: str, tags: dict | None = None, descript
         except CheckpointError as exc:
             raise RegistryError(f"{path}: {exc}; not registered") from None
     if facts["verdict"] == "dangerous" and not force:
-        raise DangerousFile(f"{os.path.basename(path)} is dangerous (it would run code if loaded); "
-                            "not registered (--force registers it anyway)")
+        raise DangerousFile(
+            f"{os.path.basename(path)} is dangerous (it would run code if loaded); "
+            "not registered (--force registers it anyway)"
+        )
     store = Store(tracking)
     c = store.client
     created: dict = {}
     try:
         with errors(store):
             exp = store.experiment_id()
-            run = c.create_run(exp, run_name=f"register {os.path.basename(path)}",
-                               tags={"ckpt.source_file": path, "ckpt.verdict": facts["verdict"],
-                                     "mlflow.source.name": "checkpoint-inspector"})
+            run = c.create_run(
+                exp,
+                run_name=f"register {os.path.basename(path)}",
+                tags={
+                    "ckpt.source_file": path,
+                    "ckpt.verdict": facts["verdict"],
+                    "mlflow.source.name": "checkpoint-inspector",
+                },
+            )
             created["run"] = run_id = run.info.run_id
             for k, v in facts.items():
                 if k != "metrics":
@@ -156,17 +180,30 @@ def register_checkpoint(path: str, name: str, tags: dict | None = None, descript
                     raise
                 c.create_registered_model(name)
                 created["model"] = name
-            mv = c.create_model_version(name, source=f"{run.info.artifact_uri}/{ARTIFACT_DIR}", run_id=run_id,
-                                        tags=tags or {}, description=description or None)
+            mv = c.create_model_version(
+                name,
+                source=f"{run.info.artifact_uri}/{ARTIFACT_DIR}",
+                run_id=run_id,
+                tags=tags or {},
+                description=description or None,
+            )
             created["version"] = mv.version
             if alias:
                 c.set_registered_model_alias(name, alias, mv.version)
     except BaseException:
         _undo(store, created, name)
         raise
-    return {"uri": f"models:/{name}/{mv.version}", "name": name, "version": str(mv.version),
-            "run_id": run_id, "alias": alias, "tags": tags or {}, "tracking_uri": store.uri,
-            "source": mv.source, "facts": facts}
+    return {
+        "uri": f"models:/{name}/{mv.version}",
+        "name": name,
+        "version": str(mv.version),
+        "run_id": run_id,
+        "alias": alias,
+        "tags": tags or {},
+        "tracking_uri": store.uri,
+        "source": mv.source,
+        "facts": facts,
+    }
 
 
 def _undo(store: Store, created: dict, name: str) -> None:
@@ -183,9 +220,11 @@ def _undo(store: Store, created: dict, name: str) -> None:
                 artifacts = os.path.dirname(unquote(urlparse(uri).path))
         except Exception:
             pass
-    for step in (lambda: "version" in created and c.delete_model_version(name, created["version"]),
-                 lambda: "model" in created and c.delete_registered_model(name),
-                 lambda: "run" in created and c.delete_run(created["run"])):
+    for step in (
+        lambda: "version" in created and c.delete_model_version(name, created["version"]),
+        lambda: "model" in created and c.delete_registered_model(name),
+        lambda: "run" in created and c.delete_run(created["run"]),
+    ):
         try:
             step()
         except Exception:
@@ -194,4 +233,3 @@ def _undo(store: Store, created: dict, name: str) -> None:
         import shutil
 
         shutil.rmtree(artifacts, ignore_errors=True)
-

@@ -48,14 +48,18 @@ def parse(uri: str) -> dict:
     if m:
         ref = "@" + m["alias"] if m["alias"] else m["ref"]
         if not (ref.startswith("@") or ref.isdigit() or ref == "latest"):
-            raise RegistryError(f"{uri}: after the model name comes a version number, 'latest' "
-                                f"or @alias (models:/NAME/3, models:/NAME/latest, models:/NAME@prod)")
+            raise RegistryError(
+                f"{uri}: after the model name comes a version number, 'latest' "
+                f"or @alias (models:/NAME/3, models:/NAME/latest, models:/NAME@prod)"
+            )
         return {"kind": "models", "name": m["name"], "ref": ref, "sub": (m["sub"] or "").strip("/")}
     m = _RUN.match(uri)
     if m:
         return {"kind": "runs", "run_id": m["run"], "path": (m["path"] or "").strip("/")}
-    raise RegistryError(f"{uri}: not a registry URI (models:/NAME/VERSION, models:/NAME@ALIAS, "
-                        f"models:/NAME/latest or runs:/RUN_ID/PATH)")
+    raise RegistryError(
+        f"{uri}: not a registry URI (models:/NAME/VERSION, models:/NAME@ALIAS, "
+        f"models:/NAME/latest or runs:/RUN_ID/PATH)"
+    )
 
 
 def model_version(store: Store, name: str, ref: str):
@@ -105,12 +109,16 @@ def _listed_size(store: Store, uri: str) -> int:
             name = fi.path.rsplit("/", 1)[-1]
             total += walk(f"{u}/{name}", depth + 1) if fi.is_dir and depth < 8 else (fi.file_size or 0)
         return total
+
     try:
         total = walk(uri)
         if total == 0:  # the URI names one file: list its folder
             parent, name = uri.rsplit("/", 1)
-            total = sum(fi.file_size or 0 for fi in artifacts.list_artifacts(
-                artifact_uri=parent, tracking_uri=store.uri) if fi.path.rsplit("/", 1)[-1] == name)
+            total = sum(
+                fi.file_size or 0
+                for fi in artifacts.list_artifacts(artifact_uri=parent, tracking_uri=store.uri)
+                if fi.path.rsplit("/", 1)[-1] == name
+            )
         return total
     except Exception:
         return 0
@@ -122,6 +130,7 @@ def _download(store: Store, uri: str, dst: str, progress=None) -> str:
     def fetch():
         with errors(store):
             return artifacts.download_artifacts(artifact_uri=uri, dst_path=dst, tracking_uri=store.uri)
+
     if progress is None:
         return fetch()
     from ..ops.errors import OpCancelled
@@ -136,6 +145,7 @@ def _download(store: Store, uri: str, dst: str, progress=None) -> str:
             box["error"] = exc
         if box.get("abandoned"):
             shutil.rmtree(os.path.dirname(dst), ignore_errors=True)
+
     t = threading.Thread(target=work, daemon=True, name="registry-download")
     t.start()
     while t.is_alive():
@@ -166,8 +176,11 @@ def pick_checkpoint(root: str, uri: str) -> str:
     ck_folders = [d for d in ck_folders if not any(d.startswith(o + os.sep) for o in ck_folders)]
     inside = tuple(d + os.sep for d in ck_folders)  # the shards of a shard index are not choices
     cands = [os.path.join(root, d) for d in ck_folders]
-    cands += [os.path.join(root, f) for f in files
-              if f.lower().endswith(CHECKPOINT_SUFFIXES) and not (inside and f.startswith(inside))]
+    cands += [
+        os.path.join(root, f)
+        for f in files
+        if f.lower().endswith(CHECKPOINT_SUFFIXES) and not (inside and f.startswith(inside))
+    ]
     if len(cands) == 1:
         return cands[0]
     shown = ", ".join(f.replace(os.sep, "/") for f in files[:6])
@@ -185,7 +198,9 @@ def _check_is_checkpoint(path: str, uri: str) -> None:
     try:
         sniff(path)
     except CheckpointError as exc:
-        raise RegistryError(f"{uri}: the artifact {os.path.basename(path)} is not a checkpoint: {exc}") from None
+        raise RegistryError(
+            f"{uri}: the artifact {os.path.basename(path)} is not a checkpoint: {exc}"
+        ) from None
 
 
 def _write_json(path: str, data: dict) -> None:
@@ -209,9 +224,14 @@ def resolve_uri(arg: str, tracking: str | None = None, progress=None) -> str:
         key = _key_dir(store, "models", p["name"], str(mv.version), p["sub"])
         with errors(store):
             aliases = store.client.get_registered_model(p["name"]).aliases or {}
-        origin = {"model": p["name"], "version": str(mv.version),
-                  "aliases": sorted(a for a, v in aliases.items() if str(v) == str(mv.version)),
-                  "run_id": mv.run_id, "tags": dict(mv.tags or {}), "description": mv.description}
+        origin = {
+            "model": p["name"],
+            "version": str(mv.version),
+            "aliases": sorted(a for a, v in aliases.items() if str(v) == str(mv.version)),
+            "run_id": mv.run_id,
+            "tags": dict(mv.tags or {}),
+            "description": mv.description,
+        }
     else:
         with errors(store, f"run {p['run_id']}"):
             run = store.client.get_run(p["run_id"])

@@ -20,8 +20,12 @@ from . import INSTALL_HINT, RegistryError
 EXPERIMENT = "checkpoint-inspector"
 # An unreachable server should fail in seconds, not after MLflow's default 7 retries with
 # exponential back-off; users who set these themselves keep their values.
-_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-                  "MLFLOW_HTTP_REQUEST_TIMEOUT": "20", "MLFLOW_DISABLE_TELEMETRY": "true"}
+_HTTP_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+}
 
 
 def data_dir() -> str:
@@ -127,9 +131,17 @@ def one_line(exc: BaseException, store: Store | None = None) -> str:
     """MLflow's messages can be pages long (a whole HTTP retry story): keep what a user needs."""
     text = " ".join(str(exc).split())
     where = store.uri if store is not None else "the tracking server"
-    if any(s in text for s in ("Connection refused", "Failed to establish a new connection",
-                               "Max retries exceeded", "Name or service not known",
-                               "Read timed out", "ConnectTimeout")):
+    if any(
+        s in text
+        for s in (
+            "Connection refused",
+            "Failed to establish a new connection",
+            "Max retries exceeded",
+            "Name or service not known",
+            "Read timed out",
+            "ConnectTimeout",
+        )
+    ):
         reason = "connection refused" if "refused" in text else "no answer"
         return f"cannot reach the tracking server at {where} ({reason})"
     if "unable to open database file" in text or "readonly database" in text:
@@ -147,9 +159,22 @@ def errors(store: Store | None = None, what: str | None = None):
     except Exception as exc:
         code = getattr(exc, "error_code", None)
         if what and code == "RESOURCE_DOES_NOT_EXIST":
-            raise RegistryError(f"{what} does not exist in {store.label if store else 'the registry'}") from None
-        if type(exc).__name__ in ("MlflowException", "RestException", "OperationalError",
-                                  "ConnectionError", "OSError", "PermissionError",
-                                  "MlflowTrackingException", "ValueError") or code:
+            raise RegistryError(
+                f"{what} does not exist in {store.label if store else 'the registry'}"
+            ) from None
+        if (
+            type(exc).__name__
+            in (
+                "MlflowException",
+                "RestException",
+                "OperationalError",
+                "ConnectionError",
+                "OSError",
+                "PermissionError",
+                "MlflowTrackingException",
+                "ValueError",
+            )
+            or code
+        ):
             raise RegistryError(one_line(exc, store)) from None
         raise

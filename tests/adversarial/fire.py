@@ -63,8 +63,10 @@ def do_load(rec, path, loader):
         from torch.distributed.checkpoint import FileSystemReader
 
         md = FileSystemReader(path).read_metadata()
-        sd = {k: torch.zeros(v.size, dtype=v.properties.dtype) if hasattr(v, "size") else io.BytesIO()
-              for k, v in md.state_dict_metadata.items()}
+        sd = {
+            k: torch.zeros(v.size, dtype=v.properties.dtype) if hasattr(v, "size") else io.BytesIO()
+            for k, v in md.state_dict_metadata.items()
+        }
         dcp.load(sd, storage_reader=FileSystemReader(path))
         return sd
     if loader == "safetensors":

@@ -40,6 +40,7 @@ sys.path.insert(0, str(HERE.parent))  # tests/ helpers
 
 # -- seeds -----------------------------------------------------------------------------------
 
+
 def make_seeds(folder: Path) -> list[Path]:
     import numpy as np
     import torch
@@ -52,28 +53,40 @@ def make_seeds(folder: Path) -> list[Path]:
         fn(p)
         seeds.append(p)
 
-    sd = {"epoch": 3, "model": {"w": torch.randn(4, 3), "b": torch.arange(3.0),
-                                "e": torch.zeros(1).expand(64)},
-          "opt": {"state": {0: {"exp_avg": torch.randn(4, 3)}}, "param_groups": [{"lr": 1e-3, "params": [0]}]},
-          "meta": {"names": ["a", "b"], "t": (1, 2.5, None), "big": 2 ** 70}}
+    sd = {
+        "epoch": 3,
+        "model": {"w": torch.randn(4, 3), "b": torch.arange(3.0), "e": torch.zeros(1).expand(64)},
+        "opt": {"state": {0: {"exp_avg": torch.randn(4, 3)}}, "param_groups": [{"lr": 1e-3, "params": [0]}]},
+        "meta": {"names": ["a", "b"], "t": (1, 2.5, None), "big": 2**70},
+    }
     add("zip.pt", lambda p: torch.save(sd, p))
     add("legacy.pt", lambda p: torch.save(sd, p, _use_new_zipfile_serialization=False))
-    add("bare.pkl", lambda p: p.write_bytes(pickle.dumps({"a": [1, 2, {"b": (3, 4)}], "c": "x" * 40}, protocol=2)))
+    add(
+        "bare.pkl",
+        lambda p: p.write_bytes(pickle.dumps({"a": [1, 2, {"b": (3, 4)}], "c": "x" * 40}, protocol=2)),
+    )
 
     import legacy_tar
 
-    add("legacy.tar", lambda p: legacy_tar.write(str(p), np.arange(6, dtype=np.float32).reshape(2, 3),
-                                                 np.arange(3, dtype=np.int64)))
+    add(
+        "legacy.tar",
+        lambda p: legacy_tar.write(
+            str(p), np.arange(6, dtype=np.float32).reshape(2, 3), np.arange(3, dtype=np.int64)
+        ),
+    )
     from safetensors.torch import save_file
 
-    add("model.safetensors", lambda p: save_file({"w": torch.randn(4, 4), "b": torch.ones(2)}, str(p),
-                                                 metadata={"format": "pt"}))
+    add(
+        "model.safetensors",
+        lambda p: save_file({"w": torch.randn(4, 4), "b": torch.ones(2)}, str(p), metadata={"format": "pt"}),
+    )
     idx = folder / "index"
     idx.mkdir()
     save_file({"a": torch.randn(3)}, str(idx / "s1.safetensors"))
     torch.save({"b": torch.randn(2)}, idx / "s2.bin")
-    (idx / "model.index.json").write_text(json.dumps({"metadata": {"total_size": 20},
-                                                       "weight_map": {"a": "s1.safetensors", "b": "s2.bin"}}))
+    (idx / "model.index.json").write_text(
+        json.dumps({"metadata": {"total_size": 20}, "weight_map": {"a": "s1.safetensors", "b": "s2.bin"}})
+    )
     seeds.append(idx / "model.index.json")
     import warnings
 
@@ -87,24 +100,64 @@ def make_seeds(folder: Path) -> list[Path]:
     def pt2(p):
         with zipfile.ZipFile(p, "w") as z:
             z.writestr("m/archive_format", "pt2")
-            z.writestr("m/data/weights/model_weights_config.json", json.dumps({"config": {"w": {
-                "path_name": "w0", "is_param": True, "use_pickle": False, "tensor_meta": {
-                    "dtype": 7, "sizes": [{"as_int": 2}], "strides": [{"as_int": 1}],
-                    "storage_offset": {"as_int": 0}, "device": {"type": "cpu"}}}}}))
+            z.writestr(
+                "m/data/weights/model_weights_config.json",
+                json.dumps(
+                    {
+                        "config": {
+                            "w": {
+                                "path_name": "w0",
+                                "is_param": True,
+                                "use_pickle": False,
+                                "tensor_meta": {
+                                    "dtype": 7,
+                                    "sizes": [{"as_int": 2}],
+                                    "strides": [{"as_int": 1}],
+                                    "storage_offset": {"as_int": 0},
+                                    "device": {"type": "cpu"},
+                                },
+                            }
+                        }
+                    }
+                ),
+            )
             z.writestr("m/data/weights/w0", np.ones(2, np.float32).tobytes())
-            z.writestr("m/models/model.json", json.dumps({"graph_module": {"signature": {
-                "input_specs": [{"parameter": {"parameter_name": "w", "arg": {"name": "p_w"}}}]},
-                "graph": {"nodes": [1, 2]}}, "schema_version": {"major": 8}}))
+            z.writestr(
+                "m/models/model.json",
+                json.dumps(
+                    {
+                        "graph_module": {
+                            "signature": {
+                                "input_specs": [
+                                    {"parameter": {"parameter_name": "w", "arg": {"name": "p_w"}}}
+                                ]
+                            },
+                            "graph": {"nodes": [1, 2]},
+                        },
+                        "schema_version": {"major": 8},
+                    }
+                ),
+            )
+
     add("export.pt2", pt2)
 
     def oldts(p):
         with zipfile.ZipFile(p, "w") as z:
-            z.writestr("m/model.json", json.dumps({"tensors": [{"dims": ["2"], "dataType": "FLOAT",
-                                                                 "data": {"key": "tensors/0"}}],
-                                                    "mainModule": {"parameters": [{"name": "w", "tensorId": "0"}],
-                                                                   "submodules": [{"name": "s"}]}}))
+            z.writestr(
+                "m/model.json",
+                json.dumps(
+                    {
+                        "tensors": [{"dims": ["2"], "dataType": "FLOAT", "data": {"key": "tensors/0"}}],
+                        "mainModule": {
+                            "parameters": [{"name": "w", "tensorId": "0"}],
+                            "submodules": [{"name": "s"}],
+                        },
+                    }
+                ),
+            )
             z.writestr("m/tensors/0", np.ones(2, np.float32).tobytes())
             z.writestr("m/code/m.py", "def forward(self):\n    return self.w\n")
+
     add("oldts.pt", oldts)
     import gzip
     import lzma
@@ -121,8 +174,10 @@ FRAGMENTS = [
     lambda r: b"]" * r.randint(1, 5000) + b"a" * r.randint(0, 5000),
     lambda r: b"(" * r.randint(1, 20_000),
     lambda r: b"[" * r.randint(1, 5000),
-    lambda r: b"{\"a\": " * r.randint(1, 3000),
-    lambda r: b"\x8b" + struct.pack("<i", 4000) + bytes(r.randrange(256) for _ in range(4000)),  # LONG4: ~9,600 digits
+    lambda r: b'{"a": ' * r.randint(1, 3000),
+    lambda r: (
+        b"\x8b" + struct.pack("<i", 4000) + bytes(r.randrange(256) for _ in range(4000))
+    ),  # LONG4: ~9,600 digits
     lambda r: b"r\xff\xff\xff\x7f",  # LONG_BINPUT at 2**31 - 1
     lambda r: b"\x80\x02B" + struct.pack("<I", r.randint(0, 1 << 31)),
     lambda r: b"PK\x01\x02" + r.randbytes(42),
@@ -149,12 +204,20 @@ def mutate_bytes(data: bytes, r: random.Random) -> tuple[bytes, str]:
         b = min(n, a + r.randint(1, 4096))
         return data[:b] + data[a:b] * r.randint(2, 200) + data[b:], f"repeat[{a}:{b}]"
     if kind == "zipfield":
-        heads = [i for i in range(n - 46) if data[i:i + 4] == b"PK\x01\x02"][:200]
+        heads = [i for i in range(n - 46) if data[i : i + 4] == b"PK\x01\x02"][:200]
         if heads:
             h = r.choice(heads)
             field = r.choice([(10, "<H"), (20, "<I"), (24, "<I"), (28, "<H"), (42, "<I"), (8, "<H")])
-            value = r.choice([0, 1, 0xFFFFFFFF, 0x7FFFFFFF, r.randrange(1 << 16),
-                              struct.unpack_from("<I", data, r.choice(heads) + 42)[0]])
+            value = r.choice(
+                [
+                    0,
+                    1,
+                    0xFFFFFFFF,
+                    0x7FFFFFFF,
+                    r.randrange(1 << 16),
+                    struct.unpack_from("<I", data, r.choice(heads) + 42)[0],
+                ]
+            )
             value &= 0xFFFF if field[1] == "<H" else 0xFFFFFFFF
             b = bytearray(data)
             struct.pack_into(field[1], b, h + field[0], value)
@@ -186,8 +249,17 @@ def mutant(seed: Path, work: Path, r: random.Random) -> tuple[Path, str]:
             victim.mkdir()
             what = f"{victim.name} -> folder"
         elif special < 0.3 and victim.suffix == ".json":
-            victim.write_text(r.choice(["[]", "[" * 50_000, f'{{"weight_map": {{"a": "{victim.name}"}}}}',
-                                        '{"weight_map": []}', '{"weight_map": {"a": 5}}']))
+            victim.write_text(
+                r.choice(
+                    [
+                        "[]",
+                        "[" * 50_000,
+                        f'{{"weight_map": {{"a": "{victim.name}"}}}}',
+                        '{"weight_map": []}',
+                        '{"weight_map": {"a": 5}}',
+                    ]
+                )
+            )
             what = f"{victim.name} -> odd json"
         else:
             data, what = mutate_bytes(victim.read_bytes(), r)
@@ -205,6 +277,7 @@ def mutant(seed: Path, work: Path, r: random.Random) -> tuple[Path, str]:
 
 
 # -- what each mutant goes through -----------------------------------------------------------
+
 
 def exercise(path: Path) -> None:
     from inspector.analysis.histogram import histogram
@@ -231,8 +304,9 @@ def exercise(path: Path) -> None:
             try:
                 arr = ck.source(node.value)
                 st = tensor_stats(arr, node.value.dtype)
-                histogram(arr, node.value.dtype, bins=16,
-                          range=(st.min, st.max) if st.min is not None else None)
+                histogram(
+                    arr, node.value.dtype, bins=16, range=(st.min, st.max) if st.min is not None else None
+                )
             except CheckpointError as exc:
                 assert "\n" not in str(exc)
     finally:
@@ -246,16 +320,23 @@ def main(argv=None) -> int:
     ap.add_argument("--slow", type=float, default=10.0, help="a case slower than this is reported")
     ap.add_argument("--keep", help="copy failing inputs into this folder")
     ap.add_argument("--only", help="mutate only the seed of this name (zip.pt, legacy.pt, dcp, ...)")
-    ap.add_argument("--watchdog", type=float, default=0,
-                    help="dump the stack and exit when one case runs longer than this")
+    ap.add_argument(
+        "--watchdog",
+        type=float,
+        default=0,
+        help="dump the stack and exit when one case runs longer than this",
+    )
     args = ap.parse_args(argv)
     os.environ.setdefault("PYTHONHASHSEED", "0")
     r = random.Random(args.seed)
     base = Path(tempfile.mkdtemp(prefix="fuzz-hostile-"))
     try:
         (base / "seeds").mkdir()
-        seeds = [p for p in make_seeds(base / "seeds") if not args.only or p.name == args.only
-                 or p.parent.name == args.only]
+        seeds = [
+            p
+            for p in make_seeds(base / "seeds")
+            if not args.only or p.name == args.only or p.parent.name == args.only
+        ]
         failures, slow, cases, slowest = [], [], 0, (0.0, "")
         t_end = time.monotonic() + args.seconds
         while time.monotonic() < t_end:
@@ -273,13 +354,20 @@ def main(argv=None) -> int:
             try:
                 exercise(path)
             except Exception as exc:  # noqa: BLE001 - the point: anything escaping is a failure
-                failures.append({"seed": seed.name, "mutation": what, "error": f"{type(exc).__name__}: {exc}"[:300],
-                                 "where": traceback.format_exc().strip().splitlines()[-3:]})
+                failures.append(
+                    {
+                        "seed": seed.name,
+                        "mutation": what,
+                        "error": f"{type(exc).__name__}: {exc}"[:300],
+                        "where": traceback.format_exc().strip().splitlines()[-3:],
+                    }
+                )
                 if args.keep:
                     Path(args.keep).mkdir(parents=True, exist_ok=True)
                     dst = Path(args.keep) / f"fail{len(failures)}-{seed.name}"
-                    (shutil.copytree if path.is_dir() else shutil.copy)(path, dst, **(
-                        {"symlinks": True} if path.is_dir() else {}))
+                    (shutil.copytree if path.is_dir() else shutil.copy)(
+                        path, dst, **({"symlinks": True} if path.is_dir() else {})
+                    )
             if args.watchdog:
                 faulthandler.cancel_dump_traceback_later()
             took = time.perf_counter() - t0
@@ -288,8 +376,17 @@ def main(argv=None) -> int:
             if took > args.slow:
                 slow.append({"seed": seed.name, "mutation": what, "seconds": round(took, 2)})
             shutil.rmtree(work, ignore_errors=True)
-        print(json.dumps({"cases": cases, "failures": failures, "slow": slow,
-                          "slowest": {"seconds": round(slowest[0], 3), "case": slowest[1]}}, indent=1))
+        print(
+            json.dumps(
+                {
+                    "cases": cases,
+                    "failures": failures,
+                    "slow": slow,
+                    "slowest": {"seconds": round(slowest[0], 3), "case": slowest[1]},
+                },
+                indent=1,
+            )
+        )
         return 1 if failures or slow else 0
     finally:
         shutil.rmtree(base, ignore_errors=True)

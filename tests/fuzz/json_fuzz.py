@@ -48,6 +48,7 @@ def _zip_member_target(name, path, member):
         with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
             for n, data in members.items():
                 z.writestr(n, text.encode() if n == member else data)
+
     return Target(name, path, doc, write)
 
 
@@ -58,6 +59,7 @@ def _file_target(name, open_path, file):
     def write(text: str):
         with open(file, "w") as fh:
             fh.write(text)
+
     return Target(name, open_path, doc, write)
 
 
@@ -66,12 +68,13 @@ def _safetensors_target(name, path):
 
     raw = open(path, "rb").read()
     (n,) = struct.unpack("<Q", raw[:8])
-    doc, body = json.loads(raw[8:8 + n]), raw[8 + n:]
+    doc, body = json.loads(raw[8 : 8 + n]), raw[8 + n :]
 
     def write(text: str):
         head = text.encode()
         with open(path, "wb") as fh:
             fh.write(struct.pack("<Q", len(head)) + head + body)
+
     return Target(name, path, doc, write)
 
 
@@ -103,15 +106,24 @@ def build_fixtures(folder: str) -> list[Target]:
 
     # torch.export, old layout: program JSON + nested torch.save zips
     p = os.path.join(folder, "old.pt2")
-    program = {"graph_module": {
-        "graph": {"nodes": [{"target": "torch.ops.aten.linear.default", "inputs": []}],
-                  "inputs": [{"as_tensor": {"name": "x"}}]},
-        "signature": {"input_specs": [{"parameter": {"arg": {"name": "p_0_weight"},
-                                                     "parameter_name": "0.weight"}},
-                                      {"user_input": {"arg": {"as_tensor": {"name": "x"}}}}],
-                      "output_specs": [{"user_output": {"arg": {"as_tensor": {"name": "linear"}}}}]}},
-        "opset_version": {"aten": 10}, "schema_version": {"major": 5, "minor": 1},
-        "torch_version": "2.1.0"}
+    program = {
+        "graph_module": {
+            "graph": {
+                "nodes": [{"target": "torch.ops.aten.linear.default", "inputs": []}],
+                "inputs": [{"as_tensor": {"name": "x"}}],
+            },
+            "signature": {
+                "input_specs": [
+                    {"parameter": {"arg": {"name": "p_0_weight"}, "parameter_name": "0.weight"}},
+                    {"user_input": {"arg": {"as_tensor": {"name": "x"}}}},
+                ],
+                "output_specs": [{"user_output": {"arg": {"as_tensor": {"name": "linear"}}}}],
+            },
+        },
+        "opset_version": {"aten": 10},
+        "schema_version": {"major": 5, "minor": 1},
+        "torch_version": "2.1.0",
+    }
     with zipfile.ZipFile(p, "w", zipfile.ZIP_STORED) as z:
         z.writestr("serialized_exported_program.json", json.dumps(program))
         z.writestr("serialized_state_dict.pt", tbytes(model.state_dict()))
@@ -122,14 +134,34 @@ def build_fixtures(folder: str) -> list[Target]:
 
     # the oldest TorchScript layout
     p = os.path.join(folder, "old_ts.pt")
-    mj = {"protoVersion": "2", "producerName": "pytorch", "producerVersion": "1.0",
-          "mainModule": {"name": "main", "parameters": [{"name": "weight", "tensorId": "0"}],
-                         "attributes": [{"name": "training", "type": "bool"}],
-                         "submodules": [{"name": "sub", "parameters": [{"name": "bias", "tensorId": "1"}]}]},
-          "tensors": [{"dims": ["2", "3"], "offset": "0", "strides": ["3", "1"], "dataType": "FLOAT",
-                       "data": {"key": "tensors/0"}, "device": "cpu"},
-                      {"dims": ["2"], "offset": "0", "strides": ["1"], "dataType": "FLOAT",
-                       "data": {"key": "tensors/1"}}]}
+    mj = {
+        "protoVersion": "2",
+        "producerName": "pytorch",
+        "producerVersion": "1.0",
+        "mainModule": {
+            "name": "main",
+            "parameters": [{"name": "weight", "tensorId": "0"}],
+            "attributes": [{"name": "training", "type": "bool"}],
+            "submodules": [{"name": "sub", "parameters": [{"name": "bias", "tensorId": "1"}]}],
+        },
+        "tensors": [
+            {
+                "dims": ["2", "3"],
+                "offset": "0",
+                "strides": ["3", "1"],
+                "dataType": "FLOAT",
+                "data": {"key": "tensors/0"},
+                "device": "cpu",
+            },
+            {
+                "dims": ["2"],
+                "offset": "0",
+                "strides": ["1"],
+                "dataType": "FLOAT",
+                "data": {"key": "tensors/1"},
+            },
+        ],
+    }
     with zipfile.ZipFile(p, "w") as z:
         z.writestr("old_ts/model.json", json.dumps(mj))
         z.writestr("old_ts/tensors/0", bytes(24))
@@ -138,9 +170,17 @@ def build_fixtures(folder: str) -> list[Target]:
 
     # stable-baselines3
     p = os.path.join(folder, "ppo.zip")
-    data = {"policy_class": {":type:": "<class 'abc.ABCMeta'>", ":serialized:": "gAWVAAAAAAAAAAAu",
-                             "__module__": "stable_baselines3.common.policies"},
-            "num_timesteps": 2048, "gamma": 0.99, "n_steps": [2048, 1], "_last_obs": None}
+    data = {
+        "policy_class": {
+            ":type:": "<class 'abc.ABCMeta'>",
+            ":serialized:": "gAWVAAAAAAAAAAAu",
+            "__module__": "stable_baselines3.common.policies",
+        },
+        "num_timesteps": 2048,
+        "gamma": 0.99,
+        "n_steps": [2048, 1],
+        "_last_obs": None,
+    }
     opt = torch.optim.Adam(model.parameters())
     with zipfile.ZipFile(p, "w") as z:
         z.writestr("data", json.dumps(data))
@@ -157,15 +197,24 @@ def build_fixtures(folder: str) -> list[Target]:
     sd = {k: v.contiguous() for k, v in model.state_dict().items()}
     keys = list(sd)
     save_file({k: sd[k] for k in keys[:2]}, os.path.join(d, "model-00001-of-00002.safetensors"))
-    save_file({k: sd[k] for k in keys[2:]}, os.path.join(d, "model-00002-of-00002.safetensors"),
-              metadata={"format": "pt"})
+    save_file(
+        {k: sd[k] for k in keys[2:]},
+        os.path.join(d, "model-00002-of-00002.safetensors"),
+        metadata={"format": "pt"},
+    )
     index = os.path.join(d, "model.safetensors.index.json")
     with open(index, "w") as fh:
-        json.dump({"metadata": {"total_size": 100}, "weight_map": {
-            k: f"model-0000{1 if i < 2 else 2}-of-00002.safetensors" for i, k in enumerate(keys)}}, fh)
+        json.dump(
+            {
+                "metadata": {"total_size": 100},
+                "weight_map": {
+                    k: f"model-0000{1 if i < 2 else 2}-of-00002.safetensors" for i, k in enumerate(keys)
+                },
+            },
+            fh,
+        )
     out.append(_file_target("shard index", index, index))
-    out.append(_safetensors_target("safetensors header",
-                                   os.path.join(d, "model-00002-of-00002.safetensors")))
+    out.append(_safetensors_target("safetensors header", os.path.join(d, "model-00002-of-00002.safetensors")))
 
     # a Trainer checkpoint folder
     d = os.path.join(folder, "checkpoint-500")
@@ -175,8 +224,15 @@ def build_fixtures(folder: str) -> list[Target]:
     save_file(sd, os.path.join(d, "model.safetensors"))
     state = os.path.join(d, "trainer_state.json")
     with open(state, "w") as fh:
-        json.dump({"epoch": 1.5, "global_step": 500, "best_metric": None,
-                   "log_history": [{"loss": 0.5, "step": 250}, {"loss": 0.4, "step": 500}]}, fh)
+        json.dump(
+            {
+                "epoch": 1.5,
+                "global_step": 500,
+                "best_metric": None,
+                "log_history": [{"loss": 0.5, "step": 250}, {"loss": 0.4, "step": 500}],
+            },
+            fh,
+        )
     out.append(_file_target("trainer_state.json", d, state))
     return out
 
@@ -210,11 +266,19 @@ def mutate(doc, rng: random.Random, rounds: int = 1):
         elif op == "deep":
             new = DEEP
         elif op == "length" and isinstance(current, list):
-            new = current[:rng.randrange(len(current) + 1)] if current and rng.random() < 0.5 \
+            new = (
+                current[: rng.randrange(len(current) + 1)]
+                if current and rng.random() < 0.5
                 else current + current + [None]
+            )
         elif op == "swap":
-            new = dict(enumerate(current)) if isinstance(current, list) else \
-                list(current.values()) if isinstance(current, dict) else [current]
+            new = (
+                dict(enumerate(current))
+                if isinstance(current, list)
+                else list(current.values())
+                if isinstance(current, dict)
+                else [current]
+            )
             new = json.loads(json.dumps(new))
         elif op == "drop" and isinstance(parent, dict):
             del parent[key]
@@ -268,8 +332,7 @@ def exercise(path: str) -> str:
     return "ok"
 
 
-def fuzz(folder: str, seconds: float | None = None, iterations: int | None = None,
-         seed: int = 0) -> dict:
+def fuzz(folder: str, seconds: float | None = None, iterations: int | None = None, seed: int = 0) -> dict:
     """Mutate and open until the time or iteration budget is spent; returns counts.
     Raises AssertionError (or the unexpected exception) naming the target and seed."""
     rng = random.Random(seed)
@@ -318,5 +381,7 @@ if __name__ == "__main__":
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         r = fuzz(tmp, seconds=a.seconds, seed=a.seed)
-    print(f"{r['rounds']} mutated files in {r['seconds']} s: {r['ok']} opened (with warnings "
-          f"where entries were odd), {r['refused']} refused with one line, 0 internal errors")
+    print(
+        f"{r['rounds']} mutated files in {r['seconds']} s: {r['ok']} opened (with warnings "
+        f"where entries were odd), {r['refused']} refused with one line, 0 internal errors"
+    )

@@ -14,6 +14,7 @@ def no_modal_boxes(monkeypatch):
 
     def record(answer):
         return lambda *a, **k: shown.append(a[2] if len(a) > 2 else "") or answer
+
     monkeypatch.setattr(QMessageBox, "question", record(QMessageBox.No))
     for name in ("warning", "information", "critical"):
         monkeypatch.setattr(QMessageBox, name, record(QMessageBox.Ok))

@@ -17,6 +17,7 @@ def bert_like_state_dict(layers: int = 2, hidden: int = 32, vocab: int = 100) ->
 
     def norm(name, n):
         sd[f"{name}.weight"], sd[f"{name}.bias"] = torch.ones(n), torch.zeros(n)
+
     sd["bert.embeddings.word_embeddings.weight"] = torch.randn(vocab, hidden) * 0.02
     sd["bert.embeddings.position_embeddings.weight"] = torch.randn(64, hidden) * 0.02
     sd["bert.embeddings.token_type_embeddings.weight"] = torch.randn(2, hidden) * 0.02

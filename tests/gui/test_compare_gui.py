@@ -81,12 +81,17 @@ def test_compare_with_shows_status_histograms_and_stats(qtbot, window, run, monk
 
     # grouped by module: one group per layer and one per optimizer slot, worst status shown
     view.grouped.setChecked(True)
-    groups = {view.proxy.index(r, 0).data().split("  (")[0]: view.proxy.index(r, 1).data()
-              for r in range(view.proxy.rowCount())}
+    groups = {
+        view.proxy.index(r, 0).data().split("  (")[0]: view.proxy.index(r, 1).data()
+        for r in range(view.proxy.rowCount())
+    }
     assert groups["0"] == LABELS["identical"] and groups["2"] == LABELS["changed"]
     assert groups["optimizer_state_dict/state/0"] == LABELS["changed"]
-    layer2 = next(view.proxy.index(r, 0) for r in range(view.proxy.rowCount())
-                  if view.proxy.index(r, 0).data().startswith("2  ("))
+    layer2 = next(
+        view.proxy.index(r, 0)
+        for r in range(view.proxy.rowCount())
+        if view.proxy.index(r, 0).data().startswith("2  (")
+    )
     assert sorted(view.proxy.index(i, 0, layer2).data() for i in range(2)) == ["2.bias", "2.weight"]
     assert view.proxy.rowCount(layer2) == 2
     view.status_filter.setCurrentIndex(view.status_filter.findData("identical"))
@@ -135,6 +140,7 @@ def test_cancel_midway_keeps_what_was_compared(qtbot, window, tmp_path):
             super().__setattr__(name, value)
             if name == "done" and value > 3 * 2 * 256 * 256 * 4:
                 super().__setattr__("cancelled", True)
+
     view.meter = CancelAfterThree()
     view.start()
     qtbot.waitUntil(lambda: view.error is not None or view.done, timeout=20000)

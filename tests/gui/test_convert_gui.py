@@ -30,6 +30,7 @@ def run_dialog(monkeypatch, cls, configure):
     def fake_exec(self):
         configure(self)
         return QDialog.Accepted
+
     monkeypatch.setattr(cls, "exec", fake_exec)
 
 
@@ -107,8 +108,9 @@ def test_extract_from_the_context_menu(qtbot, window, gpu_file, tmp_path):
 def test_export_from_pickled_model_names_what_it_imports(qtbot, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
-    d = ExportDialog(str(tmp_path / "whole.pt"), "", pickled_model=True,
-                     imports=["__main__", "torch.nn.modules.linear"])
+    d = ExportDialog(
+        str(tmp_path / "whole.pt"), "", pickled_model=True, imports=["__main__", "torch.nn.modules.linear"]
+    )
     qtbot.addWidget(d)
     d.pickled.setChecked(True)
     asked = []
@@ -134,8 +136,12 @@ def test_one_convert_table_feeds_both_menus_and_typed_options(qtbot, window, gpu
     fill_file_menu(window, menu, f)
     convert = next(a.menu() for a in menu.actions() if a.menu() is not None and a.text() == "Convert")
     assert [a.text() for a in convert.actions()] == [c.row_label for c in CONVERT]
-    expected = {"remap": RemapOptions, "strip": StripOptions, "warmstart": WarmstartOptions,
-                "export": ExportOptions}
+    expected = {
+        "remap": RemapOptions,
+        "strip": StripOptions,
+        "warmstart": WarmstartOptions,
+        "export": ExportOptions,
+    }
     for action in CONVERT:
         d = window.make_dialog(action.kind, f, f.training.get("weights"))
         qtbot.addWidget(d)

@@ -151,9 +151,12 @@ def test_integer_tensor_one_bin_per_value_and_scalar_listed(qtbot, window, tmp_p
 # ---- 3. filters ------------------------------------------------------------------------------
 def test_filter_shows_and_selects_matches_and_clearing_restores(qtbot, window, tmp_path):
     p = tmp_path / "many.pt"
-    torch.save({f"layers.{i}.weight": torch.zeros(2) for i in range(300)}
-               | {f"layers.{i}.bias": torch.zeros(2) for i in range(3)}
-               | {"head.proj": torch.zeros(10, 128)}, p)
+    torch.save(
+        {f"layers.{i}.weight": torch.zeros(2) for i in range(300)}
+        | {f"layers.{i}.bias": torch.zeros(2) for i in range(3)}
+        | {"head.proj": torch.zeros(10, 128)},
+        p,
+    )
     window.open_paths([p])
     wait_open(qtbot, window)
     before = {f.path: set(c) for f, c in window.tree_filter.expanded_chains().items()}
@@ -237,8 +240,16 @@ def test_summary_shows_the_models_parameter_count_apart(qtbot, window, tmp_path)
     model(torch.randn(4, 8)).sum().backward()
     opt.step()
     p = tmp_path / "epoch=3-step=40.ckpt"
-    torch.save({"epoch": 3, "global_step": 40, "pytorch-lightning_version": "2.4.0",
-                "state_dict": model.state_dict(), "optimizer_states": [opt.state_dict()]}, p)
+    torch.save(
+        {
+            "epoch": 3,
+            "global_step": 40,
+            "pytorch-lightning_version": "2.4.0",
+            "state_dict": model.state_dict(),
+            "optimizer_states": [opt.state_dict()],
+        },
+        p,
+    )
     window.open_paths([p])
     wait_open(qtbot, window)
     text = window.summary.toPlainText()
@@ -366,6 +377,7 @@ def test_start_page_then_demo_on_request(qtbot, window, tmp_path, monkeypatch):
 
         built.append(1)
         return write_demo(str(demo), steps=2)
+
     monkeypatch.setattr(demo_module, "demo_path", fake_demo_path)
     assert built == []
     qtbot.mouseClick(window.start_page.demo_button, Qt.LeftButton)
@@ -397,9 +409,13 @@ def test_app_without_a_file_starts_on_the_start_page(tmp_path, tmp_settings):
     import sys
 
     out = tmp_path / "start.png"
-    r = subprocess.run([sys.executable, "-m", "inspector.gui.app", "--screenshot", str(out)],
-                       capture_output=True, text=True, timeout=120,
-                       env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)})
+    r = subprocess.run(
+        [sys.executable, "-m", "inspector.gui.app", "--screenshot", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)},
+    )
     assert r.returncode == 0, r.stderr
     assert out.exists()
     assert not (tmp_path / ".cache" / "checkpoint-inspector" / "demo_checkpoint.pt").exists()
@@ -497,11 +513,18 @@ def dark_palette():
     from PySide6.QtGui import QColor, QPalette
 
     pal = QPalette()
-    for role, color in ((QPalette.Window, "#202124"), (QPalette.WindowText, "#e8eaed"),
-                        (QPalette.Base, "#17181a"), (QPalette.AlternateBase, "#232427"),
-                        (QPalette.Text, "#e8eaed"), (QPalette.Button, "#2d2e31"),
-                        (QPalette.ButtonText, "#e8eaed"), (QPalette.Highlight, "#8ab4f8"),
-                        (QPalette.HighlightedText, "#202124"), (QPalette.PlaceholderText, "#9aa0a6")):
+    for role, color in (
+        (QPalette.Window, "#202124"),
+        (QPalette.WindowText, "#e8eaed"),
+        (QPalette.Base, "#17181a"),
+        (QPalette.AlternateBase, "#232427"),
+        (QPalette.Text, "#e8eaed"),
+        (QPalette.Button, "#2d2e31"),
+        (QPalette.ButtonText, "#e8eaed"),
+        (QPalette.Highlight, "#8ab4f8"),
+        (QPalette.HighlightedText, "#202124"),
+        (QPalette.PlaceholderText, "#9aa0a6"),
+    ):
         pal.setColor(role, QColor(color))
     return pal
 
@@ -529,8 +552,7 @@ def test_dark_palette_is_followed_everywhere(qtbot, window, tmp_path):
         assert plot.curve.opts["pen"].color().lightness() > 128  # a light line on the dark plot
         for name in panel.stat_names:
             assert "#9aa0a6" in name.styleSheet() and "#666" not in name.styleSheet()
-        assert "#9aa0a6" in window.summary.toHtml() or "#9aa0a6" in \
-            window.summary.document().toHtml()
+        assert "#9aa0a6" in window.summary.toHtml() or "#9aa0a6" in window.summary.document().toHtml()
         img = window.grab().toImage()
         centre = plot.mapTo(window, plot.rect().center())
         assert img.pixelColor(centre.x(), 20 + plot.mapTo(window, QPoint(0, 0)).y()).lightness() < 100

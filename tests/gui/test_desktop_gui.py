@@ -18,9 +18,10 @@ def test_second_launch_hands_its_file_to_the_running_window(qtbot, window, tmp_p
     assert inst.listen()
     p = tmp_path / "second.pt"
     torch.save({"x": torch.ones(2)}, p)
-    proc = subprocess.Popen([sys.executable, "-m", "inspector.gui.app", str(p)],
-                            env={**os.environ, "CHECKPOINT_INSPECTOR_INSTANCE": name,
-                                 "QT_QPA_PLATFORM": "offscreen"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector.gui.app", str(p)],
+        env={**os.environ, "CHECKPOINT_INSPECTOR_INSTANCE": name, "QT_QPA_PLATFORM": "offscreen"},
+    )
     qtbot.waitUntil(lambda: any(f.path == str(p) for f in window.model.files()), timeout=30000)
     assert proc.wait(timeout=30) == 0  # it exited: no second window
 
@@ -65,7 +66,7 @@ def test_written_in_two_halves_reloads_once_when_complete(qtbot, window, tmp_pat
         fh.write(data[: len(data) // 2])
         fh.flush()
         qtbot.wait(1200)  # longer than the settle time: the half file is seen
-        fh.write(data[len(data) // 2:])
+        fh.write(data[len(data) // 2 :])
     qtbot.waitUntil(lambda: window.reloads >= 1 and not window.loading, timeout=20000)
     qtbot.wait(1500)
     assert window.reloads == 1 and current_epoch(window) == 7

@@ -54,8 +54,9 @@ def test_pair_bare_optimizer_with_model_file(qtbot, window, tmp_path):
 def test_quantized_tensor_real_values_and_raw_toggle(qtbot, window, tmp_path):
     torch.manual_seed(0)
     w = torch.randn(8, 4, 3, 3)
-    q = torch.quantize_per_channel(w, torch.rand(8, dtype=torch.float64) * 0.02 + 0.01,
-                                   torch.arange(8) - 4, 0, torch.qint8)
+    q = torch.quantize_per_channel(
+        w, torch.rand(8, dtype=torch.float64) * 0.02 + 0.01, torch.arange(8) - 4, 0, torch.qint8
+    )
     p = tmp_path / "int8.pt"
     torch.save({"conv.weight": q}, p)
     window.open_paths([p])

@@ -67,18 +67,43 @@ def test_select_tensor_histogram_counts_add_up(qtbot, window, ckpt_file):
 
 def test_open_from_the_command_line_and_screenshot(tmp_path, ckpt_file, tmp_settings):
     out = tmp_path / "shot.png"
-    r = subprocess.run([sys.executable, "-m", "inspector.gui.app", "--screenshot", str(out),
-                        "--select", "model_state_dict/0.weight", str(ckpt_file)],
-                       capture_output=True, text=True, timeout=120,
-                       env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "inspector.gui.app",
+            "--screenshot",
+            str(out),
+            "--select",
+            "model_state_dict/0.weight",
+            str(ckpt_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert r.returncode == 0, r.stderr
     from PySide6.QtGui import QImage
 
     img = QImage(str(out))
     assert img.width() >= 1200 and img.height() >= 800
-    r = subprocess.run([sys.executable, "-m", "inspector.gui.app", "--screenshot", str(out),
-                        "--select", "nope", str(ckpt_file)], capture_output=True, text=True,
-                       timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "inspector.gui.app",
+            "--screenshot",
+            str(out),
+            "--select",
+            "nope",
+            str(ckpt_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert r.returncode == 2 and "no entry named" in r.stderr
 
 
@@ -96,6 +121,7 @@ def test_filter_as_you_type(qtbot, window, ckpt_file):
             if it.node is not None and it.node.kind == "tensor":
                 shown.append(it.node.path)
             walk(idx)
+
     walk(window.model.index(0, 0))
     assert shown and all(p.endswith("exp_avg_sq") for p in shown)
     window.filter.setText("dtype:int64")
@@ -120,8 +146,10 @@ def test_grouped_view_and_natural_sort(qtbot, window, tmp_path):
     assert window.model.item(layers).label == "layers"
     window._sort_by(0)
     layers = window.model.index(0, 0, window.model.index(0, 0))  # indexes die with a reset
-    names = [window.model.item(window.model.index(r, 0, layers)).label
-             for r in range(window.model.rowCount(layers))]
+    names = [
+        window.model.item(window.model.index(r, 0, layers)).label
+        for r in range(window.model.rowCount(layers))
+    ]
     assert names == ["0", "1", "2", "10", "11"]
     assert window.select_path("layers.10.weight")
 
@@ -177,8 +205,11 @@ def test_dangerous_file_opens_red_bannered(qtbot, window, tmp_path):
 
 def test_every_corpus_file_opens_or_fails_cleanly(qtbot, window):
     corpus_or_skip(CORPUS)
-    files = sorted(str(p) for p in CORPUS.rglob("*") if p.is_file()
-                   and p.suffix not in (".tsv", ".json") and p.name != "SHA256SUMS")
+    files = sorted(
+        str(p)
+        for p in CORPUS.rglob("*")
+        if p.is_file() and p.suffix not in (".tsv", ".json") and p.name != "SHA256SUMS"
+    )
     window.open_paths(files)
     qtbot.waitUntil(lambda: not window.loading, timeout=120000)
     assert len(window.model.files()) + len(window.errors) == len(files)
@@ -214,8 +245,13 @@ def test_pyside_refcount_soak():
 
 def test_no_display_is_one_line_not_an_abort(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    r = subprocess.run([sys.executable, "-m", "inspector.gui.app", "--no-demo"], capture_output=True,
-                       text=True, timeout=60, env=env)
+    r = subprocess.run(
+        [sys.executable, "-m", "inspector.gui.app", "--no-demo"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no display" in r.stderr
 
 

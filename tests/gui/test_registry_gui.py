@@ -34,7 +34,9 @@ def test_menu_entries_exist(window):
     assert "Open from Re&gistry…" in labels and "Register in Registr&y…" in labels
 
 
-def test_browser_lists_models_opens_a_version_and_the_summary_shows_its_origin(window, qtbot, store, tmp_path):
+def test_browser_lists_models_opens_a_version_and_the_summary_shows_its_origin(
+    window, qtbot, store, tmp_path
+):
     import torch
 
     dlg = window.registry.make_browser()
@@ -122,6 +124,7 @@ def test_cancel_stops_a_download_and_leaves_nothing(window, qtbot, store, monkey
     def slow(*a, **k):
         time.sleep(1.0)
         return real(*a, **k)
+
     monkeypatch.setattr(mlflow.artifacts, "download_artifacts", slow)
     window.registry.take_uris(["models:/mlp/1/mlp_v1.pt"])
     qtbot.waitUntil(lambda: window.registry.dialog is not None, timeout=5000)
@@ -135,12 +138,17 @@ def test_cancel_stops_a_download_and_leaves_nothing(window, qtbot, store, monkey
     assert "cancelled" in window.statusBar().currentMessage()
     import pathlib
 
-    leftovers = [p for p in pathlib.Path(cache_root()).rglob("*") if "mlp_v1.pt" in str(p)
-                 and "/1/mlp_v1.pt/" in str(p).replace("%2F", "/")]
+    leftovers = [
+        p
+        for p in pathlib.Path(cache_root()).rglob("*")
+        if "mlp_v1.pt" in str(p) and "/1/mlp_v1.pt/" in str(p).replace("%2F", "/")
+    ]
     assert leftovers == [] and not list(pathlib.Path(cache_root()).rglob(".download-*"))
 
 
-def test_register_dialog_shows_facts_completes_names_and_registers(window, qtbot, store, tmp_path, monkeypatch):
+def test_register_dialog_shows_facts_completes_names_and_registers(
+    window, qtbot, store, tmp_path, monkeypatch
+):
     from mlflow.tracking import MlflowClient
     from PySide6.QtWidgets import QMessageBox
 
@@ -173,7 +181,9 @@ def test_register_dialog_shows_facts_completes_names_and_registers(window, qtbot
     c = MlflowClient(tracking_uri=store["uri"], registry_uri=store["uri"])
     mv = c.get_model_version("gui-model", "1")
     assert mv.tags == {"team": "gui"} and str(c.get_registered_model("gui-model").aliases["fromgui"]) == "1"
-    assert c.get_run(mv.run_id).data.params["ckpt.parameter_count"] == str(sum(t.numel() for t in sd.values()))
+    assert c.get_run(mv.run_id).data.params["ckpt.parameter_count"] == str(
+        sum(t.numel() for t in sd.values())
+    )
 
 
 def test_register_dialog_needs_a_tick_for_a_dangerous_file(window, qtbot, store, tmp_path):
@@ -195,6 +205,7 @@ def test_without_mlflow_the_menu_says_how_to_install(window, monkeypatch):
 
     def missing():
         raise RegistryError(INSTALL_HINT)
+
     monkeypatch.setattr(store_mod, "mlflow", missing)
     window.registry.open_action.trigger()
     assert window.errors == [INSTALL_HINT]

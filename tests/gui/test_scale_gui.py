@@ -21,8 +21,10 @@ def test_skeleton_opens_and_largest_tensor_counts(qtbot, tmp_settings, tmp_path)
     assert f.summary["tensor_count"] == 4 * 9 + 3
     assert w.grouped.isChecked()  # dotted keys: grouped by module by default
     top = w.model.index(0, 0)
-    assert [w.model.item(w.model.index(r, 0, top)).label for r in range(w.model.rowCount(top))] \
-        == ["model", "lm_head"]
+    assert [w.model.item(w.model.index(r, 0, top)).label for r in range(w.model.rowCount(top))] == [
+        "model",
+        "lm_head",
+    ]
     w.grouped.setChecked(False)
     assert w.model.rowCount(w.model.index(0, 0)) == 39
     assert w.select_path("model.layers.3.mlp.down_proj.weight")

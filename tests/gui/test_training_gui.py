@@ -20,8 +20,15 @@ def trained(tmp_path):
         model(torch.randn(5, 8)).square().mean().backward()
         opt.step()
     p = tmp_path / "train.pt"
-    torch.save({"epoch": 7, "model_state_dict": model.state_dict(),
-                "optimizer_state_dict": opt.state_dict(), "loss": 0.5}, p)
+    torch.save(
+        {
+            "epoch": 7,
+            "model_state_dict": model.state_dict(),
+            "optimizer_state_dict": opt.state_dict(),
+            "loss": 0.5,
+        },
+        p,
+    )
     return p, model, opt
 
 
@@ -54,8 +61,8 @@ def test_training_features_in_the_window(qtbot, tmp_settings, trained):
     rows = {r.name: r for r in w.updates.model.rows}
     st = opt.state_dict()["state"][0]
     t = st["step"].item()
-    m_hat = st["exp_avg"] / (1 - 0.9 ** t)
-    v_hat = st["exp_avg_sq"] / (1 - 0.999 ** t)
+    m_hat = st["exp_avg"] / (1 - 0.9**t)
+    v_hat = st["exp_avg_sq"] / (1 - 0.999**t)
     upd = 1e-2 * m_hat / (v_hat.sqrt() + 1e-8)
     want = upd.pow(2).mean().sqrt() / model[0].weight.detach().pow(2).mean().sqrt()
     assert math.isclose(rows["0.weight"].ratio, want.item(), rel_tol=1e-5)

@@ -55,8 +55,9 @@ def test_unverified_file_opens_amber(qtbot, window, tmp_path):
 
 def test_hostile_trainer_folder_opens_red(qtbot, window, tmp_path):
     recs = own_samples.generate(str(tmp_path))
-    folder = next(tmp_path / r["file"] for r in recs
-                  if r["family"] == "trainer_folder" and r["label"] == "malicious")
+    folder = next(
+        tmp_path / r["file"] for r in recs if r["family"] == "trainer_folder" and r["label"] == "malicious"
+    )
     window.open_paths([folder])
     wait_done(qtbot, window)
     assert window.errors == []

@@ -31,8 +31,9 @@ def suggest(path: str, suffix: str, ext: str | None = None) -> str:
 
 
 class OutputRow(QWidget):
-    def __init__(self, default: str, filter_: str = "Checkpoints (*.pt *.pth *.ckpt *.bin);;All files (*)",
-                 parent=None):
+    def __init__(
+        self, default: str, filter_: str = "Checkpoints (*.pt *.pth *.ckpt *.bin);;All files (*)", parent=None
+    ):
         super().__init__(parent)
         self.filter = filter_
         self.edit = QLineEdit(default)
@@ -83,8 +84,10 @@ class OutputRow(QWidget):
         if problem:
             self.message.setText(f"<span style='color:{readable('#c62828')}'>{problem}</span>")
         elif exists:
-            self.message.setText(f"<span style='color:{readable('#e65100')}'>{os.path.basename(out)} already "
-                                 "exists. Replace it?</span>")
+            self.message.setText(
+                f"<span style='color:{readable('#e65100')}'>{os.path.basename(out)} already "
+                "exists. Replace it?</span>"
+            )
         self.message.setVisible(bool(problem or exists))
         ok = problem is None and (not exists or self.force.isChecked())
         if self.ok_button is not None:
@@ -92,8 +95,9 @@ class OutputRow(QWidget):
         return ok
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Write to", self.edit.text(), self.filter,
-                                              options=QFileDialog.DontConfirmOverwrite)
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Write to", self.edit.text(), self.filter, options=QFileDialog.DontConfirmOverwrite
+        )
         if path:
             self.edit.setText(path)
 

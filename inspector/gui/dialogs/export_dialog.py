@@ -30,14 +30,23 @@ from ...analysis.weight_candidates import classes_in_python_file
 from ...ops.plans import ExportOptions
 from .common import OutputRow, buttons, suggest
 
-KINDS = [("torch.export (.pt2) - recommended", "pt2", ".pt2"),
-         ("TorchScript (torch.jit, deprecated in this torch)", "torchscript", ".pt"),
-         ("safetensors (weights only, no code)", "safetensors", ".safetensors")]
+KINDS = [
+    ("torch.export (.pt2) - recommended", "pt2", ".pt2"),
+    ("TorchScript (torch.jit, deprecated in this torch)", "torchscript", ".pt"),
+    ("safetensors (weights only, no code)", "safetensors", ".safetensors"),
+]
 
 
 class ExportDialog(QDialog):
-    def __init__(self, path: str, state_key: str | None, parent=None, pickled_model: bool = False,
-                 imports: list[str] | None = None, classes: list[str] | None = None):
+    def __init__(
+        self,
+        path: str,
+        state_key: str | None,
+        parent=None,
+        pickled_model: bool = False,
+        imports: list[str] | None = None,
+        classes: list[str] | None = None,
+    ):
         super().__init__(parent)
         self.imports = imports or []
         self.setWindowTitle("Export")
@@ -51,8 +60,7 @@ class ExportDialog(QDialog):
         self.model.addItems(classes or [])
         self.model.setCurrentIndex(0 if classes else -1)
         self.model.lineEdit().setPlaceholderText("mypackage.models:Net")
-        self.model.setToolTip("the classes this file names; or choose a Python file that defines "
-                              "the model")
+        self.model.setToolTip("the classes this file names; or choose a Python file that defines the model")
         self.model.editTextChanged.connect(lambda _: self._check())
         self.from_file = QPushButton("From a Python file…")
         self.from_file.clicked.connect(lambda: self.pick_python_file())
@@ -74,7 +82,9 @@ class ExportDialog(QDialog):
         self.pickled = QCheckBox("build from the model pickled in this file (loads it for real)")
         self.pickled.setVisible(pickled_model)
         self.pickled_allowed = pickled_model
-        self.pickled.toggled.connect(lambda on: self.model.setEnabled(not on) or self.kwargs.setEnabled(not on))
+        self.pickled.toggled.connect(
+            lambda on: self.model.setEnabled(not on) or self.kwargs.setEnabled(not on)
+        )
         self.output = OutputRow(suggest(path, "", ".pt2"))
         self.note = QLabel()
         self.note.setWordWrap(True)
@@ -99,8 +109,11 @@ class ExportDialog(QDialog):
 
     def _class_ok(self) -> bool:
         kind = KINDS[self.kind.currentIndex()][1]
-        return kind == "safetensors" or (self.pickled_allowed and self.pickled.isChecked()) or \
-            bool(self.model.currentText().strip().partition(":")[2])
+        return (
+            kind == "safetensors"
+            or (self.pickled_allowed and self.pickled.isChecked())
+            or bool(self.model.currentText().strip().partition(":")[2])
+        )
 
     def _check(self) -> None:
         self.output.validate()
@@ -108,19 +121,22 @@ class ExportDialog(QDialog):
     def pick_python_file(self, path: str | None = None) -> list[str]:
         """The classes a Python file defines (parsed, not run), offered as MODULE:CLASS."""
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "The Python file that defines the model", "",
-                                                  "Python (*.py)")
+            path, _ = QFileDialog.getOpenFileName(
+                self, "The Python file that defines the model", "", "Python (*.py)"
+            )
         if not path:
             return []
         try:
             names = classes_in_python_file(path)
         except (OSError, SyntaxError, ValueError) as exc:
-            self.note.setText(f"<span style='color:#c62828'>Cannot read {os.path.basename(path)}: "
-                              f"{exc}</span>")
+            self.note.setText(
+                f"<span style='color:#c62828'>Cannot read {os.path.basename(path)}: {exc}</span>"
+            )
             return []
         if not names:
-            self.note.setText(f"<span style='color:#c62828'>{os.path.basename(path)} defines no class."
-                              "</span>")
+            self.note.setText(
+                f"<span style='color:#c62828'>{os.path.basename(path)} defines no class.</span>"
+            )
             return []
         module = os.path.splitext(os.path.basename(path))[0]
         found = [f"{module}:{n}" for n in names]
@@ -144,33 +160,44 @@ class ExportDialog(QDialog):
         self.trace.setVisible(kind == "torchscript")
         text = self.output.value()
         self.output.edit.setText(text.rsplit(".", 1)[0] + ext if "." in text else text + ext)
-        self.note.setText({
-            "pt2": "Builds the model from your class (imported: your code), loads these weights, "
-                   "switches to eval mode and runs torch.export with the example input.",
-            "torchscript": "torch.jit is deprecated in this torch (torch.export is the way ahead); "
-                           "the model is built from your class, in eval mode, then scripted or traced.",
-            "safetensors": "Writes the tensors only; tied weights are recorded in the metadata."}[kind])
+        self.note.setText(
+            {
+                "pt2": "Builds the model from your class (imported: your code), loads these weights, "
+                "switches to eval mode and runs torch.export with the example input.",
+                "torchscript": "torch.jit is deprecated in this torch (torch.export is the way ahead); "
+                "the model is built from your class, in eval mode, then scripted or traced.",
+                "safetensors": "Writes the tensors only; tied weights are recorded in the metadata.",
+            }[kind]
+        )
         if hasattr(self, "box"):
             self._check()
 
     def options(self) -> ExportOptions:
         kind = KINDS[self.kind.currentIndex()][1]
-        return ExportOptions(kind, self.path, self.output.value(), model=self.model.currentText().strip(),
-                             kwargs=self.kwargs.text().strip() or None,
-                             example_input=self.example.text().strip() or None,
-                             trace=self.trace.isChecked(), state_key=self.state_key.text().strip() or None,
-                             search=[self.folder.text().strip()] if self.folder.text().strip() else None,
-                             trust_pickled=self.pickled_allowed and self.pickled.isChecked(),
-                             force=self.output.force.isChecked())
+        return ExportOptions(
+            kind,
+            self.path,
+            self.output.value(),
+            model=self.model.currentText().strip(),
+            kwargs=self.kwargs.text().strip() or None,
+            example_input=self.example.text().strip() or None,
+            trace=self.trace.isChecked(),
+            state_key=self.state_key.text().strip() or None,
+            search=[self.folder.text().strip()] if self.folder.text().strip() else None,
+            trust_pickled=self.pickled_allowed and self.pickled.isChecked(),
+            force=self.output.force.isChecked(),
+        )
 
     def accept(self) -> None:
         o = self.options()
         if o.kind != "safetensors" and o.trust_pickled:
             answer = QMessageBox.question(
-                self, "Trust this file?",
+                self,
+                "Trust this file?",
                 "Building from the pickled model loads this file with torch.load(weights_only=False): "
                 "it imports " + (", ".join(self.imports) or "torch only") + " and runs whatever the "
-                "pickle says. Do this only for a file you trust. Continue?")
+                "pickle says. Do this only for a file you trust. Continue?",
+            )
             if answer != QMessageBox.Yes:
                 return
         elif o.kind != "safetensors":
@@ -179,11 +206,13 @@ class ExportDialog(QDialog):
                 QMessageBox.warning(self, "Export", "Name the model class as MODULE:CLASS.")
                 return
             answer = QMessageBox.question(
-                self, "Import your code?",
+                self,
+                "Import your code?",
                 f"Exporting imports the Python module '{module}'"
                 + (f" from {o.search[0]}" if o.search else "")
                 + " and runs its code to build the model. Nothing from the checkpoint is executed. "
-                  "Continue?")
+                "Continue?",
+            )
             if answer != QMessageBox.Yes:
                 return
         super().accept()

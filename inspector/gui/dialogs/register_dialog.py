@@ -61,8 +61,11 @@ class RegisterDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
-        lay.addWidget(QLabel("The file goes into a new run's artifacts; these facts become its "
-                             "params, tags and metrics:"))
+        lay.addWidget(
+            QLabel(
+                "The file goes into a new run's artifacts; these facts become its params, tags and metrics:"
+            )
+        )
         lay.addWidget(self.table, 1)
         self.dangerous = facts.get("verdict") == "dangerous"
         if self.dangerous:
@@ -148,10 +151,15 @@ class RegisterDialog(QDialog):
 
     def options(self) -> RegisterOptions:
         tags = parse_tags([line for line in self.tags.toPlainText().splitlines() if line.strip()])
-        return RegisterOptions(self.name.currentText().strip(), tags,
-                               description=self.description.toPlainText().strip() or None,
-                               alias=self.alias.text().strip() or None, force=self.force.isChecked(),
-                               tracking_uri=self.tracking, facts=self.facts)
+        return RegisterOptions(
+            self.name.currentText().strip(),
+            tags,
+            description=self.description.toPlainText().strip() or None,
+            alias=self.alias.text().strip() or None,
+            force=self.force.isChecked(),
+            tracking_uri=self.tracking,
+            facts=self.facts,
+        )
 
     def _accept(self) -> None:
         from ...registry import RegistryError

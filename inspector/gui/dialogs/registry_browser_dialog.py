@@ -65,8 +65,10 @@ class RegistryBrowserDialog(QDialog):
         self.where = ""
 
         self.uri = QLineEdit(tracking or "")
-        self.uri.setPlaceholderText(f"MLflow tracking URI (empty: $MLFLOW_TRACKING_URI or the local "
-                                    f"registry {default_tracking_uri()})")
+        self.uri.setPlaceholderText(
+            f"MLflow tracking URI (empty: $MLFLOW_TRACKING_URI or the local "
+            f"registry {default_tracking_uri()})"
+        )
         self.uri.returnPressed.connect(self.refresh)
         connect = QPushButton("Connect")
         connect.clicked.connect(self.refresh)
@@ -114,7 +116,8 @@ class RegistryBrowserDialog(QDialog):
         self.files = _tree(["Artifact file", "Size"])
         self.files.itemDoubleClicked.connect(lambda it, _c: self._open(it.data(0, Qt.UserRole)))
         self.files.currentItemChanged.connect(
-            lambda it, _p: setattr(self, "pick", it.data(0, Qt.UserRole)) if it is not None else None)
+            lambda it, _p: setattr(self, "pick", it.data(0, Qt.UserRole)) if it is not None else None
+        )
         split = QSplitter(Qt.Horizontal)
         split.addWidget(_boxed("Registered models", model_pane))
         split.addWidget(_boxed("Versions (double-click to open)", self.version_list))
@@ -179,6 +182,7 @@ class RegistryBrowserDialog(QDialog):
                 self.status.setText(msg)
             except RuntimeError:
                 pass
+
         self.runner.submit(fn, *args, on_done=done, on_fail=failed, label=what)
 
     def refresh(self) -> None:
@@ -190,22 +194,32 @@ class RegistryBrowserDialog(QDialog):
         self.files.clear()
         self.open_button.setEnabled(False)
         uri = self.tracking_uri()
-        self._submit("models", lambda: (lambda s: (s.label, list_models(s)))(Store(uri)),
-                     on_done=self._show_models)
+        self._submit(
+            "models", lambda: (lambda s: (s.label, list_models(s)))(Store(uri)), on_done=self._show_models
+        )
 
     def _show_models(self, result) -> None:
         label, models = result
         for m in models:
-            it = QTreeWidgetItem([m["name"], m["latest_version"] or "-",
-                                  _kv({k: str(v) for k, v in m["aliases"].items()}), _kv(m["tags"])])
+            it = QTreeWidgetItem(
+                [
+                    m["name"],
+                    m["latest_version"] or "-",
+                    _kv({k: str(v) for k, v in m["aliases"].items()}),
+                    _kv(m["tags"]),
+                ]
+            )
             it.setData(0, Qt.UserRole, m["name"])
             it.setToolTip(0, m["description"] or m["name"])
             self.models.addTopLevelItem(it)
         for c in range(self.models.columnCount()):
             self.models.resizeColumnToContents(c)
         self._filter_models(self.filter.text())
-        self.where = (f"{len(models)} registered models in {label}" if models else
-                      f"No registered models in {label} yet: File › Register in Registry… adds one.")
+        self.where = (
+            f"{len(models)} registered models in {label}"
+            if models
+            else f"No registered models in {label} yet: File › Register in Registry… adds one."
+        )
         self.status.setText(self.where)
         if models:
             self.models.setCurrentItem(self.models.topLevelItem(0))
@@ -220,14 +234,24 @@ class RegistryBrowserDialog(QDialog):
         if item is None:
             return
         name, uri = item.data(0, Qt.UserRole), self.tracking_uri()
-        self._submit(f"versions of {name}", lambda: list_versions(Store(uri), name), on_done=self._show_versions)
+        self._submit(
+            f"versions of {name}", lambda: list_versions(Store(uri), name), on_done=self._show_versions
+        )
 
     def _show_versions(self, versions: list[dict]) -> None:
         self.versions = {v["uri"]: v for v in versions}
         for v in versions:
             metrics = ", ".join(f"{k}={_num(x)}" for k, x in v["metrics"].items())
-            it = QTreeWidgetItem([v["version"], ", ".join("@" + a for a in v["aliases"]), v["created"] or "",
-                                  (v["run_name"] or v["run_id"] or "")[:32], metrics, _kv(v["tags"])])
+            it = QTreeWidgetItem(
+                [
+                    v["version"],
+                    ", ".join("@" + a for a in v["aliases"]),
+                    v["created"] or "",
+                    (v["run_name"] or v["run_id"] or "")[:32],
+                    metrics,
+                    _kv(v["tags"]),
+                ]
+            )
             it.setData(0, Qt.UserRole, v["uri"])
             self.version_list.addTopLevelItem(it)
         for c in range(self.version_list.columnCount()):
@@ -249,13 +273,16 @@ class RegistryBrowserDialog(QDialog):
         self.pick = v["uri"]
         self._show_details(v)
         name, version, uri = v["name"], v["version"], self.tracking_uri()
-        self._submit(f"files of {v['uri']}", lambda: list_files(Store(uri), name, version),
-                     on_done=self._show_files)
+        self._submit(
+            f"files of {v['uri']}", lambda: list_files(Store(uri), name, version), on_done=self._show_files
+        )
 
     def _show_details(self, v: dict) -> None:
         e = html.escape
-        rows = [("URI", f"<code>{e(v['uri'])}</code>"),
-                ("Run", e(f"{v['run_name'] or ''} {v['run_id'] or '-'}".strip()))]
+        rows = [
+            ("URI", f"<code>{e(v['uri'])}</code>"),
+            ("Run", e(f"{v['run_name'] or ''} {v['run_id'] or '-'}".strip())),
+        ]
         if v["description"]:
             rows.append(("Description", e(v["description"])))
         if v["metrics"]:
@@ -263,9 +290,14 @@ class RegistryBrowserDialog(QDialog):
         if v["facts"]:
             rows.append(("Recorded facts", e(_kv(v["facts"]))))
         rows.append(("Source", e(v["source"] or "")))
-        self.details.setHtml("<table cellpadding='2'>" + "".join(
-            f"<tr><td style='color:#555;padding-right:10px'><b>{k}</b></td><td>{x}</td></tr>" for k, x in rows)
-            + "</table>")
+        self.details.setHtml(
+            "<table cellpadding='2'>"
+            + "".join(
+                f"<tr><td style='color:#555;padding-right:10px'><b>{k}</b></td><td>{x}</td></tr>"
+                for k, x in rows
+            )
+            + "</table>"
+        )
 
     def _show_files(self, files: list[dict]) -> None:
         for f in files:

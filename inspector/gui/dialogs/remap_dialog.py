@@ -47,11 +47,19 @@ class RemapDialog(QDialog):
         form.addRow("Cast", self.cast)
         form.addRow("Output", self.output)
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel("Device tags are changed in place; tensor bytes and every other object "
-                             "are kept exactly, and no class named in the file is imported."))
+        lay.addWidget(
+            QLabel(
+                "Device tags are changed in place; tensor bytes and every other object "
+                "are kept exactly, and no class named in the file is imported."
+            )
+        )
         if fmt == "legacy":
-            lay.addWidget(QLabel("<b>This file is in the legacy (pre-1.6) format: the output is "
-                                 "written in the zip format torch.save uses today.</b>"))
+            lay.addWidget(
+                QLabel(
+                    "<b>This file is in the legacy (pre-1.6) format: the output is "
+                    "written in the zip format torch.save uses today.</b>"
+                )
+            )
         lay.addWidget(self.table)
         lay.addLayout(form)
         box = buttons(self)
@@ -59,8 +67,17 @@ class RemapDialog(QDialog):
         self.output.attach(box.button(QDialogButtonBox.Ok), [path])
 
     def options(self) -> RemapOptions:
-        rules = [(tag, c.currentText().strip()) for tag, c in self.combos.items()
-                 if c.currentText().strip() and c.currentText().strip() != tag]
+        rules = [
+            (tag, c.currentText().strip())
+            for tag, c in self.combos.items()
+            if c.currentText().strip() and c.currentText().strip() != tag
+        ]
         cast = self.cast.currentData()
-        return RemapOptions(self.path, self.output.value(), rules, to=None if rules else "cpu", cast=cast,
-                            force=self.output.force.isChecked())
+        return RemapOptions(
+            self.path,
+            self.output.value(),
+            rules,
+            to=None if rules else "cpu",
+            cast=cast,
+            force=self.output.force.isChecked(),
+        )

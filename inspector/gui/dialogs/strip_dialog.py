@@ -33,13 +33,22 @@ class StripDialog(QDialog):
         form.addRow("Cast floating tensors", self.dtype)
         form.addRow("Output", self.output)
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel(f"Keeps only the chosen state_dict of this {size} file; optimizer state, "
-                             "schedulers and metadata are dropped."))
+        lay.addWidget(
+            QLabel(
+                f"Keeps only the chosen state_dict of this {size} file; optimizer state, "
+                "schedulers and metadata are dropped."
+            )
+        )
         lay.addLayout(form)
         box = buttons(self, "Strip")
         lay.addWidget(box)
         self.output.attach(box.button(QDialogButtonBox.Ok), [path], lambda: self.key.count() > 0)
 
     def options(self) -> StripOptions:
-        return StripOptions(self.path, self.output.value(), state_key=self.key.currentData() or "",
-                            dtype=self.dtype.currentData(), force=self.output.force.isChecked())
+        return StripOptions(
+            self.path,
+            self.output.value(),
+            state_key=self.key.currentData() or "",
+            dtype=self.dtype.currentData(),
+            force=self.output.force.isChecked(),
+        )

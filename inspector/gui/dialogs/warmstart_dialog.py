@@ -34,12 +34,19 @@ from ...ops.plans import WarmstartOptions, plan_warmstart_for
 from ..theme import readable
 from .common import OutputRow, buttons, suggest
 
-COLORS = {"matched": "#2e7d32", "renamed": "#1565c0", "shape mismatch": "#e65100",
-          "missing": "#c62828", "unused": "#6a1b9a"}
-INTRO = ("<b>Fills a model's freshly initialised checkpoint (the template) with the matching "
-         "weights of this file</b> and writes the result as a new file. Choose the template - for "
-         "example <code>torch.save(model.state_dict(), 'fresh.pt')</code> of the new model - then "
-         "Preview the matching; Write is enabled after a preview.")
+COLORS = {
+    "matched": "#2e7d32",
+    "renamed": "#1565c0",
+    "shape mismatch": "#e65100",
+    "missing": "#c62828",
+    "unused": "#6a1b9a",
+}
+INTRO = (
+    "<b>Fills a model's freshly initialised checkpoint (the template) with the matching "
+    "weights of this file</b> and writes the result as a new file. Choose the template - for "
+    "example <code>torch.save(model.state_dict(), 'fresh.pt')</code> of the new model - then "
+    "Preview the matching; Write is enabled after a preview."
+)
 
 
 class WarmstartDialog(QDialog):
@@ -130,8 +137,9 @@ class WarmstartDialog(QDialog):
         self.output.validate()
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Template checkpoint", "",
-                                              "Checkpoints (*.pt *.pth *.ckpt *.bin);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Template checkpoint", "", "Checkpoints (*.pt *.pth *.ckpt *.bin);;All files (*)"
+        )
         if path:
             self.template.setText(path)
             self._stale()
@@ -142,20 +150,27 @@ class WarmstartDialog(QDialog):
 
     def options(self) -> WarmstartOptions:
         key = self.source_key.currentText()
-        return WarmstartOptions(self.source, self.template.text().strip(), self.output.value(),
-                                strip_prefix=self._split(self.strip.text()),
-                                add_prefix=self._split(self.add.text()), renames=self._split(self.rename.text()),
-                                source_key=None if key == "(recognised)" else key,
-                                template_key=self.template_key.text().strip() or None,
-                                force=self.output.force.isChecked())
+        return WarmstartOptions(
+            self.source,
+            self.template.text().strip(),
+            self.output.value(),
+            strip_prefix=self._split(self.strip.text()),
+            add_prefix=self._split(self.add.text()),
+            renames=self._split(self.rename.text()),
+            source_key=None if key == "(recognised)" else key,
+            template_key=self.template_key.text().strip() or None,
+            force=self.output.force.isChecked(),
+        )
 
     def preview(self) -> None:
         o = self.options()
         self.plan = None
         if not o.template:
-            self.summary.setText(f"<span style='color:{readable('#c62828')}'>Choose the template first: the "
-                                 "checkpoint of the model to fill (e.g. its freshly initialised "
-                                 "state_dict).</span>")
+            self.summary.setText(
+                f"<span style='color:{readable('#c62828')}'>Choose the template first: the "
+                "checkpoint of the model to fill (e.g. its freshly initialised "
+                "state_dict).</span>"
+            )
             self.output.validate()
             return
         try:
@@ -171,8 +186,10 @@ class WarmstartDialog(QDialog):
             rule = plan.rules[0] if plan.rules else ""
             field = self.strip if rule.startswith("strip") else self.add
             field.setText(rule.split(" ", 1)[1].strip("'\"") if " " in rule else "")
-            self.proposal.setText(f"Proposed and filled in: <b>{plan.proposed}</b>. Clear the field "
-                                  "and preview again to match names as they are.")
+            self.proposal.setText(
+                f"Proposed and filled in: <b>{plan.proposed}</b>. Clear the field "
+                "and preview again to match names as they are."
+            )
         elif not plan.proposed:
             self.proposal.setText("")
         self.plan = plan
@@ -189,11 +206,21 @@ class WarmstartDialog(QDialog):
                         item.setForeground(QBrush(QColor(readable(COLORS[v]))))
                     table.setItem(r, c, item)
             table.resizeColumnsToContents()
-        put(self.matched_table, [(t, s, "matched") for t, s in p.matched]
-            + [(t, s, "renamed") for t, s in p.matched_by_rule], 2)
-        put(self.mismatch_table, [(t, s, str(tuple(ts)), str(tuple(ss))) for t, s, ts, ss in p.shape_mismatch])
-        put(self.unmatched_table, [(t, "template", "missing") for t in p.missing]
-            + [(s, "this file", "unused") for s in p.unexpected], 2)
+
+        put(
+            self.matched_table,
+            [(t, s, "matched") for t, s in p.matched] + [(t, s, "renamed") for t, s in p.matched_by_rule],
+            2,
+        )
+        put(
+            self.mismatch_table, [(t, s, str(tuple(ts)), str(tuple(ss))) for t, s, ts, ss in p.shape_mismatch]
+        )
+        put(
+            self.unmatched_table,
+            [(t, "template", "missing") for t in p.missing]
+            + [(s, "this file", "unused") for s in p.unexpected],
+            2,
+        )
         C = {k: readable(v) for k, v in COLORS.items()}
         n_match = len(p.matched) + len(p.matched_by_rule)
         unmatched = len(p.missing) + len(p.unexpected)
@@ -207,7 +234,8 @@ class WarmstartDialog(QDialog):
             "shape mismatches</b> (the template's values are kept)"
             + f" &nbsp;·&nbsp; <b style='color:{C['missing']}'>{len(p.missing)} missing</b> (kept "
             f"from the template), <b style='color:{C['unused']}'>{len(p.unexpected)} unused</b> "
-            f"from {os.path.basename(self.source)}")
+            f"from {os.path.basename(self.source)}"
+        )
         if p.shape_mismatch:
             self.parts.setCurrentIndex(1)
         elif unmatched and not n_match:
