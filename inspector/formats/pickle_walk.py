@@ -22,7 +22,7 @@ import pickle
 import pickletools
 
 _CODE2OP = {op.code.encode("latin1"): op for op in pickletools.opcodes}
-_STRINGS = {
+STRINGS = {
     "STRING",
     "BINSTRING",
     "SHORT_BINSTRING",
@@ -31,7 +31,7 @@ _STRINGS = {
     "SHORT_BINUNICODE",
     "BINUNICODE8",
 }
-_LITERALS = _STRINGS | {
+NUMBERS = {
     "NONE",
     "NEWTRUE",
     "NEWFALSE",
@@ -44,15 +44,21 @@ _LITERALS = _STRINGS | {
     "LONG4",
     "FLOAT",
     "BINFLOAT",
-    "BINBYTES",
-    "SHORT_BINBYTES",
-    "BINBYTES8",
-    "BYTEARRAY8",
-    "EMPTY_LIST",
-    "EMPTY_DICT",
-    "EMPTY_SET",
-    "NEXT_BUFFER",
 }
+_LITERALS = (
+    STRINGS
+    | NUMBERS
+    | {
+        "BINBYTES",
+        "SHORT_BINBYTES",
+        "BINBYTES8",
+        "BYTEARRAY8",
+        "EMPTY_LIST",
+        "EMPTY_DICT",
+        "EMPTY_SET",
+        "NEXT_BUFFER",
+    }
+)
 _TUPLE_SIZES = {"EMPTY_TUPLE": 0, "TUPLE1": 1, "TUPLE2": 2, "TUPLE3": 3}
 _PUTS = {"PUT", "BINPUT", "LONG_BINPUT"}
 _GETS = {"GET", "BINGET", "LONG_BINGET"}
@@ -126,7 +132,7 @@ class PickleWalk:
     def literal(self, op, arg, index: int):
         """Strings (bytes of protocol 0-1 STRING opcodes as latin-1 text), numbers, None,
         bools, bytes, the empty list/dict/set, NEXT_BUFFER."""
-        if op.name in _STRINGS and isinstance(arg, bytes):
+        if op.name in STRINGS and isinstance(arg, bytes):
             return arg.decode("latin1")
         if op.name in ("NEWTRUE", "NEWFALSE"):
             return op.name == "NEWTRUE"

@@ -13,7 +13,7 @@ from html import escape
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QTreeView,
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 from ..analysis.tensor_diff import Meter
 from ..formats.errors import CheckpointError
 from . import settings as cfg
+from . import split_window
 from .diff_model import LABELS, STAT_ROWS, DiffFilter, DiffModel, Group, fmt
 
 
@@ -63,28 +63,15 @@ class CompareView(QWidget):
         self.progress.setRange(0, 1000)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
-        left = self._build_list()
-        right = self._build_detail()
-        self.splitter = QSplitter(Qt.Horizontal)
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
-        self.splitter.setSizes([830, 570])
-        top = QHBoxLayout()
-        top.addWidget(self.title, 1)
-        top.addWidget(self.progress)
-        top.addWidget(self.cancel_button)
-        lay = QVBoxLayout(self)
-        lay.addLayout(top)
-        lay.addWidget(self.summary)
-        lay.addWidget(self.splitter, 1)
-        geom = cfg.settings().value("compare_geometry")
-        if geom is not None:
-            self.restoreGeometry(geom)
-        else:
-            self.resize(1400, 850)
-        self.timer = QTimer(self)
-        self.timer.setInterval(100)
-        self.timer.timeout.connect(self._poll)
+        split_window.lay_out(
+            self,
+            self._build_list(),
+            self._build_detail(),
+            [830, 570],
+            "compare_geometry",
+            (1400, 850),
+            self._poll,
+        )
 
     def _build_list(self) -> QWidget:
         """The filter row and the table of compared tensors."""

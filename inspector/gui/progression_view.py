@@ -15,11 +15,10 @@ import os
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from ..analysis.tensor_diff import Meter
 from . import settings as cfg
+from . import split_window
 
 FLOOR = 1e-10  # zero changes are drawn here on the log axes
 MAX_CURVES = 400
@@ -79,28 +79,15 @@ class ProgressionView(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
         self.summary = QLabel("Reading the checkpoints…")
-        left = self._build_table()
-        right = self._build_plots()
-        self.splitter = QSplitter(Qt.Horizontal)
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
-        self.splitter.setSizes([590, 810])
-        top = QHBoxLayout()
-        top.addWidget(self.title, 1)
-        top.addWidget(self.progress)
-        top.addWidget(self.cancel_button)
-        lay = QVBoxLayout(self)
-        lay.addLayout(top)
-        lay.addWidget(self.summary)
-        lay.addWidget(self.splitter, 1)
-        geom = cfg.settings().value("progression_geometry")
-        if geom is not None:
-            self.restoreGeometry(geom)
-        else:
-            self.resize(1400, 900)
-        self.timer = QTimer(self)
-        self.timer.setInterval(100)
-        self.timer.timeout.connect(self._tick)
+        split_window.lay_out(
+            self,
+            self._build_table(),
+            self._build_plots(),
+            [590, 810],
+            "progression_geometry",
+            (1400, 900),
+            self._tick,
+        )
 
     def _build_table(self) -> QWidget:
         """The layer filter and the table of layers."""

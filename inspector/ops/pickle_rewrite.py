@@ -18,32 +18,9 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..formats.pickle_walk import PickleWalk, PickleWalkError
+from ..formats.pickle_walk import NUMBERS, STRINGS, PickleWalk, PickleWalkError
 from .errors import OpError
 
-_STRING_OPS = {
-    "SHORT_BINUNICODE",
-    "BINUNICODE",
-    "BINUNICODE8",
-    "UNICODE",
-    "STRING",
-    "BINSTRING",
-    "SHORT_BINSTRING",
-}
-_NUMBERS = {
-    "NONE",
-    "NEWTRUE",
-    "NEWFALSE",
-    "INT",
-    "BININT",
-    "BININT1",
-    "BININT2",
-    "LONG",
-    "LONG1",
-    "LONG4",
-    "FLOAT",
-    "BINFLOAT",
-}
 _TUPLES = {"TUPLE", "TUPLE1", "TUPLE2", "TUPLE3", "EMPTY_TUPLE"}
 
 
@@ -88,9 +65,9 @@ class _Simulation(PickleWalk):
         self.origins: dict = {}  # memo key -> item stored
 
     def literal(self, op, arg, i):
-        if op.name in _STRING_OPS:
+        if op.name in STRINGS:
             return Item(arg.decode("latin1") if isinstance(arg, bytes) else arg, i, i)
-        if op.name in _NUMBERS:
+        if op.name in NUMBERS:
             return Item(None if op.name == "NONE" else arg, i, i)
         return Item(None, i, i)
 
