@@ -181,6 +181,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--only-adam", action="store_true", help="only the 80,000-tensor training file")
     args = ap.parse_args()
+    os.makedirs(args.dir, exist_ok=True)
     if args.only_adam:
         adam_section(args.dir, args.repeat)
         return
