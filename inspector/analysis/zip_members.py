@@ -16,6 +16,9 @@ import struct
 import zlib
 from typing import NamedTuple
 
+from ..formats.errors import CheckpointError
+from ..formats.zipdir import zip64_extra
+
 _EOCD = struct.Struct("<4s4H2LH")
 _EOCD64_LOC = struct.Struct("<4sLQL")
 _EOCD64 = struct.Struct("<4sQ2H2L4Q")
@@ -119,10 +122,10 @@ class ZipView:
             name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
             if 0xFFFFFFFF in (usize, csize, offset):
                 try:
-                    usize, csize, offset = _zip64(
+                    usize, csize, offset = zip64_extra(
                         cd[pos + 46 + nlen : pos + 46 + nlen + elen], usize, csize, offset
                     )
-                except ValueError as exc:  # a damaged record: that member cannot be vouched for
+                except CheckpointError as exc:  # a damaged record: that member cannot be vouched for
                     self.notes.append(f"{label} entry {name!r}: {exc}; not read")
                     pos += 46 + nlen + elen + clen
                     continue
@@ -157,8 +160,8 @@ class ZipView:
             name_raw, extra = rest[:nlen], rest[nlen:]
             if 0xFFFFFFFF in (csize, usize):
                 try:
-                    usize, csize, _ = _zip64(extra, usize, csize, 0)
-                except ValueError:
+                    usize, csize, _ = zip64_extra(extra, usize, csize, 0)
+                except CheckpointError:
                     break
             if self.first_header is None:
                 self.first_header = pos
@@ -313,21 +316,3 @@ class MemberStream(io.RawIOBase):
 
     def seekable(self) -> bool:
         return False
-
-
-def _zip64(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
-    pos = 0
-    while pos + 4 <= len(extra):
-        tag, ln = struct.unpack_from("<HH", extra, pos)
-        if tag == 0x0001:
-            body = extra[pos + 4 : pos + 4 + ln]
-            vals = iter(struct.unpack_from("<Q", body, i)[0] for i in range(0, len(body) - 7, 8))
-            if usize == 0xFFFFFFFF:
-                usize = next(vals, usize)
-            if csize == 0xFFFFFFFF:
-                csize = next(vals, csize)
-            if offset == 0xFFFFFFFF:
-                offset = next(vals, offset)
-            return usize, csize, offset
-        pos += 4 + ln
-    raise ValueError("a zip64 entry lacks its size record")

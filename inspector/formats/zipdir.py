@@ -112,7 +112,7 @@ class ZipDirectory:
             raise CheckpointError("the zip directory is damaged (bad entry signature)")
         name = cd[pos + 46 : pos + 46 + nlen].decode("utf-8" if flags & 0x800 else "cp437", "replace")
         if usize == 0xFFFFFFFF or csize == 0xFFFFFFFF or offset == 0xFFFFFFFF:
-            usize, csize, offset = _zip64_extra(
+            usize, csize, offset = zip64_extra(
                 cd[pos + 46 + nlen : pos + 46 + nlen + elen], usize, csize, offset
             )
         return Member(name, offset, csize, usize, method, flags, crc), pos + 46 + nlen + elen + clen
@@ -219,7 +219,8 @@ class ZipDirectory:
         return data
 
 
-def _zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
+def zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
+    """The 64-bit sizes and offset from a zip64 extra field, for each value marked 0xFFFFFFFF."""
     pos = 0
     while pos + 4 <= len(extra):
         tag, ln = struct.unpack_from("<HH", extra, pos)
