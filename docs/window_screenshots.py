@@ -81,20 +81,10 @@ def main(out_dir: str) -> None:
     # warm-start: this demo file into a wider head (shape mismatches), DataParallel names
     from torch import nn
 
+    from inspector.demo import demo_model
+
     torch.manual_seed(1)
-    fresh = nn.Sequential(
-        nn.Conv2d(3, 16, 3, padding=1),
-        nn.BatchNorm2d(16),
-        nn.ReLU(),
-        nn.Conv2d(16, 32, 3, padding=1),
-        nn.BatchNorm2d(32),
-        nn.ReLU(),
-        nn.AdaptiveAvgPool2d(4),
-        nn.Flatten(),
-        nn.Linear(32 * 16, 128),
-        nn.ReLU(),
-        nn.Linear(128, 100),
-    )
+    fresh = demo_model(classes=100)
     template = os.path.join(tmp, "fresh_100_classes.pt")
     torch.save({"model_state_dict": nn.DataParallel(fresh).state_dict()}, template)
     from inspector.gui.dialogs.warmstart_dialog import WarmstartDialog

@@ -21,12 +21,11 @@ def demo_path() -> str:
     return path
 
 
-def write_demo(path: str, steps: int = 20) -> str:
-    import torch
+def demo_model(classes: int = 10):
+    """The demo's small CNN (a torch nn.Sequential), `classes` outputs wide."""
     from torch import nn
 
-    torch.manual_seed(0)
-    model = nn.Sequential(
+    return nn.Sequential(
         nn.Conv2d(3, 16, 3, padding=1),
         nn.BatchNorm2d(16),
         nn.ReLU(),
@@ -37,8 +36,16 @@ def write_demo(path: str, steps: int = 20) -> str:
         nn.Flatten(),
         nn.Linear(32 * 16, 128),
         nn.ReLU(),
-        nn.Linear(128, 10),
+        nn.Linear(128, classes),
     )
+
+
+def write_demo(path: str, steps: int = 20) -> str:
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    model = demo_model()
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
     opt = torch.optim.AdamW(
