@@ -38,6 +38,8 @@ def main(out_dir: str) -> None:
         for _ in range(n):
             app.processEvents()
 
+    os.makedirs(out_dir, exist_ok=True)  # QPixmap.save fails silently without its folder
+
     def save(widget, name):
         path = os.path.join(out_dir, name)
         widget.grab().save(path)
