@@ -245,7 +245,7 @@ def map_optimizer(opt: Node, weights: Node | None, keys_sorted: bool | None = No
     if weights.kind != "module" and order_lost(names, keys_sorted):
         _by_unique_shape(result, params)  # keys sorted (safetensors): the order says nothing
     else:
-        _infer(result, [params, model_parameters(weights, skip_buffers=False)])
+        _infer(result, [lambda: params, lambda: model_parameters(weights, skip_buffers=False)])
     return result
 
 
@@ -267,14 +267,16 @@ def _by_unique_shape(result: OptimizerMap, params: list[tuple[str, Node]]) -> No
     )
 
 
-def _infer(result: OptimizerMap, lists: list[list[tuple[str, Node]]]) -> None:
+def _infer(result: OptimizerMap, tiers: list) -> None:
     """Lay the slots against candidate orders of the model's parameters, tier by tier:
     first the parameters (buffers skipped), then every tensor (some models register
-    constants as frozen Parameters). A tier decides when exactly one assignment fits."""
+    constants as frozen Parameters). A tier decides when exactly one assignment fits;
+    `tiers` are callables, so that a later tier's list is made only when it is needed."""
     slots = result.slots
     shapes = [s.shape for s in slots]
     two_groups = max((s.group for s in slots), default=0) == 1
-    for params, what in zip(lists, ("parameters", "all tensors")):
+    for tier, what in zip(tiers, ("parameters", "all tensors")):
+        params = tier()
         candidates = {f"{what} in model order": params}
         if two_groups:
             for label, pred in (

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from operator import attrgetter
 
 from ..formats.checkpoint import Checkpoint
 from ..formats.stubs import ObjectStub, TensorInfo
@@ -18,29 +20,46 @@ def view_key(t: TensorInfo):
 
 
 def distinct_tensors(ck: Checkpoint) -> list[TensorInfo]:
-    seen, out = set(), []
-    shared = False
-    storages: set = set()
-    for node in ck.tensors:
-        t = node.value
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        out.append(t)
-        s = t.storage
-        if s is not None:
-            if id(s) in storages:
-                shared = True
-            storages.add(id(s))
-    if not shared:  # the common case: no storage holds two tensor records
+    """Every tensor of the file once (a tied weight's second entry left out). Computed
+    once per checkpoint: the summary, the model size and the window all ask for it."""
+    cached = ck.__dict__.get("_distinct")
+    if cached is not None and cached[0] == len(ck.tensors):
+        return cached[1]
+    out = _distinct(ck.tensors)
+    ck.__dict__["_distinct"] = (len(ck.tensors), out)
+    return out
+
+
+def _distinct(nodes) -> list[TensorInfo]:
+    values = [n.value for n in nodes]
+    if len(set(map(id, values))) == len(values):  # C-speed checks for the common case
+        out = values
+    else:
+        seen: set = set()
+        out = [t for t in values if not (id(t) in seen or seen.add(id(t)))]
+    storages = [id(t.storage) for t in out if t.storage is not None]
+    if len(set(storages)) == len(storages):  # no storage holds two tensor records
         return out
-    keys, unique = set(), []
+    keys: set = set()
+    unique = []
     for t in out:
         key = view_key(t)
         if key not in keys:
             keys.add(key)
             unique.append(t)
     return unique
+
+
+def numels(tensors: list[TensorInfo]) -> list[int]:
+    """`t.numel` of each tensor, at C speed when every shape holds plain ints (the reader
+    validated them so; anything else takes the property)."""
+    try:
+        out = list(map(math.prod, map(attrgetter("shape"), tensors)))
+    except TypeError:
+        return [t.numel for t in tensors]
+    if all(type(n) is int for n in out):
+        return out
+    return [t.numel for t in tensors]
 
 
 def top_level(ck: Checkpoint):
@@ -54,20 +73,24 @@ def top_level(ck: Checkpoint):
 
 def summarize(ck: Checkpoint) -> dict:
     tensors = distinct_tensors(ck)
+    sizes = numels(tensors)
+    by_dtype: dict = {}  # id(dtype) -> [dtype, elements]: no hashing of the frozen dataclass
+    for t, n in zip(tensors, sizes):
+        entry = by_dtype.get(id(t.dtype))
+        if entry is None:
+            by_dtype[id(t.dtype)] = [t.dtype, n]
+        else:
+            entry[1] += n
     dtypes: Counter = Counter()
-    devices: Counter = Counter()
-    numel_total = 0
-    for t in tensors:
-        n = t.numel
-        numel_total += n
-        dtypes[t.dtype.name] += n
-        devices[t.device] += 1
+    for d, n in by_dtype.values():
+        dtypes[d.name] += n
+    devices = Counter(t.storage.location if t.storage is not None else t.device for t in tensors)
+    numel_total = sum(sizes)
     roots = {id(s): s for s in ck.storages.values()}
     bytes_total = sum(s.nbytes for s in roots.values())
-    shared = sum(1 for t in tensors if t.storage is not None) - len(
-        {id(t.storage) for t in tensors if t.storage is not None}
-    )
-    params = sum(t.numel for t in tensors if t.is_parameter)
+    with_storage = [id(t.storage) for t in tensors if t.storage is not None]
+    shared = len(with_storage) - len(set(with_storage))
+    params = sum(n for t, n in zip(tensors, sizes) if t.is_parameter)
     return {
         "path": ck.path,
         "format": ck.format,
@@ -126,14 +149,48 @@ BUFFER_NAMES = frozenset(
 FLOAT_KINDS = ("float", "bfloat16", "float8", "complex")
 
 
-def _tensors_below(node) -> list:
+def _edge_tensor(node, last: bool):
+    """The first (or last) tensor node at or below `node` in depth-first file order."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.kind == "tensor":
+            return n
+        stack.extend(n.children if last else reversed(n.children))
+    return None
+
+
+def tensor_nodes_below(ck: Checkpoint, node) -> list:
+    """The tensor nodes at or below `node`. `ck.tensors` lists the tree's tensor nodes in
+    depth-first pre-order (TreeBuilder), so those below one node are one slice of it,
+    found from its first and last tensor - no walk over the subtree's other nodes."""
+    first = _edge_tensor(node, last=False)
+    if first is None:
+        return []
+    last = _edge_tensor(node, last=True)
+    try:
+        i, j = ck.tensors.index(first), ck.tensors.index(last)
+    except ValueError:  # a tree not built by TreeBuilder: walk it
+        return [n for n in node.walk() if n.kind == "tensor"]
+    return ck.tensors[i : j + 1]
+
+
+def _tensors_below(ck: Checkpoint, node) -> list:
+    """(node, tensor) for every tensor at or below `node`, each tensor once."""
     seen, out = set(), []
-    for n in node.walk():
+    for n in tensor_nodes_below(ck, node):
         t = n.value
-        if n.kind == "tensor" and type(t) is TensorInfo and id(t) not in seen:
+        if type(t) is TensorInfo and id(t) not in seen:
             seen.add(id(t))
             out.append((n, t))
     return out
+
+
+def _sizes(ck: Checkpoint) -> dict:
+    """id(tensor) -> (elements, bytes) for every distinct tensor of the file."""
+    tensors = distinct_tensors(ck)
+    n = numels(tensors)
+    return dict(zip(map(id, tensors), zip(n, [k * t.dtype.itemsize for t, k in zip(tensors, n)])))
 
 
 def is_buffer(node, t: TensorInfo) -> bool:
@@ -150,41 +207,41 @@ def model_size(ck: Checkpoint, layout) -> dict:
     """The model's parameter count and bytes apart from its buffers, the optimizer state
     and every other tensor in the file (what `sum(p.numel() for p in model.parameters())`
     gives for the model that wrote it)."""
-    all_tensors = {id(t): t for t in distinct_tensors(ck)}
     opt_ids: set = set()
     for p in getattr(layout, "optimizers", []) or []:
         node = ck.find(p)
         if node is not None:
-            opt_ids.update(id(t) for _, t in _tensors_below(node))
+            opt_ids.update(map(id, map(attrgetter("value"), tensor_nodes_below(ck, node))))
     weights = ck.find(layout.weights) if getattr(layout, "weights", None) is not None else None
-    if weights is not None:
-        model = [(n, t) for n, t in _tensors_below(weights) if id(t) not in opt_ids]
-    else:  # no weights recognised: every tensor that is not optimizer state
-        model = [(n, t) for n, t in _tensors_below(ck.root) if id(t) not in opt_ids]
+    below = _tensors_below(ck, weights if weights is not None else ck.root)
+    model = [(n, t) for n, t in below if id(t) not in opt_ids] if opt_ids else below
     whole_module = weights is not None and weights.kind == "module"
     params = [t for n, t in model if (t.is_parameter if whole_module else not is_buffer(n, t))]
-    param_ids = {id(t) for t in params}
-    buffers = [t for _, t in model if id(t) not in param_ids]
     model_ids = {id(t) for _, t in model}
-    optimizer = [all_tensors[i] for i in opt_ids if i in all_tensors and i not in model_ids]
-    other = [t for i, t in all_tensors.items() if i not in model_ids and i not in opt_ids]
+    param_ids = set(map(id, params))
+    sizes = _sizes(ck)  # id -> (elements, bytes) of every distinct tensor
+    every = set(sizes)
+    extra = [t for _, t in model if id(t) not in every]  # a second record of one view
+    sizes.update(zip(map(id, extra), ((t.numel, t.nbytes) for t in extra)))
 
-    def total(ts):
-        return sum(t.numel for t in ts), sum(t.nbytes for t in ts)
+    def total(ids):  # optimizer state and the rest: distinct tensors only
+        known = [sizes[i] for i in ids if i in sizes]
+        return len(known), sum(n for n, _ in known), sum(b for _, b in known)
 
-    (pn, pb), (bn, bb), (on, ob), (xn, xb) = total(params), total(buffers), total(optimizer), total(other)
+    (pt, pn, pb), (bt, bn, bb) = total(param_ids), total(model_ids - param_ids)
+    (ot, on, ob), (xt, xn, xb) = total(opt_ids - model_ids), total(every - model_ids - opt_ids)
     return {
         "weights": layout.weights if weights is not None else None,
         "parameters": pn,
         "parameter_bytes": pb,
-        "parameter_tensors": len(params),
+        "parameter_tensors": pt,
         "buffers": bn,
         "buffer_bytes": bb,
-        "buffer_tensors": len(buffers),
+        "buffer_tensors": bt,
         "optimizer": on,
         "optimizer_bytes": ob,
-        "optimizer_tensors": len(optimizer),
+        "optimizer_tensors": ot,
         "other": xn,
         "other_bytes": xb,
-        "other_tensors": len(other),
+        "other_tensors": xt,
     }

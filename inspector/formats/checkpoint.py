@@ -10,7 +10,7 @@ import numpy as np
 
 from .container import Container
 from .errors import CheckpointError, TensorDataError
-from .limits import DEFAULT_LIMITS, Limits
+from .limits import DEFAULT_LIMITS, Limits, gc_release
 from .stubs import ModuleSource, StorageRef, TensorInfo
 from .tensor_data import tensor_array, tensor_source
 from .tree import Node, TreeBuilder
@@ -72,6 +72,7 @@ class Checkpoint:
         if self.container is not None:
             self.container.close()  # it owns its file handles
             self.container = None
+            gc_release()  # the tree's objects, frozen after the parse (limits.gc_paused)
 
     def __enter__(self):
         return self

@@ -129,7 +129,11 @@ def gc_paused():
 
     Unpickling creates tens of thousands of container objects at once; the collector
     would walk them again and again (a third of the open time of a 10,000-tensor file).
-    Nothing is leaked: collection resumes - and catches up - when the last parse ends."""
+    When the last parse ends well, what it built is moved out of the collector's sight
+    (`gc.freeze`): those objects live as long as the checkpoint, and walking them once
+    more right after the parse cost as much as a third of an 80,000-tensor `ckpt info`
+    (docs/FACTS.md). `gc_release()` (Checkpoint.close) hands them back to the collector.
+    After a failed parse nothing is frozen: its garbage is collected as usual."""
     import gc
 
     global _gc_depth, _gc_was_enabled
@@ -138,10 +142,24 @@ def gc_paused():
             _gc_was_enabled = gc.isenabled()
             gc.disable()
         _gc_depth += 1
+    ok = False
     try:
         yield
+        ok = True
     finally:
         with _gc_lock:
             _gc_depth -= 1
             if _gc_depth == 0 and _gc_was_enabled:
+                if ok:
+                    gc.freeze()
                 gc.enable()
+
+
+def gc_release() -> None:
+    """Objects frozen after parses go back to the collector's oldest generation, to be
+    collected with it once nothing refers to them (a closed checkpoint's tree)."""
+    import gc
+
+    with _gc_lock:
+        if _gc_depth == 0:
+            gc.unfreeze()

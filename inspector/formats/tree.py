@@ -57,6 +57,7 @@ MODULE_INTERNALS = frozenset(
 )
 
 PRIMITIVES = (str, bytes, bytearray, int, float, complex, bool, type(None))
+_CONTAINERS = frozenset({"dict", "list", "tuple", "set", "module", "object"})
 
 
 class Node:
@@ -248,39 +249,61 @@ class TreeBuilder:
         obj = realize(obj)
         kind, tname = describe_value(obj)
         root = Node(root_name, kind, tname, obj, None)
-        seen: dict[int, Node] = {}
-        stack: list[tuple[Node, int]] = [(root, 0)]
-        limit, max_depth = self.limits.max_nodes, self.limits.max_depth
+        self._seen: dict[int, Node] = {}
+        if kind == "tensor":
+            self.tensors.append(root)
+        stack: list[tuple[Node, int]] = [(root, 0)] if kind in _CONTAINERS else []
         while stack:
             node, depth = stack.pop()
-            if node.kind == "tensor":
+            if node.kind == "tensor":  # a tensor after a container sibling
                 self.tensors.append(node)
-                continue
-            if node.kind not in ("dict", "list", "tuple", "set", "module", "object"):
-                continue
-            value = node.value
-            if not _only_primitives(value):
-                first = seen.get(id(value))
-                if first is not None:
-                    node.kind, node.ref = "ref", first
-                    continue
-                seen[id(value)] = node
-            if depth >= max_depth:
-                node.kind = "truncated"
-                node.type_name = f"{node.type_name} (deeper than {max_depth} levels)"
-                self.truncated = True
-                continue
-            kids = children_of(value, node.kind)
-            if self.count + len(kids) > limit:
-                kids = kids[: max(0, limit - self.count)]
-                self.truncated = True
-            for name, v in kids:
-                if type(v) is partial:  # a tensor record built by C code (deferred.py)
-                    v = realize(v)
-                elif type(v) is int and v.bit_length() > INT_STR_BITS:
-                    v = GiantInt(v)  # printable: every str() of it would raise
-                ckind, ctype = describe_value(v)
-                node.children.append(Node(name, ckind, ctype, v, node))
-            self.count += len(kids)
-            stack.extend((c, depth + 1) for c in reversed(node.children))
+            elif self._expandable(node, depth):
+                stack.extend(self._expand(node, depth))
         return root
+
+    def _expandable(self, node: Node, depth: int) -> bool:
+        """False for a container met before (it becomes a `ref`) or one too deep."""
+        value = node.value
+        if not _only_primitives(value):
+            first = self._seen.get(id(value))
+            if first is not None:
+                node.kind, node.ref = "ref", first
+                return False
+            self._seen[id(value)] = node
+        if depth >= self.limits.max_depth:
+            node.kind = "truncated"
+            node.type_name = f"{node.type_name} (deeper than {self.limits.max_depth} levels)"
+            self.truncated = True
+            return False
+        return True
+
+    def _expand(self, node: Node, depth: int) -> list[tuple[Node, int]]:
+        """Create `node`'s children; return the containers (and the siblings after the
+        first of them) still to visit, in stack order. Leaves before the first container
+        child are visited here: `self.tensors` stays in depth-first pre-order (the order
+        summary.tensor_nodes_below relies on) without a stack round trip per tensor."""
+        kids = children_of(node.value, node.kind)
+        limit = self.limits.max_nodes
+        if self.count + len(kids) > limit:
+            kids = kids[: max(0, limit - self.count)]
+            self.truncated = True
+        self.count += len(kids)
+        later: list[Node] = []
+        tensors, children = self.tensors, node.children
+        for name, v in kids:
+            if type(v) is partial:  # a tensor record built by C code (deferred.py)
+                v = realize(v)
+            elif type(v) is int and v.bit_length() > INT_STR_BITS:
+                v = GiantInt(v)  # printable: every str() of it would raise
+            if type(v) is TensorInfo:
+                child = Node(name, "tensor", v.type_name, v, node)
+            else:
+                child = Node(name, *describe_value(v), v, node)
+            children.append(child)
+            if later:
+                later.append(child)
+            elif child.kind in _CONTAINERS:
+                later.append(child)
+            elif child.kind == "tensor":
+                tensors.append(child)
+        return [(c, depth + 1) for c in reversed(later) if c.kind in _CONTAINERS or c.kind == "tensor"]
