@@ -50,6 +50,17 @@ def _distinct(nodes) -> list[TensorInfo]:
     return unique
 
 
+def distinct_numels(ck: Checkpoint) -> list[int]:
+    """`numels(distinct_tensors(ck))`, computed once per checkpoint."""
+    tensors = distinct_tensors(ck)
+    cached = ck.__dict__.get("_numels")
+    if cached is not None and cached[0] is tensors:
+        return cached[1]
+    out = numels(tensors)
+    ck.__dict__["_numels"] = (tensors, out)
+    return out
+
+
 def numels(tensors: list[TensorInfo]) -> list[int]:
     """`t.numel` of each tensor, at C speed when every shape holds plain ints (the reader
     validated them so; anything else takes the property)."""
@@ -73,24 +84,33 @@ def top_level(ck: Checkpoint):
 
 def summarize(ck: Checkpoint) -> dict:
     tensors = distinct_tensors(ck)
-    sizes = numels(tensors)
+    sizes = distinct_numels(ck)
     by_dtype: dict = {}  # id(dtype) -> [dtype, elements]: no hashing of the frozen dataclass
-    for t, n in zip(tensors, sizes):
+    devices: dict = {}
+    with_storage: list = []
+    params = 0
+    for t, n in zip(tensors, sizes):  # one pass: 80,000-tensor files are common
         entry = by_dtype.get(id(t.dtype))
         if entry is None:
             by_dtype[id(t.dtype)] = [t.dtype, n]
         else:
             entry[1] += n
+        s = t.storage
+        if s is not None:
+            with_storage.append(id(s))
+            where = s.location
+        else:
+            where = t.device
+        devices[where] = devices.get(where, 0) + 1
+        if t.is_parameter:
+            params += n
     dtypes: Counter = Counter()
     for d, n in by_dtype.values():
         dtypes[d.name] += n
-    devices = Counter(t.storage.location if t.storage is not None else t.device for t in tensors)
     numel_total = sum(sizes)
     roots = {id(s): s for s in ck.storages.values()}
     bytes_total = sum(s.nbytes for s in roots.values())
-    with_storage = [id(t.storage) for t in tensors if t.storage is not None]
     shared = len(with_storage) - len(set(with_storage))
-    params = sum(n for t, n in zip(tensors, sizes) if t.is_parameter)
     return {
         "path": ck.path,
         "format": ck.format,
@@ -189,7 +209,7 @@ def _tensors_below(ck: Checkpoint, node) -> list:
 def _sizes(ck: Checkpoint) -> dict:
     """id(tensor) -> (elements, bytes) for every distinct tensor of the file."""
     tensors = distinct_tensors(ck)
-    n = numels(tensors)
+    n = distinct_numels(ck)
     return dict(zip(map(id, tensors), zip(n, [k * t.dtype.itemsize for t, k in zip(tensors, n)])))
 
 

@@ -40,7 +40,8 @@ class Realizer:
         return partial(partial, self)
 
     def tensor(self, p: partial):
-        cached = self.done.get(id(p))
+        done = self.done
+        cached = done.get(id(p))
         if cached is not None:
             return cached[1]
         args = p.args
@@ -54,7 +55,7 @@ class Realizer:
             t = self.rebuild(storage, *args[1:])
         except CheckpointError as exc:
             t = f"<invalid tensor: {exc}>"
-        self.done[id(p)] = (p, t)
+        done[id(p)] = (p, t)
         return t
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .deferred import realize
+from .deferred import Realizer, realize
 from .limits import Limits
 from .stubs import (
     INT_STR_BITS,
@@ -58,6 +58,9 @@ MODULE_INTERNALS = frozenset(
 
 PRIMITIVES = (str, bytes, bytearray, int, float, complex, bool, type(None))
 _CONTAINERS = frozenset({"dict", "list", "tuple", "set", "module", "object"})
+# Exact builtin types, described without the isinstance chain (most leaves of a file)
+_PLAIN = {t: ("value", t.__name__) for t in (str, bytes, int, float, bool, complex, type(None))}
+_PLAIN.update({dict: ("dict", "dict"), list: ("list", "list"), tuple: ("tuple", "tuple")})
 
 
 class Node:
@@ -128,6 +131,9 @@ class Node:
 
 def describe_value(value: Any) -> tuple[str, str]:
     """(kind, type name) of a leaf or container value."""
+    plain = _PLAIN.get(type(value))
+    if plain is not None:
+        return plain
     if type(value) is TensorInfo:
         return "tensor", value.type_name
     if isinstance(value, TensorInfo):
@@ -282,28 +288,42 @@ class TreeBuilder:
         first of them) still to visit, in stack order. Leaves before the first container
         child are visited here: `self.tensors` stays in depth-first pre-order (the order
         summary.tensor_nodes_below relies on) without a stack round trip per tensor."""
-        kids = children_of(node.value, node.kind)
+        value = node.value
+        if type(value) is dict or type(value) is collections.OrderedDict:
+            kids = value.items()  # names made below: most keys are str already
+        else:
+            kids = children_of(value, node.kind)
         limit = self.limits.max_nodes
         if self.count + len(kids) > limit:
-            kids = kids[: max(0, limit - self.count)]
+            kids = list(kids)[: max(0, limit - self.count)]
             self.truncated = True
         self.count += len(kids)
         later: list[Node] = []
         tensors, children = self.tensors, node.children
         for name, v in kids:
-            if type(v) is partial:  # a tensor record built by C code (deferred.py)
-                v = realize(v)
-            elif type(v) is int and v.bit_length() > INT_STR_BITS:
+            if type(name) is not str:
+                name = _key_name(name)
+            tv = type(v)
+            if tv is partial:  # a tensor record built by C code (deferred.py)
+                owner = v.func
+                v = owner.tensor(v) if type(owner) is Realizer else realize(v)
+                tv = type(v)
+            elif tv is int and v.bit_length() > INT_STR_BITS:
                 v = GiantInt(v)  # printable: every str() of it would raise
-            if type(v) is TensorInfo:
+                tv = GiantInt
+            if tv is TensorInfo:
                 child = Node(name, "tensor", v.type_name, v, node)
-            else:
-                child = Node(name, *describe_value(v), v, node)
+                children.append(child)
+                if later:
+                    later.append(child)
+                else:
+                    tensors.append(child)
+                continue
+            kind, type_name = _PLAIN.get(tv) or describe_value(v)
+            child = Node(name, kind, type_name, v, node)
             children.append(child)
-            if later:
+            if later or kind in _CONTAINERS:
                 later.append(child)
-            elif child.kind in _CONTAINERS:
-                later.append(child)
-            elif child.kind == "tensor":
+            elif kind == "tensor":
                 tensors.append(child)
         return [(c, depth + 1) for c in reversed(later) if c.kind in _CONTAINERS or c.kind == "tensor"]
