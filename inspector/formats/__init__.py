@@ -49,7 +49,7 @@ def open_checkpoint(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) ->
     if not os.path.exists(path):
         raise CheckpointError(f"no such file: {path}")
     try:
-        with gc_paused():
+        with gc_paused(freeze=True):  # the tree lives as long as the Checkpoint
             if os.path.isdir(path):
                 ck = _open_folder(path, limits)
             else:

@@ -123,23 +123,28 @@ _gc_depth = 0
 _gc_was_enabled = False
 
 
+_gc_freeze = False
+
+
 @contextmanager
-def gc_paused():
+def gc_paused(freeze: bool = False):
     """No cyclic garbage collection while a file is parsed and its tree built.
 
     Unpickling creates tens of thousands of container objects at once; the collector
     would walk them again and again (a third of the open time of a 10,000-tensor file).
-    When the last parse ends well, what it built is moved out of the collector's sight
-    (`gc.freeze`): those objects live as long as the checkpoint, and walking them once
-    more right after the parse cost as much as a third of an 80,000-tensor `ckpt info`
-    (docs/FACTS.md). `gc_release()` (Checkpoint.close) hands them back to the collector.
-    After a failed parse nothing is frozen: its garbage is collected as usual."""
+    `freeze`: what the parse built lives as long as the checkpoint it returns, so when the
+    outermost pause ends well those objects are moved out of the collector's sight
+    (`gc.freeze`) instead of being walked once more (a third of an 80,000-tensor
+    `ckpt info`: docs/FACTS.md); `gc_release()` (Checkpoint.close) hands them back. A
+    failed parse, or a pause that built nothing to keep (a verdict alone), freezes nothing:
+    collection resumes and catches up."""
     import gc
 
-    global _gc_depth, _gc_was_enabled
+    global _gc_depth, _gc_was_enabled, _gc_freeze
     with _gc_lock:
         if _gc_depth == 0:
             _gc_was_enabled = gc.isenabled()
+            _gc_freeze = False
             gc.disable()
         _gc_depth += 1
     ok = False
@@ -149,8 +154,9 @@ def gc_paused():
     finally:
         with _gc_lock:
             _gc_depth -= 1
+            _gc_freeze = _gc_freeze or (freeze and ok)
             if _gc_depth == 0 and _gc_was_enabled:
-                if ok:
+                if _gc_freeze and ok:
                     gc.freeze()
                 gc.enable()
 
