@@ -152,14 +152,22 @@ def _reader(op):
         code = op.code.encode("latin1")
         return lambda data, p, f: _number(data, p, f, code)
     if op.arg is None:
-        return lambda data, p, f: (None, p)
+        return None  # no argument
     return _FAST.get(op.arg.name) or _by_file(op.arg.reader)
 
 
-# opcode byte -> (OpcodeInfo, argument reader); None for a byte that is no opcode
+# opcode byte -> (OpcodeInfo, argument reader or None); None for a byte that is no opcode
 _DECODE: list = [None] * 256
 for _op in pickletools.opcodes:
     _DECODE[ord(_op.code)] = (_op, _reader(_op))
+
+
+def _undecodable(data: bytes, pos: int, exc: Exception) -> PickleWalkError:
+    """The error for the opcode at `pos`: no opcode at all, or its argument cut short or bad."""
+    entry = _DECODE[data[pos]]
+    if entry is None:
+        return PickleWalkError(f"unknown opcode {data[pos : pos + 1]!r} at byte {pos}")
+    return PickleWalkError(f"{entry[0].name} at byte {pos}: {' '.join(str(exc).split())[:100]}")
 
 
 def iter_opcodes(data: bytes, start: int = 0):
@@ -171,14 +179,11 @@ def iter_opcodes(data: bytes, start: int = 0):
         data = bytes(data)
     f, size, pos = io.BytesIO(data), len(data), start
     while pos < size:
-        entry = _DECODE[data[pos]]
-        if entry is None:
-            raise PickleWalkError(f"unknown opcode {data[pos : pos + 1]!r} at byte {pos}")
-        op, read = entry
         try:
-            arg, nxt = read(data, pos + 1, f)
-        except (ValueError, struct.error) as exc:
-            raise PickleWalkError(f"{op.name} at byte {pos}: {' '.join(str(exc).split())[:100]}") from None
+            op, read = _DECODE[data[pos]]  # TypeError: no opcode has this byte
+            arg, nxt = read(data, pos + 1, f) if read else (None, pos + 1)
+        except (TypeError, ValueError, struct.error) as exc:
+            raise _undecodable(data, pos, exc) from None
         yield op, arg, pos
         if op is _STOP:
             return
@@ -287,25 +292,36 @@ class PickleWalk:
         return self.stack[-1]
 
     def walk(self) -> PickleWalk:
-        """Walk to STOP (or the end of the data). Each opcode goes to its entry in `_STEPS`
-        (one dispatch, no chain of name tests: the scanner walks millions of opcodes)."""
+        """Walk to STOP (or the end of the data). The opcodes are read as `iter_opcodes` reads
+        them, each going to its entry in `_STEPS`: one dispatch, no chain of name tests, no
+        generator (the scanner walks millions of opcodes)."""
+        data = self.data if isinstance(self.data, bytes) else bytes(self.data)
+        f, size, pos, index = io.BytesIO(data), len(data), self.start, 0
         steps, counts = _STEPS, self.counts
         limit = sys.maxsize if self.max_ops is None else self.max_ops
         record = self.ops.append if self.record else None
-        for index, (op, arg, pos) in enumerate(iter_opcodes(self.data, self.start)):
-            if index >= limit:
-                raise PickleWalkError("too many opcodes")
+        try:
+            while pos < size:
+                try:
+                    op, read = _DECODE[data[pos]]  # TypeError: no opcode has this byte
+                    arg, nxt = read(data, pos + 1, f) if read else (None, pos + 1)
+                except (TypeError, ValueError, struct.error) as exc:
+                    raise _undecodable(data, pos, exc) from None
+                if index >= limit:
+                    raise PickleWalkError("too many opcodes")
+                counts[op] += 1
+                if record is not None:
+                    record((op, arg, pos))
+                if op is _STOP:
+                    self.top()  # STOP pops the result: an empty stack is an underflow
+                    self.stopped = True
+                    self.end = pos + 1
+                    return self
+                steps[op](self, op, arg, index)
+                pos, index = nxt, index + 1
+        finally:
             self.pos = pos
-            counts[op] += 1
-            if record is not None:
-                record((op, arg, pos))
-            if op is _STOP:
-                self.top()  # STOP pops the result: an empty stack is an underflow
-                self.stopped = True
-                self.end = pos + 1
-                return self
-            steps[op](self, op, arg, index)
-        self.end = len(self.data)
+        self.end = size
         return self
 
     def step(self, op, arg, index: int) -> None:
@@ -348,17 +364,23 @@ def _dup(w, op, arg, i):
 
 
 def _put(w, op, arg, i):
-    key = len(w.memo) if op.name == "MEMOIZE" else arg
-    value = w.top()
-    w.memo[key] = value
-    w.put(key, value, i)
+    stack = w.stack
+    if len(stack) <= (w.marks[-1] if w.marks else 0):
+        raise PickleWalkError("stack underflow")
+    w.memo[arg] = value = stack[-1]
+    w.put(arg, value, i)
+
+
+def _memoize(w, op, arg, i):
+    _put(w, op, len(w.memo), i)
 
 
 def _get(w, op, arg, i):
-    memo = w.memo
-    if arg not in memo:
-        raise PickleWalkError(f"memo {arg} missing")
-    w.stack.append(w.get(arg, memo[arg], i))
+    try:
+        value = w.memo[arg]
+    except KeyError:
+        raise PickleWalkError(f"memo {arg} missing") from None
+    w.stack.append(w.get(arg, value, i))
 
 
 def _fixed_tuple(w, op, arg, i):
@@ -441,7 +463,7 @@ def _readonly(w, op, arg, i):
 _BY_NAME = {
     **dict.fromkeys(_LITERALS, _literal),
     **dict.fromkeys(("PROTO", "FRAME"), _nothing),
-    **dict.fromkeys(_PUTS | {"MEMOIZE"}, _put),
+    **dict.fromkeys(_PUTS, _put),
     **dict.fromkeys(_GETS, _get),
     **dict.fromkeys(_TUPLE_SIZES, _fixed_tuple),
     **dict.fromkeys(("TUPLE", "LIST", "DICT", "FROZENSET"), _marked_sequence),
@@ -449,6 +471,7 @@ _BY_NAME = {
     **dict.fromkeys(("APPENDS", "SETITEMS", "ADDITEMS"), _marked_extend),
     **dict.fromkeys(("REDUCE", "NEWOBJ"), _reduce),
     **dict.fromkeys(("EXT1", "EXT2", "EXT4"), _extension),
+    "MEMOIZE": _memoize,
     "MARK": _mark,
     "POP": _pop,
     "POP_MARK": _pop_mark,
