@@ -3,14 +3,20 @@
 Nothing is executed. `PickleWalk.walk()` reads the opcodes one by one and keeps a symbolic
 stack, memo and mark stack exactly as `pickle.Unpickler` (the C `_pickle`) would, but the
 values on them are whatever the hooks return. A subclass overrides the hooks it cares about:
-the rewriter (ops/pickle_rewrite.py) remembers which opcodes built each value, a scanner
-follows globals and calls. Semantics copied from CPython rather than from pickletools:
+the rewriter (ops/pickle_rewrite.py) remembers which opcodes built each value, the scanner
+(analysis/pickle_scan.py) follows globals and calls. Semantics copied from CPython rather
+than from pickletools:
 
 - INT and LONG text is parsed by the C unpickler itself (base 0: `I0x10\\n` is 16, `I010\\n`
   is 8; `I00\\n`/`I01\\n` are False/True), where pickletools would refuse or differ.
 - POP right after MARK pops the mark (the C unpickler does so), it is not an underflow.
 - Popping below the innermost mark is a stack underflow; PUT/MEMOIZE need a value above it.
 - STOP ends the walk; `end` is the offset just after it (or where the data ran out).
+- DUP pushes the same value again (a duplicated global stays that global).
+
+Speed (the scanner walks every opcode of pickles with millions of them): one table maps
+each opcode byte to its reader and stack effect, and the common arguments (fixed-size
+integers, length-prefixed strings and bytes) are read straight from the bytes.
 
 Errors raise `PickleWalkError` (a ValueError) with a short message; `pos` says where.
 """
@@ -170,6 +176,18 @@ def _undecodable(data: bytes, pos: int, exc: Exception) -> PickleWalkError:
     return PickleWalkError(f"{entry[0].name} at byte {pos}: {' '.join(str(exc).split())[:100]}")
 
 
+def _decode(data: bytes, pos: int, f: io.BytesIO) -> tuple:
+    """The opcode at `pos`: (OpcodeInfo, argument, offset of the next opcode)."""
+    try:
+        op, read = _DECODE[data[pos]]  # TypeError: no opcode has this byte
+        if read is None:
+            return op, None, pos + 1
+        arg, nxt = read(data, pos + 1, f)
+        return op, arg, nxt
+    except (TypeError, ValueError, struct.error) as exc:
+        raise _undecodable(data, pos, exc) from None
+
+
 def iter_opcodes(data: bytes, start: int = 0):
     """(OpcodeInfo, argument, offset) up to and including STOP, like pickletools.genops but
     reading INT and LONG as `pickle` does (common arguments are read straight from the bytes,
@@ -179,11 +197,7 @@ def iter_opcodes(data: bytes, start: int = 0):
         data = bytes(data)
     f, size, pos = io.BytesIO(data), len(data), start
     while pos < size:
-        try:
-            op, read = _DECODE[data[pos]]  # TypeError: no opcode has this byte
-            arg, nxt = read(data, pos + 1, f) if read else (None, pos + 1)
-        except (TypeError, ValueError, struct.error) as exc:
-            raise _undecodable(data, pos, exc) from None
+        op, arg, nxt = _decode(data, pos, f)
         yield op, arg, pos
         if op is _STOP:
             return
@@ -292,9 +306,9 @@ class PickleWalk:
         return self.stack[-1]
 
     def walk(self) -> PickleWalk:
-        """Walk to STOP (or the end of the data). The opcodes are read as `iter_opcodes` reads
-        them, each going to its entry in `_STEPS`: one dispatch, no chain of name tests, no
-        generator (the scanner walks millions of opcodes)."""
+        """Walk to STOP (or the end of the data). Each opcode is read by `_decode` (as
+        `iter_opcodes` reads it) and goes to its entry in `_STEPS`: one dispatch, no chain of
+        name tests, no generator (the scanner walks millions of opcodes)."""
         data = self.data if isinstance(self.data, bytes) else bytes(self.data)
         f, size, pos, index = io.BytesIO(data), len(data), self.start, 0
         steps, counts = _STEPS, self.counts
@@ -302,11 +316,7 @@ class PickleWalk:
         record = self.ops.append if self.record else None
         try:
             while pos < size:
-                try:
-                    op, read = _DECODE[data[pos]]  # TypeError: no opcode has this byte
-                    arg, nxt = read(data, pos + 1, f) if read else (None, pos + 1)
-                except (TypeError, ValueError, struct.error) as exc:
-                    raise _undecodable(data, pos, exc) from None
+                op, arg, nxt = _decode(data, pos, f)
                 if index >= limit:
                     raise PickleWalkError("too many opcodes")
                 counts[op] += 1
