@@ -84,3 +84,22 @@ def test_generated_lists_come_from_the_source():
     )
     assert "sympy.core.sympify.sympify" in SINKS and "http.HTTPStatus" in ENUMS
     assert len(SINKS) > 3000 and len(ALIASES) > 1000
+
+
+def test_torch_constants_are_one_list_the_reader_adding_only_mkldnn():
+    """The torch constants (qschemes, layouts, memory formats) are listed once, in formats;
+    the reader's set is that list plus the one difference spelled here, torch._mkldnn, which
+    the reader renders by name and the policy does not allow."""
+    from inspector.analysis import globals_policy
+    from inspector.formats import unpickler
+    from inspector.formats.limits import DEFAULT_LIMITS
+    from inspector.formats.stubs import NamedConstant
+
+    assert policy.TORCH_CONSTANTS is globals_policy.TORCH_CONSTANTS is unpickler.TORCH_CONSTANTS
+    assert unpickler._TORCH_CONSTANTS == globals_policy.TORCH_CONSTANTS | {"_mkldnn"}
+    assert "_mkldnn" not in globals_policy.TORCH_CONSTANTS
+    for name in unpickler._TORCH_CONSTANTS:
+        got = unpickler.unpickle(f"ctorch\n{name}\n.".encode(), what="t", limits=DEFAULT_LIMITS)
+        assert isinstance(got, NamedConstant) and got.path == f"torch.{name}"
+        want = policy.DATA if name in globals_policy.TORCH_CONSTANTS else policy.NEEDS_CODE
+        assert policy.judge("call", f"torch.{name}")[0] == want, name

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import sys
 
+# qschemes, layouts, memory formats: one list, kept in formats (the reader renders them by name)
+from ..formats.unpickler import TORCH_CONSTANTS  # noqa: F401
+
 TORCH_SAFE_FUNCS = {
     ("torch._utils", n)
     for n in (
@@ -64,25 +67,6 @@ TORCHSCRIPT_PICKLE_FUNCS = {
     "build_complexlist",
     "build_tensor_from_id",
     "restore_type_tag",
-}
-
-TORCH_CONSTANTS = {
-    "per_tensor_affine",
-    "per_channel_affine",
-    "per_tensor_symmetric",
-    "per_channel_symmetric",
-    "per_channel_affine_float_qparams",
-    "strided",
-    "sparse_coo",
-    "sparse_csr",
-    "sparse_csc",
-    "sparse_bsr",
-    "sparse_bsc",
-    "contiguous_format",
-    "channels_last",
-    "channels_last_3d",
-    "preserve_format",
-    "jagged",
 }
 
 # Standard-library globals that are plain data.

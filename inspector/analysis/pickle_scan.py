@@ -1,21 +1,21 @@
 """Static scan of one pickle stream: which globals it names, which it calls, and how.
 
-The scan never executes anything: it walks the opcodes with `pickletools.genops` and
-simulates the stack symbolically (strings, memo slots, globals, call results), which is
-what lets it resolve STACK_GLOBAL operands fed through the memo, tell a global that is
-only referenced from one that is called, and see structural tricks: a global computed
-at load time, a call on the result of a call (resolver chains such as
+The scan never executes anything: it walks the opcodes with the shared walker
+(formats/pickle_walk.py, CPython's stack effects; docs/ARCHITECTURE.md, formats) and keeps
+only what matters on the symbolic stack (strings, globals, call results), which is what
+lets it resolve STACK_GLOBAL operands fed through the memo, tell a global that is only
+referenced from one that is called, and see structural tricks: a global computed at load
+time, a call on the result of a call (resolver chains such as
 `getattr(__import__('os'), 'system')`), BUILD on a global, EXT opcodes, more than one
 stream or bytes after STOP.
 """
 
 from __future__ import annotations
 
-import io
-import pickletools
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ..formats.pickle_walk import STRINGS, PickleWalk
 from ..formats.unpickler import normalize_global
 
 MAX_OPS = 20_000_000
@@ -34,8 +34,7 @@ class _Call:  # result of calling something
         self.callee = callee
 
 
-_MARK = object()
-_ANY = object()
+_ANY = object()  # any other value: numbers, containers, persistent ids, ...
 
 
 @dataclass
@@ -58,153 +57,94 @@ class StreamScan:
     opcodes: Counter = field(default_factory=Counter)
 
 
-def scan_stream(data: bytes, stream: str, start: int = 0) -> StreamScan:
-    """Scan the pickle starting at `start`; `end` tells where it stopped."""
-    out = StreamScan(stream)
-    stack: list = []
-    marks: list[int] = []
-    memo: dict = {}
-    f = io.BytesIO(data)
-    f.seek(start)
-    last_pos = start
+class _ScanWalk(PickleWalk):
+    """The scanner's hooks: on the stack, text stays text, a global is a `Global`, a call's
+    result a `_Call`; everything else is `_ANY`. Uses and flags go to `out` as they are met,
+    so a stream that turns out malformed keeps what was found before the error."""
 
-    by_name: dict[tuple[str, str], list[GlobalUse]] = {}  # (linear: no scan of all uses per call)
+    def __init__(self, data: bytes, stream: str, start: int):
+        super().__init__(data, start, max_ops=MAX_OPS)
+        self.out = StreamScan(stream)
+        self.by_name: dict[tuple[str, str], list[GlobalUse]] = {}  # (linear: no scan of all uses per call)
 
-    def use(g: Global, opcode: str, called: bool = False):
+    def use(self, g: Global, opcode: str, called: bool = False) -> None:
         key = (g.module, g.name, opcode)
-        u = out.globals.get(key)
+        u = self.out.globals.get(key)
         if u is None:
-            out.globals[key] = u = GlobalUse(g.module, g.name, opcode, stream, 0)
-            by_name.setdefault((g.module, g.name), []).append(u)
+            self.out.globals[key] = u = GlobalUse(g.module, g.name, opcode, self.out.stream, 0)
+            self.by_name.setdefault((g.module, g.name), []).append(u)
         u.count += 1
         u.called = u.called or called
 
-    def pop_mark() -> list:
-        if not marks:
-            raise ValueError("MARK missing")
-        at = marks.pop()
-        items = stack[at:]
-        del stack[at:]
-        return items
+    def literal(self, op, arg, index):
+        if op.name in STRINGS:
+            return arg.decode("latin1") if isinstance(arg, bytes) else arg
+        return _ANY
 
-    def pop():
-        if not stack:
-            raise ValueError("stack underflow")
-        return stack.pop()
+    def global_(self, module, name, op, index):
+        g = Global(*normalize_global(module, name))
+        self.use(g, op.name, called=op.name == "INST")
+        return g
 
-    def on_call(callee, opcode):
+    def stack_global(self, module, name, index):
+        if isinstance(module, str) and isinstance(name, str):
+            g = Global(*normalize_global(module, name))
+        else:
+            self.out.flags.append("STACK_GLOBAL with a module or name computed at load time")
+            g = Global("<computed>", "<computed>")
+        self.use(g, "STACK_GLOBAL")
+        return g
+
+    def call(self, op, callee, args, index):
+        if op.name == "INST":  # the global_ hook marked this use called (and only this one)
+            return _Call(callee)
         if isinstance(callee, Global):
-            for u in by_name.get((callee.module, callee.name), ()):
+            for u in self.by_name.get((callee.module, callee.name), ()):
                 u.called = True
         elif isinstance(callee, _Call):
-            out.flags.append(f"{opcode} calls the result of another call (a resolver chain)")
+            self.out.flags.append(f"{op.name} calls the result of another call (a resolver chain)")
         return _Call(callee)
 
+    def build(self, target, state, index):
+        if isinstance(target, Global):
+            self.out.flags.append(
+                f"BUILD on the global {target.module}.{target.name} (overwrites a module or class attribute)"
+            )
+        return target
+
+    def extension(self, op, code, index):
+        self.out.flags.append(f"{op.name} opcode (extension registry lookup)")
+        g = Global("<extension>", str(code))
+        self.use(g, op.name)
+        return g
+
+    def sequence(self, op, items, mark, index):
+        return _ANY
+
+    def extend(self, op, target, items, index):
+        return _ANY
+
+    def persistent(self, op, pid, index):
+        return _ANY
+
+    def readonly(self, value, index):
+        return _ANY
+
+
+def scan_stream(data: bytes, stream: str, start: int = 0) -> StreamScan:
+    """Scan the pickle starting at `start`; `end` tells where it stopped."""
+    walk = _ScanWalk(data, stream, start)
+    out = walk.out
     try:
-        for n, (op, arg, pos) in enumerate(pickletools.genops(f)):
-            if n > MAX_OPS:
-                raise ValueError("too many opcodes")
-            last_pos = pos
-            name = op.name
-            out.opcodes[name] += 1
-            if name in ("GLOBAL", "INST"):
-                module, _, gname = str(arg).partition(" ")
-                module, gname = normalize_global(module, gname)
-                g = Global(module, gname)
-                use(g, name, called=(name == "INST"))
-                if name == "INST":
-                    pop_mark()
-                    stack.append(_Call(g))
-                else:
-                    stack.append(g)
-            elif name == "STACK_GLOBAL":
-                gname, module = pop(), pop()
-                if isinstance(module, str) and isinstance(gname, str):
-                    module, gname = normalize_global(module, gname)
-                    g = Global(module, gname)
-                    use(g, name)
-                    stack.append(g)
-                else:
-                    out.flags.append("STACK_GLOBAL with a module or name computed at load time")
-                    stack.append(Global("<computed>", "<computed>"))
-                    use(stack[-1], name)
-            elif name in ("REDUCE", "NEWOBJ"):
-                pop()  # the arguments
-                stack.append(on_call(pop(), name))
-            elif name == "NEWOBJ_EX":
-                pop(), pop()  # kwargs, args
-                stack.append(on_call(pop(), name))
-            elif name == "OBJ":
-                items = pop_mark()
-                stack.append(on_call(items[0] if items else None, name))
-            elif name == "BUILD":
-                pop()  # the state
-                target = stack[-1] if stack else None
-                if isinstance(target, Global):
-                    out.flags.append(
-                        f"BUILD on the global {target.module}.{target.name} "
-                        "(overwrites a module or class attribute)"
-                    )
-            elif name.startswith("EXT"):
-                out.flags.append(f"{name} opcode (extension registry lookup)")
-                stack.append(Global("<extension>", str(arg)))
-                use(stack[-1], name)
-            elif name == "MARK":
-                marks.append(len(stack))
-            elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
-                memo[arg] = stack[-1] if stack else _ANY
-            elif name == "MEMOIZE":
-                memo[len(memo)] = stack[-1] if stack else _ANY
-            elif name in ("GET", "BINGET", "LONG_BINGET"):
-                if arg not in memo:
-                    raise ValueError(f"memo key {arg} missing")
-                stack.append(memo[arg])
-            elif name == "STOP":
-                out.end = f.tell()
-                break
-            elif name in ("PROTO", "FRAME"):
-                pass
-            else:
-                _generic(op, arg, stack, marks, pop, pop_mark)
-        else:
+        walk.walk()
+        out.end = walk.end
+        if not walk.stopped:
             out.error = "the pickle has no STOP opcode"
-            out.end = f.tell()
-    except Exception as exc:  # malformed: report, keep what was found before the error
-        out.error = f"malformed at byte {last_pos}: {' '.join(str(exc).split())[:120]}"
+    except Exception as exc:  # malformed (or hostile beyond that): report, keep what was found
+        out.error = f"malformed at byte {walk.pos}: {' '.join(str(exc).split())[:120]}"
         out.end = len(data)
+    out.opcodes.update(walk.opcode_counts())
     return out
-
-
-_STRING_OPS = {
-    "STRING",
-    "BINSTRING",
-    "SHORT_BINSTRING",
-    "UNICODE",
-    "BINUNICODE",
-    "SHORT_BINUNICODE",
-    "BINUNICODE8",
-}
-
-
-def _generic(op, arg, stack, marks, pop, pop_mark):
-    """Stack effect of every other opcode, from pickletools' own descriptions."""
-    before = op.stack_before
-    if pickletools.markobject in before:
-        pop_mark()
-        rest = [b for b in before if b is not pickletools.markobject and b is not pickletools.stackslice]
-        for _ in rest:
-            pop()
-    else:
-        for _ in before:
-            pop()
-    for _ in op.stack_after:
-        if op.name in _STRING_OPS:
-            value = arg
-            if isinstance(value, bytes):
-                value = value.decode("latin1")
-            stack.append(value)
-        else:
-            stack.append(_ANY)
 
 
 def scan_streams(data: bytes, stream: str, expect_single: bool = True, fast: bool = True) -> list[StreamScan]:

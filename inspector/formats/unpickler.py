@@ -470,25 +470,31 @@ RECORDERS: dict[tuple[str, str], Callable] = {
     ("numpy._core.multiarray", "_reconstruct"): numpy_reconstruct,
 }
 
-_TORCH_CONSTANTS = {
-    "per_tensor_affine",
-    "per_channel_affine",
-    "per_tensor_symmetric",
-    "per_channel_symmetric",
-    "per_channel_affine_float_qparams",
-    "strided",
-    "sparse_coo",
-    "sparse_csr",
-    "sparse_csc",
-    "sparse_bsr",
-    "sparse_bsc",
-    "_mkldnn",
-    "jagged",
-    "contiguous_format",
-    "channels_last",
-    "channels_last_3d",
-    "preserve_format",
-}
+# torch attributes a pickle names as plain values (qschemes, layouts, memory formats): the
+# reader renders them as their names, analysis/globals_policy.py allows them as data.
+TORCH_CONSTANTS = frozenset(
+    {
+        "per_tensor_affine",
+        "per_channel_affine",
+        "per_tensor_symmetric",
+        "per_channel_symmetric",
+        "per_channel_affine_float_qparams",
+        "strided",
+        "sparse_coo",
+        "sparse_csr",
+        "sparse_csc",
+        "sparse_bsr",
+        "sparse_bsc",
+        "contiguous_format",
+        "channels_last",
+        "channels_last_3d",
+        "preserve_format",
+        "jagged",
+    }
+)
+# The reader also renders the private layout torch._mkldnn by name; the policy's allow-list
+# never held it (and refuses every underscored torch name anyway), so it is added here only.
+_TORCH_CONSTANTS = TORCH_CONSTANTS | {"_mkldnn"}
 
 
 def normalize_global(module: str, name: str) -> tuple[str, str]:
