@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 
+from .cli_common import UsageError, checkpoint_of
 from .present import human_bytes, shape_text
 
 
@@ -56,11 +57,10 @@ def _progress_meter():
 
 def cmd_diff(args) -> int:
     from .analysis.checkpoint_diff import plan_diff, run_diff
-    from .cli import UsageError, _open
 
     if args.atol < 0 or args.rtol < 0:
         raise UsageError("ckpt diff: --atol and --rtol must not be negative")
-    a, b = _open(args.a), _open(args.b)
+    a, b = checkpoint_of(args.a), checkpoint_of(args.b)
     try:
         result = run_diff(a, b, plan_diff(a, b), args.atol, args.rtol, _progress_meter())
     finally:
@@ -148,7 +148,6 @@ def _print_diff(r, limit: int) -> None:
 
 def cmd_progression(args) -> int:
     from .analysis.progression import progression, run_files
-    from .cli import UsageError
 
     if not 1 <= args.bins <= 10000:
         raise UsageError("ckpt progression: --bins must be between 1 and 10000")

@@ -1,9 +1,10 @@
 """`ckpt scan -r DIR [--jobs N] [--jsonl]`: audit a whole model store in parallel.
 
 The tree is walked lazily (files, and distributed-checkpoint folders as one item; a file
-reached twice through symbolic links is judged once), and every item is judged by
-`analysis.verdict.scan_file` in a pool of worker processes. Each worker judges one item
-at a time under a memory cap (RLIMIT_AS) and a per-item time limit: a worker that runs
+reached twice through symbolic links is judged once), and every item is judged by its
+verdict-only inspection (`inspect(path, need=VERDICT)`: no tree built) in a pool of worker
+processes. Each worker judges one item at a time under a memory cap (RLIMIT_AS) and a
+per-item time limit: a worker that runs
 out of time is killed, one that dies is replaced, and the item gets an `unreadable` line
 saying why - the run goes on. Lines stream as items finish (`--jsonl`: one JSON object
 per line, the summary on stderr, so that the output of several machines concatenates);
@@ -129,11 +130,11 @@ def _listdir(path: str) -> list[str]:
 
 def judge(path: str) -> dict:
     """One item's verdict as a JSON-ready dict (runs in a worker)."""
-    from .analysis.verdict import scan_file
+    from .analysis.inspection import VERDICT, inspect
 
     t0 = time.perf_counter()
     try:
-        out = scan_file(path).to_json()
+        out = inspect(path, need=VERDICT).verdict.to_json()  # the verdict alone: no tree built
     except MemoryError:
         out = {
             "verdict": "unreadable",

@@ -73,18 +73,17 @@ def _key(name) -> str:
 
 
 def read_facts(path: str):
-    """(facts, verdict) of a file on disk, or the reader's one-line error."""
-    from ..analysis.summary import summarize
-    from ..analysis.training import training_summary
-    from ..analysis.verdict import scan_file
-    from ..formats import open_checkpoint
+    """(facts, verdict) of a file on disk (its inspection), or the reader's one-line error."""
+    from ..analysis.inspection import inspect
+    from ..formats.errors import CheckpointError
 
-    ck = open_checkpoint(path)
+    found = inspect(path)
+    if found.read_error is not None:
+        raise CheckpointError(found.read_error)
     try:
-        verdict = scan_file(path, ck.container.reports, ck.container.zipdir)
-        return checkpoint_facts(ck, summarize(ck), training_summary(ck), verdict), verdict
+        return checkpoint_facts(found.checkpoint, found.summary, found.training, found.verdict), found.verdict
     finally:
-        ck.close()
+        found.checkpoint.close()
 
 
 def parse_tags(items) -> dict:
