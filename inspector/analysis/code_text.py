@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 
 from . import policy
+from .ast_names import dotted
 from .evidence import CallRow, StreamReport
 
 # What TorchScript can reach beyond tensor math (TorchScript has no os/subprocess).
@@ -37,17 +38,6 @@ _TS_NATIVE_OK = {
     "mkl",
     "rngprims",
 }
-
-
-def _dotted(node) -> str | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 def _render(call: ast.Call, name: str) -> str:
@@ -77,7 +67,7 @@ def judge_source(text: str, where: str, loader: str, package: bool) -> StreamRep
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
-        name = _dotted(node.func)
+        name = dotted(node.func)
         if not name:
             continue
         head, _, rest = name.partition(".")
@@ -104,7 +94,7 @@ def judge_source(text: str, where: str, loader: str, package: bool) -> StreamRep
     if not package:  # a dangerous op taken by reference (`f = torch.from_file; f(...)`)
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and not isinstance(getattr(node, "ctx", None), ast.Store):
-                full = _dotted(node)
+                full = dotted(node)
                 if full and full not in rows:
                     cat, why = _torchscript(full)
                     if cat == policy.DANGEROUS:
