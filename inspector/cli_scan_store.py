@@ -235,22 +235,7 @@ def run_pool(paths, jobs: int, timeout: float, memory_mb: int, emit) -> None:
             for i, s in enumerate(slots):
                 if s.path is None:
                     continue
-                result = None
-                if s.conn in ready:
-                    try:
-                        result = s.conn.recv()
-                    except (EOFError, OSError):
-                        result = None
-                if result is None and (s.proc.sentinel in ready or not s.proc.is_alive()):
-                    s.proc.join(5)  # collect its exit status
-                    code = s.proc.exitcode
-                    why = f"killed by signal {-code}" if code is not None and code < 0 else f"exit {code}"
-                    result = _failed(
-                        f"the worker judging it died ({why}); it may need more "
-                        f"than {memory_mb:,} MB or crash the reader"
-                    )
-                elif result is None and time.monotonic() - s.started > timeout:
-                    result = _failed(f"judging it took longer than {timeout:g} s; the worker was stopped")
+                result = _outcome(s, ready, timeout, memory_mb)
                 if result is None:
                     continue
                 path, s.path = s.path, None
@@ -272,6 +257,27 @@ def run_pool(paths, jobs: int, timeout: float, memory_mb: int, emit) -> None:
             s.proc.join(1)
             if s.proc.is_alive():
                 s.stop()
+
+
+def _outcome(s: _Slot, ready, timeout: float, memory_mb: int) -> dict | None:
+    """A busy worker's result: what it sent, or a failure when it died or ran out of time;
+    None while it is still judging."""
+    result = None
+    if s.conn in ready:
+        try:
+            result = s.conn.recv()
+        except (EOFError, OSError):
+            result = None
+    if result is None and (s.proc.sentinel in ready or not s.proc.is_alive()):
+        s.proc.join(5)  # collect its exit status
+        code = s.proc.exitcode
+        why = f"killed by signal {-code}" if code is not None and code < 0 else f"exit {code}"
+        result = _failed(
+            f"the worker judging it died ({why}); it may need more than {memory_mb:,} MB or crash the reader"
+        )
+    elif result is None and time.monotonic() - s.started > timeout:
+        result = _failed(f"judging it took longer than {timeout:g} s; the worker was stopped")
+    return result
 
 
 def _failed(why: str) -> dict:
