@@ -8,20 +8,18 @@ stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import sys
 
 from . import __version__
 from .analysis.dtype_names import CAST_CHOICES
+from .cli_common import UsageError, checkpoint_of, inspect_quietly
+from .cli_diff import register as register_diff
 from .cli_registry import add_registry_parser, cmd_registry, resolve_file_args
+from .cli_scan import run as scan_files
+from .cli_scan import unreadable_info, verdict_lines
 from .formats import CheckpointError
 from .present import dumps_json, human_bytes, human_count, node_json, node_row, shape_text
-
-
-class UsageError(Exception):
-    pass
 
 
 class _Parser(argparse.ArgumentParser):
@@ -159,10 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", default="demo_checkpoint.pt")
 
     add_registry_parser(p, sub)  # --tracking-uri and `ckpt registry` (cli_registry.py)
-
-    from .cli_diff import register as register_diff  # ckpt diff, ckpt progression
-
-    register_diff(sub, COMMANDS)
+    register_diff(sub, COMMANDS)  # ckpt diff, ckpt progression (cli_diff.py)
     return p
 
 
@@ -188,45 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-@contextlib.contextmanager
-def _quiet_stderr():
-    """While a hostile file is parsed, CPython itself may print to stderr (e.g. freeing a
-    bytearray a corrupt pickle half-built); the command's contract is one line, ours."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def _open(path: str):
-    """The checkpoint alone (`ckpt tree`, `stats`, `optimizer`, ...): an inspection that
-    needs nothing derived."""
-    from .analysis.inspection import inspect
-
-    with _quiet_stderr():
-        found = inspect(path, need=())
-    if found.read_error is not None:
-        raise CheckpointError(f"{path}: {found.read_error}")
-    return found.checkpoint
-
-
 def cmd_info(args) -> int:
-    from .analysis.inspection import inspect
-
-    with _quiet_stderr():
-        found = inspect(args.file)
+    found = inspect_quietly(args.file)
     if found.read_error is not None:  # unreadable, but the verdict may still say why it matters
-        from .cli_scan import unreadable_info
-
         return unreadable_info(args, CheckpointError(f"{args.file}: {found.read_error}"), found.verdict)
     info = found.summary
     verdict = found.verdict
@@ -236,6 +195,19 @@ def cmd_info(args) -> int:
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return 0
+    _print_sizes(info)
+    _print_contents(info)
+    _print_training(info["training"], args.file)
+    print(f"verdict     {verdict.summary}")
+    for line in verdict_lines(verdict):
+        print(f"           {line}")
+    for w in info["warnings"]:
+        print(f"warning     {w}")
+    return 0
+
+
+def _print_sizes(info: dict) -> None:
+    """`ckpt info`: the file, its format, tensor and model sizes, dtypes and devices."""
     print(f"file        {info['path']} ({human_bytes(info['file_size'])})")
     print(f"format      {info['format']} (byte order {info['byteorder']})")
     entries = info["tensor_entries"]
@@ -260,6 +232,10 @@ def cmd_info(args) -> int:
             + " (statistics show real values; `ckpt stats --raw` the stored integers)"
         )
     print("devices     " + ", ".join(f"{k} ({v})" for k, v in info["devices"].items()))
+
+
+def _print_contents(info: dict) -> None:
+    """`ckpt info`: the top-level keys, metadata and embedded class sources."""
     top = info["top_level"]
     print(
         "top level   "
@@ -273,39 +249,35 @@ def cmd_info(args) -> int:
         print(f"metadata    {k}: {' '.join(str(v).split())[:120]}")
     for src in info["module_sources"]:
         print(f"class src   {src} (embedded source code, not executed)")
-    t = info["training"]
-    if t["name"] not in ("state_dict", "unknown"):
-        bits = [t["name"]]
-        for k in ("epoch", "step"):
-            if t.get(k) is not None:
-                bits.append(f"{k} {t[k]}")
-        bits += [f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}" for k, v in t["metrics"].items()]
-        print("training    " + ", ".join(bits))
-        if t.get("weights") is not None:
-            print(f"weights at  /{t['weights']}")
-        for m in t["optimizer_maps"]:
-            conf = ", ".join(f"{n} {k}" for k, n in m["confidence"].items())
-            print(
-                f"optimizer   /{m['path']}: {m['kind']}, {m['parameters']} parameters "
-                f"({m['with_state']} with state), names {conf}"
-            )
-        if t["name"] == "optimizer":
-            print(
-                "            a bare optimizer state: name its parameters from the model with "
-                f"`ckpt optimizer {args.file} --model MODEL_FILE`"
-            )
-    print(f"verdict     {verdict.summary}")
-    from .cli_scan import verdict_lines
 
-    for line in verdict_lines(verdict):
-        print(f"           {line}")
-    for w in info["warnings"]:
-        print(f"warning     {w}")
-    return 0
+
+def _print_training(t: dict, file: str) -> None:
+    """`ckpt info`: the training card (nothing for a plain state_dict or an unknown layout)."""
+    if t["name"] in ("state_dict", "unknown"):
+        return
+    bits = [t["name"]]
+    for k in ("epoch", "step"):
+        if t.get(k) is not None:
+            bits.append(f"{k} {t[k]}")
+    bits += [f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}" for k, v in t["metrics"].items()]
+    print("training    " + ", ".join(bits))
+    if t.get("weights") is not None:
+        print(f"weights at  /{t['weights']}")
+    for m in t["optimizer_maps"]:
+        conf = ", ".join(f"{n} {k}" for k, n in m["confidence"].items())
+        print(
+            f"optimizer   /{m['path']}: {m['kind']}, {m['parameters']} parameters "
+            f"({m['with_state']} with state), names {conf}"
+        )
+    if t["name"] == "optimizer":
+        print(
+            "            a bare optimizer state: name its parameters from the model with "
+            f"`ckpt optimizer {file} --model MODEL_FILE`"
+        )
 
 
 def cmd_tree(args) -> int:
-    ck = _open(args.file)
+    ck = checkpoint_of(args.file)
     if args.json:
         print(dumps_json(node_json(ck.root, args.depth)))
         return 0
@@ -363,7 +335,7 @@ def cmd_stats(args) -> int:
     from .analysis.histogram import histogram
     from .analysis.stats import tensor_stats
 
-    ck = _open(args.file)
+    ck = checkpoint_of(args.file)
     node = ck.tensor_node(args.key)
     t = node.value
     if args.bins < 1 or args.bins > 1_000_000:
@@ -417,20 +389,18 @@ def cmd_stats(args) -> int:
 
 
 def cmd_scan(args) -> int:
-    from .cli_scan import run
-
     if args.recursive or args.jsonl or args.jobs:
         from .cli_scan_store import run as run_store
 
         return run_store(args)  # a whole store, in worker processes
-    return run(args)
+    return scan_files(args)
 
 
 def cmd_optimizer(args) -> int:
     from .analysis.training import optimizer_maps
 
-    ck = _open(args.file)
-    model = _open(args.model) if args.model else None
+    ck = checkpoint_of(args.file)
+    model = checkpoint_of(args.model) if args.model else None
     maps = optimizer_maps(ck, model=model)
     if args.updates:
         return _print_updates(ck, maps, args.json, model)
@@ -599,9 +569,9 @@ def cmd_export(args) -> int:
     if not o.model and not o.trust_pickled:
         raise UsageError(f"ckpt export {o.kind}: --model MODULE:CLASS (or --trust-pickled-model) is required")
     if o.trust_pickled:
-        from .analysis.verdict import scan_file
+        from .analysis.inspection import VERDICT
 
-        v = scan_file(o.path)
+        v = inspect_quietly(o.path, VERDICT).verdict
         if v.trustable:  # otherwise export refuses, naming why
             print(
                 "ckpt: trusting the file: loading it imports exactly " + ", ".join(v.modules), file=sys.stderr

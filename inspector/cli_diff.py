@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 
+from .cli_common import UsageError, checkpoint_of
 from .present import human_bytes, shape_text
 
 
@@ -56,11 +57,10 @@ def _progress_meter():
 
 def cmd_diff(args) -> int:
     from .analysis.checkpoint_diff import plan_diff, run_diff
-    from .cli import UsageError, _open
 
     if args.atol < 0 or args.rtol < 0:
         raise UsageError("ckpt diff: --atol and --rtol must not be negative")
-    a, b = _open(args.a), _open(args.b)
+    a, b = checkpoint_of(args.a), checkpoint_of(args.b)
     try:
         result = run_diff(a, b, plan_diff(a, b), args.atol, args.rtol, _progress_meter())
     finally:
@@ -89,23 +89,7 @@ def _print_diff(r, limit: int) -> None:
         print(f"keys aligned with the rule: {r.rule} (on A's keys)")
     if r.atol or r.rtol:
         print(f"tolerance: |a-b| <= {r.atol:g} + {r.rtol:g}*|b| counts as equal")
-    changed = r.changed_sorted()
-    if changed:
-        print(
-            f"\n{'rel change':>10} {'cosine':>10} {'max |A-B|':>10} {'changed':>8} "
-            f"{'d mean':>10} {'d std':>10}  key"
-        )
-        for row in changed[:limit]:
-            d = row.diff.to_json()
-            key = row.key + (f" -> {row.key_b}" if row.key_b else "")
-            dt = f"  [{row.dtype_a} -> {row.dtype_b}]" if row.dtype_a != row.dtype_b else ""
-            print(
-                f"{_num(d['rel_l2']):>10} {_num(d['cosine'], '.6f'):>10} {_num(d['max_abs']):>10} "
-                f"{d['frac_changed']:>8.2%} {_num(d['delta_mean']):>10} {_num(d['delta_std']):>10}  "
-                f"{key}{dt}"
-            )
-        if len(changed) > limit:
-            print(f"  … {len(changed) - limit} more (--limit, or --json for all)")
+    _print_changed(r.changed_sorted(), limit)
     sections = [
         (
             "shape changed",
@@ -146,9 +130,29 @@ def _print_diff(r, limit: int) -> None:
             )
 
 
+def _print_changed(changed: list, limit: int) -> None:
+    """The tensors whose values changed, most changed first: one metrics line each."""
+    if not changed:
+        return
+    print(
+        f"\n{'rel change':>10} {'cosine':>10} {'max |A-B|':>10} {'changed':>8} "
+        f"{'d mean':>10} {'d std':>10}  key"
+    )
+    for row in changed[:limit]:
+        d = row.diff.to_json()
+        key = row.key + (f" -> {row.key_b}" if row.key_b else "")
+        dt = f"  [{row.dtype_a} -> {row.dtype_b}]" if row.dtype_a != row.dtype_b else ""
+        print(
+            f"{_num(d['rel_l2']):>10} {_num(d['cosine'], '.6f'):>10} {_num(d['max_abs']):>10} "
+            f"{d['frac_changed']:>8.2%} {_num(d['delta_mean']):>10} {_num(d['delta_std']):>10}  "
+            f"{key}{dt}"
+        )
+    if len(changed) > limit:
+        print(f"  … {len(changed) - limit} more (--limit, or --json for all)")
+
+
 def cmd_progression(args) -> int:
     from .analysis.progression import progression, run_files
-    from .cli import UsageError
 
     if not 1 <= args.bins <= 10000:
         raise UsageError("ckpt progression: --bins must be between 1 and 10000")

@@ -9,6 +9,9 @@ it), 2 when one is unreadable (no loader would read it), 0 otherwise.
 from __future__ import annotations
 
 import json
+import sys
+
+from .cli_common import inspect_quietly
 
 _MARK = {"dangerous": "DANGER", "needs-code": "code", "reference": "ref", "data": "data"}
 
@@ -51,11 +54,9 @@ def verdict_lines(v, verbose: bool = False) -> list[str]:
 
 
 def run(args) -> int:
-    from .analysis.verdict import scan_file
-    from .cli import _quiet_stderr
+    from .analysis.inspection import VERDICT  # the verdict alone: no tree is built
 
-    with _quiet_stderr():
-        verdicts = [(path, scan_file(path)) for path in args.files]
+    verdicts = [(path, inspect_quietly(path, VERDICT).verdict) for path in args.files]
     code = exit_code([v.verdict for _, v in verdicts])
     if args.json:
         print(json.dumps([{"file": p, **v.to_json()} for p, v in verdicts], indent=2, default=str))
@@ -69,18 +70,10 @@ def run(args) -> int:
     return code
 
 
-def unreadable_info(args, exc, v=None) -> int:
-    """`ckpt info` on a file the reader cannot open: the verdict still speaks (a hostile
-    file must not hide behind a read error): exit 1 when dangerous, else 2 with the one-line
-    error on stderr."""
-    import sys
-
-    from .analysis.verdict import scan_file
-    from .cli import _quiet_stderr
-
-    if v is None:
-        with _quiet_stderr():
-            v = scan_file(args.file)
+def unreadable_info(args, exc, v) -> int:
+    """`ckpt info` on a file the reader cannot open: the verdict `v` (the inspection's)
+    still speaks (a hostile file must not hide behind a read error): exit 1 when dangerous,
+    else 2 with the one-line error on stderr."""
     if v.verdict in ("unreadable", "safe"):
         raise exc  # nothing a loader would run: the plain one-line error
     if args.json:

@@ -1,9 +1,10 @@
 """`ckpt scan -r DIR [--jobs N] [--jsonl]`: audit a whole model store in parallel.
 
 The tree is walked lazily (files, and distributed-checkpoint folders as one item; a file
-reached twice through symbolic links is judged once), and every item is judged by
-`analysis.verdict.scan_file` in a pool of worker processes. Each worker judges one item
-at a time under a memory cap (RLIMIT_AS) and a per-item time limit: a worker that runs
+reached twice through symbolic links is judged once), and every item is judged by its
+verdict-only inspection (`inspect(path, need=VERDICT)`: no tree built) in a pool of worker
+processes. Each worker judges one item at a time under a memory cap (RLIMIT_AS) and a
+per-item time limit: a worker that runs
 out of time is killed, one that dies is replaced, and the item gets an `unreadable` line
 saying why - the run goes on. Lines stream as items finish (`--jsonl`: one JSON object
 per line, the summary on stderr, so that the output of several machines concatenates);
@@ -129,11 +130,11 @@ def _listdir(path: str) -> list[str]:
 
 def judge(path: str) -> dict:
     """One item's verdict as a JSON-ready dict (runs in a worker)."""
-    from .analysis.verdict import scan_file
+    from .analysis.inspection import VERDICT, inspect
 
     t0 = time.perf_counter()
     try:
-        out = scan_file(path).to_json()
+        out = inspect(path, need=VERDICT).verdict.to_json()  # the verdict alone: no tree built
     except MemoryError:
         out = {
             "verdict": "unreadable",
@@ -234,22 +235,7 @@ def run_pool(paths, jobs: int, timeout: float, memory_mb: int, emit) -> None:
             for i, s in enumerate(slots):
                 if s.path is None:
                     continue
-                result = None
-                if s.conn in ready:
-                    try:
-                        result = s.conn.recv()
-                    except (EOFError, OSError):
-                        result = None
-                if result is None and (s.proc.sentinel in ready or not s.proc.is_alive()):
-                    s.proc.join(5)  # collect its exit status
-                    code = s.proc.exitcode
-                    why = f"killed by signal {-code}" if code is not None and code < 0 else f"exit {code}"
-                    result = _failed(
-                        f"the worker judging it died ({why}); it may need more "
-                        f"than {memory_mb:,} MB or crash the reader"
-                    )
-                elif result is None and time.monotonic() - s.started > timeout:
-                    result = _failed(f"judging it took longer than {timeout:g} s; the worker was stopped")
+                result = _outcome(s, ready, timeout, memory_mb)
                 if result is None:
                     continue
                 path, s.path = s.path, None
@@ -271,6 +257,27 @@ def run_pool(paths, jobs: int, timeout: float, memory_mb: int, emit) -> None:
             s.proc.join(1)
             if s.proc.is_alive():
                 s.stop()
+
+
+def _outcome(s: _Slot, ready, timeout: float, memory_mb: int) -> dict | None:
+    """A busy worker's result: what it sent, or a failure when it died or ran out of time;
+    None while it is still judging."""
+    result = None
+    if s.conn in ready:
+        try:
+            result = s.conn.recv()
+        except (EOFError, OSError):
+            result = None
+    if result is None and (s.proc.sentinel in ready or not s.proc.is_alive()):
+        s.proc.join(5)  # collect its exit status
+        code = s.proc.exitcode
+        why = f"killed by signal {-code}" if code is not None and code < 0 else f"exit {code}"
+        result = _failed(
+            f"the worker judging it died ({why}); it may need more than {memory_mb:,} MB or crash the reader"
+        )
+    elif result is None and time.monotonic() - s.started > timeout:
+        result = _failed(f"judging it took longer than {timeout:g} s; the worker was stopped")
+    return result
 
 
 def _failed(why: str) -> dict:

@@ -20,16 +20,16 @@ import own_samples
 
 def run_cli(*argv) -> tuple[int, str]:
     """`ckpt` in this process; a one-line error (CheckpointError) is exit code 2."""
-    from inspector import cli
+    from inspector import cli, cli_common
 
     out = io.StringIO()
-    saved = cli._quiet_stderr
-    cli._quiet_stderr = contextlib.nullcontext
+    saved = cli_common.quiet_stderr
+    cli_common.quiet_stderr = contextlib.nullcontext
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
             code = cli.main([str(a) for a in argv])
     finally:
-        cli._quiet_stderr = saved
+        cli_common.quiet_stderr = saved
     return code, out.getvalue()
 
 

@@ -71,9 +71,9 @@ def test_text_mode_summary_and_exit_codes(store, tmp_path):
 def test_a_worker_that_hangs_dies_or_runs_out_of_memory_costs_only_its_file(store, monkeypatch):
     """Faults injected into the judge (workers are forked, so they inherit the patch)."""
     from inspector import cli_scan_store as cli_scan
-    from inspector.analysis import verdict
+    from inspector.analysis import inspection  # the workers judge through the inspection
 
-    real = verdict.scan_file
+    real = inspection.scan_file
 
     def faulty(path, *a, **k):
         name = os.path.basename(path)
@@ -85,7 +85,7 @@ def test_a_worker_that_hangs_dies_or_runs_out_of_memory_costs_only_its_file(stor
             return bytearray(2 << 30)  # over the worker's address-space cap: MemoryError
         return real(path, *a, **k)
 
-    monkeypatch.setattr(verdict, "scan_file", faulty)
+    monkeypatch.setattr(inspection, "scan_file", faulty)
     for name in ("hang.pt", "die.pt", "hog.pt"):
         (store / name).write_bytes(b"x" * 100)
     got = {}

@@ -30,16 +30,16 @@ def samples(tmp_path_factory):
 def run_cli(*argv) -> tuple[int, str, str]:
     """`ckpt` in this process (so the audit hook sees it); its redirection of C-level
     stderr to /dev/null, an open for writing, is left out."""
-    from inspector import cli
+    from inspector import cli, cli_common
 
     out, err = io.StringIO(), io.StringIO()
-    saved = cli._quiet_stderr
-    cli._quiet_stderr = contextlib.nullcontext
+    saved = cli_common.quiet_stderr
+    cli_common.quiet_stderr = contextlib.nullcontext
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = cli.main([str(a) for a in argv])
     finally:
-        cli._quiet_stderr = saved
+        cli_common.quiet_stderr = saved
     return code, out.getvalue(), err.getvalue()
 
 

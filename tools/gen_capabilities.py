@@ -25,6 +25,9 @@ import os
 import sys
 from collections import defaultdict
 
+# the same helper the source judges use (run from the repo with the project installed)
+from inspector.analysis.ast_names import dotted
+
 PACKAGES = [
     "torch",
     "numpy",
@@ -202,17 +205,6 @@ def package_files(pkg: str):
                 mod = os.path.relpath(full, base)[:-3].replace(os.sep, ".")
                 mod = mod.removesuffix(".__init__")
                 yield mod, full
-
-
-def dotted(node) -> str | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 class ModuleInfo:

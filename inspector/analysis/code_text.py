@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 
 from . import policy
+from .ast_names import dotted
 from .evidence import CallRow, StreamReport
 
 # What TorchScript can reach beyond tensor math (TorchScript has no os/subprocess).
@@ -39,17 +40,6 @@ _TS_NATIVE_OK = {
 }
 
 
-def _dotted(node) -> str | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
-
-
 def _render(call: ast.Call, name: str) -> str:
     args = []
     for a in list(call.args) + [k.value for k in call.keywords]:
@@ -65,46 +55,11 @@ def judge_source(text: str, where: str, loader: str, package: bool) -> StreamRep
     except (SyntaxError, ValueError):
         rep = StreamReport(where, loader, False, error="the code does not parse as Python")
         return rep
-    imports: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                imports[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for a in node.names:
-                imports[a.asname or a.name] = f"{node.module}.{a.name}"
-    rows: dict[str, CallRow] = {}
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        name = _dotted(node.func)
-        if not name:
-            continue
-        head, _, rest = name.partition(".")
-        full = imports.get(head, head) + (f".{rest}" if rest else "")
-        if not package:
-            cat, why = _torchscript(full)
-        else:
-            if head in imports or head in ("eval", "exec", "compile", "__import__", "open", "getattr"):
-                target = full if head in imports else f"builtins.{name}"
-                cat, why = policy.judge("call", target)
-                full = target
-                if cat == policy.DATA:
-                    continue
-            else:
-                continue  # a call of the module's own code
-        if cat is None:
-            continue
-        row = rows.get(full)
-        if row is None:
-            row = rows[full] = CallRow(where, "code", full, cat, why, 0)
-        row.count += 1
-        if len(row.examples) < 3:
-            row.examples.append(_render(node, full) + f"  (line {node.lineno})")
+    rows = _call_rows(tree, _imports(tree), where, package)
     if not package:  # a dangerous op taken by reference (`f = torch.from_file; f(...)`)
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and not isinstance(getattr(node, "ctx", None), ast.Store):
-                full = _dotted(node)
+                full = dotted(node)
                 if full and full not in rows:
                     cat, why = _torchscript(full)
                     if cat == policy.DANGEROUS:
@@ -136,6 +91,53 @@ def judge_source(text: str, where: str, loader: str, package: bool) -> StreamRep
             ),
         )
     return rep
+
+
+def _imports(tree: ast.AST) -> dict[str, str]:
+    """Local name -> the dotted name it was imported as (absolute imports only)."""
+    imports: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                imports[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for a in node.names:
+                imports[a.asname or a.name] = f"{node.module}.{a.name}"
+    return imports
+
+
+def _call_rows(tree: ast.AST, imports: dict, where: str, package: bool) -> dict[str, CallRow]:
+    """Every call judged, one row per resolved name: TorchScript ops outside tensor math,
+    or (torch.package) calls of imported names and of the builtins that run code."""
+    rows: dict[str, CallRow] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = dotted(node.func)
+        if not name:
+            continue
+        head, _, rest = name.partition(".")
+        full = imports.get(head, head) + (f".{rest}" if rest else "")
+        if not package:
+            cat, why = _torchscript(full)
+        else:
+            if head in imports or head in ("eval", "exec", "compile", "__import__", "open", "getattr"):
+                target = full if head in imports else f"builtins.{name}"
+                cat, why = policy.judge("call", target)
+                full = target
+                if cat == policy.DATA:
+                    continue
+            else:
+                continue  # a call of the module's own code
+        if cat is None:
+            continue
+        row = rows.get(full)
+        if row is None:
+            row = rows[full] = CallRow(where, "code", full, cat, why, 0)
+        row.count += 1
+        if len(row.examples) < 3:
+            row.examples.append(_render(node, full) + f"  (line {node.lineno})")
+    return rows
 
 
 def _torchscript(full: str) -> tuple[str | None, str]:
@@ -220,46 +222,12 @@ def judge_export_graph(text: str, where: str) -> StreamReport | None:
         doc = json.loads(text)
     except ValueError:
         return None
-    targets: dict[str, int] = {}
-    stack, seen = [doc], 0
-    while stack and seen < 2_000_000:
-        x = stack.pop()
-        seen += 1
-        if isinstance(x, dict):
-            t = x.get("target")
-            if isinstance(t, str):
-                targets[t] = targets.get(t, 0) + 1
-            stack.extend(x.values())
-        elif isinstance(x, list):
-            stack.extend(x)
     rows = []
-    for t, n in targets.items():
-        parts = t.split(".")
-        if parts[:2] == ["torch", "ops"] and len(parts) > 2:
-            if parts[2] in _EXPORT_OK_NAMESPACES:
-                continue
-            cat, why = (
-                policy.NEEDS_CODE,
-                f"custom operator namespace '{parts[2]}' (native code from a library)",
-            )
-        elif (
-            parts[0] in ("_operator", "operator")
-            and len(parts) == 2
-            and parts[1] in _EXPORT_OK_OPERATOR
-            or parts[0] == "math"
-            and len(parts) == 2
-            and parts[1].isidentifier()
-            and parts[1] != "_"
-        ):
+    for t, n in _targets(doc).items():
+        judged = _judge_target(t)
+        if judged is None:
             continue
-        elif t.startswith("#"):
-            cat, why = policy.NEEDS_CODE, "an extension operator"
-        elif parts[0] not in ("torch", "_operator", "operator", "math"):
-            continue  # torch.export.load keeps other targets as strings (never resolved)
-        else:
-            cat, why = policy.judge("call", t)
-            if cat in (policy.DATA, policy.REFERENCE):
-                continue
+        cat, why = judged
         rows.append(
             CallRow(
                 where,
@@ -272,3 +240,48 @@ def judge_export_graph(text: str, where: str) -> StreamReport | None:
             )
         )
     return StreamReport(where, "torch.export.load", True, rows) if rows else None
+
+
+def _targets(doc) -> dict[str, int]:
+    """Every `target` string in the document, with how often it occurs (bounded walk)."""
+    targets: dict[str, int] = {}
+    stack, seen = [doc], 0
+    while stack and seen < 2_000_000:
+        x = stack.pop()
+        seen += 1
+        if isinstance(x, dict):
+            t = x.get("target")
+            if isinstance(t, str):
+                targets[t] = targets.get(t, 0) + 1
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return targets
+
+
+def _judge_target(t: str) -> tuple[str, str] | None:
+    """(category, reason) of one node target, None when it is plain computation or a
+    string torch.export.load never resolves."""
+    parts = t.split(".")
+    if parts[:2] == ["torch", "ops"] and len(parts) > 2:
+        if parts[2] in _EXPORT_OK_NAMESPACES:
+            return None
+        return policy.NEEDS_CODE, f"custom operator namespace '{parts[2]}' (native code from a library)"
+    if (
+        parts[0] in ("_operator", "operator")
+        and len(parts) == 2
+        and parts[1] in _EXPORT_OK_OPERATOR
+        or parts[0] == "math"
+        and len(parts) == 2
+        and parts[1].isidentifier()
+        and parts[1] != "_"
+    ):
+        return None
+    if t.startswith("#"):
+        return policy.NEEDS_CODE, "an extension operator"
+    if parts[0] not in ("torch", "_operator", "operator", "math"):
+        return None  # torch.export.load keeps other targets as strings (never resolved)
+    cat, why = policy.judge("call", t)
+    if cat in (policy.DATA, policy.REFERENCE):
+        return None
+    return cat, why

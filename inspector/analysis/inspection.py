@@ -6,8 +6,11 @@ one tree the summary, the recognised layout, the optimizer maps, the training ca
 model size and the security verdict. The verdict reuses what the reader already read (its
 unpickler's per-stream report and its decoded zip directory, typed attributes of the
 container); a file or folder the reader refuses still gets a verdict, so a hostile file
-cannot hide behind a read error. `need` names the parts a caller wants (the tree is
-always read); `ckpt tree` needs none, `ckpt info` and the window all.
+cannot hide behind a read error. `need` names the parts a caller wants; `ckpt info` and
+the window need all of them, `ckpt tree`, `stats`, `diff` and the Compare window none
+(`read_checkpoint`: the tree alone). The verdict alone (`need=VERDICT`: `ckpt scan`, its
+store workers, export's trust check) builds no tree: the scan's own pass over the bytes,
+as cheap as `scan_file`.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from ..formats.limits import DEFAULT_LIMITS, Limits, gc_paused
 from .verdict import Verdict, scan_file
 
 ALL = frozenset({"summary", "training", "verdict"})
+VERDICT = frozenset({"verdict"})  # the verdict alone: no tree is built
 
 
 @dataclass(eq=False)
 class Inspection:
     path: str
-    checkpoint: Checkpoint | None  # None when the reader refused the file (read_error)
+    checkpoint: Checkpoint | None  # None when the reader refused the file (read_error), or need=VERDICT
     summary: dict = field(default_factory=dict)  # counts, dtypes, devices (summary.summarize)
     layout: object = None  # analysis.layouts.Layout
     maps: list = field(default_factory=list)  # OptimizerMap per optimizer in the file
@@ -44,10 +48,21 @@ class Inspection:
 def inspect(path: str | os.PathLike, *, need=ALL, limits: Limits = DEFAULT_LIMITS) -> Inspection:
     """Read `path` once and work out the parts in `need` ("summary", "training",
     "verdict"). Never raises for bad input: a refused file has `read_error` set (and its
-    verdict when "verdict" is needed)."""
+    verdict when "verdict" is needed). `need=VERDICT` reads no tree (`checkpoint` None)."""
     path = os.fspath(path)
+    if frozenset(need) == VERDICT:
+        return Inspection(path, None, verdict=scan_file(path))
     with gc_paused():  # tens of thousands of records: the collector would walk them again and again
         return _inspect(path, need, limits)
+
+
+def read_checkpoint(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> Checkpoint:
+    """The checkpoint alone (`inspect(path, need=())`) for a caller that needs nothing
+    derived; a file the reader refuses raises CheckpointError with the reader's one line."""
+    found = inspect(path, need=(), limits=limits)
+    if found.read_error is not None:
+        raise CheckpointError(found.read_error)
+    return found.checkpoint
 
 
 def _inspect(path: str, need, limits: Limits) -> Inspection:

@@ -40,26 +40,42 @@ def recognise(ck: Checkpoint) -> Layout:
     if special is not None and root.kind != "dict":
         return special
     if ck.format == "hf-trainer":
-        lay = Layout("hf-trainer", weights="model" if root.child("model") else None)
-        if is_optimizer_state(root.child("optimizer")):
-            lay.optimizers.append("optimizer")
-        if root.child("scheduler") is not None:
-            lay.schedulers.append("scheduler")
-        state = root.find("trainer_state")
-        if state is not None:
-            lay.epoch = _scalar(state.child("epoch"), ck)
-            lay.step = _scalar(state.child("global_step"), ck)
-        if root.child("training_args") is not None:
-            lay.hyper_parameters = "training_args"
-        return lay
+        return _hf_trainer(ck)
     if root.kind != "dict":
         return Layout("unknown")
-    keys = {c.name for c in root.children}
-    if special is not None:
-        lay = special  # then the general look-ups below fill what the library left open
-    elif tensor_dict(root, 0.9):
+    if special is None and tensor_dict(root, 0.9):
         return Layout("state_dict", weights="")
-    elif "model_state_dict" in keys:
+    # a library's layout, or one told from the top-level keys; then the general look-ups
+    # fill what it left open
+    lay = special if special is not None else _from_keys(ck)
+    _fill_parts(root, lay)
+    _fill_scalars(ck, lay)
+    return lay
+
+
+def _hf_trainer(ck: Checkpoint) -> Layout:
+    """A Trainer checkpoint folder: its parts are named by the files they came from."""
+    root = ck.root
+    lay = Layout("hf-trainer", weights="model" if root.child("model") else None)
+    if is_optimizer_state(root.child("optimizer")):
+        lay.optimizers.append("optimizer")
+    if root.child("scheduler") is not None:
+        lay.schedulers.append("scheduler")
+    state = root.find("trainer_state")
+    if state is not None:
+        lay.epoch = _scalar(state.child("epoch"), ck)
+        lay.step = _scalar(state.child("global_step"), ck)
+    if root.child("training_args") is not None:
+        lay.hyper_parameters = "training_args"
+    return lay
+
+
+def _from_keys(ck: Checkpoint) -> Layout:
+    """A dict told apart by its top-level keys: the PyTorch tutorial, Lightning, the
+    torchvision reference scripts, else the first common name of a weights entry."""
+    root = ck.root
+    keys = {c.name for c in root.children}
+    if "model_state_dict" in keys:
         lay = Layout("tutorial", weights="model_state_dict")
         opt = "optimizer_state_dict" if "optimizer_state_dict" in keys else None
         lay.optimizers = [opt] if opt and is_optimizer_state(root.child(opt)) else []
@@ -86,6 +102,11 @@ def recognise(ck: Checkpoint) -> Layout:
             ("state_dict", "model", "net", "model_state", "weights", "params", "module", "network", "ema"),
         )
         lay = Layout("common" if weights else "unknown", weights=weights)
+    return lay
+
+
+def _fill_parts(root, lay: Layout) -> None:
+    """Optimizers, schedulers and hyper-parameters the layout did not name, by the usual names."""
     if not lay.optimizers:
         lay.optimizers = [c.name for c in root.children if is_optimizer_state(c)]
     if not lay.optimizers:
@@ -93,10 +114,16 @@ def recognise(ck: Checkpoint) -> Layout:
     if not lay.schedulers:
         lay.schedulers = [c.name for c in root.children if "sched" in c.name.lower()]
     if lay.hyper_parameters is None:
+        keys = {c.name for c in root.children}
         for name in ("hyper_parameters", "hparams", "args", "config", "cfg", "hyperparameters"):
             if name in keys:
                 lay.hyper_parameters = name
                 break
+
+
+def _fill_scalars(ck: Checkpoint, lay: Layout) -> None:
+    """Epoch, step and loss-like metrics saved as top-level numbers, and the optimizer class."""
+    root = ck.root
     for child in root.children:
         low = child.name.lower()
         num = _scalar(child, ck)
@@ -115,4 +142,3 @@ def recognise(ck: Checkpoint) -> Layout:
             lay.optimizer_class = (
                 v.class_path() if isinstance(v, type) and issubclass(v, ObjectStub) else str(v)
             )
-    return lay

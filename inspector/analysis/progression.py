@@ -138,33 +138,8 @@ def progression(
                     curves[k] = LayerCurve(k, [None] * i, [None] * i, [None] * i, [None] * i)
                     order.append(k)
                 c = curves[k]
-                t = node.value
                 old = prev[1].get(k) if prev is not None else None
-                norm = rel = bad = None
-                try:
-                    if old is not None and old.value.numel == t.numel:
-                        pck = prev[0]
-                        d = compare_sources(
-                            pck.source(old.value),
-                            ck.source(t),
-                            old.value.dtype,
-                            t.dtype,
-                            old.value.dtype.numpy_raw(pck.byteorder),
-                            t.dtype.numpy_raw(ck.byteorder),
-                            meter=meter,
-                            reopen=lambda o=old, p=pck, c2=ck, t=t: (p.source(o.value), c2.source(t)),
-                        )
-                        if d.identical:
-                            norm, bad, rel = c.norm[-1], c.nonfinite[-1], 0.0
-                        else:
-                            norm, bad, rel = d.norm_b, d.nonfinite_b, d.rel_l2
-                    if norm is None:
-                        st = tensor_stats(ck.source(t), t.dtype)
-                        norm, bad = st.l2 or 0.0, st.nan + st.inf
-                except DiffCancelled:
-                    raise
-                except (CheckpointError, OSError, ValueError):  # an unreadable tensor: a gap
-                    norm = rel = None
+                norm, rel, bad = _measure(c, ck, node.value, prev[0] if old is not None else None, old, meter)
                 c.norm.append(norm)
                 c.rel_change.append(rel)
                 c.adam_update.append(ratios.get(k))
@@ -187,6 +162,38 @@ def progression(
     for c in layers:
         _flag(c)
     return Progression(files, layers, hist)
+
+
+def _measure(c: LayerCurve, ck: Checkpoint, t, pck: Checkpoint | None, old, meter):
+    """(L2 norm, relative change from the previous checkpoint's `old`, non-finite count) of
+    tensor `t`: compared chunk by chunk with `old` when both have as many elements (an
+    identical tensor keeps the previous point), else its own statistics. An unreadable
+    tensor is a gap (no norm, no change)."""
+    norm = rel = bad = None
+    try:
+        if old is not None and old.value.numel == t.numel:
+            d = compare_sources(
+                pck.source(old.value),
+                ck.source(t),
+                old.value.dtype,
+                t.dtype,
+                old.value.dtype.numpy_raw(pck.byteorder),
+                t.dtype.numpy_raw(ck.byteorder),
+                meter=meter,
+                reopen=lambda o=old, p=pck, c2=ck, t=t: (p.source(o.value), c2.source(t)),
+            )
+            if d.identical:
+                norm, bad, rel = c.norm[-1], c.nonfinite[-1], 0.0
+            else:
+                norm, bad, rel = d.norm_b, d.nonfinite_b, d.rel_l2
+        if norm is None:
+            st = tensor_stats(ck.source(t), t.dtype)
+            norm, bad = st.l2 or 0.0, st.nan + st.inf
+    except DiffCancelled:
+        raise
+    except (CheckpointError, OSError, ValueError):  # an unreadable tensor: a gap
+        norm = rel = None
+    return norm, rel, bad
 
 
 def _flag(c: LayerCurve) -> None:

@@ -231,6 +231,7 @@ _CONSTRUCTS_ARG0 = {  # target -> index of the class argument it instantiates
 _REBUILD_FROM_TYPE = {"torch._tensor._rebuild_from_type_v2", "torch._utils._rebuild_from_type_v2"}
 _CALLS_ITS_ARGS = ("numpy.random._pickle.",)
 _LOAD_FROM_BYTES = {"torch.storage._load_from_bytes"}
+_OTHER = object()  # a Tracer helper's "not this kind of call": go on judging it
 _SPECIAL = (
     _GETATTR
     | _GETITEM
@@ -329,21 +330,23 @@ class Tracer:
 
     def call(self, callee, args, kwargs):
         if is_ref(callee):
-            path = callee._path
-        elif isinstance(callee, Result):
+            return self._call_global(callee._path, args, kwargs)
+        if isinstance(callee, Result):
             if callee.partial is not None:
                 func, pargs, pkw = callee.partial
                 return self.call(func, tuple(pargs) + tuple(args), {**pkw, **(kwargs or {})})
-            path = callee.path
-            if path is None:
-                text = render_call(callee.label, args, kwargs)
-                self._event("call-computed", callee.label, text)
-                self.out.flags.append(f"calls a value computed at load time: {text:.120}")
-                return Result(self, f"{callee.label}(…)")
-        else:
-            text = render_call(render(callee), args, kwargs)
-            self._event("call-computed", render(callee), text)
-            return Result(self, text)
+            if callee.path is not None:
+                return self._call_global(callee.path, args, kwargs)
+            text = render_call(callee.label, args, kwargs)
+            self._event("call-computed", callee.label, text)
+            self.out.flags.append(f"calls a value computed at load time: {text:.120}")
+            return Result(self, f"{callee.label}(…)")
+        text = render_call(render(callee), args, kwargs)
+        self._event("call-computed", render(callee), text)
+        return Result(self, text)
+
+    def _call_global(self, path: str, args, kwargs):
+        """A call of a named global (or of an attribute resolved from one)."""
         if path == "builtins.type" and len(args) == 3:
             path = "builtins.type (creating a class)"
         seen = self.out.events.get(("call", path))
@@ -354,17 +357,41 @@ class Tracer:
             and not path.startswith(_CALLS_ITS_ARGS)
             and not _names_a_global(args, kwargs)
         ):
-            seen.count += 1  # the thousandth tensor: counted, not rendered again
-            self.calls += 1
-            if self.calls > MAX_CALLS:
-                raise TraceLimit(f"the stream makes more than {MAX_CALLS:,} calls")
-            if path in _CONTAINERS:
-                try:
-                    return _CONTAINERS[path](*args, **(kwargs or {}))
-                except Exception:
-                    pass
-            return Result(self, f"{path}(…)", path=None)
+            return self._call_again(seen, path, args, kwargs)
         text = render_call(path, args, kwargs)
+        resolved = self._resolve(path, args, kwargs, text)
+        if resolved is not _OTHER:
+            return resolved
+        self._event("call", path, text)
+        if path in _CONTAINERS:
+            try:
+                return _CONTAINERS[path](*args, **(kwargs or {}))
+            except Exception:
+                return Result(self, text)
+        if path in _PARTIAL and args and (is_ref(args[0]) or isinstance(args[0], Result)):
+            return Result(self, text, partial=(args[0], args[1:], dict(kwargs or {})))
+        built = self._construct(path, args)
+        if built is not _OTHER:
+            return built
+        self._follow_arguments(path, args, kwargs)
+        return Result(self, text, path=None)
+
+    def _call_again(self, seen, path: str, args, kwargs):
+        """The thousandth tensor: counted, not rendered again."""
+        seen.count += 1
+        self.calls += 1
+        if self.calls > MAX_CALLS:
+            raise TraceLimit(f"the stream makes more than {MAX_CALLS:,} calls")
+        if path in _CONTAINERS:
+            try:
+                return _CONTAINERS[path](*args, **(kwargs or {}))
+            except Exception:
+                pass
+        return Result(self, f"{path}(…)", path=None)
+
+    def _resolve(self, path: str, args, kwargs, text: str):
+        """getattr(global, "name") and operator.getitem(global, key): the name it reaches
+        (a reference to resolve further), or _OTHER for any other call."""
         if path in _GETATTR and len(args) >= 2 and isinstance(args[1], str) and not kwargs:
             target = args[0]
             if is_ref(target):
@@ -384,14 +411,12 @@ class Tracer:
         if path in _GETITEM and len(args) == 2 and is_ref(args[0]):
             self._event("call", f"{args[0]._path}.__getitem__", text)
             return Result(self, f"{args[0]._path}[{render(args[1])}]")
-        self._event("call", path, text)
-        if path in _CONTAINERS:
-            try:
-                return _CONTAINERS[path](*args, **(kwargs or {}))
-            except Exception:
-                return Result(self, text)
-        if path in _PARTIAL and args and (is_ref(args[0]) or isinstance(args[0], Result)):
-            return Result(self, text, partial=(args[0], args[1:], dict(kwargs or {})))
+        return _OTHER
+
+    def _construct(self, path: str, args):
+        """Calls that build an instance of a class they are given (copyreg, __reduce_ex__,
+        _rebuild_from_type): the class's __new__/__init__ recorded. The instance, the
+        rebuilt value, or _OTHER for any other call."""
         if path in _CONSTRUCTS_ARG0 and args:
             cls = args[0]
             if is_ref(cls):
@@ -413,6 +438,11 @@ class Tracer:
                 if len(args) > 3 and args[3]:
                     self._event("build", new_type._path, f"{new_type._path}.__setstate__({render(args[3])})")
             return inner
+        return _OTHER
+
+    def _follow_arguments(self, path: str, args, kwargs) -> None:
+        """What a call does with what it is given: named callables it may call, the
+        callables it does call, and torch.save bytes it would torch.load."""
         last = path.rsplit(".", 1)[-1]
         if (
             path not in _SPECIAL
@@ -441,7 +471,6 @@ class Tracer:
                 self.out.nested.append(
                     (f"bytes given to {path} (call {self.out.events[('call', path)].count})", bytes(args[0]))
                 )
-        return Result(self, text, path=None)
 
 
 def _names_a_global(args, kwargs) -> bool:

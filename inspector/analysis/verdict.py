@@ -173,25 +173,7 @@ def scan_file(path: str, reports: dict | None = None, zipdir=None, _depth: int =
     scan.reader_reports = reports or {}
     try:
         if fmt in FOREIGN_NAMES and fmt != "npy":
-            inner, problem = _unpacked(path, fmt)
-            if problem:  # over the bound, truncated or damaged: the rest is not vouched for
-                scan.unvouched.append(f"{fmt} content: {problem}")
-            if inner:  # what pandas.read_pickle / joblib.load unpickle after decompressing
-                scan.kinds.append(f"{FOREIGN_NAMES[fmt]} holding {len(inner):,} bytes")
-                scan.blob(inner, f"{fmt} content", "pickle.load", 1)
-            else:  # an archive we cannot unpack (7z): pickles carved from its bytes, statically
-                scans, flags = _scan_foreign(path, fmt)
-                for s in scans:
-                    scan.reports.append(
-                        StreamReport(
-                            s.stream,
-                            f"unpacked {fmt}",
-                            s.error is None,
-                            static_rows(s, s.stream),
-                            reached=False,
-                        )
-                    )
-                scan.flags.extend(flags)
+            _scan_packed(path, fmt, scan)
         else:
             scan_path(path, scan, MAX_SCAN_BYTES)
     except CheckpointError as exc:
@@ -207,18 +189,46 @@ def scan_file(path: str, reports: dict | None = None, zipdir=None, _depth: int =
         and not v.calls
         and (scan.refused or sniff_error or not v.streams)
     ):
-        if fmt == "safetensors":
-            v.kinds.append("safetensors (a JSON header and raw bytes: no loader unpickles it)")
-            return v
-        if scan.refused and not sniff_error:
-            return Verdict("unreadable", error=f"no loader would read it: {scan.refused[0]}")
-        if sniff_error:
-            return Verdict("unreadable", error=sniff_error)
-        if fmt in FOREIGN_NAMES and fmt != "npy":
-            return Verdict(
-                "unreadable",
-                error=f"it is {FOREIGN_NAMES[fmt]}, not a PyTorch checkpoint, and holds no pickle",
+        return _nothing_unpickled(v, scan, fmt, sniff_error)
+    return v
+
+
+def _scan_packed(path: str, fmt: str, scan) -> None:
+    """A gzip, bz2, xz, zip, 7z ... file (pandas.read_pickle and joblib.load unpickle what
+    it holds): its content scanned, or, for an archive we cannot unpack (7z), the pickles
+    carved from its bytes, statically."""
+    inner, problem = _unpacked(path, fmt)
+    if problem:  # over the bound, truncated or damaged: the rest is not vouched for
+        scan.unvouched.append(f"{fmt} content: {problem}")
+    if inner:  # what pandas.read_pickle / joblib.load unpickle after decompressing
+        scan.kinds.append(f"{FOREIGN_NAMES[fmt]} holding {len(inner):,} bytes")
+        scan.blob(inner, f"{fmt} content", "pickle.load", 1)
+        return
+    scans, flags = _scan_foreign(path, fmt)
+    for s in scans:
+        scan.reports.append(
+            StreamReport(
+                s.stream, f"unpacked {fmt}", s.error is None, static_rows(s, s.stream), reached=False
             )
+        )
+    scan.flags.extend(flags)
+
+
+def _nothing_unpickled(v: Verdict, scan, fmt: str | None, sniff_error: str | None) -> Verdict:
+    """A 'safe' verdict on a file no loader unpickles anything from: safetensors says
+    why; a file no loader would read, or not a checkpoint, is unreadable."""
+    if fmt == "safetensors":
+        v.kinds.append("safetensors (a JSON header and raw bytes: no loader unpickles it)")
+        return v
+    if scan.refused and not sniff_error:
+        return Verdict("unreadable", error=f"no loader would read it: {scan.refused[0]}")
+    if sniff_error:
+        return Verdict("unreadable", error=sniff_error)
+    if fmt in FOREIGN_NAMES and fmt != "npy":
+        return Verdict(
+            "unreadable",
+            error=f"it is {FOREIGN_NAMES[fmt]}, not a PyTorch checkpoint, and holds no pickle",
+        )
     return v
 
 

@@ -13,6 +13,7 @@ import os
 from .container import MultiFileContainer
 from .errors import CheckpointError
 from .limits import Limits
+from .opening import open_checkpoint
 from .safe_io import check_regular, load_json, read_regular
 
 TRAINER_PARTS = [
@@ -59,8 +60,6 @@ class CompositeContainer(MultiFileContainer):
 
     def add(self, label: str, file: str):
         """Open one part; its tensors keep pointing at their own file."""
-        from . import open_checkpoint
-
         try:
             check_regular(file, os.path.basename(file), folder=self.path)
             sub = open_checkpoint(file, self.limits)

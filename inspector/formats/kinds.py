@@ -6,34 +6,22 @@ from __future__ import annotations
 
 import os
 
+from . import openers
 from .composite import TRAINER_PARTS, is_trainer_folder
 from .detect import FOREIGN
+from .opening import open_checkpoint
 from .registry import Format, register
 
-
-def _opener(name: str):
-    """The open function `name` of formats/__init__.py, looked up when first called (the
-    readers import the package, so the package cannot import them at load time)."""
-
-    def call(path, limits):
-        from . import openers
-
-        return getattr(openers, name)(path, limits)
-
-    call.__name__ = name
-    return call
-
-
 # ---- files, recognised from their first bytes (detect.sniff) -----------------------------
-register(Format("zip", "a torch.save zip archive", sniff="zip", opener=_opener("open_zip")))
+register(Format("zip", "a torch.save zip archive", sniff="zip", opener=openers.open_zip))
 register(Format("torchscript", "a TorchScript archive", variant_of="zip"))
 register(Format("pt2", "a torch.export archive", variant_of="zip"))
 register(Format("bundle", "an archive of torch files", variant_of="zip"))
-register(Format("pickle", "a bare pickle", sniff="pickle", opener=_opener("open_pickle")))
+register(Format("pickle", "a bare pickle", sniff="pickle", opener=openers.open_pickle))
 register(Format("legacy", "a legacy (pre-1.6) torch.save file", variant_of="pickle"))
-register(Format("legacy-tar", "a legacy tar checkpoint", sniff="legacy-tar", opener=_opener("open_tar")))
-register(Format("safetensors", "a safetensors file", sniff="safetensors", opener=_opener("open_safetensors")))
-register(Format("hf-index", "a shard index", sniff="json", opener=_opener("open_index")))
+register(Format("legacy-tar", "a legacy tar checkpoint", sniff="legacy-tar", opener=openers.open_tar))
+register(Format("safetensors", "a safetensors file", sniff="safetensors", opener=openers.open_safetensors))
+register(Format("hf-index", "a shard index", sniff="json", opener=openers.open_index))
 for _magic, _kind, _what in FOREIGN:
     register(Format(_kind, _what, sniff=_kind, foreign=True))
 
@@ -63,17 +51,26 @@ def _model_file(names):
     return next((n for n in _indexes(names) + list(MODEL_FILES) + ["model.pt"] if n in names), None)
 
 
+def model_file(path: str) -> str | None:
+    """The file a model / shard-index folder opens."""
+    name = _model_file(os.listdir(path))
+    return os.path.join(path, name) if name else None
+
+
+def _open_model_folder(path, limits):
+    """A shard-index or model folder opens its index or model file."""
+    return open_checkpoint(model_file(path), limits)
+
+
 register(
-    Format(
-        "dcp", "a distributed checkpoint", folder=_is_dcp, opener=_opener("open_dcp"), members=_dcp_members
-    )
+    Format("dcp", "a distributed checkpoint", folder=_is_dcp, opener=openers.open_dcp, members=_dcp_members)
 )
 register(
     Format(
         "hf-trainer",
         "a Hugging Face Trainer checkpoint folder",
         folder=is_trainer_folder,
-        opener=_opener("open_trainer"),
+        opener=openers.open_trainer,
         members=_trainer_members,
     )
 )
@@ -82,7 +79,7 @@ register(
         "index-folder",
         "a folder with a shard index",
         folder=lambda names: bool(_indexes(names)),
-        opener=_opener("open_model_folder"),
+        opener=_open_model_folder,
         members=lambda p, names: _indexes(names)[:1],
     )
 )
@@ -91,7 +88,7 @@ register(
         "model-folder",
         "a model folder",
         folder=lambda names: any(n in names for n in MODEL_FILES),
-        opener=_opener("open_model_folder"),
+        opener=_open_model_folder,
         members=lambda p, names: [_model_file(names)],
     )
 )
@@ -102,14 +99,8 @@ register(
         "model-pt-folder",
         "a folder holding model.pt",
         folder=lambda names: "model.pt" in names,
-        opener=_opener("open_model_folder"),
+        opener=_open_model_folder,
         members=lambda p, names: ["model.pt"],
         whole=False,
     )
 )
-
-
-def model_file(path: str) -> str | None:
-    """The file a model / shard-index folder opens."""
-    name = _model_file(os.listdir(path))
-    return os.path.join(path, name) if name else None

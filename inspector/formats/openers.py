@@ -1,5 +1,9 @@
 """The open function of each registered format (kinds.py): `(path, limits) -> Checkpoint`.
-Each hands the bytes to its reader's container and assembles the tree."""
+Each hands the bytes to its reader's container and assembles the tree.
+
+The readers are imported inside each function, when that format is first opened: `ckpt`
+and the window import the registry at start-up, and most runs open one or two formats
+(a start-up cost, not an import cycle)."""
 
 from __future__ import annotations
 
@@ -105,14 +109,6 @@ def open_trainer(path: str, limits: Limits) -> Checkpoint:
     ck = assemble(path, "hf-trainer", obj, c, c.storages, limits)
     ck.warnings.extend(f"{label}: {why}" for label, why in c.errors.items())
     return ck
-
-
-def open_model_folder(path: str, limits: Limits) -> Checkpoint:
-    """A shard-index or model folder opens its index or model file."""
-    from . import open_checkpoint
-    from .kinds import model_file
-
-    return open_checkpoint(model_file(path), limits)
 
 
 def _with_handle(path: str, limits: Limits, make, fmt: str) -> Checkpoint:

@@ -7,7 +7,9 @@ reads (what the security verdict judges). Opening (`formats.open_checkpoint`), t
 folder rules (`folder_is_checkpoint`), `ckpt scan` and the window all ask this module.
 
 Adding a format is one module with its reader and one `register(Format(...))` call in
-`formats/kinds.py`. Formats that share a sniffed kind (a torch.save zip, TorchScript and
+`formats/kinds.py`. This module knows no format itself: kinds.py registers the built-in
+ones when the package `inspector.formats` is imported (so no import cycle runs from the
+registry to the readers and back). Formats that share a sniffed kind (a torch.save zip, TorchScript and
 torch.export are all zip archives; a legacy torch.save stack and a bare pickle both start
 with a pickle) have one *opener* entry that tells them apart from the content and
 *variant* entries (`opener=None`) that name them.
@@ -19,6 +21,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .detect import sniff as detect_sniff
 from .errors import CheckpointError
 
 
@@ -50,14 +53,8 @@ def register(fmt: Format) -> Format:
     return fmt
 
 
-def _loaded() -> list[Format]:
-    from . import kinds  # noqa: F401  (registers the built-in formats on first use)
-
-    return FORMATS
-
-
 def get(name: str) -> Format | None:
-    return next((f for f in _loaded() if f.name == name), None)
+    return next((f for f in FORMATS if f.name == name), None)
 
 
 def title(name: str) -> str:
@@ -67,7 +64,7 @@ def title(name: str) -> str:
 
 def for_sniff(kind: str) -> Format | None:
     """The format that opens files whose content `detect.sniff` calls `kind`."""
-    return next((f for f in _loaded() if f.sniff == kind and (f.opener or f.foreign)), None)
+    return next((f for f in FORMATS if f.sniff == kind and (f.opener or f.foreign)), None)
 
 
 def for_folder(path: str, names: list[str] | None = None) -> Format | None:
@@ -75,15 +72,13 @@ def for_folder(path: str, names: list[str] | None = None) -> Format | None:
     before shard index before model folder), or None."""
     if names is None:
         names = os.listdir(path)
-    return next((f for f in _loaded() if f.folder is not None and f.folder(names)), None)
+    return next((f for f in FORMATS if f.folder is not None and f.folder(names)), None)
 
 
 def sniff(path: str) -> str:
     """The kind of a file's content: a format's own `magic` test first, then detect.sniff
     (which names what a non-checkpoint file is)."""
-    from .detect import sniff as detect_sniff
-
-    tests = [f for f in _loaded() if f.magic is not None]
+    tests = [f for f in FORMATS if f.magic is not None]
     if tests and os.path.isfile(path):
         with open(path, "rb") as fh:
             head = fh.read(1024)

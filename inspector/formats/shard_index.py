@@ -13,6 +13,7 @@ from .container import MultiFileContainer
 from .detect import is_json
 from .errors import CheckpointError, LimitExceeded
 from .limits import Limits
+from .opening import open_checkpoint
 from .safe_io import check_regular, inside, load_json, read_regular
 from .stubs import TensorInfo
 
@@ -33,8 +34,6 @@ class ShardIndexContainer(MultiFileContainer):
         self.shard_errors: dict[str, str] = {}
 
     def load(self) -> dict:
-        from . import open_checkpoint
-
         if check_regular(self.path, "the index") > MAX_INDEX:
             raise LimitExceeded("the index file is too large")
         index = load_json(read_regular(self.path, MAX_INDEX, "the index"), "the index")

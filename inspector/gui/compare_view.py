@@ -173,14 +173,14 @@ class CompareView(QWidget):
     # ---- the comparison --------------------------------------------------------------------
     def start(self) -> None:
         from ..analysis.checkpoint_diff import plan_diff, run_diff
-        from ..formats import open_checkpoint
+        from ..analysis.inspection import read_checkpoint
 
         meter, finished = self.meter, self.finished
 
         def work(path_a, path_b, atol, rtol):
             a = b = None
             try:
-                a, b = open_checkpoint(path_a), open_checkpoint(path_b)
+                a, b = read_checkpoint(path_a), read_checkpoint(path_b)
                 plan = plan_diff(a, b)
                 self.plan_ready = plan
                 return run_diff(a, b, plan, atol, rtol, meter, on_row=finished.append)
@@ -312,10 +312,10 @@ class CompareView(QWidget):
         self.detail_label.setText(f"<b>{escape(row.key)}</b>: computing histograms…")
         from ..analysis.checkpoint_diff import tensor_keys
         from ..analysis.compare_detail import pair_detail
-        from ..formats import open_checkpoint
+        from ..analysis.inspection import read_checkpoint
 
         def work(path_a, path_b, key_a, key_b, meter):
-            a, b = open_checkpoint(path_a), open_checkpoint(path_b)
+            a, b = read_checkpoint(path_a), read_checkpoint(path_b)
             try:
                 na, nb = tensor_keys(a)[0].get(key_a), tensor_keys(b)[0].get(key_b)
                 if na is None or nb is None:

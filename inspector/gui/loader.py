@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..analysis.inspection import inspect
+from ..analysis.inspection import VERDICT, inspect
 from ..analysis.progression import CHECKPOINT_SUFFIXES  # noqa: F401 (kept importable here)
 from ..analysis.progression import run_files as expand_folders  # noqa: F401 (a folder -> sorted epochs)
 from ..analysis.search import SearchIndex
 from ..analysis.summary import summarize
 from ..analysis.training import training_summary
-from ..analysis.verdict import Verdict, scan_file
+from ..analysis.verdict import Verdict
 from ..formats import CheckpointError
 from ..formats.checkpoint import Checkpoint, assemble
 from ..formats.container import Container
@@ -64,7 +64,7 @@ def verdict_only(path: str, exc: CheckpointError, sig=None, verdict: Verdict | N
     verdict page with the evidence (red when dangerous, amber when we cannot vouch for
     it) instead of a bare error. A file nothing would load stays an error."""
     if verdict is None:
-        verdict = scan_file(path)
+        verdict = inspect(path, need=VERDICT).verdict
     if verdict.verdict in ("unreadable", "safe"):
         raise exc
     ck = assemble(path, "unreadable", {}, Container(), {})

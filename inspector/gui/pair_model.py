@@ -10,8 +10,9 @@ import os
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
+from ..analysis.inspection import read_checkpoint
 from ..analysis.training import optimizer_maps, training_summary
-from ..formats import CheckpointError, open_checkpoint
+from ..formats import CheckpointError
 
 FILTER = "Checkpoints (*.pt *.pth *.bin *.ckpt *.tar *.pkl *.safetensors *.json);;All files (*)"
 
@@ -48,7 +49,7 @@ def pair(window, model_path: str | None = None) -> bool:
         if not model_path:
             return False
     try:
-        model = open_checkpoint(model_path)
+        model = read_checkpoint(model_path)
         maps = optimizer_maps(f.ck, model=model)
     except CheckpointError as exc:
         window.show_error("Pair with model file", f"{os.path.basename(model_path)}: {exc}")

@@ -85,8 +85,9 @@ def model_text(m: dict) -> str:
     return text + (" &nbsp;·&nbsp; apart: " + ", ".join(apart) if apart else "")
 
 
-def summary_html(f) -> str:
-    s, v, t = f.summary, f.verdict, f.training
+def _file_rows(f) -> list[tuple[str, str]]:
+    """File, origin, format, tensors, model, dtypes, devices and top-level keys."""
+    s = f.summary
     e = html.escape
     rows = [
         ("File", e(f.path)),
@@ -124,6 +125,13 @@ def summary_html(f) -> str:
         else e(str(top))
     )
     rows.append(("Top level", top_text))
+    return rows
+
+
+def summary_html(f) -> str:
+    s, v, t = f.summary, f.verdict, f.training
+    e = html.escape
+    rows = _file_rows(f)
     rows += [(e(k), e(val)) for k, val in extra_summary_rows(s)]  # entries, quantized, metadata
     rows += training_rows(t)
     for src in s["module_sources"]:

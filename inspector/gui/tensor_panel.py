@@ -253,44 +253,8 @@ class TensorPanel(TensorViewsMixin, QWidget):
             f"<b>{node.path}</b> &nbsp; {t.type_name} {shape_text(t.shape)} "
             f"<b>{t.dtype.name}</b> on {t.device}"
         )
-        bits = [
-            f"{t.numel:,} elements",
-            human_bytes(t.nbytes),
-            f"stride {t.stride}",
-            f"storage offset {t.storage_offset}",
-        ]
-        if t.storage is not None:
-            bits.append(f"storage {t.storage.key} ({t.storage.numel:,} × {t.storage.dtype.name})")
-        if t.quantization:
-            bits.append("quantized: " + ", ".join(f"{k} {v}" for k, v in describe_quantizer(t).items()))
-        if t.requires_grad:
-            bits.append("requires_grad")
-        if t.tensor_type:
-            bits.append(f"subclass {t.tensor_type}")
-        if t.layout == "dcp":
-            chunks = t.parts["chunks"]
-            files = sorted({c["file"] for c in chunks if c["file"]})
-            bits.append(
-                f"{len(chunks)} chunks in {', '.join(files)}: "
-                + "; ".join(f"at {c['offsets']} size {c['sizes']}" for c in chunks[:6])
-            )
-        self.meta.setText(" · ".join(bits))
-        for lab in self.stat_labels.values():
-            lab.setText("…")
-        for w in self.hist_controls + [self.export_np, self.slice_edit]:
-            w.setEnabled(True)
-        self.plot.set_histogram(None)
-        self.plot.integer = integer_valued(t.dtype)
-        self.hover.setText(" ")
-        self.table_model.set_values(np.zeros((0, 0)))
-        self.heat_img.clear()
-        self.line_curve.setData([], [])
-        one_d = len(t.shape) == 1
-        self.slice_edit.setText(f"0:{min(PAGE, t.shape[0])}" if one_d else default_slice(t.shape))
-        self.prev_page.setVisible(one_d)
-        self.next_page.setVisible(one_d)
-        self.tabs.setTabText(2, "Line plot" if one_d else "Heatmap")
-        self.picture.setCurrentWidget(self.line if one_d else self.heat)
+        self.meta.setText(_facts(t))
+        self._clear_views(t)
         self._fill_overlay(open_file, node)
         self.set_status("reading…")
         tiny = 0 < t.numel <= LIST_VALUES_UP_TO or len(t.shape) == 0
@@ -311,6 +275,26 @@ class TensorPanel(TensorViewsMixin, QWidget):
         )
         self._recompute()
         self._tab_changed(self.tabs.currentIndex())
+
+    def _clear_views(self, t) -> None:
+        """The previous tensor's statistics, histogram, values and picture cleared; the
+        slice and the page buttons set for this one."""
+        for lab in self.stat_labels.values():
+            lab.setText("…")
+        for w in self.hist_controls + [self.export_np, self.slice_edit]:
+            w.setEnabled(True)
+        self.plot.set_histogram(None)
+        self.plot.integer = integer_valued(t.dtype)
+        self.hover.setText(" ")
+        self.table_model.set_values(np.zeros((0, 0)))
+        self.heat_img.clear()
+        self.line_curve.setData([], [])
+        one_d = len(t.shape) == 1
+        self.slice_edit.setText(f"0:{min(PAGE, t.shape[0])}" if one_d else default_slice(t.shape))
+        self.prev_page.setVisible(one_d)
+        self.next_page.setVisible(one_d)
+        self.tabs.setTabText(2, "Line plot" if one_d else "Heatmap")
+        self.picture.setCurrentWidget(self.line if one_d else self.heat)
 
     def _recompute(self) -> None:
         if self.node is None:
@@ -501,3 +485,29 @@ class TensorPanel(TensorViewsMixin, QWidget):
 
 def _num(v) -> str:
     return f"{v:.6g}" if isinstance(v, (float, np.floating)) else str(v)
+
+
+def _facts(t) -> str:
+    """The line under the title: elements, bytes, stride, storage, quantization, DCP chunks."""
+    bits = [
+        f"{t.numel:,} elements",
+        human_bytes(t.nbytes),
+        f"stride {t.stride}",
+        f"storage offset {t.storage_offset}",
+    ]
+    if t.storage is not None:
+        bits.append(f"storage {t.storage.key} ({t.storage.numel:,} × {t.storage.dtype.name})")
+    if t.quantization:
+        bits.append("quantized: " + ", ".join(f"{k} {v}" for k, v in describe_quantizer(t).items()))
+    if t.requires_grad:
+        bits.append("requires_grad")
+    if t.tensor_type:
+        bits.append(f"subclass {t.tensor_type}")
+    if t.layout == "dcp":
+        chunks = t.parts["chunks"]
+        files = sorted({c["file"] for c in chunks if c["file"]})
+        bits.append(
+            f"{len(chunks)} chunks in {', '.join(files)}: "
+            + "; ".join(f"at {c['offsets']} size {c['sizes']}" for c in chunks[:6])
+        )
+    return " · ".join(bits)

@@ -115,10 +115,21 @@ class TreeFilter:
             return
         self.no_match.hide()
         w._expand_files()
+        first = self._open_matches(found_by_file, len(visible) > EXPAND_ROWS)
+        keep = None
+        if selected is not None and id(selected[1]) in visible:
+            keep = w.model.index_for_path(selected[0], selected[1].path)
+        target = keep if keep is not None and keep.isValid() else first
+        if target is not None:
+            w.tree.setCurrentIndex(target)
+            w.tree.scrollTo(target)
+
+    def _open_matches(self, found_by_file: list, many: bool):
+        """Under a filter every row with visible children is an ancestor of a match: open
+        them all, however many matches (when `many` visible rows, beyond EXPAND_ROWS, the
+        ancestors of the first EXPAND_MATCHES matches). The first match's index, or None."""
+        w = self.w
         first = None
-        # Under a filter every row with visible children is an ancestor of a match: open
-        # them all, however many matches (beyond EXPAND_ROWS, those of the first matches).
-        many = len(visible) > EXPAND_ROWS
         if not many:
             self._expand_to_matches({id(n) for _, found in found_by_file for n in found})
         for f, found in found_by_file:
@@ -133,13 +144,7 @@ class TreeFilter:
                     p = p.parent()
             if first is not None and not many:
                 break
-        keep = None
-        if selected is not None and id(selected[1]) in visible:
-            keep = w.model.index_for_path(selected[0], selected[1].path)
-        target = keep if keep is not None and keep.isValid() else first
-        if target is not None:
-            w.tree.setCurrentIndex(target)
-            w.tree.scrollTo(target)
+        return first
 
     def _expand_to_matches(self, matched: set) -> None:
         """Open the visible rows that are not matches themselves (a matched weight does not

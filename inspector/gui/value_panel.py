@@ -18,34 +18,7 @@ def value_html(node) -> str:
     if node.kind == "ref" and node.ref is not None:
         rows.append(("Refers to", f"/{e(node.ref.path)} (the same object appears there; shown once)"))
     elif node.kind in ("dict", "list", "tuple", "set", "module", "object"):
-        tensors = [n.value for n in node.walk() if type(n.value) is TensorInfo]
-        rows.append(("Entries", f"{len(node.children):,}"))
-        if tensors:
-            rows.append(
-                (
-                    "Tensors below",
-                    f"{len(tensors):,} · {sum(t.numel for t in tensors):,} elements"
-                    f" · {human_bytes(sum(t.nbytes for t in tensors))}",
-                )
-            )
-        if node.kind == "module":
-            from ..analysis.module_attrs import layer_attributes, layer_line, short_type
-
-            line = layer_line(node)
-            rows.append(
-                ("Layer", f"<b>{e(short_type(node.type_name))}</b>" + (f" &nbsp; {e(line)}" if line else ""))
-            )
-            attrs = layer_attributes(node)
-            if attrs:
-                rows.append(("Attributes", ", ".join(f"{e(k)}={e(repr(v))}" for k, v in attrs.items())))
-        if isinstance(v, ObjectStub):
-            rows.append(("Note", "an instance of a class named in the file; recorded, never created"))
-        if (
-            node.kind in ("list", "tuple")
-            and node.children
-            and all(c.kind == "value" for c in node.children[:64])
-        ):
-            rows.append(("Values", e(values_preview(node))))
+        rows += _container_rows(node)
     elif node.kind == "class":
         rows.append(("Global", e(value_text(v, 300))))
         rows.append(("Note", "a reference to a class or function; loading the file would import it"))
@@ -81,6 +54,41 @@ def value_html(node) -> str:
     if pre is not None:
         out.append(f"<pre>{e(pre[:100_000])}</pre>")
     return "\n".join(out)
+
+
+def _container_rows(node) -> list[tuple[str, str]]:
+    """A dict, list, module or object: its entries, the tensors below it, a layer's line
+    and attributes, and a short list's values."""
+    e = html.escape
+    rows = [("Entries", f"{len(node.children):,}")]
+    tensors = [n.value for n in node.walk() if type(n.value) is TensorInfo]
+    if tensors:
+        rows.append(
+            (
+                "Tensors below",
+                f"{len(tensors):,} · {sum(t.numel for t in tensors):,} elements"
+                f" · {human_bytes(sum(t.nbytes for t in tensors))}",
+            )
+        )
+    if node.kind == "module":
+        from ..analysis.module_attrs import layer_attributes, layer_line, short_type
+
+        line = layer_line(node)
+        rows.append(
+            ("Layer", f"<b>{e(short_type(node.type_name))}</b>" + (f" &nbsp; {e(line)}" if line else ""))
+        )
+        attrs = layer_attributes(node)
+        if attrs:
+            rows.append(("Attributes", ", ".join(f"{e(k)}={e(repr(v))}" for k, v in attrs.items())))
+    if isinstance(node.value, ObjectStub):
+        rows.append(("Note", "an instance of a class named in the file; recorded, never created"))
+    if (
+        node.kind in ("list", "tuple")
+        and node.children
+        and all(c.kind == "value" for c in node.children[:64])
+    ):
+        rows.append(("Values", e(values_preview(node))))
+    return rows
 
 
 def values_preview(node, head: int = 8, tail: int = 3) -> str:

@@ -51,6 +51,41 @@ def _weights_key(ck, state_key):
     return w
 
 
+def _header(pairs) -> tuple[dict, int, dict]:
+    """(the safetensors header of `pairs` laid end to end, the data size, tied names: a
+    tensor with the same storage, offset, shape and stride as an earlier one -> its name)."""
+    header: dict = {}
+    offset = 0
+    first_name: dict = {}
+    tied: dict = {}
+    for name, n in pairs:
+        t = n.value
+        st = ST_DTYPES.get(t.dtype.name)
+        if st is None:
+            raise OpError(f"{name}: safetensors has no {t.dtype.name} type")
+        header[name] = {"dtype": st, "shape": list(t.shape), "data_offsets": [offset, offset + t.nbytes]}
+        offset += t.nbytes
+        ident = (id(t.storage), t.storage_offset, t.shape, t.stride)
+        if ident in first_name:
+            tied[name] = first_name[ident]
+        else:
+            first_name[ident] = name
+    return header, offset, tied
+
+
+def _verify(ck, written: str, pairs) -> None:
+    """Every tensor read back from the written file, byte for byte as in the source."""
+    check = open_checkpoint(written)
+    try:
+        for name, n in pairs:
+            a = np.ascontiguousarray(ck.array(n.value)).tobytes()
+            b = np.ascontiguousarray(check.array(check.tensor_node(name))).tobytes()
+            if a != b:
+                raise OpError(f"verification failed: {name} differs")
+    finally:
+        check.close()
+
+
 def export_safetensors(
     path: str,
     output: str,
@@ -66,22 +101,7 @@ def export_safetensors(
         if node is None:
             raise OpError(f"no entry named {key!r}")
         pairs = state_dict_of(ck, node)
-        header: dict = {}
-        offset = 0
-        first_name: dict = {}
-        tied: dict = {}
-        for name, n in pairs:
-            t = n.value
-            st = ST_DTYPES.get(t.dtype.name)
-            if st is None:
-                raise OpError(f"{name}: safetensors has no {t.dtype.name} type")
-            header[name] = {"dtype": st, "shape": list(t.shape), "data_offsets": [offset, offset + t.nbytes]}
-            offset += t.nbytes
-            ident = (id(t.storage), t.storage_offset, t.shape, t.stride)
-            if ident in first_name:
-                tied[name] = first_name[ident]
-            else:
-                first_name[ident] = name
+        header, offset, tied = _header(pairs)
         meta = {"format": "pt", "source": os.path.basename(path)}
         if tied:
             meta["tied"] = json.dumps(tied)
@@ -106,15 +126,7 @@ def export_safetensors(
                         )
                         fh.write(data)
                         progress.advance(len(data))
-            check = open_checkpoint(tmp)
-            try:
-                for name, n in pairs:
-                    a = np.ascontiguousarray(ck.array(n.value)).tobytes()
-                    b = np.ascontiguousarray(check.array(check.tensor_node(name))).tobytes()
-                    if a != b:
-                        raise OpError(f"verification failed: {name} differs")
-            finally:
-                check.close()
+            _verify(ck, tmp, pairs)
         return SafetensorsResult(
             os.path.abspath(output), len(pairs), tied, {k: v for k, v in meta.items() if k != "tied"}
         )

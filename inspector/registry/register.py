@@ -73,18 +73,17 @@ def _key(name) -> str:
 
 
 def read_facts(path: str):
-    """(facts, verdict) of a file on disk, or the reader's one-line error."""
-    from ..analysis.summary import summarize
-    from ..analysis.training import training_summary
-    from ..analysis.verdict import scan_file
-    from ..formats import open_checkpoint
+    """(facts, verdict) of a file on disk (its inspection), or the reader's one-line error."""
+    from ..analysis.inspection import inspect
+    from ..formats.errors import CheckpointError
 
-    ck = open_checkpoint(path)
+    found = inspect(path)
+    if found.read_error is not None:
+        raise CheckpointError(found.read_error)
     try:
-        verdict = scan_file(path, ck.container.reports, ck.container.zipdir)
-        return checkpoint_facts(ck, summarize(ck), training_summary(ck), verdict), verdict
+        return checkpoint_facts(found.checkpoint, found.summary, found.training, found.verdict), found.verdict
     finally:
-        ck.close()
+        found.checkpoint.close()
 
 
 def parse_tags(items) -> dict:
@@ -120,59 +119,15 @@ def register_checkpoint(
     tracking: str | None = None,
     facts: dict | None = None,
 ) -> dict:
-    if not _NAME.match(name or ""):
-        raise RegistryError(f"model name {name!r}: use 1-200 characters without / @ : or quotes")
-    if alias is not None and (
-        not re.match(r"^[A-Za-z0-9_-]{1,255}$", alias) or alias == "latest" or re.match(r"^v\d+$", alias)
-    ):
-        raise RegistryError(f"alias {alias!r}: letters, digits, '_' and '-' only (not 'latest' or v<N>)")
     path = os.path.abspath(path)
-    if not os.path.exists(path):
-        raise RegistryError(f"{path}: no such file")
-    if facts is None:
-        from ..formats.errors import CheckpointError
-
-        try:
-            facts, _verdict = read_facts(path)
-        except RegistryError:
-            raise
-        except CheckpointError as exc:
-            raise RegistryError(f"{path}: {exc}; not registered") from None
-    if facts["verdict"] == "dangerous" and not force:
-        raise DangerousFile(
-            f"{os.path.basename(path)} is dangerous (it would run code if loaded); "
-            "not registered (--force registers it anyway)"
-        )
+    facts = _checked(path, name, alias, force, facts)
     store = Store(tracking)
     c = store.client
     created: dict = {}
     try:
         with errors(store):
-            exp = store.experiment_id()
-            run = c.create_run(
-                exp,
-                run_name=f"register {os.path.basename(path)}",
-                tags={
-                    "ckpt.source_file": path,
-                    "ckpt.verdict": facts["verdict"],
-                    "mlflow.source.name": "checkpoint-inspector",
-                },
-            )
+            run = _log_run(c, store.experiment_id(), path, facts)
             created["run"] = run_id = run.info.run_id
-            for k, v in facts.items():
-                if k != "metrics":
-                    c.log_param(run_id, f"ckpt.{k}", v)
-            for k, v in facts.get("metrics", {}).items():  # the loss as a fact too, not only a metric
-                if "loss" in k.lower():
-                    c.log_param(run_id, f"ckpt.{k}", v)
-            step = int(facts.get("step") or facts.get("epoch") or 0)
-            for k, v in facts.get("metrics", {}).items():
-                c.log_metric(run_id, k, float(v), step=step)
-            if os.path.isdir(path):
-                c.log_artifacts(run_id, path, f"{ARTIFACT_DIR}/{os.path.basename(path)}")
-            else:
-                c.log_artifact(run_id, path, ARTIFACT_DIR)
-            c.set_terminated(run_id)
             try:
                 c.get_registered_model(name)
             except Exception as exc:
@@ -204,6 +159,63 @@ def register_checkpoint(
         "source": mv.source,
         "facts": facts,
     }
+
+
+def _checked(path: str, name: str, alias: str | None, force: bool, facts: dict | None) -> dict:
+    """The file's facts once the name, the alias and the file itself pass: nothing is
+    written before the file has been read and judged (a dangerous one needs `force`)."""
+    if not _NAME.match(name or ""):
+        raise RegistryError(f"model name {name!r}: use 1-200 characters without / @ : or quotes")
+    if alias is not None and (
+        not re.match(r"^[A-Za-z0-9_-]{1,255}$", alias) or alias == "latest" or re.match(r"^v\d+$", alias)
+    ):
+        raise RegistryError(f"alias {alias!r}: letters, digits, '_' and '-' only (not 'latest' or v<N>)")
+    if not os.path.exists(path):
+        raise RegistryError(f"{path}: no such file")
+    if facts is None:
+        from ..formats.errors import CheckpointError
+
+        try:
+            facts, _verdict = read_facts(path)
+        except RegistryError:
+            raise
+        except CheckpointError as exc:
+            raise RegistryError(f"{path}: {exc}; not registered") from None
+    if facts["verdict"] == "dangerous" and not force:
+        raise DangerousFile(
+            f"{os.path.basename(path)} is dangerous (it would run code if loaded); "
+            "not registered (--force registers it anyway)"
+        )
+    return facts
+
+
+def _log_run(c, experiment_id: str, path: str, facts: dict):
+    """A finished run holding the file as its artifact and the facts as params and metrics."""
+    run = c.create_run(
+        experiment_id,
+        run_name=f"register {os.path.basename(path)}",
+        tags={
+            "ckpt.source_file": path,
+            "ckpt.verdict": facts["verdict"],
+            "mlflow.source.name": "checkpoint-inspector",
+        },
+    )
+    run_id = run.info.run_id
+    for k, v in facts.items():
+        if k != "metrics":
+            c.log_param(run_id, f"ckpt.{k}", v)
+    for k, v in facts.get("metrics", {}).items():  # the loss as a fact too, not only a metric
+        if "loss" in k.lower():
+            c.log_param(run_id, f"ckpt.{k}", v)
+    step = int(facts.get("step") or facts.get("epoch") or 0)
+    for k, v in facts.get("metrics", {}).items():
+        c.log_metric(run_id, k, float(v), step=step)
+    if os.path.isdir(path):
+        c.log_artifacts(run_id, path, f"{ARTIFACT_DIR}/{os.path.basename(path)}")
+    else:
+        c.log_artifact(run_id, path, ARTIFACT_DIR)
+    c.set_terminated(run_id)
+    return run
 
 
 def _undo(store: Store, created: dict, name: str) -> None:

@@ -55,25 +55,8 @@ class ExportDialog(QDialog):
         for label, _, _ in KINDS:
             self.kind.addItem(label)
         self.kind.currentIndexChanged.connect(self._kind_changed)
-        self.model = QComboBox()  # MODULE:CLASS - picked or typed
-        self.model.setEditable(True)
-        self.model.addItems(classes or [])
-        self.model.setCurrentIndex(0 if classes else -1)
-        self.model.lineEdit().setPlaceholderText("mypackage.models:Net")
-        self.model.setToolTip("the classes this file names; or choose a Python file that defines the model")
-        self.model.editTextChanged.connect(lambda _: self._check())
-        self.from_file = QPushButton("From a Python file…")
-        self.from_file.clicked.connect(lambda: self.pick_python_file())
-        model_row = QHBoxLayout()
-        model_row.addWidget(self.model, 1)
-        model_row.addWidget(self.from_file)
-        self.folder = QLineEdit()
-        self.folder.setPlaceholderText("folder to import it from (optional)")
-        pick = QPushButton("…")
-        pick.clicked.connect(self._pick_folder)
-        row = QHBoxLayout()
-        row.addWidget(self.folder, 1)
-        row.addWidget(pick)
+        model_row = self._model_row(classes)
+        row = self._folder_row()
         self.kwargs = QLineEdit()
         self.kwargs.setPlaceholderText('{"num_classes": 10}')
         self.example = QLineEdit("1,3,224,224")
@@ -106,6 +89,34 @@ class ExportDialog(QDialog):
         self.output.attach(self.box.button(QDialogButtonBox.Ok), [path], self._class_ok)
         self.pickled.toggled.connect(lambda _: self._check())
         self._kind_changed(0)
+
+    def _model_row(self, classes: list[str] | None) -> QHBoxLayout:
+        """MODULE:CLASS, picked from the classes the file names or typed, or found in a
+        Python file."""
+        self.model = QComboBox()
+        self.model.setEditable(True)
+        self.model.addItems(classes or [])
+        self.model.setCurrentIndex(0 if classes else -1)
+        self.model.lineEdit().setPlaceholderText("mypackage.models:Net")
+        self.model.setToolTip("the classes this file names; or choose a Python file that defines the model")
+        self.model.editTextChanged.connect(lambda _: self._check())
+        self.from_file = QPushButton("From a Python file…")
+        self.from_file.clicked.connect(lambda: self.pick_python_file())
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model, 1)
+        model_row.addWidget(self.from_file)
+        return model_row
+
+    def _folder_row(self) -> QHBoxLayout:
+        """The folder to import the model class from (optional)."""
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("folder to import it from (optional)")
+        pick = QPushButton("…")
+        pick.clicked.connect(self._pick_folder)
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(pick)
+        return row
 
     def _class_ok(self) -> bool:
         kind = KINDS[self.kind.currentIndex()][1]
