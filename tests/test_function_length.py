@@ -16,10 +16,6 @@ GENERATED = {"inspector/gui/resources_rc.py", "inspector/analysis/capabilities_d
 ALLOWED = {
     # being reworked by a concurrent change (the zip views of the verdict); split then
     "inspector/analysis/zip_archives.py::scan_zip": "pending: its module is being changed",
-    # to be rebuilt on formats/pickle_walk.PickleWalk (ARCHITECTURE: "the scanner is to follow")
-    "inspector/analysis/pickle_scan.py::scan_stream": "pending: moves onto PickleWalk",
-    # being reworked by a concurrent change (the optimizer-state mapping); split then
-    "inspector/analysis/optimizer_map.py::map_optimizer": "pending: its module is being changed",
 }
 
 

@@ -187,34 +187,8 @@ def map_optimizer(opt: Node, weights: Node | None, keys_sorted: bool | None = No
     """`keys_sorted`: True when the weights come from a writer that sorts keys
     (safetensors), False when their order is the model's, None when unknown."""
     result = OptimizerMap(path=opt.path)
-    state = opt.child("state")
-    groups = opt.child("param_groups")
-    states: dict[int, dict] = {}
-    for c in state.children if state is not None else []:
-        i = _int_key(c.name)
-        if i is not None and c.kind == "dict":
-            states[i] = {e.name: e for e in c.children}
-    order: list[tuple[int, int, Node | None]] = []  # (index, group, name node)
-    if groups is not None and groups.kind == "list":
-        for g, group in enumerate(groups.children):
-            result.groups.append(_hyper(group))
-            params = group.child("params")
-            names = group.child("param_names")
-            for j, p in enumerate(params.children if params is not None else []):
-                idx = (
-                    p.value
-                    if isinstance(p.value, int) and not isinstance(p.value, bool)
-                    else _int_key(p.value)
-                    if isinstance(p.value, str)
-                    else None
-                )  # "3" from exporters
-                if idx is None:
-                    continue
-                name = names.children[j] if names is not None and j < len(names.children) else None
-                order.append((idx, g, name))
-    else:  # no param_groups saved (some exporters): the state keys are all we have
-        order = [(i, 0, None) for i in sorted(states)]
-    for idx, g, name in order:
+    states = _states(opt.child("state"))
+    for idx, g, name in _order(opt.child("param_groups"), states, result):
         st = states.get(idx, {})
         shape = None
         for key in STATE_SHAPE_KEYS:
@@ -247,6 +221,39 @@ def map_optimizer(opt: Node, weights: Node | None, keys_sorted: bool | None = No
     else:
         _infer(result, [lambda: params, lambda: model_parameters(weights, skip_buffers=False)])
     return result
+
+
+def _states(state: Node | None) -> dict[int, dict]:
+    """Slot index -> {entry name: node} of `optimizer.state_dict()['state']`."""
+    states: dict[int, dict] = {}
+    for c in state.children if state is not None else []:
+        i = _int_key(c.name)
+        if i is not None and c.kind == "dict":
+            states[i] = {e.name: e for e in c.children}
+    return states
+
+
+def _order(groups: Node | None, states: dict, result: OptimizerMap) -> list[tuple[int, int, Node | None]]:
+    """(slot index, group, its saved name node) in param_groups order; each group's
+    hyper-parameters go to `result.groups`."""
+    if groups is None or groups.kind != "list":  # no param_groups saved (some exporters)
+        return [(i, 0, None) for i in sorted(states)]
+    order = []
+    for g, group in enumerate(groups.children):
+        result.groups.append(_hyper(group))
+        params = group.child("params")
+        names = group.child("param_names")
+        for j, p in enumerate(params.children if params is not None else []):
+            v = p.value
+            if isinstance(v, int) and not isinstance(v, bool):
+                idx = v
+            else:
+                idx = _int_key(v) if isinstance(v, str) else None  # "3" from exporters
+            if idx is None:
+                continue
+            name = names.children[j] if names is not None and j < len(names.children) else None
+            order.append((idx, g, name))
+    return order
 
 
 def _by_unique_shape(result: OptimizerMap, params: list[tuple[str, Node]]) -> None:
