@@ -21,6 +21,7 @@ from __future__ import annotations
 from functools import partial
 
 from .errors import CheckpointError
+from .stubs import StorageRef
 
 
 class Realizer:
@@ -75,13 +76,19 @@ def realize(value):
         owner = owner.func
     if isinstance(owner, Realizer):
         return owner.tensor(value)
-    from .stubs import StorageRef
-
     if type(owner) is StorageRef and value.func is owner:  # nested bytes (formats/nested.py)
-        from .unpickler import rebuild_tensor_v2
-
         try:
-            return rebuild_tensor_v2(owner, *value.args)
+            return _nested_rebuild[0](owner, *value.args)
         except (CheckpointError, TypeError) as exc:
             return f"<invalid tensor: {exc}>"
     return "<invalid tensor record>"
+
+
+# The recorder of `_rebuild_tensor_v2` for storages read from nested bytes: set by the
+# unpickler when it is imported (it makes those records), so that this module, which the
+# unpickler imports, does not import it back.
+_nested_rebuild: list = [None]
+
+
+def set_nested_rebuild(rebuild) -> None:
+    _nested_rebuild[0] = rebuild

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes as dt
-from .deferred import Realizer, realize, storage_of
+from .deferred import Realizer, realize, set_nested_rebuild, storage_of
 from .errors import CheckpointError, LimitExceeded
 from .limits import Limits, charge_copy, copy_budget, memory_guard
 from .stubs import (
@@ -136,6 +136,9 @@ def rebuild_tensor_v2(
         requires_grad=bool(requires_grad),
         metadata=metadata or None,
     )
+
+
+set_nested_rebuild(rebuild_tensor_v2)  # deferred.realize of nested-bytes records
 
 
 def rebuild_tensor_v3(
