@@ -17,14 +17,18 @@ import numpy as np
 
 from ..formats.errors import LimitExceeded
 from ..formats.safe_io import ReadBudget, scan_budget
-from ..formats.zipdir import Window
+from ..formats.zipdir import Window, words_at
 from .evidence import CallRow, StreamReport
 from .zip_members import Entry, ZipView
-from .zip_rows import Rows, heads
+from .zip_rows import Rows, classes
 
 MAX_INMEMORY = 256 << 20  # nested members read into memory; larger ones are streamed
 MAX_TEXT = 64 << 20
 
+_NAME_BYTES = np.zeros(256, np.uint8)
+_NAME_BYTES[[ord("/"), ord("."), ord(":")]] = [1, 2, 4]
+_WORD_ZIP = int.from_bytes(b"PK\x03\x04", "little")
+_WORD_NPY = (int.from_bytes(b"\x93NUM", "little"), int.from_bytes(b"UMPY", "little"))
 _PICKLE_HEADS = tuple(bytes([0x80, p]) for p in range(2, 6))
 _RECORDS = {
     "version",
@@ -193,16 +197,21 @@ def plain_rows(rows: Rows, size: int) -> np.ndarray | None:
     ok = rows.name_ok & (rows.start >= 0) & (rows.start + c.csize <= size)
     ok &= ((c.flags & 0x61) == 0) & (c.method == 0)
     last = rows.names[rows.first + c.nlen - 1]
-    ok &= (rows.count(ord("/")) > 0) & (rows.count(ord(".")) == 0) & (rows.count(ord(":")) == 0)
+    ok &= classes(rows, _NAME_BYTES) == 1  # a '/', no '.', no ':'
     ok &= (rows.names[rows.first] != ord("/")) & ~np.isin(last, list(b"nNrRdD"))
-    h = heads(rows, 6)
-    ok &= ~((c.csize >= 4) & (h[:, :4] == list(b"PK\x03\x04")).all(1))
-    ok &= ~((c.csize >= 6) & (h == list(b"\x93NUMPY")).all(1))
-    ok &= ~((c.csize >= 2) & (h[:, 0] == 0x80) & (h[:, 1] >= 2) & (h[:, 1] <= 5))
-    text = ok & (c.csize >= 1) & np.isin(h[:, 0], list(b"(c]}"))
+    # the first six bytes as two words (bytes 0-3, bytes 2-5); a member starting in the
+    # file's last 8 bytes is looked at one by one instead
+    near_end = rows.start > size - 8
+    at = np.where(near_end, 0, np.maximum(rows.start, 0))
+    w0, w1 = words_at(rows.buf, at), words_at(rows.buf, at + 2)
+    b0, b1 = w0 & 0xFF, (w0 >> 8) & 0xFF
+    ok &= ~near_end & ~((c.csize >= 4) & (w0 == _WORD_ZIP))
+    ok &= ~((c.csize >= 6) & (w0 == _WORD_NPY[0]) & (w1 == _WORD_NPY[1]))
+    ok &= ~((c.csize >= 2) & (b0 == 0x80) & (b1 >= 2) & (b1 <= 5))
+    text = ok & (c.csize >= 1) & np.isin(b0, list(b"(c]}"))
     for i in np.flatnonzero(text).tolist():  # a newline within the first 64 bytes: looked at
-        at = int(rows.start[i])
-        if 0x0A in rows.buf[at : at + min(64, int(c.csize[i]))]:
+        s0 = int(rows.start[i])
+        if 0x0A in rows.buf[s0 : s0 + min(64, int(c.csize[i]))]:
             ok[i] = False
     return ok
 

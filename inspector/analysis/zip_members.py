@@ -123,8 +123,12 @@ class ZipView:
         full = [b for b in blocks if b.count]
         if not BULK or len(full) != 1 or full[0].cols is None:
             return None
+        # members a few KiB apart touch every page: map them all in one call rather
+        # than fault them in one by one (sparse ones are faulted where read)
+        dense = self.size <= full[0].count * 8192
+        extra = getattr(mmap, "MAP_POPULATE", 0) if dense else 0
         try:
-            mm = mmap.mmap(self.fh.fileno(), 0, access=mmap.ACCESS_READ)
+            mm = mmap.mmap(self.fh.fileno(), 0, flags=mmap.MAP_SHARED | extra, prot=mmap.PROT_READ)
         except (AttributeError, OSError, ValueError):
             return None
         buf = np.frombuffer(mm, np.uint8)

@@ -16,7 +16,6 @@ import numpy as np
 from ..formats.zipdir import Columns, words_at
 
 _LOCAL_SIG = 0x04034B50  # b"PK\x03\x04" read little-endian
-_HASH = np.uint64(0x100000001B3)
 
 
 class Rows:
@@ -28,7 +27,7 @@ class Rows:
         self.name_ok = np.empty(0, bool)  # the local header names it exactly as the directory
         self.names = np.empty(0, np.uint8)  # every name's bytes, one after the other
         self.first = np.empty(0, np.int64)  # where each row's name starts in `names`
-        self.name_row = np.empty(0, np.int64)  # the row each of those bytes belongs to
+        self.text = b""  # every name followed by a newline
 
     def __len__(self) -> int:
         return len(self.cols.pos)
@@ -51,49 +50,32 @@ class Rows:
 
     def name_text(self) -> str:
         """Every name, lower-cased, each followed by a newline (names are ASCII)."""
-        out = np.empty(len(self.names) + len(self), np.uint8)
-        ends = np.cumsum(self.cols.nlen) + np.arange(1, len(self) + 1) - 1
-        mask = np.ones(len(out), bool)
-        mask[ends] = False
-        out[mask], out[ends] = self.names, 0x0A
-        return out.tobytes().decode("ascii").lower()
-
-    def count(self, byte: int) -> np.ndarray:
-        """How many times `byte` occurs in each row's name."""
-        return np.bincount(self.name_row[self.names == byte], minlength=len(self))
+        return self.text.decode("ascii").lower()
 
 
 def build(buf: np.ndarray, cd: bytes, cols: Columns, source: str) -> Rows | None:
     """The rows, or None when a one-by-one view could differ: a name that is empty, runs
     past the directory, is not ASCII (decoding is the identity only for ASCII, under
-    both UTF-8 and cp437) or may repeat (two entries named alike: duplicates are judged
-    one by one)."""
+    both UTF-8 and cp437) or repeats (duplicates are judged one by one), or a name
+    holds a newline (the names' text below would not split back into them)."""
     n, cdb, nlen = len(cols.pos), np.frombuffer(cd, np.uint8), cols.nlen
     if not n or (nlen == 0).any() or int((cols.pos + 46 + nlen).max()) > len(cdb):
         return None
     rows = Rows(buf, cd, cols, source)
     rows.first = first = np.cumsum(nlen) - nlen
-    rows.name_row = np.repeat(np.arange(n), nlen)
-    flat = np.arange(len(rows.name_row))
+    flat = np.arange(int(nlen.sum()))
     rows.names = cdb[np.repeat(cols.pos + 46 - first, nlen) + flat]
-    if (rows.names >= 0x80).any() or not _distinct(rows.names, flat - first[rows.name_row], first, nlen):
+    if (rows.names >= 0x80).any():
         return None
-    _local(rows, first, flat)
+    rows.text = np.insert(rows.names, first + nlen, 0x0A).tobytes()
+    parts = rows.text.split(b"\n")  # n names and the empty rest: distinct iff n + 1 kinds
+    if len(parts) != n + 1 or len(set(parts)) != n + 1:
+        return None
+    _local(rows, flat)
     return rows
 
 
-def _distinct(names: np.ndarray, within: np.ndarray, first: np.ndarray, nlen: np.ndarray) -> bool:
-    """True only if no two names are equal: equal names have equal (hash, length), so
-    all pairs distinct proves it (a collision merely sends the archive the slow way)."""
-    powers = np.cumprod(np.full(int(nlen.max()), _HASH, np.uint64), dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        h = np.add.reduceat(names.astype(np.uint64) * powers[within], first)
-        h = h * _HASH + nlen.astype(np.uint64)
-    h.sort()
-    return not (h[1:] == h[:-1]).any()
-
-
-def _local(rows: Rows, first: np.ndarray, flat: np.ndarray) -> None:
+def _local(rows: Rows, flat: np.ndarray) -> None:
     """Each member's local header read where the directory says (as `ZipView.data_start`
     does one by one): its signature, where its data starts, and whether its name is the
     directory's byte for byte."""
@@ -105,15 +87,12 @@ def _local(rows: Rows, first: np.ndarray, flat: np.ndarray) -> None:
     nlen, elen = lens & 0xFFFF, lens >> 16
     rows.start = np.where(ok, at + 30 + nlen + elen, -1)
     same = ok & (nlen == c.nlen) & (at + 30 + c.nlen <= size)
-    where = np.repeat(np.where(same, at + 30, 0) - first, c.nlen) + flat
+    where = np.repeat(np.where(same, at + 30, 0) - rows.first, c.nlen) + flat
     differs = buf[np.minimum(where, size - 1)] != rows.names
-    rows.name_ok = same & (np.bincount(rows.name_row[differs], minlength=len(rows)) == 0)
+    rows.name_ok = same & ~np.logical_or.reduceat(differs, rows.first)
 
 
-def heads(rows: Rows, n: int) -> np.ndarray:
-    """The first `n` bytes of each member's data (0 where it has fewer or no header)."""
-    size = len(rows.buf)
-    idx = np.maximum(rows.start, 0)[:, None] + np.arange(n)
-    out = rows.buf[np.minimum(idx, size - 1)]
-    out[(rows.start[:, None] < 0) | (np.arange(n) >= rows.cols.csize[:, None]) | (idx >= size)] = 0
-    return out
+def classes(rows: Rows, table: np.ndarray) -> np.ndarray:
+    """Per row, the OR of `table[b]` over the bytes b of its name (one pass for several
+    byte classes)."""
+    return np.bitwise_or.reduceat(table[rows.names], rows.first)
