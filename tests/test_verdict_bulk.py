@@ -272,3 +272,24 @@ def test_columns_decline_a_signature_inside_a_name():
     assert [int(x) for x in cols.offset] == [
         i.header_offset for i in zipfile.ZipFile(io.BytesIO(clean)).infolist()
     ]
+
+
+def test_repeated_no_argument_call_is_counted_and_rendered_alike():
+    """`Module()` five times, the last given to repr: counted five times, one example,
+    and the result still renders as the call it stands for (what the full path does)."""
+    from inspector.analysis.trace import MAX_EXAMPLES, trace_stream
+
+    stream = b"ctorch.nn\nModule\n)R0" * 4 + b"cbuiltins\nrepr\n(ctorch.nn\nModule\n)RtR."
+    t = trace_stream(stream, "s")
+    assert t.complete
+    module = t.events[("call", "torch.nn.Module")]
+    assert module.count == 5 and module.examples == ["torch.nn.Module()"]
+    assert t.events[("call", "builtins.repr")].examples == ["builtins.repr(torch.nn.Module())"]
+    # once its examples are full (`Module()` among them), it is counted the usual way: "(…)"
+    calls = b"ctorch.nn\nModule\n)R0" + b"".join(
+        b"ctorch.nn\nModule\n(I%d\ntR0" % i for i in range(MAX_EXAMPLES - 1)
+    )
+    t = trace_stream(calls + b"cbuiltins\nrepr\n(ctorch.nn\nModule\n)RtR.", "s")
+    assert "torch.nn.Module()" in t.events[("call", "torch.nn.Module")].examples
+    assert t.events[("call", "torch.nn.Module")].count == MAX_EXAMPLES + 1
+    assert t.events[("call", "builtins.repr")].examples == ["builtins.repr(torch.nn.Module(…))"]
