@@ -125,11 +125,13 @@ class ZipView:
             return None
         # members a few KiB apart touch every page: map them all in one call rather
         # than fault them in one by one (sparse ones are faulted where read)
-        dense = self.size <= full[0].count * 8192
-        extra = getattr(mmap, "MAP_POPULATE", 0) if dense else 0
+        populate = getattr(mmap, "MAP_POPULATE", 0) if self.size <= full[0].count * 8192 else 0
         try:
-            mm = mmap.mmap(self.fh.fileno(), 0, flags=mmap.MAP_SHARED | extra, prot=mmap.PROT_READ)
-        except (AttributeError, OSError, ValueError):
+            if populate:  # Linux
+                mm = mmap.mmap(self.fh.fileno(), 0, flags=mmap.MAP_SHARED | populate, prot=mmap.PROT_READ)
+            else:
+                mm = mmap.mmap(self.fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (AttributeError, OSError, ValueError, TypeError):
             return None
         buf = np.frombuffer(mm, np.uint8)
         if len(buf) != self.size:
