@@ -74,9 +74,12 @@ class ZipView:
         self._starts: dict[int, tuple[int, bytes]] = {}  # header offset -> (data start, local name)
         self._buf, self._buf_at = b"", -1  # a window of the file: small reads of many members
         blocks = self._directories(zipdir)
-        walked = self._local_walk()
-        # one directory, nothing more on the local walk: its entries as numpy rows
-        self.rows = self._as_rows(blocks) if not walked else None
+        # one directory, nothing more on the local walk: its entries as numpy rows (the
+        # walk itself runs unless the rows prove it finds nothing else)
+        self.rows = self._as_rows(blocks)
+        walked = [] if self.rows is not None and zip_rows.walk_proved(self.rows) else self._local_walk()
+        if walked:
+            self.rows = None
         self._entries = None if self.rows is not None else self._union(blocks, walked)
 
     @property

@@ -96,3 +96,41 @@ def classes(rows: Rows, table: np.ndarray) -> np.ndarray:
     """Per row, the OR of `table[b]` over the bytes b of its name (one pass for several
     byte classes)."""
     return np.bitwise_or.reduceat(table[rows.names], rows.first)
+
+
+def walk_proved(rows: Rows) -> bool:
+    """True when walking the local headers from byte 0 (`ZipView._local_walk`) provably
+    finds no member but these rows (same name, same offset), so the walk need not run.
+
+    The walk takes a header it can size (signature, no data descriptor 0x8, method 0 or
+    8, a name, data inside the file) and goes on after its data; at anything else it
+    stops. Proved: the rows it can size, in offset order from byte 0, follow each other
+    exactly, each named as the directory names it, and where the chain ends the walk
+    stops (no signature there, or a header it cannot size). A zip64 size in a local
+    header, a gap, an overlap or a differing name: not proved (the walk runs)."""
+    c, buf, size = rows.cols, rows.buf, len(rows.buf)
+    order = np.argsort(c.offset, kind="stable")
+    o, ok = c.offset[order], rows.start[order] >= 0  # signature where the directory says
+    at = np.where(ok, o, 0)
+    kind, lens = words_at(buf, at + 6).astype(np.int64), words_at(buf, at + 26).astype(np.int64)
+    csize, usize = words_at(buf, at + 18).astype(np.int64), words_at(buf, at + 22).astype(np.int64)
+    if ((csize == 0xFFFFFFFF) | (usize == 0xFFFFFFFF))[ok].any():
+        return False
+    end = o + 30 + (lens & 0xFFFF) + (lens >> 16) + csize
+    sized = ok & ((kind & 0x8) == 0) & np.isin(kind >> 16, (0, 8)) & ((lens & 0xFFFF) > 0) & (end <= size)
+    clean = sized & rows.name_ok[order]
+    if o[0] != 0:
+        return _stops_at(buf, 0)
+    k = int(np.argmin(clean)) if not clean.all() else len(o)  # the first row the walk cannot take
+    if k and not np.array_equal(end[: k - 1], o[1:k]):
+        return False
+    here = int(end[k - 1]) if k else 0
+    j = int(np.searchsorted(o, here))
+    if j < len(o) and o[j] == here:  # on a row: the walk must stop there, not take it
+        return not sized[j]
+    return _stops_at(buf, here)
+
+
+def _stops_at(buf: np.ndarray, pos: int) -> bool:
+    """The walk stops at `pos`: no whole local header with its signature starts there."""
+    return pos + 30 > len(buf) or bytes(buf[pos : pos + 4]) != b"PK\x03\x04"
