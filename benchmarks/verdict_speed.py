@@ -1,6 +1,8 @@
 """Verdict speed: `scan_file` on a 20,000-tensor training checkpoint, against
 `torch.load(weights_only=True, mmap=True)` (the baseline: the cheapest real load) and
-against walking `data.pkl` with `pickletools.genops` (a static scan), in the same run.
+against walking `data.pkl` with `pickletools.genops` (a static scan), in the same run;
+and the verdict as `ckpt info` runs it, after the reader (its unpickler reports and zip
+directory reused), against the C unpickler's own pass over `data.pkl`.
 
     python benchmarks/verdict_speed.py [--tensors 20000]
 """
@@ -28,6 +30,8 @@ def main() -> None:
     import torch
 
     from inspector.analysis.verdict import scan_file
+    from inspector.formats import open_checkpoint
+    from inspector.formats.limits import gc_paused
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--tensors", type=int, default=20000)
@@ -44,10 +48,39 @@ def main() -> None:
         t_scan = best(lambda: scan_file(path))
         t_load = best(lambda: torch.load(path, weights_only=True, mmap=True))
         t_ops = best(lambda: sum(1 for _ in pickletools.genops(data)))
+        with gc_paused():
+            ck = open_checkpoint(path)
+            c = ck.container
+            t_info = best(lambda: scan_file(ck.path, c.reports, c.zipdir))
+            t_floor = best(lambda: _c_unpickle(data))
+            ck.close()
     print(f"{n:,} tensors + optimizer state ({n * 3:,} tensors in all)")
     print(f"scan_file (C trace of every stream):     {t_scan * 1000:8.1f} ms")
     print(f"torch.load(weights_only=True, mmap=True): {t_load * 1000:8.1f} ms   ratio {t_scan / t_load:.2f}x")
     print(f"pickletools.genops over data.pkl:        {t_ops * 1000:8.1f} ms   ratio {t_scan / t_ops:.2f}x")
+    print(f"scan_file after the reader (ckpt info):  {t_info * 1000:8.1f} ms")
+    print(
+        f"C unpickler over data.pkl (the floor):   {t_floor * 1000:8.1f} ms   ratio {t_info / t_floor:.2f}x"
+    )
+
+
+def _c_unpickle(data: bytes) -> None:
+    """The C unpickler over `data`, every global a function returning None and every
+    persistent id None (open_speed.py's floor): what any reading of the stream costs."""
+    import io
+    import pickle
+
+    def cheap(*a, **k):
+        return None
+
+    class Floor(pickle.Unpickler):
+        def persistent_load(self, pid):
+            return None
+
+        def find_class(self, module, name):
+            return cheap
+
+    Floor(io.BytesIO(data)).load()
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ class Scan:
         self.kinds: list[str] = []  # how each loader took the file
         self.refused: list[str] = []  # readings a loader would refuse at once (nothing runs)
         self.reader_reports: dict = {}
+        self.reader_zipdir = None  # the reader's formats.zipdir.ZipDirectory of this file
 
     # -- pickles
     def pickle(

@@ -351,6 +351,16 @@ class Tracer:
             path = "builtins.type (creating a class)"
         seen = self.out.events.get(("call", path))
         if (
+            not args
+            and not kwargs
+            and seen is not None
+            and len(seen.examples) < MAX_EXAMPLES  # (when full, the count below applies)
+            and path not in _SPECIAL
+            and not path.startswith(_CALLS_ITS_ARGS)
+            and f"{path}()" in seen.examples
+        ):
+            return self._repeat_no_args(path)
+        if (
             seen is not None
             and len(seen.examples) >= MAX_EXAMPLES
             and path not in _SPECIAL
@@ -472,10 +482,35 @@ class Tracer:
                     (f"bytes given to {path} (call {self.out.events[('call', path)].count})", bytes(args[0]))
                 )
 
+    def _repeat_no_args(self, path: str):
+        """`path()` again (an `OrderedDict()` per tensor) with its one example kept: what
+        `call` below would do, without rendering it again. With no arguments, every
+        branch of `call` that looks at them is empty (nothing given to it to call, no
+        class or bytes to follow); what is left is the count and what it returns."""
+        text = f"{path}()"
+        self._event("call", path)
+        if path in _CONTAINERS:
+            try:
+                return _CONTAINERS[path]()
+            except Exception:
+                return Result(self, text)
+        return Result(self, text, path=None)
+
+
+_NEVER_REF = frozenset({int, float, bool, str, bytes, type(None)})  # instances, never types
+
 
 def _names_a_global(args, kwargs) -> bool:
+    """An argument is a global, or a tuple or list holding one (a tensor's size and
+    stride tuples of ints are passed over by their type alone)."""
     for a in list(args) + list((kwargs or {}).values()):
-        if is_ref(a) or isinstance(a, (tuple, list)) and any(is_ref(x) for x in a):
+        if type(a) in _NEVER_REF:
+            continue
+        if (
+            is_ref(a)
+            or isinstance(a, (tuple, list))
+            and any(type(x) not in _NEVER_REF and is_ref(x) for x in a)
+        ):
             return True
     return False
 

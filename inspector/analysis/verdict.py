@@ -144,8 +144,9 @@ class Verdict:
 
 def scan_file(path: str, reports: dict | None = None, zipdir=None, _depth: int = 0) -> Verdict:
     """`reports`: what the reader's unpickler already logged per zip member (a complete
-    run naming only tensor-rebuild globals needs no second pass); `zipdir` is accepted
-    for compatibility and unused."""
+    run naming only tensor-rebuild globals needs no second pass); `zipdir`: the reader's
+    `formats.zipdir.ZipDirectory` of this file, whose directory is reused when its bytes
+    are the file's (zip_members.ZipView)."""
     path = os.fspath(path)
     if os.path.isdir(path):
         try:
@@ -171,6 +172,7 @@ def scan_file(path: str, reports: dict | None = None, zipdir=None, _depth: int =
 
     scan = Scan(path)
     scan.reader_reports = reports or {}
+    scan.reader_zipdir = zipdir
     try:
         if fmt in FOREIGN_NAMES and fmt != "npy":
             _scan_packed(path, fmt, scan)

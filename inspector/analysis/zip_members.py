@@ -12,12 +12,16 @@ for size); the verdict reads what it needs of them through `open_member`.
 from __future__ import annotations
 
 import io
+import mmap
 import struct
 import zlib
 from typing import NamedTuple
 
+import numpy as np
+
 from ..formats.errors import CheckpointError
-from ..formats.zipdir import zip64_extra
+from ..formats.zipdir import Columns, directory_columns, zip64_extra
+from . import zip_rows
 
 _EOCD = struct.Struct("<4s4H2LH")
 _EOCD64_LOC = struct.Struct("<4sLQL")
@@ -27,6 +31,7 @@ _LOCAL = struct.Struct("<4s5H3L2H")
 MAX_MEMBERS = 200_000
 MAX_DIRECTORY = 256 << 20
 _WINDOW = 64 << 10
+BULK = True  # directories as columns, members as rows; tests turn it off to compare
 
 
 class Entry(NamedTuple):
@@ -40,79 +45,157 @@ class Entry(NamedTuple):
     source: str  # which view found it: 'directory', 'zip64 directory', 'local headers'
 
 
+class _Block(NamedTuple):
+    """One directory's entries: decoded one by one (`listed`) or as columns (`cols`)."""
+
+    label: str
+    cd: bytes
+    cols: Columns | None
+    listed: list[Entry] | None
+    count: int
+
+    def entries(self) -> list[Entry]:
+        if self.listed is not None:
+            return self.listed
+        rows = zip_rows.Rows(None, self.cd, self.cols, self.label)
+        return [Entry(*rows.fields(i)) for i in range(self.count)]
+
+
 class ZipView:
     """The members of a zip in `fh` (a file or Window) of `size` bytes."""
 
-    def __init__(self, fh, size: int):
+    def __init__(self, fh, size: int, zipdir=None):
+        """`zipdir`: the reader's `formats.zipdir.ZipDirectory` of this file, whose
+        directory bytes (and their decoding) are reused when they are the ones here."""
         self.fh, self.size = fh, size
-        self.entries: list[Entry] = []
         self.notes: list[str] = []  # anomalies worth showing
         self.directory_end = size
         self.first_header = None
         self._starts: dict[int, tuple[int, bytes]] = {}  # header offset -> (data start, local name)
         self._buf, self._buf_at = b"", -1  # a window of the file: small reads of many members
-        seen = set()
-        for e in self._directories() + self._local_walk():
+        blocks = self._directories(zipdir)
+        # one directory, nothing more on the local walk: its entries as numpy rows (the
+        # walk itself runs unless the rows prove it finds nothing else)
+        self.rows = self._as_rows(blocks)
+        walked = [] if self.rows is not None and zip_rows.walk_proved(self.rows) else self._local_walk()
+        if walked:
+            self.rows = None
+        self._entries = None if self.rows is not None else self._union(blocks, walked)
+
+    @property
+    def entries(self) -> list[Entry]:
+        if self._entries is None:
+            self._entries = [self.entry(i) for i in range(len(self.rows))]
+        return self._entries
+
+    def __len__(self) -> int:
+        return len(self.rows) if self._entries is None else len(self._entries)
+
+    def entry(self, i: int) -> Entry:
+        return Entry(*self.rows.fields(i)) if self._entries is None else self._entries[i]
+
+    def first_offset(self) -> int:
+        if self._entries is None:
+            return int(self.rows.cols.offset.min())
+        return min(e.header_offset for e in self._entries)
+
+    def all_flagged(self, bit: int) -> bool:
+        if self._entries is None:
+            return bool((self.rows.cols.flags & bit).all())
+        return all(e.flags & bit for e in self._entries)
+
+    def _union(self, blocks: list, walked: list[Entry]) -> list[Entry]:
+        out, seen = [], set()
+        for e in [e for b in blocks for e in b.entries()] + walked:
             key = (e.name, e.header_offset)
             if key not in seen:
                 seen.add(key)
-                self.entries.append(e)
+                out.append(e)
         names = {}
-        for e in self.entries:
+        for e in out:
             names.setdefault(e.name, set()).add(e.header_offset)
         dup = [n for n, offs in names.items() if len(offs) > 1]
         if dup:
             self.notes.append(f"the archive has more than one member named {dup[0]!r}")
+        return out
+
+    def _as_rows(self, blocks: list):
+        """The rows of the one directory holding entries, over an mmap of the file; None
+        when there are several (the union is taken one by one), the file cannot be
+        mapped (a member of another archive, bytes in memory) or `zip_rows.build` says no."""
+        full = [b for b in blocks if b.count]
+        if not BULK or len(full) != 1 or full[0].cols is None:
+            return None
+        # members a few KiB apart touch every page: map them all in one call rather
+        # than fault them in one by one (sparse ones are faulted where read)
+        populate = getattr(mmap, "MAP_POPULATE", 0) if self.size <= full[0].count * 8192 else 0
+        try:
+            if populate:  # Linux
+                mm = mmap.mmap(self.fh.fileno(), 0, flags=mmap.MAP_SHARED | populate, prot=mmap.PROT_READ)
+            else:
+                mm = mmap.mmap(self.fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (AttributeError, OSError, ValueError, TypeError):
+            return None
+        buf = np.frombuffer(mm, np.uint8)
+        if len(buf) != self.size:
+            return None
+        return zip_rows.build(buf, full[0].cd, full[0].cols, full[0].label)
 
     # -- central directories
-    def _directories(self) -> list[Entry]:
+    def _directories(self, zipdir=None) -> list[_Block]:
         fh, size = self.fh, self.size
         tail_len = min(size, 65535 + _EOCD.size + _EOCD64_LOC.size + 4096)
         fh.seek(size - tail_len)
         tail = fh.read(tail_len)
-        out: list[Entry] = []
         at = tail.rfind(b"PK\x05\x06")
-        seen_dirs = set()
-        ends = 0
-        while at >= 0 and ends < 1:  # readers take the last end record; earlier ones are data
-            ends += 1
-            if at + _EOCD.size <= len(tail):
-                _, _, _, _, count, cd_size, cd_offset, clen = _EOCD.unpack_from(tail, at)
-                eocd_pos = size - tail_len + at
-                if ends == 1:
-                    self.directory_end = eocd_pos + _EOCD.size + clen
-                cands = [("directory", cd_offset, cd_size, count)]
-                loc = at - _EOCD64_LOC.size
-                if loc >= 0 and tail[loc : loc + 4] == b"PK\x06\x07":
-                    _, _, rec, _ = _EOCD64_LOC.unpack_from(tail, loc)
-                    if rec + _EOCD64.size <= size:
-                        fh.seek(rec)
-                        raw = fh.read(_EOCD64.size)
-                        if raw[:4] == b"PK\x06\x06":
-                            f = _EOCD64.unpack(raw)
-                            cands.append(("zip64 directory", f[9], f[8], f[7]))
-                # a prefix before the archive shifts every offset (self-extracting style)
-                shift = eocd_pos - cd_size - cd_offset
-                if 0 < shift < size and cd_size < size:
-                    cands.append(("shifted directory", cd_offset + shift, cd_size, count))
-                for label, off, length, _count in cands:
-                    if off in seen_dirs or off < 0 or length <= 0 or off + length > size:
-                        continue
-                    seen_dirs.add(off)
-                    out.extend(
-                        self._central(
-                            label,
-                            off,
-                            min(length, MAX_DIRECTORY),
-                            shift if label == "shifted directory" else 0,
-                        )
-                    )
-            at = tail.rfind(b"PK\x05\x06", 0, at)
+        if at < 0 or at + _EOCD.size > len(tail):  # readers take the last end record only
+            return []
+        _, _, _, _, count, cd_size, cd_offset, clen = _EOCD.unpack_from(tail, at)
+        eocd_pos = size - tail_len + at
+        self.directory_end = eocd_pos + _EOCD.size + clen
+        cands = [("directory", cd_offset, cd_size, count)]
+        loc = at - _EOCD64_LOC.size
+        if loc >= 0 and tail[loc : loc + 4] == b"PK\x06\x07":
+            _, _, rec, _ = _EOCD64_LOC.unpack_from(tail, loc)
+            if rec + _EOCD64.size <= size:
+                fh.seek(rec)
+                raw = fh.read(_EOCD64.size)
+                if raw[:4] == b"PK\x06\x06":
+                    f = _EOCD64.unpack(raw)
+                    cands.append(("zip64 directory", f[9], f[8], f[7]))
+        # a prefix before the archive shifts every offset (self-extracting style)
+        shift = eocd_pos - cd_size - cd_offset
+        if 0 < shift < size and cd_size < size:
+            cands.append(("shifted directory", cd_offset + shift, cd_size, count))
+        out, seen_dirs = [], set()
+        for label, off, length, _count in cands:
+            if off in seen_dirs or off < 0 or length <= 0 or off + length > size:
+                continue
+            seen_dirs.add(off)
+            moved = shift if label == "shifted directory" else 0
+            out.append(self._central(label, off, min(length, MAX_DIRECTORY), zipdir, moved))
         return out
 
-    def _central(self, label: str, off: int, length: int, shift: int) -> list[Entry]:
+    def _central(self, label: str, off: int, length: int, zipdir, shift: int) -> _Block:
         self.fh.seek(off)
+        if shift:  # the prefix's first bytes tell: most such candidates are no directory
+            if self.fh.read(4) != b"PK\x01\x02":
+                return _Block(label, b"", None, [], 0)
+            self.fh.seek(off)
         cd = self.fh.read(length)
+        if not BULK or shift:
+            cols = None
+        elif (  # the reader decoded these very bytes already (same place, same content)
+            zipdir is not None
+            and zipdir.file_size == self.size
+            and zipdir.cd_offset == off
+            and zipdir.raw == cd
+        ):
+            cols = zipdir.columns(MAX_MEMBERS)
+        else:
+            cols = directory_columns(cd, MAX_MEMBERS)
+        if cols is not None:
+            return _Block(label, cd, cols, None, len(cols.pos))
         out, pos = [], 0
         while pos + 46 <= len(cd) and len(out) < MAX_MEMBERS and cd[pos : pos + 4] == b"PK\x01\x02":
             (_, _, _, flags, method, _, _, crc, csize, usize, nlen, elen, clen, _, _, _, offset) = (
@@ -131,7 +214,7 @@ class ZipView:
                     continue
             out.append(Entry(name, offset + shift, csize, usize, method, flags, crc, label))
             pos += 46 + nlen + elen + clen
-        return out
+        return _Block(label, cd, None, out, len(out))
 
     def _pread(self, pos: int, n: int) -> bytes:
         """`n` bytes at `pos`, through a 64 KiB window: 80,000 members' headers and first
