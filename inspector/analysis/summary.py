@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from operator import attrgetter
+from itertools import compress
+from operator import attrgetter, itemgetter, mul
 
 from ..formats.checkpoint import Checkpoint
 from ..formats.stubs import ObjectStub, TensorInfo
@@ -50,15 +51,29 @@ def _distinct(nodes) -> list[TensorInfo]:
     return unique
 
 
-def distinct_numels(ck: Checkpoint) -> list[int]:
-    """`numels(distinct_tensors(ck))`, computed once per checkpoint."""
+class TensorTable:
+    """Columns over the distinct tensors of a checkpoint, made once at C speed (map and
+    attrgetter, no Python loop per tensor): element counts, bytes, and each tensor's row."""
+
+    def __init__(self, tensors: list[TensorInfo]):
+        self.tensors = tensors
+        self.numel = numels(tensors)
+        self.nbytes = list(map(mul, self.numel, map(attrgetter("dtype.itemsize"), tensors)))
+        self.row = dict(zip(map(id, tensors), range(len(tensors))))
+
+    def totals(self, ids) -> tuple[int, int, int]:
+        """(tensors, elements, bytes) of the distinct tensors among `ids`."""
+        rows = [r for r in map(self.row.get, ids) if r is not None]
+        return len(rows), sum(map(self.numel.__getitem__, rows)), sum(map(self.nbytes.__getitem__, rows))
+
+
+def tensor_table(ck: Checkpoint) -> TensorTable:
     tensors = distinct_tensors(ck)
-    cached = ck.__dict__.get("_numels")
-    if cached is not None and cached[0] is tensors:
-        return cached[1]
-    out = numels(tensors)
-    ck.__dict__["_numels"] = (tensors, out)
-    return out
+    cached = ck.__dict__.get("_table")
+    if cached is not None and cached.tensors is tensors:
+        return cached
+    ck.__dict__["_table"] = table = TensorTable(tensors)
+    return table
 
 
 def numels(tensors: list[TensorInfo]) -> list[int]:
@@ -68,7 +83,7 @@ def numels(tensors: list[TensorInfo]) -> list[int]:
         out = list(map(math.prod, map(attrgetter("shape"), tensors)))
     except TypeError:
         return [t.numel for t in tensors]
-    if all(type(n) is int for n in out):
+    if set(map(type, out)) <= {int}:
         return out
     return [t.numel for t in tensors]
 
@@ -83,34 +98,18 @@ def top_level(ck: Checkpoint):
 
 
 def summarize(ck: Checkpoint) -> dict:
-    tensors = distinct_tensors(ck)
-    sizes = distinct_numels(ck)
-    by_dtype: dict = {}  # id(dtype) -> [dtype, elements]: no hashing of the frozen dataclass
-    devices: dict = {}
-    with_storage: list = []
-    params = 0
-    for t, n in zip(tensors, sizes):  # one pass: 80,000-tensor files are common
-        entry = by_dtype.get(id(t.dtype))
-        if entry is None:
-            by_dtype[id(t.dtype)] = [t.dtype, n]
-        else:
-            entry[1] += n
-        s = t.storage
-        if s is not None:
-            with_storage.append(id(s))
-            where = s.location
-        else:
-            where = t.device
-        devices[where] = devices.get(where, 0) + 1
-        if t.is_parameter:
-            params += n
-    dtypes: Counter = Counter()
-    for d, n in by_dtype.values():
-        dtypes[d.name] += n
-    numel_total = sum(sizes)
-    roots = {id(s): s for s in ck.storages.values()}
-    bytes_total = sum(s.nbytes for s in roots.values())
-    shared = len(with_storage) - len(set(with_storage))
+    table = tensor_table(ck)
+    tensors, sizes = table.tensors, table.numel
+    storages = list(map(attrgetter("storage"), tensors))
+    if None not in storages:  # every tensor has a storage: its device tag (C speed)
+        with_storage = list(map(id, storages))
+        devices = Counter(map(attrgetter("location"), storages))
+    else:
+        with_storage = [id(s) for s in storages if s is not None]
+        devices = Counter(t.device for t in tensors)
+    every = list(ck.storages.values())
+    roots = dict(zip(map(id, every), every))
+    bytes_total = sum(map(mul, map(attrgetter("numel"), roots.values()), _itemsizes(roots.values())))
     return {
         "path": ck.path,
         "format": ck.format,
@@ -120,17 +119,32 @@ def summarize(ck: Checkpoint) -> dict:
         "quantized": _quantized(tensors),
         "metadata": _metadata(ck),
         "storage_count": len(roots),
-        "numel_total": numel_total,
+        "numel_total": sum(sizes),
         "bytes_total": bytes_total,
-        "parameter_count": params,
-        "shared_storage_tensors": shared,
-        "dtypes": dict(sorted(dtypes.items(), key=lambda kv: -kv[1])),
+        "parameter_count": sum(compress(sizes, map(attrgetter("is_parameter"), tensors))),
+        "shared_storage_tensors": len(with_storage) - len(set(with_storage)),
+        "dtypes": _by_dtype(tensors, sizes),
         "devices": dict(sorted(devices.items(), key=lambda kv: -kv[1])),
         "top_level": top_level(ck),
         "byteorder": ck.byteorder,
         "module_sources": [m.class_path for m in ck.module_sources],
         "warnings": list(ck.warnings),
     }
+
+
+def _itemsizes(storages):
+    return map(attrgetter("dtype.itemsize"), storages)
+
+
+def _by_dtype(tensors: list[TensorInfo], sizes: list[int]) -> dict[str, int]:
+    """dtype name -> elements, largest first; one C-speed pass per distinct dtype."""
+    kinds = list(map(attrgetter("dtype"), tensors))
+    ids = list(map(id, kinds))
+    distinct = dict(zip(ids, kinds))  # first seen first (ties keep the file's order)
+    out: Counter = Counter()
+    for key, dtype in distinct.items():
+        out[dtype.name] += sum(sizes) if len(distinct) == 1 else sum(compress(sizes, map(key.__eq__, ids)))
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 def _quantized(tensors: list[TensorInfo]) -> dict:
@@ -197,20 +211,16 @@ def tensor_nodes_below(ck: Checkpoint, node) -> list:
 
 def _tensors_below(ck: Checkpoint, node) -> list:
     """(node, tensor) for every tensor at or below `node`, each tensor once."""
+    nodes = tensor_nodes_below(ck, node)
+    values = list(map(attrgetter("value"), nodes))
+    if set(map(type, values)) <= {TensorInfo} and len(set(map(id, values))) == len(values):
+        return list(zip(nodes, values))  # the common case, checked at C speed
     seen, out = set(), []
-    for n in tensor_nodes_below(ck, node):
-        t = n.value
+    for n, t in zip(nodes, values):
         if type(t) is TensorInfo and id(t) not in seen:
             seen.add(id(t))
             out.append((n, t))
     return out
-
-
-def _sizes(ck: Checkpoint) -> dict:
-    """id(tensor) -> (elements, bytes) for every distinct tensor of the file."""
-    tensors = distinct_tensors(ck)
-    n = distinct_numels(ck)
-    return dict(zip(map(id, tensors), zip(n, [k * t.dtype.itemsize for t, k in zip(tensors, n)])))
 
 
 def is_buffer(node, t: TensorInfo) -> bool:
@@ -234,22 +244,22 @@ def model_size(ck: Checkpoint, layout) -> dict:
             opt_ids.update(map(id, map(attrgetter("value"), tensor_nodes_below(ck, node))))
     weights = ck.find(layout.weights) if getattr(layout, "weights", None) is not None else None
     below = _tensors_below(ck, weights if weights is not None else ck.root)
-    model = [(n, t) for n, t in below if id(t) not in opt_ids] if opt_ids else below
+    if opt_ids.isdisjoint(map(id, map(itemgetter(1), below))):
+        model = below  # the common case, checked at C speed
+    else:
+        model = [(n, t) for n, t in below if id(t) not in opt_ids]
     whole_module = weights is not None and weights.kind == "module"
     params = [t for n, t in model if (t.is_parameter if whole_module else not is_buffer(n, t))]
-    model_ids = {id(t) for _, t in model}
+    model_ids = set(map(id, map(itemgetter(1), model)))
     param_ids = set(map(id, params))
-    sizes = _sizes(ck)  # id -> (elements, bytes) of every distinct tensor
-    every = set(sizes)
-    extra = [t for _, t in model if id(t) not in every]  # a second record of one view
-    sizes.update(zip(map(id, extra), ((t.numel, t.nbytes) for t in extra)))
-
-    def total(ids):  # optimizer state and the rest: distinct tensors only
-        known = [sizes[i] for i in ids if i in sizes]
-        return len(known), sum(n for n, _ in known), sum(b for _, b in known)
-
-    (pt, pn, pb), (bt, bn, bb) = total(param_ids), total(model_ids - param_ids)
-    (ot, on, ob), (xt, xn, xb) = total(opt_ids - model_ids), total(every - model_ids - opt_ids)
+    table = tensor_table(ck)
+    every = table.row.keys()
+    if not model_ids <= every:  # a second record of one view: counted with the model
+        extra = [t for _, t in model if id(t) not in every]
+        table = TensorTable(table.tensors + extra)
+    (pt, pn, pb), (bt, bn, bb) = table.totals(param_ids), table.totals(model_ids - param_ids)
+    (ot, on, ob) = table.totals((opt_ids - model_ids) & every)
+    (xt, xn, xb) = table.totals(every - model_ids - opt_ids)
     return {
         "weights": layout.weights if weights is not None else None,
         "parameters": pn,
