@@ -19,10 +19,10 @@ from .errors import CheckpointError
 from .jsonsafe import Walk
 from .limits import Limits
 from .safe_io import load_json
-from .stubs import SourceText, StorageRef, TensorInfo
+from .stubs import StorageRef, TensorInfo
+from .torchscript import code_texts, read_torchscript
 
 MAX_JSON = 256 << 20
-MAX_CODE = 4 << 20
 
 # torch/_export/serde/schema.py ScalarType
 EXPORT_DTYPES = {
@@ -66,7 +66,7 @@ OLD_TS_DTYPES = {
 def open_archive(path: str, c, limits: Limits) -> Checkpoint:
     try:
         if c.kind == "torchscript":
-            obj = _torchscript(c)
+            obj = read_torchscript(c)
         elif c.kind == "torchscript-old":
             obj = _torchscript_old(c)
         elif c.kind == "pt2":
@@ -92,28 +92,6 @@ def open_archive(path: str, c, limits: Limits) -> Checkpoint:
 
 def _json(c, name: str):
     return load_json(c.read_member(name, name, MAX_JSON), name)  # depth-bounded parse_json
-
-
-def _code(c) -> dict:
-    out = {}
-    for n in c.names:
-        rel = n[len(c.root) :]
-        if rel.startswith("code/") and not rel.endswith(".debug_pkl"):
-            data = c.read_member(n, n, MAX_CODE)
-            out[rel[len("code/") :]] = SourceText(rel, data.decode("utf-8", "replace"))
-    return out
-
-
-def _torchscript(c) -> dict:
-    out = {"model": c.load("data.pkl")}
-    if c.root + "constants.pkl" in c.members:
-        out["constants"] = c.load("constants.pkl", records="constants/")
-    if c.root + "bytecode.pkl" in c.members:
-        out["bytecode"] = c.load("bytecode.pkl", records="constants/")
-    code = _code(c)
-    if code:
-        out["code"] = code
-    return out
 
 
 def _record_tensor(
@@ -210,7 +188,7 @@ def _torchscript_old(c) -> dict:
         "model": module(model.get("mainModule"), "mainModule"),
         "producer": {k: model[k] for k in ("producerName", "producerVersion", "protoVersion") if k in model},
     }
-    code = _code(c)
+    code = code_texts(c)
     if code:
         out["code"] = code
     return out

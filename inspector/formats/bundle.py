@@ -23,7 +23,6 @@ from .limits import Limits
 from .stubs import SourceText
 from .zipdir import Window
 
-TORCH_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".tar", ".pkl", ".pickle", ".safetensors")
 TEXT_LIMIT = 1 << 20
 
 
@@ -42,10 +41,6 @@ class SerializedPickle:
             return f"serialized pickle ({self.note})"
         head = ", ".join(self.names[:4]) + (f", … {len(self.names) - 4} more" if len(self.names) > 4 else "")
         return f"cloudpickle, {self.nbytes:,} bytes" + (f": {head}" if head else "")
-
-
-def looks_like_bundle(names: list[str]) -> bool:
-    return "_stable_baselines3_version" in names or any(n.lower().endswith(TORCH_SUFFIXES) for n in names)
 
 
 def pickle_names(data: bytes, limit: int = 64) -> list[str]:
@@ -216,9 +211,9 @@ def _stored_zip(path: str, fh, e: Entry, limits: Limits, storages: dict, warning
 
     inner = ZipContainer(path, Window(fh, e.offset, e.size), limits, e.size, base=e.offset)
     if inner.kind == "torchscript":
-        from .archives import _torchscript
+        from .torchscript import read_torchscript
 
-        obj = _torchscript(inner)
+        obj = read_torchscript(inner)
     elif inner.kind != "zip":
         return f"<a {inner.kind} archive, {e.size:,} bytes; not read>"
     else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+from . import nested as _nested  # noqa: F401 (registers the _load_from_bytes reader with the unpickler)
 from . import openers
 from .composite import TRAINER_PARTS, is_trainer_folder
 from .detect import FOREIGN

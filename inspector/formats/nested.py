@@ -22,6 +22,7 @@ from .container import Container
 from .errors import CheckpointError, TensorDataError
 from .limits import Limits
 from .stubs import StorageRef
+from .unpickler import set_bytes_reader
 
 _local = threading.local()
 MAX_NESTING = 2  # a storage's bytes never legitimately hold further nested streams
@@ -137,3 +138,6 @@ def _load(limits: Limits, counter, data, dt):
 
 def _broken(n: int, why: str, dt) -> StorageRef:
     return StorageRef(key=f"bytes{n}", dtype=dt.DTYPES["uint8"], location="cpu", numel=0, error=why)
+
+
+set_bytes_reader(load_from_bytes)  # the unpickler's reader of _load_from_bytes payloads

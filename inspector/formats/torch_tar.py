@@ -15,6 +15,7 @@ import struct
 import tarfile
 from typing import BinaryIO
 
+from .bundle_names import looks_like_bundle
 from .container import Container
 from .errors import CheckpointError, LimitExceeded
 from .limits import Limits
@@ -48,8 +49,6 @@ class TarContainer(Container):
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise CheckpointError(f"the tar archive is damaged ({exc})") from None
         if not all(n in members and members[n].isfile() for n in ("storages", "pickle")):
-            from .bundle import looks_like_bundle
-
             if looks_like_bundle(list(members)):  # a tar of torch files (NeMo-style)
                 return self._bundle(members)
         for needed in ("storages", "pickle"):

@@ -12,6 +12,7 @@ import threading
 import zlib
 from typing import BinaryIO
 
+from .bundle_names import looks_like_bundle
 from .container import Container
 from .deferred import Realizer
 from .errors import CheckpointError, LimitExceeded, TensorDataError
@@ -56,8 +57,6 @@ class ZipContainer(Container):
         if root is None:
             root, self.kind = _other_archive(d.names)
         if root is None:
-            from .bundle import looks_like_bundle
-
             if looks_like_bundle(d.names):  # a zip of torch files (stable-baselines3, ...)
                 root, self.kind = "", "bundle"
         if root is None:

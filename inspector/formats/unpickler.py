@@ -138,6 +138,16 @@ def rebuild_tensor_v2(
     )
 
 
+# The reader of `torch.storage._load_from_bytes` payloads (a torch.save stream inside the
+# pickle): nested.py sets it when imported (formats/kinds.py imports it), so that this
+# module, which the readers nested.py uses import, does not import it back.
+_bytes_reader: list = [None]
+
+
+def set_bytes_reader(load_from_bytes) -> None:
+    _bytes_reader[0] = load_from_bytes
+
+
 set_nested_rebuild(rebuild_tensor_v2)  # deferred.realize of nested-bytes records
 
 
@@ -554,9 +564,9 @@ class SafeUnpickler(pickle.Unpickler):
         if self._deferred is not None and key == (_U, "_rebuild_tensor_v2"):
             found = functools.partial  # C: records the call's arguments, calls nothing
         elif key == ("torch.storage", "_load_from_bytes") and self._limits is not None:
-            from .nested import load_from_bytes  # read with our readers, never torch.load
-
-            found = functools.partial(load_from_bytes, self._limits, self._counter, {})
+            load_from_bytes = _bytes_reader[0]  # nested.py: our readers, never torch.load
+            if load_from_bytes is not None:
+                found = functools.partial(load_from_bytes, self._limits, self._counter, {})
         if found is None and module in ("torch", "torch.cuda", "torch.storage"):
             if name in dt.STORAGE_CLASSES:
                 found = StorageType(name, dt.DTYPES[dt.STORAGE_CLASSES[name]])
