@@ -53,25 +53,13 @@ def worker(method: str, path: str, repeat: int) -> None:
                 summarize(ck)  # what `ckpt info` adds: counts, dtypes, devices
             return ck
     elif method == "c-unpickler floor":
-        import io
-        import pickle
         import zipfile
-
-        def cheap(*a, **k):
-            return None
-
-        class Floor(pickle.Unpickler):
-            def persistent_load(self, pid):
-                return None
-
-            def find_class(self, module, name):
-                return cheap
 
         with zipfile.ZipFile(path) as z:
             data = z.read(next(n for n in z.namelist() if n.endswith("data.pkl")))
 
         def op():
-            return Floor(io.BytesIO(data)).load()
+            return c_unpickle(data)
     elif method == "floor":
         import zipfile
 
@@ -108,6 +96,26 @@ def worker(method: str, path: str, repeat: int) -> None:
         result = op()
         times.append(time.perf_counter() - t0)
     print(json.dumps({"time": min(times), "peak_mb": peak / 1024}))
+
+
+def c_unpickle(data: bytes):
+    """The C unpickler over `data`, every global a function returning None and every
+    persistent id None: the floor, what any reading of the stream costs
+    (verdict_speed.py uses it too)."""
+    import io
+    import pickle
+
+    def cheap(*a, **k):
+        return None
+
+    class Floor(pickle.Unpickler):
+        def persistent_load(self, pid):
+            return None
+
+        def find_class(self, module, name):
+            return cheap
+
+    return Floor(io.BytesIO(data)).load()
 
 
 def measure(method: str, path: str, repeat: int) -> dict:

@@ -12,9 +12,13 @@ from __future__ import annotations
 import argparse
 import os
 import pickletools
+import sys
 import tempfile
 import time
 import zipfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from open_speed import c_unpickle  # noqa: E402 (the floor, measured the same way)
 
 
 def best(fn, n=3) -> float:
@@ -52,7 +56,7 @@ def main() -> None:
             ck = open_checkpoint(path)
             c = ck.container
             t_info = best(lambda: scan_file(ck.path, c.reports, c.zipdir))
-            t_floor = best(lambda: _c_unpickle(data))
+            t_floor = best(lambda: c_unpickle(data))
             ck.close()
     print(f"{n:,} tensors + optimizer state ({n * 3:,} tensors in all)")
     print(f"scan_file (C trace of every stream):     {t_scan * 1000:8.1f} ms")
@@ -62,25 +66,6 @@ def main() -> None:
     print(
         f"C unpickler over data.pkl (the floor):   {t_floor * 1000:8.1f} ms   ratio {t_info / t_floor:.2f}x"
     )
-
-
-def _c_unpickle(data: bytes) -> None:
-    """The C unpickler over `data`, every global a function returning None and every
-    persistent id None (open_speed.py's floor): what any reading of the stream costs."""
-    import io
-    import pickle
-
-    def cheap(*a, **k):
-        return None
-
-    class Floor(pickle.Unpickler):
-        def persistent_load(self, pid):
-            return None
-
-        def find_class(self, module, name):
-            return cheap
-
-    Floor(io.BytesIO(data)).load()
 
 
 if __name__ == "__main__":
