@@ -68,28 +68,15 @@ def judge_source(text: str, where: str, loader: str, package: bool) -> StreamRep
                         )
     rep = StreamReport(where, loader, True, list(rows.values()))
     if package:
-        rep.rows.insert(
-            0,
-            CallRow(
-                where,
-                "code",
-                where,
-                policy.NEEDS_CODE,
-                "torch.package imports this module from the archive: its code runs",
-            ),
-        )
+        why = "torch.package imports this module from the archive: its code runs"
     elif any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in ast.walk(tree)):
-        rep.rows.insert(
-            0,
-            CallRow(
-                where,
-                "code",
-                where,
-                policy.NEEDS_CODE,
-                "TorchScript code of the archive runs when it is loaded (its text "
-                "is judged; ops outside tensor math are listed)",
-            ),
+        why = (
+            "TorchScript code of the archive runs when it is loaded (its text "
+            "is judged; ops outside tensor math are listed)"
         )
+    else:
+        return rep
+    rep.rows.insert(0, CallRow(where, "code", where, policy.NEEDS_CODE, why))
     return rep
 
 
