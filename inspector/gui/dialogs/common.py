@@ -23,6 +23,14 @@ from ...ops.writer import check_output
 from ..theme import readable
 
 
+def field_row(field, button) -> QHBoxLayout:
+    """A field that takes the row's width, with its button after it (Browse…, …)."""
+    row = QHBoxLayout()
+    row.addWidget(field, 1)
+    row.addWidget(button)
+    return row
+
+
 def suggest(path: str, suffix: str, ext: str | None = None) -> str:
     base, old = os.path.splitext(path)
     if base.endswith(".pth") and old == ".tar":

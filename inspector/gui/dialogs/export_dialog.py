@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from ...analysis.weight_candidates import classes_in_python_file
 from ...ops.plans import ExportOptions
-from .common import OutputRow, buttons, suggest
+from .common import OutputRow, buttons, field_row, suggest
 
 KINDS = [
     ("torch.export (.pt2) - recommended", "pt2", ".pt2"),
@@ -102,10 +102,7 @@ class ExportDialog(QDialog):
         self.model.editTextChanged.connect(lambda _: self._check())
         self.from_file = QPushButton("From a Python file…")
         self.from_file.clicked.connect(lambda: self.pick_python_file())
-        model_row = QHBoxLayout()
-        model_row.addWidget(self.model, 1)
-        model_row.addWidget(self.from_file)
-        return model_row
+        return field_row(self.model, self.from_file)
 
     def _folder_row(self) -> QHBoxLayout:
         """The folder to import the model class from (optional)."""
@@ -113,10 +110,7 @@ class ExportDialog(QDialog):
         self.folder.setPlaceholderText("folder to import it from (optional)")
         pick = QPushButton("…")
         pick.clicked.connect(self._pick_folder)
-        row = QHBoxLayout()
-        row.addWidget(self.folder, 1)
-        row.addWidget(pick)
-        return row
+        return field_row(self.folder, pick)
 
     def _class_ok(self) -> bool:
         kind = KINDS[self.kind.currentIndex()][1]

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -32,7 +31,7 @@ from PySide6.QtWidgets import (
 from ...formats.errors import CheckpointError
 from ...ops.plans import WarmstartOptions, plan_warmstart_for
 from ..theme import readable
-from .common import OutputRow, buttons, suggest
+from .common import OutputRow, buttons, field_row, suggest
 
 COLORS = {
     "matched": "#2e7d32",
@@ -99,9 +98,7 @@ class WarmstartDialog(QDialog):
         self.template.setPlaceholderText("the new model's checkpoint (required)")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.template, 1)
-        row.addWidget(browse)
+        row = field_row(self.template, browse)
         self.source_key = QComboBox()
         self.source_key.addItems(["(recognised)"] + source_keys)
         self.template_key = QLineEdit()
