@@ -21,14 +21,8 @@ def view_key(t: TensorInfo):
 
 
 def distinct_tensors(ck: Checkpoint) -> list[TensorInfo]:
-    """Every tensor of the file once (a tied weight's second entry left out). Computed
-    once per checkpoint: the summary, the model size and the window all ask for it."""
-    cached = ck.__dict__.get("_distinct")
-    if cached is not None and cached[0] == len(ck.tensors):
-        return cached[1]
-    out = _distinct(ck.tensors)
-    ck.__dict__["_distinct"] = (len(ck.tensors), out)
-    return out
+    """Every tensor of the file once (a tied weight's second entry left out)."""
+    return tensor_table(ck).tensors
 
 
 def _distinct(nodes) -> list[TensorInfo]:
@@ -68,11 +62,13 @@ class TensorTable:
 
 
 def tensor_table(ck: Checkpoint) -> TensorTable:
-    tensors = distinct_tensors(ck)
+    """The table of the checkpoint's distinct tensors, made once per checkpoint: the
+    summary, the model size and the window all ask for it."""
     cached = ck.__dict__.get("_table")
-    if cached is not None and cached.tensors is tensors:
-        return cached
-    ck.__dict__["_table"] = table = TensorTable(tensors)
+    if cached is not None and cached[0] == len(ck.tensors):
+        return cached[1]
+    table = TensorTable(_distinct(ck.tensors))
+    ck.__dict__["_table"] = (len(ck.tensors), table)
     return table
 
 
@@ -109,7 +105,8 @@ def summarize(ck: Checkpoint) -> dict:
         devices = Counter(t.device for t in tensors)
     every = list(ck.storages.values())
     roots = dict(zip(map(id, every), every))
-    bytes_total = sum(map(mul, map(attrgetter("numel"), roots.values()), _itemsizes(roots.values())))
+    itemsizes = map(attrgetter("dtype.itemsize"), roots.values())
+    bytes_total = sum(map(mul, map(attrgetter("numel"), roots.values()), itemsizes))
     return {
         "path": ck.path,
         "format": ck.format,
@@ -130,10 +127,6 @@ def summarize(ck: Checkpoint) -> dict:
         "module_sources": [m.class_path for m in ck.module_sources],
         "warnings": list(ck.warnings),
     }
-
-
-def _itemsizes(storages):
-    return map(attrgetter("dtype.itemsize"), storages)
 
 
 def _by_dtype(tensors: list[TensorInfo], sizes: list[int]) -> dict[str, int]:
