@@ -41,8 +41,7 @@ class Realizer:
         return partial(partial, self)
 
     def tensor(self, p: partial):
-        done = self.done
-        cached = done.get(id(p))
+        cached = self.done.get(id(p))
         if cached is not None:
             return cached[1]
         args = p.args
@@ -56,7 +55,7 @@ class Realizer:
             t = self.rebuild(storage, *args[1:])
         except CheckpointError as exc:
             t = f"<invalid tensor: {exc}>"
-        done[id(p)] = (p, t)
+        self.done[id(p)] = (p, t)
         return t
 
 

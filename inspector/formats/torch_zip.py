@@ -119,17 +119,16 @@ class ZipContainer(Container):
         `constants.pkl` are `constants/<key>` (keys prefixed so that they do not collide)."""
         if type(pid) is not tuple or len(pid) < 5:
             raise CheckpointError(f"unknown persistent id {pid!r:.80}")
-        typename, stype, key, location, numel = pid if len(pid) == 5 else pid[:5]
+        typename, stype, key, location, numel = pid[:5]
         if typename != "storage" and typename != b"storage":
             raise CheckpointError(f"unknown persistent id type {typename!r:.40}")
         if type(key) is not str:
             key = key_str(key)
         name = key_prefix + key  # constants/0 beside data/0
-        storages = self.storages
-        ref = storages.get(name)
+        ref = self.storages.get(name)
         if ref is not None:
             return ref
-        if len(storages) >= self.limits.max_storages:
+        if len(self.storages) >= self.limits.max_storages:
             raise LimitExceeded(f"the file references more than {self.limits.max_storages:,} storages")
         if type(stype) is not StorageType:
             raise CheckpointError(f"storage {key} has an unknown storage type {stype!r:.60}")
@@ -141,7 +140,7 @@ class ZipContainer(Container):
             )
         # the record itself is looked up when its bytes are first asked for (locate)
         ref = StorageRef(name, stype.dtype, location, numel, data_prefix + key)
-        storages[name] = ref
+        self.storages[name] = ref
         return ref
 
     def _member_for(self, ref: StorageRef):

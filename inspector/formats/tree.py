@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .deferred import Realizer, realize
+from .deferred import realize
 from .limits import Limits
 from .stubs import (
     INT_STR_BITS,
@@ -305,8 +305,7 @@ class TreeBuilder:
                 name = _key_name(name)
             tv = type(v)
             if tv is partial:  # a tensor record built by C code (deferred.py)
-                owner = v.func
-                v = owner.tensor(v) if type(owner) is Realizer else realize(v)
+                v = realize(v)
                 tv = type(v)
             elif tv is int and v.bit_length() > INT_STR_BITS:
                 v = GiantInt(v)  # printable: every str() of it would raise
@@ -319,7 +318,7 @@ class TreeBuilder:
                 else:
                     tensors.append(child)
                 continue
-            kind, type_name = _PLAIN.get(tv) or describe_value(v)
+            kind, type_name = describe_value(v)
             child = Node(name, kind, type_name, v, node)
             children.append(child)
             if later or kind in _CONTAINERS:
